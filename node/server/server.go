@@ -1,0 +1,261 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/picloud/picloud/node/executor"
+	"github.com/picloud/picloud/node/manager"
+	"github.com/picloud/picloud/node/orchestrator"
+	"github.com/picloud/picloud/node/store"
+	"github.com/picloud/picloud/shared"
+)
+
+// HTTP timeouts. WriteTimeout must outlast the longest script the ceiling
+// allows (timeout_ms up to 30 s by default) plus the time to send its answer.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+	writeSlack        = 10 * time.Second
+	shutdownGrace     = 30 * time.Second
+)
+
+// Node is a running PiCloud node.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	identity *Identity
+	store    *store.Store
+	orch     *orchestrator.Orchestrator
+
+	dataSrv, adminSrv *http.Server
+	dataLn, adminLn   net.Listener
+	announce          func(ctx context.Context) // nil when mDNS is off
+}
+
+// New opens the data directory and the database, builds every component and
+// binds both listeners, so that when New returns the node's addresses are
+// known. Call Serve to answer requests.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err error) {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	id, err := LoadIdentity(cfg.DataDir, cfg.Name, cfg.AdminToken)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, dbFile), logger.With("component", "store"))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+
+	defaults := shared.DefaultLimits().Min(cfg.Ceiling)
+	exec := executor.New(executor.Options{Logger: logger.With("component", "executor")})
+	orch := orchestrator.New(orchestrator.Config{
+		Store:        st,
+		Executor:     exec,
+		Defaults:     defaults,
+		LogRetention: cfg.LogRetention,
+		Logger:       logger.With("component", "orchestrator"),
+	})
+	if err := orch.Rebuild(ctx); err != nil {
+		return nil, fmt.Errorf("build routing table: %w", err)
+	}
+	n = &Node{cfg: cfg, log: logger, identity: id, store: st, orch: orch}
+
+	adminAPI := manager.New(manager.Config{
+		Store:    st,
+		Compiler: exec,
+		Data:     orch,
+		Token:    id.Tokens.Token,
+		Defaults: defaults,
+		Ceiling:  cfg.Ceiling,
+		Logger:   logger.With("component", "manager"),
+	})
+	writeTimeout := time.Duration(cfg.Ceiling.TimeoutMS)*time.Millisecond + writeSlack
+	n.dataSrv = n.httpServer(n.withNodeEndpoints(orch), writeTimeout)
+	n.adminSrv = n.httpServer(n.withNodeEndpoints(adminAPI), writeTimeout)
+
+	if n.dataLn, err = net.Listen("tcp", cfg.Bind); err != nil {
+		return nil, fmt.Errorf("data plane listener %s: %w", cfg.Bind, err)
+	}
+	if n.adminLn, err = net.Listen("tcp", cfg.AdminBind); err != nil {
+		n.dataLn.Close()
+		return nil, fmt.Errorf("admin listener %s: %w", cfg.AdminBind, err)
+	}
+	if cfg.AdminTLS {
+		n.adminLn = tls.NewListener(n.adminLn, &tls.Config{
+			Certificates: []tls.Certificate{id.Cert},
+			MinVersion:   tls.VersionTLS12,
+		})
+	}
+	return n, nil
+}
+
+func (n *Node) httpServer(h http.Handler, writeTimeout time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// SetAnnouncer installs the mDNS announcement, run for the life of Serve.
+func (n *Node) SetAnnouncer(run func(ctx context.Context)) { n.announce = run }
+
+// NodeID is the id derived from the node's TLS key.
+func (n *Node) NodeID() string { return n.identity.NodeID }
+
+// Token is the admin token in force.
+func (n *Node) Token() string { return n.identity.Tokens.Token() }
+
+// FirstStart reports whether this start created the node's identity.
+func (n *Node) FirstStart() bool { return n.identity.Created }
+
+// Config returns the node's settings.
+func (n *Node) Config() Config { return n.cfg }
+
+// Store gives tests and tools read access to the node's database.
+func (n *Node) Store() *store.Store { return n.store }
+
+// DataAddr and AdminAddr are the bound listener addresses.
+func (n *Node) DataAddr() net.Addr  { return n.dataLn.Addr() }
+func (n *Node) AdminAddr() net.Addr { return n.adminLn.Addr() }
+
+// AdminURL is the base URL of the admin API, using "localhost" for a
+// wildcard bind so that it can be pasted into a browser or the console.
+func (n *Node) AdminURL() string {
+	scheme := "http"
+	if n.cfg.AdminTLS {
+		scheme = "https"
+	}
+	return scheme + "://" + displayHostPort(n.AdminAddr())
+}
+
+// DataURL is the base URL of the data plane.
+func (n *Node) DataURL() string { return "http://" + displayHostPort(n.DataAddr()) }
+
+func displayHostPort(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+}
+
+// Version is what /version reports.
+func (n *Node) Version() shared.Version {
+	return shared.Version{
+		Product: shared.Product,
+		Version: n.cfg.Version,
+		Commit:  n.cfg.Commit,
+		Schema:  n.store.SchemaVersion(),
+		NodeID:  n.identity.NodeID,
+		Name:    n.cfg.Name,
+	}
+}
+
+// withNodeEndpoints answers /healthz and /version on a listener, without
+// auth, and hands everything else to h.
+func (n *Node) withNodeEndpoints(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz":
+			writeJSON(w, map[string]string{"status": "ok"})
+		case "/version":
+			writeJSON(w, n.Version())
+		default:
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+// Serve answers on both listeners until ctx is done, then shuts down
+// gracefully: listeners close, in-flight requests finish (up to a grace
+// period), pending execution logs are written and the database is closed.
+func (n *Node) Serve(ctx context.Context) error {
+	errc := make(chan error, 2)
+	serve := func(srv *http.Server, ln net.Listener, what string) {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("%s listener: %w", what, err)
+		}
+	}
+	go serve(n.dataSrv, n.dataLn, "data plane")
+	go serve(n.adminSrv, n.adminLn, "admin")
+
+	annCtx, stopAnnounce := context.WithCancel(context.Background())
+	var annDone sync.WaitGroup
+	if n.announce != nil {
+		annDone.Add(1)
+		go func() { defer annDone.Done(); n.announce(annCtx) }()
+	}
+	n.log.Info("node serving", "name", n.cfg.Name, "node_id", n.identity.NodeID,
+		"data", n.DataURL(), "admin", n.AdminURL())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	stopAnnounce()
+	annDone.Wait()
+	return errors.Join(serveErr, n.shutdown())
+}
+
+func (n *Node) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, srv := range []*http.Server{n.dataSrv, n.adminSrv} {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = srv.Shutdown(ctx) }()
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
+	if e := n.orch.Close(ctx); e != nil {
+		err = errors.Join(err, fmt.Errorf("flush execution logs: %w", e))
+	}
+	if e := n.store.Close(); e != nil {
+		err = errors.Join(err, fmt.Errorf("close database: %w", e))
+	}
+	n.log.Info("node stopped")
+	return err
+}
+
+// Close releases a node that was created but never served.
+func (n *Node) Close() error {
+	n.dataLn.Close()
+	n.adminLn.Close()
+	return n.shutdown()
+}
