@@ -1,0 +1,246 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Load describes one bounded load run: Concurrency keep-alive connections,
+// each sending the same request back to back until Duration has passed or
+// Requests have been sent in total, whichever comes first.
+type Load struct {
+	Addr        string // host:port to connect to
+	Host        string // Host header; the data plane routes by it
+	Method      string // default GET
+	Path        string // default /
+	Concurrency int    // default 1
+	Duration    time.Duration
+	Requests    int64         // 0: no count limit (Duration must be set)
+	Timeout     time.Duration // per request; default 10 s
+	// Expect, when set, is the body every answer must carry; another body
+	// counts as a BodyMismatch error.
+	Expect []byte
+}
+
+// LoadResult is what a Load measured. Latency holds successful requests
+// only (2xx with the expected body).
+type LoadResult struct {
+	OK           int64
+	ConnErrors   int64         // dial, write, read or parse failures, timeouts
+	Non2xx       int64         // answers with a status outside 200–299
+	BodyMismatch int64         // 2xx with another body than Expect
+	Statuses     map[int]int64 // every status seen
+	FirstError   string        // the first connection error, for the report
+	Elapsed      time.Duration
+	Latency      Histogram
+}
+
+// Errors is the count of every failed request.
+func (r *LoadResult) Errors() int64 { return r.ConnErrors + r.Non2xx + r.BodyMismatch }
+
+// RPS is successful requests per second.
+func (r *LoadResult) RPS() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.OK) / r.Elapsed.Seconds()
+}
+
+func (r *LoadResult) String() string {
+	return fmt.Sprintf("%d ok in %v (%.0f req/s), p50 %v p99 %v max %v, errors: %d conn, %d non-2xx, %d body",
+		r.OK, r.Elapsed.Round(time.Millisecond), r.RPS(), r.Latency.Quantile(0.5), r.Latency.Quantile(0.99),
+		r.Latency.Max(), r.ConnErrors, r.Non2xx, r.BodyMismatch)
+}
+
+// Run sends the load and returns what it measured. It stops early when ctx
+// is done. The client is a minimal HTTP/1.1 keep-alive client over raw TCP
+// (one connection per worker, response parsed by net/http), so that the
+// same cheap client drives every server under test and leaves them most of
+// the CPU.
+func (l Load) Run(ctx context.Context) (*LoadResult, error) {
+	if l.Concurrency < 1 {
+		l.Concurrency = 1
+	}
+	if l.Method == "" {
+		l.Method = http.MethodGet
+	}
+	if l.Path == "" {
+		l.Path = "/"
+	}
+	if l.Timeout <= 0 {
+		l.Timeout = 10 * time.Second
+	}
+	if l.Duration <= 0 && l.Requests <= 0 {
+		return nil, errors.New("load: neither a duration nor a request count")
+	}
+	host := l.Host
+	if host == "" {
+		host = l.Addr
+	}
+	req := fmt.Appendf(nil, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: picloud-bench\r\nAccept: */*\r\n\r\n", l.Method, l.Path, host)
+
+	if l.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, l.Duration)
+		defer cancel()
+	}
+	var budget chan struct{} // one token per request when counted
+	if l.Requests > 0 {
+		budget = make(chan struct{}, l.Requests)
+		for range l.Requests {
+			budget <- struct{}{}
+		}
+		close(budget)
+	}
+
+	results := make([]*LoadResult, l.Concurrency)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range results {
+		res := &LoadResult{Statuses: map[int]int64{}}
+		results[i] = res
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := worker{load: &l, req: req, res: res}
+			w.run(ctx, budget)
+		}()
+	}
+	wg.Wait()
+	total := &LoadResult{Statuses: map[int]int64{}, Elapsed: time.Since(start)}
+	for _, r := range results {
+		total.OK += r.OK
+		total.ConnErrors += r.ConnErrors
+		total.Non2xx += r.Non2xx
+		total.BodyMismatch += r.BodyMismatch
+		for s, n := range r.Statuses {
+			total.Statuses[s] += n
+		}
+		if total.FirstError == "" {
+			total.FirstError = r.FirstError
+		}
+		total.Latency.Merge(&r.Latency)
+	}
+	return total, nil
+}
+
+type worker struct {
+	load *Load
+	req  []byte
+	res  *LoadResult
+
+	conn     net.Conn
+	stopConn func()
+	br       *bufio.Reader
+	body     bytes.Buffer
+}
+
+func (w *worker) run(ctx context.Context, budget <-chan struct{}) {
+	defer w.close()
+	for ctx.Err() == nil {
+		if budget != nil {
+			if _, ok := <-budget; !ok {
+				return
+			}
+		}
+		if w.conn == nil {
+			if err := w.dial(ctx); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				w.connError(err)
+				// Don't spin on a server that refuses connections.
+				select {
+				case <-ctx.Done():
+				case <-time.After(10 * time.Millisecond):
+				}
+				continue
+			}
+		}
+		w.one(ctx)
+	}
+}
+
+func (w *worker) dial(ctx context.Context) error {
+	d := net.Dialer{Timeout: w.load.Timeout}
+	c, err := d.DialContext(ctx, "tcp", w.load.Addr)
+	if err != nil {
+		return err
+	}
+	w.conn = c
+	// End an in-flight request at once when the run is over.
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+	w.stopConn = func() { stop(); c.Close() }
+	if w.br == nil {
+		w.br = bufio.NewReaderSize(c, 16<<10)
+	} else {
+		w.br.Reset(c)
+	}
+	return nil
+}
+
+func (w *worker) close() {
+	if w.conn != nil {
+		w.stopConn()
+		w.conn = nil
+	}
+}
+
+func (w *worker) connError(err error) {
+	w.res.ConnErrors++
+	if w.res.FirstError == "" {
+		w.res.FirstError = err.Error()
+	}
+}
+
+func (w *worker) one(ctx context.Context) {
+	t0 := time.Now()
+	w.conn.SetDeadline(t0.Add(w.load.Timeout))
+	if _, err := w.conn.Write(w.req); err != nil {
+		w.fail(ctx, err)
+		return
+	}
+	resp, err := http.ReadResponse(w.br, nil)
+	if err != nil {
+		w.fail(ctx, err)
+		return
+	}
+	w.body.Reset()
+	_, err = w.body.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		w.fail(ctx, err)
+		return
+	}
+	d := time.Since(t0)
+	w.res.Statuses[resp.StatusCode]++
+	switch {
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		w.res.Non2xx++
+	case w.load.Expect != nil && !bytes.Equal(w.body.Bytes(), w.load.Expect):
+		w.res.BodyMismatch++
+	default:
+		w.res.OK++
+		w.res.Latency.Record(d)
+	}
+	if resp.Close {
+		w.close()
+	}
+}
+
+// fail drops the connection; an error caused by our own deadline at the end
+// of the run is not the server's fault and is not counted.
+func (w *worker) fail(ctx context.Context, err error) {
+	w.close()
+	if ctx.Err() != nil {
+		return
+	}
+	w.connError(err)
+}

@@ -1,0 +1,101 @@
+package bench
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadCountsEveryRequest(t *testing.T) {
+	srv := httptest.NewServer(BareHandler())
+	defer srv.Close()
+	res, err := Load{
+		Addr:        strings.TrimPrefix(srv.URL, "http://"),
+		Host:        "localhost",
+		Concurrency: 8,
+		Requests:    2000,
+		Expect:      []byte(HelloBody),
+	}.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 2000 || res.Errors() != 0 {
+		t.Fatalf("want 2000 ok and no errors, got %v (statuses %v, first error %q)", res, res.Statuses, res.FirstError)
+	}
+	if res.Latency.Count() != 2000 || res.Latency.Quantile(0.5) <= 0 || res.RPS() <= 0 {
+		t.Fatalf("latency not recorded: %v", res)
+	}
+}
+
+func TestLoadSortsErrorsByKind(t *testing.T) {
+	var n int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n++ // one connection: no race
+		switch n % 3 {
+		case 0:
+			w.Write([]byte(HelloBody))
+		case 1:
+			http.Error(w, "boom", http.StatusInternalServerError)
+		case 2:
+			w.Write([]byte("something else"))
+		}
+	}))
+	defer srv.Close()
+	res, err := Load{Addr: strings.TrimPrefix(srv.URL, "http://"), Concurrency: 1, Requests: 30, Expect: []byte(HelloBody)}.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 10 || res.Non2xx != 10 || res.BodyMismatch != 10 || res.ConnErrors != 0 {
+		t.Fatalf("want 10 ok, 10 non-2xx, 10 wrong bodies; got %v", res)
+	}
+	if res.Statuses[500] != 10 || res.Statuses[200] != 20 {
+		t.Fatalf("statuses %v", res.Statuses)
+	}
+}
+
+func TestLoadCountsRefusedConnections(t *testing.T) {
+	addr, err := FreePort() // nothing listens there
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Load{Addr: addr, Concurrency: 2, Duration: 200 * time.Millisecond}.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ConnErrors == 0 || res.OK != 0 || res.FirstError == "" {
+		t.Fatalf("want connection errors only, got %v (first error %q)", res, res.FirstError)
+	}
+}
+
+// A server that stops answering must not hold the run past its duration.
+func TestLoadStopsOnTimeWithAHungServer(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer srv.Close()
+	defer close(release)
+	start := time.Now()
+	res, err := Load{Addr: strings.TrimPrefix(srv.URL, "http://"), Concurrency: 2, Duration: 300 * time.Millisecond}.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("run took %v with a 300ms duration", took)
+	}
+	if res.OK != 0 || res.ConnErrors != 0 {
+		t.Fatalf("requests cut by the end of the run are not errors: %v", res)
+	}
+}
+
+func TestReadMemOfThisProcess(t *testing.T) {
+	m, err := ReadMem(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.RSS < 1<<20 || m.Peak < m.RSS {
+		t.Fatalf("implausible memory: rss %d peak %d", m.RSS, m.Peak)
+	}
+}
