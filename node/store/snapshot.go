@@ -1,0 +1,50 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// Snapshot is everything the data plane needs, read in one transaction so it
+// never mixes states from before and after a change.
+type Snapshot struct {
+	Apps    []shared.App // with counts and Domains
+	Domains []shared.Domain
+	Scripts []shared.Script // with Source; EffectiveSandbox left zero
+	Routes  []shared.Route
+	Schema  int
+}
+
+// Snapshot reads a consistent copy of all apps, domains, scripts and routes,
+// each ordered by id.
+func (s *Store) Snapshot(ctx context.Context) (*Snapshot, error) {
+	snap := &Snapshot{Schema: s.schema}
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		if snap.Apps, err = listApps(ctx, tx); err != nil {
+			return err
+		}
+		if snap.Domains, err = queryDomains(ctx, tx, ``); err != nil {
+			return err
+		}
+		if snap.Scripts, err = queryScripts(ctx, tx, ``); err != nil {
+			return err
+		}
+		snap.Routes, err = queryRoutes(ctx, tx, ``)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	byApp := make(map[int64][]shared.Domain, len(snap.Apps))
+	for _, d := range snap.Domains {
+		byApp[d.AppID] = append(byApp[d.AppID], d)
+	}
+	for i := range snap.Apps {
+		snap.Apps[i].Domains = byApp[snap.Apps[i].ID]
+	}
+	return snap, nil
+}

@@ -1,0 +1,215 @@
+// Package store keeps the node's apps, domains, scripts, routes and execution
+// logs in SQLite (SPEC §2). It owns every SQL statement of the node.
+//
+// Writes go through one connection and every write transaction starts with
+// BEGIN IMMEDIATE, so writers queue in Go instead of failing with
+// "database is locked"; reads use a separate pool and, thanks to WAL, never
+// wait for a writer.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/picloud/picloud/migrations"
+)
+
+// busyTimeout is how long a connection waits for a lock held by another
+// process (e.g. a backup tool) before giving up.
+const busyTimeout = 10 * time.Second
+
+// Store is the node's database. It is safe for concurrent use.
+type Store struct {
+	w      *sql.DB // one connection: writes are serialised here
+	r      *sql.DB // read pool
+	log    *slog.Logger
+	schema int
+	now    func() time.Time
+}
+
+// Open opens (creating if needed) the database at path, applies pending
+// migrations and seeds the default app. A database written by a newer
+// binary is refused with a *SchemaTooNewError.
+func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s, err := open(ctx, path, logger, migrations.FS)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.seed(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("seed %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// open opens the database and migrates it with the migrations in fsys, without
+// seeding; tests use it to build databases at earlier schema versions.
+func open(ctx context.Context, path string, logger *slog.Logger, fsys migrationFS) (*Store, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("open %q: database path must not contain '?' or '#'", path)
+	}
+	common := url.Values{}
+	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	common.Add("_pragma", "foreign_keys(1)")
+
+	wq := url.Values{}
+	for k, v := range common {
+		wq[k] = append([]string(nil), v...)
+	}
+	wq.Add("_pragma", "journal_mode(WAL)")
+	wq.Add("_pragma", "synchronous(FULL)")
+	wq.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	s := &Store{w: w, log: logger, now: time.Now}
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := s.checkPragmas(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if s.schema, err = migrate(ctx, w, fsys, -1, logger); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+
+	// Readers open after migrating, so they never see a half-created file.
+	rq := common
+	rq.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s for reading: %w", path, err)
+	}
+	n := max(2, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	s.r = r
+	return s, nil
+}
+
+// checkPragmas makes sure the connection really runs with the settings the
+// store's guarantees rest on; a driver that silently ignored one would
+// otherwise lose cascades or durability without anyone noticing.
+func (s *Store) checkPragmas(ctx context.Context) error {
+	var mode string
+	var fk, sync int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return err
+	}
+	if err := s.w.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+		return err
+	}
+	if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		return err
+	}
+	if !strings.EqualFold(mode, "wal") || fk != 1 || sync != 2 {
+		return fmt.Errorf("unexpected connection settings: journal_mode=%s foreign_keys=%d synchronous=%d", mode, fk, sync)
+	}
+	return nil
+}
+
+// Close closes the database. Pending transactions are rolled back.
+func (s *Store) Close() error {
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	errs = append(errs, s.w.Close())
+	return errors.Join(errs...)
+}
+
+// SchemaVersion is the number of the last migration applied to the database.
+func (s *Store) SchemaVersion() int { return s.schema }
+
+// querier is what both *sql.DB and *sql.Tx offer; helpers take it so they
+// run inside whichever transaction the caller holds.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// write runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
+// connection). Any error from fn rolls everything back.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin write: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// read runs fn in a read transaction: everything it reads comes from one
+// consistent state of the database.
+func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// timeLayout is fixed width so stored timestamps sort as text.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func (s *Store) nowText() string { return formatTime(s.now()) }
+
+// timeScan scans a stored timestamp into a time.Time.
+type timeScan struct{ t *time.Time }
+
+func (d timeScan) Scan(src any) error {
+	switch v := src.(type) {
+	case string:
+		return d.parse(v)
+	case []byte:
+		return d.parse(string(v))
+	case time.Time:
+		*d.t = v.UTC()
+		return nil
+	case nil:
+		*d.t = time.Time{}
+		return nil
+	}
+	return fmt.Errorf("timestamp: unexpected %T", src)
+}
+
+func (d timeScan) parse(s string) error {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("timestamp %q: %w", s, err)
+	}
+	*d.t = t.UTC()
+	return nil
+}
