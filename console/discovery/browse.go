@@ -84,6 +84,7 @@ type Config struct {
 	TTL          time.Duration // forget a node (or address) after this long without an answer; default 3×Interval
 	ProbeTimeout time.Duration // for a manual address
 	DisableIPv6  bool          // query over IPv4 only (answers may still carry IPv6 addresses)
+	ManualOnly   bool          // no mDNS at all: only manual entries (PICLOUD_MDNS=off, tests)
 	Logger       *slog.Logger
 }
 
@@ -173,6 +174,9 @@ func (b *Browser) Run(ctx context.Context) error {
 func (b *Browser) Refresh(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		if b.cfg.ManualOnly {
+			return
+		}
 		err := b.Query(ctx)
 		b.mu.Lock()
 		defer b.mu.Unlock()

@@ -28,7 +28,7 @@ func Scan(ctx context.Context, d time.Duration, log *slog.Logger) ([]Node, error
 		} else {
 			ok = true
 		}
-		if ctx.Err() != nil || time.Until(deadline) < round {
+		if ctx.Err() != nil || time.Until(deadline) < round/2 {
 			break
 		}
 	}

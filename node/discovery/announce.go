@@ -245,7 +245,25 @@ func addrsOf(iface net.Interface) []net.IP {
 			ips = append(ips, n.IP)
 		}
 	}
+	orderIPs(ips)
 	return ips
+}
+
+// orderIPs puts IPv4 before IPv6 and, within a family, link-local addresses
+// first. hashicorp/mdns clients keep only the last A and the last AAAA
+// record of an answer, so the most useful address of each family goes last.
+func orderIPs(ips []net.IP) {
+	rank := func(ip net.IP) int {
+		r := 0
+		if ip.To4() == nil {
+			r = 2
+		}
+		if !ip.IsLinkLocalUnicast() {
+			r++
+		}
+		return r
+	}
+	slices.SortStableFunc(ips, func(a, b net.IP) int { return rank(a) - rank(b) })
 }
 
 // suitable picks the interfaces to announce on, by name: up, multicast and

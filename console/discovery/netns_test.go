@@ -1,0 +1,409 @@
+package discovery_test
+
+// Discovery tests never touch the machine's own network: every announcer
+// and browser runs as a child process of the test binary inside a network
+// namespace the test creates (`ip netns exec`), so all its goroutines and
+// sockets live there. The namespaces form one LAN: a bridge in the
+// browser's namespace with one veth per node.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/picloud/picloud/console/discovery"
+	announce "github.com/picloud/picloud/node/discovery"
+	"github.com/picloud/picloud/shared"
+)
+
+const helperEnv = "PICLOUD_DISCOVERY_HELPER"
+
+// TestHelperProcess is not a test: the namespace tests run the test binary
+// again with helperEnv set, inside a namespace, to announce or browse.
+func TestHelperProcess(t *testing.T) {
+	role := os.Getenv(helperEnv)
+	if role == "" {
+		t.Skip("helper process for the namespace tests")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { // the parent closes stdin to stop us (or dies)
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("role", role)
+	atoi := func(k string) int { n, _ := strconv.Atoi(os.Getenv(k)); return n }
+	switch role {
+	case "announce":
+		info := announce.Info{
+			Name:      os.Getenv("H_NAME"),
+			NodeID:    os.Getenv("H_ID"),
+			Version:   os.Getenv("H_VERSION"),
+			Schema:    atoi("H_SCHEMA"),
+			AdminTLS:  os.Getenv("H_ADMIN") == "https",
+			AdminPort: atoi("H_PORT"),
+			DataPort:  atoi("H_DATA"),
+		}
+		announce.New(info, announce.Options{Logger: log, Recheck: 300 * time.Millisecond}).Run(ctx)
+	case "browse":
+		b := discovery.NewBrowser(discovery.Config{
+			Interval: 500 * time.Millisecond, QueryTimeout: 400 * time.Millisecond,
+			TTL: 2 * time.Second, DisableIPv6: true, Logger: log,
+		})
+		go func() { _ = b.Run(ctx) }()
+		out := json.NewEncoder(os.Stdout)
+		for {
+			fmt.Print("SNAPSHOT ")
+			_ = out.Encode(b.Nodes())
+			select {
+			case <-ctx.Done():
+				os.Exit(0)
+			case <-b.Changes():
+			}
+		}
+	case "scan":
+		nodes, err := discovery.Scan(ctx, 2*time.Second, log)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		_ = discovery.Format(os.Stdout, nodes)
+	}
+	os.Exit(0)
+}
+
+// lan is a set of network namespaces joined by a bridge in the browser's
+// namespace, 10.77.0.0/24 and fd77::/64.
+type lan struct {
+	t      *testing.T
+	prefix string
+	hub    string // the browser's namespace, with the bridge
+	hosts  int
+}
+
+func requireNetns(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("discovery tests need Linux network namespaces")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("discovery tests need root to create network namespaces (mDNS never runs on the real network)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("discovery tests need the ip command (iproute2) to create network namespaces")
+	}
+	if testing.Short() {
+		t.Skip("discovery namespace tests skipped in -short mode")
+	}
+}
+
+func newLAN(t *testing.T) *lan {
+	requireNetns(t)
+	var r [3]byte
+	_, _ = rand.Read(r[:])
+	l := &lan{t: t, prefix: fmt.Sprintf("pcd%x", r)}
+	l.hub = l.netns("hub")
+	l.in(l.hub, "ip link set lo up")
+	l.in(l.hub, "ip link add br0 type bridge")
+	l.in(l.hub, "ip addr add 10.77.0.1/24 dev br0")
+	l.in(l.hub, "ip addr add fd77::1/64 dev br0 nodad")
+	l.in(l.hub, "ip link set br0 up")
+	// hashicorp/mdns joins its multicast socket on the interface the
+	// routing table gives for the group.
+	l.in(l.hub, "ip route add 224.0.0.0/4 dev br0")
+	return l
+}
+
+// netns creates a namespace that is deleted when the test ends; it skips
+// the test when namespaces cannot be created here (e.g. in a container).
+func (l *lan) netns(role string) string {
+	name := l.prefix + "-" + role
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		l.t.Skipf("cannot create a network namespace (%v: %s); discovery tests need CAP_SYS_ADMIN", err, bytes.TrimSpace(out))
+	}
+	l.t.Cleanup(func() {
+		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
+			l.t.Errorf("delete namespace %s: %v: %s", name, err, out)
+		}
+	})
+	return name
+}
+
+func (l *lan) in(ns, cmd string) {
+	l.t.Helper()
+	args := append([]string{"netns", "exec", ns}, strings.Fields(cmd)...)
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		l.t.Fatalf("ip netns exec %s %s: %v: %s", ns, cmd, err, out)
+	}
+}
+
+// host adds a namespace on the LAN with eth0 at 10.77.0.N and fd77::N. With
+// up false, eth0 stays down and without addresses (Wi-Fi not joined yet);
+// call bringUp later.
+func (l *lan) host(name string, up bool) (ns string, v4 netip.Addr) {
+	l.hosts++
+	n := 10 + l.hosts
+	ns = l.netns(name)
+	port := fmt.Sprintf("v%d", l.hosts)
+	l.in(l.hub, fmt.Sprintf("ip link add %s type veth peer name eth0 netns %s", port, ns))
+	l.in(l.hub, fmt.Sprintf("ip link set %s master br0 up", port))
+	l.in(ns, "ip link set lo up")
+	if up {
+		l.bringUp(ns, n)
+	}
+	return ns, netip.MustParseAddr(fmt.Sprintf("10.77.0.%d", n))
+}
+
+func (l *lan) bringUp(ns string, n int) {
+	l.in(ns, fmt.Sprintf("ip addr add 10.77.0.%d/24 dev eth0", n))
+	l.in(ns, fmt.Sprintf("ip addr add fd77::%d/64 dev eth0 nodad", n))
+	l.in(ns, "ip link set eth0 up")
+	l.in(ns, "ip route add 224.0.0.0/4 dev eth0")
+}
+
+// helper is a child process of the test binary running in a namespace.
+type helper struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr *syncBuffer
+	done   chan struct{}
+
+	mu    sync.Mutex
+	last  []discovery.Node
+	lines []string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (l *lan) start(ns, role string, env ...string) *helper {
+	l.t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", ns, exe, "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), append([]string{helperEnv + "=" + role}, env...)...)
+	h := &helper{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stderr = h.stderr
+	if h.stdin, err = cmd.StdinPipe(); err != nil {
+		l.t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		l.t.Fatal(err)
+	}
+	go func() {
+		defer close(h.done)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			h.mu.Lock()
+			if js, ok := strings.CutPrefix(line, "SNAPSHOT "); ok {
+				var nodes []discovery.Node
+				if err := json.Unmarshal([]byte(js), &nodes); err == nil {
+					h.last = nodes
+				}
+			} else {
+				h.lines = append(h.lines, line)
+			}
+			h.mu.Unlock()
+		}
+		_ = cmd.Wait()
+	}()
+	l.t.Cleanup(func() {
+		h.stop(l.t)
+		if l.t.Failed() {
+			l.t.Logf("%s in %s logged:\n%s", role, ns, h.stderr.String())
+		}
+	})
+	return h
+}
+
+// stop closes the helper's stdin, which makes it shut down cleanly.
+func (h *helper) stop(t *testing.T) {
+	_ = h.stdin.Close()
+	select {
+	case <-h.done:
+	case <-time.After(10 * time.Second):
+		t.Errorf("helper did not stop; killing it")
+		_ = h.cmd.Process.Kill()
+		<-h.done
+	}
+}
+
+func (h *helper) nodes() []discovery.Node {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.last
+}
+
+// waitFor polls the browser's snapshots until cond holds or the time is up.
+func (h *helper) waitFor(t *testing.T, within time.Duration, what string, cond func([]discovery.Node) bool) []discovery.Node {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		nodes := h.nodes()
+		if cond(nodes) {
+			return nodes
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("browser never saw %s within %v; last snapshot: %+v", what, within, nodes)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func byID(nodes []discovery.Node, id string) (discovery.Node, bool) {
+	for _, n := range nodes {
+		if n.ID == id {
+			return n, true
+		}
+	}
+	return discovery.Node{}, false
+}
+
+func randomNodeID(t *testing.T) string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return shared.NodeIDFromSPKI(b)
+}
+
+type fakeNode struct {
+	name, id, version, admin string
+	schema, port, data       int
+}
+
+func (n fakeNode) env() []string {
+	return []string{
+		"H_NAME=" + n.name, "H_ID=" + n.id, "H_VERSION=" + n.version, "H_ADMIN=" + n.admin,
+		"H_SCHEMA=" + strconv.Itoa(n.schema), "H_PORT=" + strconv.Itoa(n.port), "H_DATA=" + strconv.Itoa(n.data),
+	}
+}
+
+func (n fakeNode) check(t *testing.T, got discovery.Node, v4 netip.Addr, v6 netip.Addr) {
+	t.Helper()
+	if got.Name != n.name || got.Version != n.version || got.Admin != n.admin || got.Schema != n.schema ||
+		got.Port != n.port || got.DataPort != n.data || !got.Discovered {
+		t.Errorf("node %s seen as %+v, want %+v", n.id, got, n)
+	}
+	if !slices.Contains(got.Addrs, v4) {
+		t.Errorf("node %s addresses %v lack its IPv4 address %v", n.name, got.Addrs, v4)
+	}
+	if v6.IsValid() && !slices.Contains(got.Addrs, v6) {
+		t.Errorf("node %s addresses %v lack its IPv6 address %v", n.name, got.Addrs, v6)
+	}
+	want := "https"
+	if n.admin == "http" {
+		want = "http"
+	}
+	if u := got.AdminURL(); !strings.HasPrefix(u, want+"://") || !strings.HasSuffix(u, ":"+strconv.Itoa(n.port)) {
+		t.Errorf("node %s admin URL %q", n.name, u)
+	}
+}
+
+func TestTwoNodesFoundAndStoppedOneExpires(t *testing.T) {
+	l := newLAN(t)
+	a := fakeNode{name: "kitchen pi.2", id: randomNodeID(t), version: "1.2.3", admin: "https", schema: 4, port: 7070, data: 8080}
+	b := fakeNode{name: "Küche (Pi 5)", id: randomNodeID(t), version: "1.3.0-dev", admin: "http", schema: 5, port: 7443, data: 80}
+	nsA, v4A := l.host("a", true)
+	nsB, v4B := l.host("b", true)
+	l.start(nsA, "announce", a.env()...)
+	nodeB := l.start(nsB, "announce", b.env()...)
+	browser := l.start(l.hub, "browse")
+
+	nodes := browser.waitFor(t, 20*time.Second, "both nodes", func(ns []discovery.Node) bool {
+		_, okA := byID(ns, a.id)
+		_, okB := byID(ns, b.id)
+		return okA && okB
+	})
+	if len(nodes) != 2 {
+		t.Errorf("browser lists %d nodes, want 2: %+v", len(nodes), nodes)
+	}
+	gotA, _ := byID(nodes, a.id)
+	gotB, _ := byID(nodes, b.id)
+	a.check(t, gotA, v4A, netip.MustParseAddr("fd77::11"))
+	b.check(t, gotB, v4B, netip.MustParseAddr("fd77::12"))
+
+	nodeB.stop(t)
+	nodes = browser.waitFor(t, 20*time.Second, "node b expire", func(ns []discovery.Node) bool {
+		_, okB := byID(ns, b.id)
+		return !okB
+	})
+	if _, ok := byID(nodes, a.id); !ok {
+		t.Errorf("node a vanished together with the stopped node b: %+v", nodes)
+	}
+}
+
+func TestInterfaceThatComesUpLater(t *testing.T) {
+	l := newLAN(t)
+	a := fakeNode{name: "late-wifi", id: randomNodeID(t), version: "1.0.0", admin: "https", schema: 1, port: 7070, data: 8080}
+	ns, v4 := l.host("late", false)
+	l.start(ns, "announce", a.env()...)
+	browser := l.start(l.hub, "browse")
+
+	time.Sleep(time.Second) // the announcer has looked at least once and found nothing usable
+	if n, ok := byID(browser.nodes(), a.id); ok {
+		t.Fatalf("node seen before it had a network: %+v", n)
+	}
+	l.bringUp(ns, 11)
+	nodes := browser.waitFor(t, 20*time.Second, "the node once its interface came up", func(ns []discovery.Node) bool {
+		_, ok := byID(ns, a.id)
+		return ok
+	})
+	got, _ := byID(nodes, a.id)
+	a.check(t, got, v4, netip.Addr{})
+}
+
+func TestScanLists(t *testing.T) {
+	l := newLAN(t)
+	a := fakeNode{name: "scan-me", id: randomNodeID(t), version: "2.0.0", admin: "https", schema: 3, port: 7070, data: 8080}
+	ns, _ := l.host("a", true)
+	l.start(ns, "announce", a.env()...)
+	scan := l.start(l.hub, "scan")
+	select {
+	case <-scan.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("scan did not finish")
+	}
+	scan.mu.Lock()
+	out := strings.Join(scan.lines, "\n")
+	scan.mu.Unlock()
+	for _, want := range []string{"NAME", "scan-me", a.id, "https://10.77.0.11:7070", "2.0.0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scan output lacks %q:\n%s", want, out)
+		}
+	}
+}
