@@ -1,0 +1,270 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// nodeView is the selected, paired node: its apps and everything below.
+type nodeView struct {
+	c      *Console
+	entry  *nodeEntry
+	client Admin
+
+	apps *appsView
+	app  *appView // open app, nil on the apps list
+}
+
+func (c *Console) openNode(nv *nodeView) {
+	if c.cur != nil && c.cur.app != nil {
+		c.cur.app.close()
+	}
+	c.cur = nv
+	nv.showApps()
+}
+
+func (nv *nodeView) crumb() crumb {
+	return crumb{label: nv.entry.title(), open: nv.showApps}
+}
+
+// appsView lists the node's apps and creates new ones.
+type appsView struct {
+	nv *nodeView
+
+	list *fyne.Container
+
+	name, slug, desc *widget.Entry
+	slugStatus       *widget.Label
+	create           *widget.Button
+	check            slugChecker
+	lastCheck        shared.SlugCheck
+}
+
+func (nv *nodeView) showApps() {
+	if nv.app != nil {
+		nv.app.close()
+		nv.app = nil
+	}
+	v := &appsView{nv: nv, list: container.NewVBox()}
+	nv.apps = v
+	v.name = widget.NewEntry()
+	v.name.SetPlaceHolder("My blog")
+	v.slug = widget.NewEntry()
+	v.slug.SetPlaceHolder("derived from the name")
+	v.desc = widget.NewEntry()
+	v.desc.SetPlaceHolder("optional")
+	v.slugStatus = widget.NewLabel("")
+	v.slugStatus.Wrapping = fyne.TextWrapWord
+	v.create = widget.NewButtonWithIcon("Create app", theme.ContentAddIcon(), v.submit)
+	v.create.Importance = widget.HighImportance
+	// A new app has no id yet: slugs are checked against the default app,
+	// whose own slug and history therefore count as taken / reserved.
+	v.check = slugChecker{c: nv.c, client: nv.client, ref: shared.DefaultAppSlug, forNew: true, show: v.showCheck}
+	v.name.OnChanged = func(string) {
+		if strings.TrimSpace(v.slug.Text) == "" {
+			v.check.check(shared.DeriveSlug(v.name.Text))
+		}
+	}
+	v.slug.OnChanged = func(s string) {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			s = shared.DeriveSlug(v.name.Text)
+		}
+		v.check.check(s)
+	}
+	form := widget.NewForm(
+		widget.NewFormItem("Name", v.name),
+		widget.NewFormItem("Slug", v.slug),
+		widget.NewFormItem("", v.slugStatus),
+		widget.NewFormItem("Description", v.desc),
+	)
+	newCard := widget.NewCard("New app", "", container.NewVBox(form, container.NewHBox(v.create)))
+
+	header := container.NewGridWithColumns(4, bold("Name"), bold("Slug"), bold("Domains"), bold("Scripts"))
+	body := container.NewBorder(container.NewVBox(newCard, widget.NewSeparator(), header), nil, nil, nil, container.NewVScroll(v.list))
+	nv.c.setContent(body, nv.crumb())
+	v.reload()
+}
+
+func bold(s string) *widget.Label {
+	return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+}
+
+func (v *appsView) reload() {
+	call(v.nv.c.tasks, "load apps", v.nv.client.ListApps, v.render, nil)
+}
+
+// Rows returns the apps as shown: "name slug domains scripts".
+func (v *appsView) Rows() []string {
+	var out []string
+	for _, o := range v.list.Objects {
+		row, ok := o.(*fyne.Container)
+		if !ok || len(row.Objects) != 4 {
+			continue
+		}
+		var cells []string
+		for _, cell := range row.Objects {
+			switch w := cell.(type) {
+			case *widget.Button:
+				cells = append(cells, w.Text)
+			case *widget.Label:
+				cells = append(cells, w.Text)
+			}
+		}
+		out = append(out, strings.Join(cells, " "))
+	}
+	return out
+}
+
+func (v *appsView) render(apps []shared.App) {
+	objs := make([]fyne.CanvasObject, 0, len(apps))
+	for _, a := range apps {
+		ref := strconv.FormatInt(a.ID, 10)
+		open := widget.NewButton(a.Name, func() { v.nv.openApp(ref) })
+		open.Alignment = widget.ButtonAlignLeading
+		open.Importance = widget.LowImportance
+		objs = append(objs, container.NewGridWithColumns(4, open,
+			widget.NewLabelWithStyle(a.Slug, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}),
+			widget.NewLabel(strconv.Itoa(a.DomainCount)), widget.NewLabel(strconv.Itoa(a.ScriptCount))))
+	}
+	if len(apps) == 0 {
+		objs = append(objs, widget.NewLabel("No apps yet."))
+	}
+	v.list.Objects = objs
+	v.list.Refresh()
+}
+
+func (v *appsView) showCheck(sc shared.SlugCheck) {
+	v.lastCheck = sc
+	v.slugStatus.SetText(slugStatusText(sc, true))
+	v.slugStatus.Importance = slugImportance(sc.Status)
+	v.slugStatus.Refresh()
+}
+
+func (v *appsView) submit() {
+	req := shared.CreateAppRequest{Name: strings.TrimSpace(v.name.Text), Slug: strings.TrimSpace(v.slug.Text), Description: strings.TrimSpace(v.desc.Text)}
+	if req.Name == "" {
+		v.slugStatus.SetText("The app needs a name.")
+		v.slugStatus.Importance = widget.DangerImportance
+		v.slugStatus.Refresh()
+		return
+	}
+	v.createApp(req)
+}
+
+func (v *appsView) createApp(req shared.CreateAppRequest) {
+	call(v.nv.c.tasks, "create app", func(ctx context.Context) (shared.App, error) {
+		return v.nv.client.CreateApp(ctx, req)
+	}, func(a shared.App) {
+		v.nv.c.info(fmt.Sprintf("created app %s (%s)", a.Name, a.Slug))
+		v.name.SetText("")
+		v.slug.SetText("")
+		v.desc.SetText("")
+		v.slugStatus.SetText("")
+		v.reload()
+	}, func(err error) bool {
+		v.slugStatus.SetText(Message(err))
+		v.slugStatus.Importance = widget.DangerImportance
+		v.slugStatus.Refresh()
+		return false
+	})
+}
+
+// slugChecker runs slug:check as the user types. Answers can come back out
+// of order; only the answer to the latest request is shown.
+type slugChecker struct {
+	c      *Console
+	client Admin
+	ref    string // the app the slug is checked for
+	forNew bool   // checking for an app not yet created (via the default app)
+	show   func(shared.SlugCheck)
+	seq    int
+}
+
+func (s *slugChecker) check(slug string) {
+	s.seq++
+	seq := s.seq
+	if slug == "" {
+		s.show(shared.SlugCheck{})
+		return
+	}
+	if err := shared.ValidateSlug(slug); err != nil {
+		s.show(shared.SlugCheck{Slug: slug, Status: shared.SlugInvalid, Message: Message(err)})
+		return
+	}
+	call(s.c.tasks, "check slug", func(ctx context.Context) (shared.SlugCheck, error) {
+		return s.client.CheckSlug(ctx, s.ref, slug)
+	}, func(sc shared.SlugCheck) {
+		if seq != s.seq {
+			return
+		}
+		if s.forNew {
+			// Relative to the default app: its slug is taken, its history reserved.
+			switch sc.Status {
+			case shared.SlugCurrent:
+				sc.Status, sc.HeldBy = shared.SlugTaken, shared.DefaultAppSlug
+			case shared.SlugOwnHistory:
+				sc.Status, sc.HeldBy = shared.SlugReserved, shared.DefaultAppSlug
+			}
+		}
+		s.show(sc)
+	}, func(err error) bool {
+		if seq != s.seq {
+			return true
+		}
+		if e, ok := shared.AsError(err); ok && e.Code == shared.CodeInvalidSlug {
+			s.show(shared.SlugCheck{Slug: slug, Status: shared.SlugInvalid, Message: e.Message})
+			return true
+		}
+		return false
+	})
+}
+
+// slugStatusText explains a slug:check answer in one sentence.
+func slugStatusText(sc shared.SlugCheck, forNew bool) string {
+	switch sc.Status {
+	case "":
+		return ""
+	case shared.SlugCurrent:
+		return fmt.Sprintf("“%s” is this app's current slug.", sc.Slug)
+	case shared.SlugAvailable:
+		return fmt.Sprintf("✓ “%s” is available.", sc.Slug)
+	case shared.SlugOwnHistory:
+		return fmt.Sprintf("✓ “%s” is an old slug of this app: taking it back removes that redirect.", sc.Slug)
+	case shared.SlugReserved:
+		if forNew {
+			return fmt.Sprintf("⚠ “%s” is reserved: an old slug of app %s, which redirects from it. Taking it over needs a confirmation.", sc.Slug, sc.HeldBy)
+		}
+		return fmt.Sprintf("⚠ “%s” is reserved: an old slug of app %s. Taking it over removes %s's redirect and needs a confirmation.", sc.Slug, sc.HeldBy, sc.HeldBy)
+	case shared.SlugTaken:
+		return fmt.Sprintf("✗ “%s” is taken: it is the current slug of app %s.", sc.Slug, sc.HeldBy)
+	case shared.SlugInvalid:
+		msg := sc.Message
+		if msg == "" {
+			msg = "slugs are 1–63 of a-z, 0-9 and -, not starting or ending with -"
+		}
+		return fmt.Sprintf("✗ “%s” is invalid: %s", sc.Slug, msg)
+	}
+	return sc.Status
+}
+
+func slugImportance(status string) widget.Importance {
+	switch status {
+	case shared.SlugAvailable, shared.SlugOwnHistory:
+		return widget.SuccessImportance
+	case shared.SlugReserved:
+		return widget.WarningImportance
+	case shared.SlugTaken, shared.SlugInvalid:
+		return widget.DangerImportance
+	}
+	return widget.MediumImportance
+}

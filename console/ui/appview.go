@@ -1,0 +1,252 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// appView is one app with its tabs. ref is the app's id, so a rename in
+// the Settings tab never breaks the other tabs.
+type appView struct {
+	nv  *nodeView
+	ref string
+	app shared.App
+
+	ctx    context.Context // ends when the view closes (stops auto-refresh)
+	cancel context.CancelFunc
+
+	tabs     *container.AppTabs
+	overview *overviewTab
+	scripts  *scriptsTab
+	domains  *domainsTab
+	settings *settingsTab
+	logs     *logsTab
+}
+
+// OpenApp opens an app of the current node by id, slug or old slug; an old
+// slug follows the node's 308 to the app's current slug.
+func (c *Console) OpenApp(ref string) {
+	if c.cur == nil {
+		c.report("open app: no node selected", true)
+		return
+	}
+	c.cur.openApp(ref)
+}
+
+func (nv *nodeView) openApp(ref string) {
+	call(nv.c.tasks, "open app "+ref, func(ctx context.Context) (shared.App, error) {
+		return nv.client.App(ctx, ref)
+	}, nv.showApp, nil)
+}
+
+func (nv *nodeView) showApp(a shared.App) {
+	if nv.app != nil {
+		nv.app.close()
+	}
+	ctx, cancel := context.WithCancel(nv.c.ctx)
+	v := &appView{nv: nv, ref: strconv.FormatInt(a.ID, 10), app: a, ctx: ctx, cancel: cancel}
+	nv.app = v
+	v.overview = newOverviewTab(v)
+	v.scripts = newScriptsTab(v)
+	v.domains = newDomainsTab(v)
+	v.settings = newSettingsTab(v)
+	v.logs = newLogsTab(v)
+	v.tabs = container.NewAppTabs(
+		container.NewTabItem("Overview", v.overview.view),
+		container.NewTabItem("Scripts", v.scripts.view),
+		container.NewTabItem("Domains", v.domains.view),
+		container.NewTabItem("Settings", v.settings.view),
+		container.NewTabItem("Logs", v.logs.view),
+	)
+	v.tabs.OnSelected = func(t *container.TabItem) { v.selected(t.Text) }
+	v.showCrumbs()
+	v.setApp(a)
+	v.overview.reload()
+}
+
+func (v *appView) close() { v.cancel() }
+
+func (v *appView) crumb() crumb {
+	return crumb{label: v.app.Name + " (" + v.app.Slug + ")", open: func() {
+		v.scripts.showList()
+		v.tabs.SelectIndex(0)
+		v.showCrumbs()
+	}}
+}
+
+func (v *appView) showCrumbs() {
+	v.nv.c.setContent(v.tabs, v.nv.crumb(), v.crumb())
+}
+
+// selected reloads a tab when it is shown, so it never shows stale data.
+func (v *appView) selected(tab string) {
+	switch tab {
+	case "Overview":
+		v.overview.reload()
+	case "Scripts":
+		v.scripts.reload()
+	case "Domains":
+		v.domains.reload()
+	case "Settings":
+		v.settings.reload()
+	case "Logs":
+		v.logs.reload()
+	}
+	if tab != "Scripts" || v.scripts.detail == nil {
+		v.setCrumbsFor(nil)
+	}
+}
+
+// setCrumbsFor sets node › app, or node › app › script.
+func (v *appView) setCrumbsFor(sc *shared.Script) {
+	if sc == nil {
+		v.nv.c.setCrumbs(v.nv.crumb(), v.crumb())
+		return
+	}
+	v.nv.c.setCrumbs(v.nv.crumb(), v.crumb(), crumb{label: sc.Name})
+}
+
+// Select shows the named tab ("Overview", "Scripts", ...).
+func (v *appView) Select(tab string) {
+	for i, t := range v.tabs.Items {
+		if t.Text == tab {
+			v.tabs.SelectIndex(i)
+			return
+		}
+	}
+}
+
+// setApp records a fresh copy of the app (after load, rename, edit).
+func (v *appView) setApp(a shared.App) {
+	v.app = a
+	v.overview.setApp(a)
+	v.settings.setApp(a)
+	if v.scripts.detail != nil {
+		v.setCrumbsFor(&v.scripts.detail.script)
+	} else {
+		v.setCrumbsFor(nil)
+	}
+}
+
+func (v *appView) reloadApp() {
+	call(v.nv.c.tasks, "load app", func(ctx context.Context) (shared.App, error) {
+		return v.nv.client.App(ctx, v.ref)
+	}, v.setApp, nil)
+}
+
+// overviewTab: the app at a glance, recent executions and a chart.
+type overviewTab struct {
+	v      *appView
+	view   fyne.CanvasObject
+	title  *widget.Label
+	slug   *widget.Label
+	desc   *widget.Label
+	counts *widget.Label
+	recent *fyne.Container
+	chart  *barChart
+}
+
+func newOverviewTab(v *appView) *overviewTab {
+	t := &overviewTab{v: v, title: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		slug: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}),
+		desc: widget.NewLabel(""), counts: widget.NewLabel(""), recent: container.NewVBox(), chart: newBarChart()}
+	t.desc.Wrapping = fyne.TextWrapWord
+	info := widget.NewForm(
+		widget.NewFormItem("Name", t.title),
+		widget.NewFormItem("Slug", t.slug),
+		widget.NewFormItem("Description", t.desc),
+		widget.NewFormItem("", t.counts),
+	)
+	chartCard := widget.NewCard("Executions and errors", "", t.chart)
+	recentCard := widget.NewCard("Recent executions", "", t.recent)
+	t.view = container.NewVScroll(container.NewVBox(info, chartCard, recentCard))
+	return t
+}
+
+func (t *overviewTab) setApp(a shared.App) {
+	t.title.SetText(a.Name)
+	t.slug.SetText(a.Slug)
+	desc := a.Description
+	if desc == "" {
+		desc = "—"
+	}
+	t.desc.SetText(desc)
+	domains := a.DomainCount
+	if len(a.Domains) > domains {
+		domains = len(a.Domains)
+	}
+	t.counts.SetText(fmt.Sprintf("%d domains · %d scripts · %d routes", domains, a.ScriptCount, a.RouteCount))
+}
+
+func (t *overviewTab) reload() {
+	v := t.v
+	v.reloadApp()
+	type data struct {
+		logs    []shared.Log
+		scripts []shared.Script
+	}
+	call(v.nv.c.tasks, "load executions", func(ctx context.Context) (data, error) {
+		logs, err := v.nv.client.Logs(ctx, v.ref, 0, 500, 0)
+		if err != nil {
+			return data{}, err
+		}
+		scripts, err := v.nv.client.Scripts(ctx, v.ref)
+		return data{logs, scripts}, err
+	}, func(d data) {
+		t.chart.set(bucketLogs(d.logs, 24, time.Now()))
+		names := scriptNames(d.scripts)
+		objs := []fyne.CanvasObject{}
+		for i, l := range d.logs {
+			if i == 10 {
+				break
+			}
+			objs = append(objs, widget.NewLabelWithStyle(logLine(l, names), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}))
+		}
+		if len(objs) == 0 {
+			objs = append(objs, widget.NewLabel("No executions yet: call a route, or Run a script."))
+		}
+		t.recent.Objects = objs
+		t.recent.Refresh()
+	}, nil)
+}
+
+func scriptNames(scripts []shared.Script) map[int64]string {
+	m := make(map[int64]string, len(scripts))
+	for _, s := range scripts {
+		m[s.ID] = s.Name
+	}
+	return m
+}
+
+// logLine is one execution in a list: time, status, duration, request, script.
+func logLine(l shared.Log, names map[int64]string) string {
+	name := names[l.ScriptID]
+	if name == "" {
+		name = "#" + strconv.FormatInt(l.ScriptID, 10)
+	}
+	mark := " "
+	if failed(l) {
+		mark = "!"
+	}
+	return fmt.Sprintf("%s %s %3d %8s  %-6s %s  [%s]", mark, l.StartedAt.Local().Format("15:04:05"), l.Status,
+		formatDuration(l.DurationUS), l.Method, l.Path, name)
+}
+
+func formatDuration(us int64) string {
+	d := time.Duration(us) * time.Microsecond
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", us)
+	case d < time.Second:
+		return fmt.Sprintf("%.1fms", float64(us)/1000)
+	}
+	return d.Round(10 * time.Millisecond).String()
+}

@@ -1,0 +1,167 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"syscall"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// callTimeout bounds every admin call so a node that vanished mid-use turns
+// into a message instead of a spinner that never stops.
+const callTimeout = 15 * time.Second
+
+// tasks runs network calls off the UI goroutine. While any call is in
+// flight the activity indicator spins; results and errors are handed back
+// on the UI goroutine with fyne.Do.
+type tasks struct {
+	activity *widget.Activity
+	report   func(msg string, isErr bool)
+
+	mu       sync.Mutex
+	inFlight int
+	idle     chan struct{} // closed while inFlight == 0
+	ctx      context.Context
+}
+
+func newTasks(ctx context.Context, activity *widget.Activity, report func(string, bool)) *tasks {
+	idle := make(chan struct{})
+	close(idle)
+	return &tasks{activity: activity, report: report, idle: idle, ctx: ctx}
+}
+
+func (t *tasks) begin() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.inFlight == 0 {
+		t.idle = make(chan struct{})
+		t.activity.Show()
+		t.activity.Start()
+	}
+	t.inFlight++
+}
+
+// end runs on the UI goroutine after the result was delivered.
+func (t *tasks) end() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.inFlight--
+	if t.inFlight == 0 {
+		t.activity.Stop()
+		t.activity.Hide()
+		close(t.idle)
+	}
+}
+
+// wait blocks until no call is in flight (tests; the screenshot mode). A
+// call started by a result handler counts before the outer one ends, so a
+// chain of calls is waited for as a whole.
+func (t *tasks) wait(timeout time.Duration) error {
+	deadline := time.After(timeout)
+	for {
+		t.mu.Lock()
+		idle := t.idle
+		t.mu.Unlock()
+		select {
+		case <-idle:
+			// Re-check: a handler may have started another call.
+			t.mu.Lock()
+			n := t.inFlight
+			t.mu.Unlock()
+			if n == 0 {
+				return nil
+			}
+		case <-deadline:
+			return errors.New("calls still running after " + timeout.String())
+		}
+	}
+}
+
+// call runs fn off the UI goroutine. On success, ok receives the result on
+// the UI goroutine. On failure, fail (if not nil) gets the error first and
+// returns whether it handled it; unhandled errors become a message in the
+// status bar. what names the action for that message ("load apps").
+func call[T any](t *tasks, what string, fn func(ctx context.Context) (T, error), ok func(T), fail func(error) bool) {
+	t.begin()
+	go func() {
+		ctx, cancel := context.WithTimeout(t.ctx, callTimeout)
+		v, err := func() (v T, err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("internal error: %v", p)
+				}
+			}()
+			return fn(ctx)
+		}()
+		cancel()
+		fyne.Do(func() {
+			defer t.end()
+			if err != nil {
+				if fail != nil && fail(err) {
+					return
+				}
+				t.report(what+": "+Message(err), true)
+				return
+			}
+			if ok != nil {
+				ok(v)
+			}
+		})
+	}()
+}
+
+// Message turns an error from the admin client into a sentence for a person:
+// the node's own message for contract errors, and a plain explanation for
+// the ways a network call fails.
+func Message(err error) string {
+	if err == nil {
+		return ""
+	}
+	if e, ok := shared.AsError(err); ok {
+		switch {
+		case e.Status == http.StatusUnauthorized || e.Code == shared.CodeUnauthorized:
+			return "the node refused the admin token (401 unauthorized)"
+		case e.Message != "":
+			return e.Message
+		default:
+			return e.Code
+		}
+	}
+	var mm *shared.IdentityMismatchError
+	if errors.As(err, &mm) {
+		return mm.Error()
+	}
+	var opErr *net.OpError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the node is offline (connection refused)"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the node did not answer in time"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	case errors.As(err, &opErr):
+		return "the node cannot be reached: " + opErr.Err.Error()
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return "unknown host " + dnsErr.Name
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		if urlErr.Timeout() {
+			return "the node did not answer in time"
+		}
+		return urlErr.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,187 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// routesView: the script's routes with add/remove, and the preview of the
+// URLs it answers on.
+func (s *scriptDetail) routesView() fyne.CanvasObject {
+	s.routes = container.NewVBox()
+	s.preview = container.NewVBox()
+	s.method = widget.NewSelectEntry([]string{shared.MethodAny, "GET", "POST", "PUT", "PATCH", "DELETE"})
+	s.method.SetText("GET")
+	s.path = widget.NewEntry()
+	s.path.SetPlaceHolder("/path, /users/:id or /files/*rest")
+	s.host = widget.NewEntry()
+	s.host.SetPlaceHolder("host (optional: every claimed host)")
+	s.routeMsg = widget.NewLabel("")
+	s.routeMsg.Wrapping = fyne.TextWrapWord
+	add := widget.NewButtonWithIcon("Add route", theme.ContentAddIcon(), s.addRoute)
+	form := container.NewVBox(container.NewGridWithColumns(2, s.method, s.host), container.NewBorder(nil, nil, nil, add, s.path), s.routeMsg)
+	return container.NewVScroll(container.NewVBox(bold("Routes"), s.routes, form, widget.NewSeparator(),
+		bold("Answers on"), s.preview))
+}
+
+func (s *scriptDetail) renderRoutes(all []shared.Route, domains []shared.Domain) {
+	var mine []shared.Route
+	for _, r := range all {
+		if r.ScriptID == s.script.ID {
+			mine = append(mine, r)
+		}
+	}
+	objs := []fyne.CanvasObject{}
+	for _, r := range mine {
+		r := r
+		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { s.removeRoute(r) })
+		rm.Importance = widget.LowImportance
+		objs = append(objs, container.NewBorder(nil, nil, nil, rm,
+			widget.NewLabelWithStyle(routeText(r), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})))
+	}
+	if len(objs) == 0 {
+		objs = append(objs, widget.NewLabel("No routes: the script runs only through Run."))
+	}
+	s.routes.Objects = objs
+	s.routes.Refresh()
+
+	urls := previewURLs(mine, domains, s.t.v.nv.entry.dataHostPort())
+	prev := []fyne.CanvasObject{}
+	for _, u := range urls {
+		l := widget.NewLabelWithStyle(u, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+		l.Truncation = fyne.TextTruncateEllipsis
+		prev = append(prev, l)
+	}
+	if len(prev) == 0 {
+		msg := "Nothing yet: the script needs a route, and the app a domain."
+		if len(mine) > 0 {
+			msg = "Nothing yet: the app claims no domain (add one in the Domains tab)."
+		}
+		prev = append(prev, widget.NewLabel(msg))
+	}
+	s.preview.Objects = prev
+	s.preview.Refresh()
+}
+
+// PreviewURLs returns the route preview as shown.
+func (s *scriptDetail) PreviewURLs() []string {
+	var out []string
+	for _, o := range s.preview.Objects {
+		if l, ok := o.(*widget.Label); ok && strings.Contains(l.Text, "://") {
+			out = append(out, l.Text)
+		}
+	}
+	return out
+}
+
+func routeText(r shared.Route) string {
+	host := "every claimed host"
+	if r.Host != nil {
+		host = *r.Host
+	}
+	return fmt.Sprintf("%-6s %s   (%s)", r.Method, r.Path, host)
+}
+
+// previewURLs lists, for each route, one URL per claim of the app that the
+// route answers on: a host-less route on every claim, a route with a host
+// on that host only. dataPort is ":port" of the data plane, or "".
+func previewURLs(routes []shared.Route, domains []shared.Domain, dataPort string) []string {
+	var out []string
+	for _, r := range routes {
+		prefix := r.Method + " "
+		if r.Host != nil {
+			out = append(out, prefix+"http://"+hostForURL(*r.Host)+dataPort+r.Path)
+			continue
+		}
+		for _, d := range domains {
+			out = append(out, prefix+"http://"+hostForURL(d.Pattern)+dataPort+r.Path)
+		}
+	}
+	return out
+}
+
+// hostForURL writes an IPv6 literal in brackets; other hosts (including
+// *.wildcards, shown as such) as they are.
+func hostForURL(h string) string {
+	if strings.Contains(h, ":") {
+		return "[" + h + "]"
+	}
+	return h
+}
+
+// dataHostPort is ":port" for URLs on the node's data plane, "" for :80.
+// The port comes from the LAN announcement; without one, the default 8080.
+func (e *nodeEntry) dataHostPort() string {
+	p := e.dataPort
+	if p == 0 {
+		p = 8080
+	}
+	if p == 80 {
+		return ""
+	}
+	return ":" + strconv.Itoa(p)
+}
+
+func (s *scriptDetail) addRoute() {
+	v := s.t.v
+	req := shared.CreateRouteRequest{ScriptID: s.script.ID, Method: strings.TrimSpace(s.method.Text), Path: strings.TrimSpace(s.path.Text)}
+	if h := strings.TrimSpace(s.host.Text); h != "" {
+		req.Host = &h
+	}
+	if req.Method == "" {
+		req.Method = shared.MethodAny
+	}
+	call(v.nv.c.tasks, "add route", func(ctx context.Context) (shared.Route, error) {
+		return v.nv.client.CreateRoute(ctx, v.ref, req)
+	}, func(r shared.Route) {
+		s.path.SetText("")
+		s.host.SetText("")
+		s.setRouteMsg("Added "+routeText(r)+".", widget.SuccessImportance)
+		s.reload()
+	}, func(err error) bool {
+		s.setRouteMsg(routeError(err), widget.DangerImportance)
+		return true
+	})
+}
+
+func (s *scriptDetail) removeRoute(r shared.Route) {
+	v := s.t.v
+	call(v.nv.c.tasks, "remove route", func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, v.nv.client.DeleteRoute(ctx, v.ref, r.ID)
+	}, func(struct{}) {
+		s.setRouteMsg("Removed "+routeText(r)+".", widget.SuccessImportance)
+		s.reload()
+	}, func(err error) bool {
+		s.setRouteMsg(Message(err), widget.DangerImportance)
+		return true
+	})
+}
+
+func (s *scriptDetail) setRouteMsg(msg string, imp widget.Importance) {
+	s.routeMsg.SetText(msg)
+	s.routeMsg.Importance = imp
+	s.routeMsg.Refresh()
+}
+
+func routeError(err error) string {
+	e, ok := shared.AsError(err)
+	if !ok {
+		return Message(err)
+	}
+	switch e.Code {
+	case shared.CodeHostNotClaimed:
+		return e.Message + " — claim it (or a wildcard covering it) in the Domains tab first."
+	case shared.CodeRouteConflict:
+		return "Conflicts with an existing route: " + e.Message
+	}
+	return Message(err)
+}

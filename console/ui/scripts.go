@@ -1,0 +1,507 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// newScriptSource is what a new script starts with: it runs as is.
+const newScriptSource = `function handle(req) {
+  console.log("hello from", req.path);
+  return { status: 200, headers: { "content-type": "text/plain" }, body: "Hello from " + req.app + "!" };
+}
+`
+
+// scriptsTab lists the app's scripts; picking one opens its detail in place.
+type scriptsTab struct {
+	v       *appView
+	view    *fyne.Container // stack: list or detail
+	listBox *fyne.Container
+	list    *fyne.Container
+	newName *widget.Entry
+	newMsg  *widget.Label
+	detail  *scriptDetail // open script, nil on the list
+	scripts []shared.Script
+}
+
+func newScriptsTab(v *appView) *scriptsTab {
+	t := &scriptsTab{v: v, list: container.NewVBox(), newName: widget.NewEntry(), newMsg: widget.NewLabel("")}
+	t.newName.SetPlaceHolder("new script name, e.g. api")
+	t.newName.OnSubmitted = func(string) { t.create() }
+	t.newMsg.Wrapping = fyne.TextWrapWord
+	add := widget.NewButtonWithIcon("New script", theme.ContentAddIcon(), t.create)
+	top := container.NewVBox(container.NewBorder(nil, nil, nil, add, t.newName), t.newMsg, widget.NewSeparator())
+	t.listBox = container.NewBorder(top, nil, nil, nil, container.NewVScroll(t.list))
+	t.view = container.NewStack(t.listBox)
+	return t
+}
+
+func (t *scriptsTab) reload() {
+	if t.detail != nil {
+		t.detail.reload()
+		return
+	}
+	v := t.v
+	call(v.nv.c.tasks, "load scripts", func(ctx context.Context) ([]shared.Script, error) {
+		return v.nv.client.Scripts(ctx, v.ref)
+	}, t.render, nil)
+}
+
+func (t *scriptsTab) render(s []shared.Script) {
+	t.scripts = s
+	objs := []fyne.CanvasObject{}
+	for _, sc := range s {
+		sc := sc
+		b := widget.NewButtonWithIcon(fmt.Sprintf("%s  (v%d)", sc.Name, sc.Version), theme.FileIcon(), func() { t.open(sc.ID) })
+		b.Alignment = widget.ButtonAlignLeading
+		b.Importance = widget.LowImportance
+		objs = append(objs, b)
+	}
+	if len(objs) == 0 {
+		objs = append(objs, widget.NewLabel("No scripts yet."))
+	}
+	t.list.Objects = objs
+	t.list.Refresh()
+}
+
+// showList goes back from a script to the list.
+func (t *scriptsTab) showList() {
+	t.detail = nil
+	t.view.Objects = []fyne.CanvasObject{t.listBox}
+	t.view.Refresh()
+	t.v.setCrumbsFor(nil)
+	t.reload()
+}
+
+func (t *scriptsTab) create() {
+	name := strings.TrimSpace(t.newName.Text)
+	if name == "" {
+		return
+	}
+	v := t.v
+	req := shared.CreateScriptRequest{AppID: shared.AppRef(v.ref), Name: name, Source: newScriptSource}
+	call(v.nv.c.tasks, "create script", func(ctx context.Context) (shared.Script, error) {
+		return v.nv.client.CreateScript(ctx, req)
+	}, func(sc shared.Script) {
+		t.newName.SetText("")
+		t.newMsg.SetText("")
+		t.open(sc.ID)
+	}, func(err error) bool {
+		t.newMsg.SetText(Message(err))
+		t.newMsg.Importance = widget.DangerImportance
+		t.newMsg.Refresh()
+		return true
+	})
+}
+
+// open loads a script with what its detail needs: the sandbox defaults and
+// ceiling, the app's routes and domains.
+func (t *scriptsTab) open(id int64) {
+	v := t.v
+	call(v.nv.c.tasks, "open script", func(ctx context.Context) (scriptData, error) {
+		return loadScript(ctx, v, id)
+	}, func(d scriptData) {
+		t.detail = newScriptDetail(t, d)
+		t.view.Objects = []fyne.CanvasObject{t.detail.view}
+		t.view.Refresh()
+		v.setCrumbsFor(&d.script)
+	}, nil)
+}
+
+type scriptData struct {
+	script  shared.Script
+	sandbox shared.SandboxInfo
+	routes  []shared.Route
+	domains []shared.Domain
+}
+
+func loadScript(ctx context.Context, v *appView, id int64) (d scriptData, err error) {
+	cl := v.nv.client
+	if d.script, err = cl.Script(ctx, id); err != nil {
+		return d, err
+	}
+	if d.sandbox, err = cl.Sandbox(ctx); err != nil {
+		return d, err
+	}
+	if d.routes, err = cl.Routes(ctx, v.ref); err != nil {
+		return d, err
+	}
+	d.domains, err = cl.Domains(ctx, v.ref)
+	return d, err
+}
+
+// scriptDetail edits, runs, limits and routes one script.
+type scriptDetail struct {
+	t      *scriptsTab
+	script shared.Script
+	info   shared.SandboxInfo
+	view   fyne.CanvasObject
+
+	title     *widget.Label
+	editor    *widget.Entry
+	saveMsg   *widget.Label
+	inner     *container.AppTabs
+	run       runPanel
+	knobs     map[string]*knobField
+	limitsMsg *widget.Label
+	routes    *fyne.Container
+	preview   *fyne.Container
+	method    *widget.SelectEntry
+	path      *widget.Entry
+	host      *widget.Entry
+	routeMsg  *widget.Label
+}
+
+type knobField struct {
+	entry *widget.Entry
+	hint  *widget.Label
+	err   *widget.Label
+}
+
+type runPanel struct {
+	method *widget.Select
+	query  *widget.Entry
+	body   *widget.Entry
+	status *widget.Label
+	output *widget.Label
+	resp   *widget.Label
+}
+
+func newScriptDetail(t *scriptsTab, d scriptData) *scriptDetail {
+	s := &scriptDetail{t: t, script: d.script, info: d.sandbox, knobs: make(map[string]*knobField)}
+	back := widget.NewButtonWithIcon("Scripts", theme.NavigateBackIcon(), t.showList)
+	s.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), s.save)
+	save.Importance = widget.HighImportance
+	del := widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), s.confirmDelete)
+	del.Importance = widget.LowImportance
+
+	s.editor = widget.NewMultiLineEntry()
+	s.editor.TextStyle = fyne.TextStyle{Monospace: true}
+	s.editor.SetMinRowsVisible(18)
+	s.editor.SetText(d.script.Source)
+	s.saveMsg = widget.NewLabel("")
+	s.saveMsg.Wrapping = fyne.TextWrapWord
+
+	editorPane := container.NewBorder(container.NewBorder(nil, nil, back, container.NewHBox(save, del), s.title),
+		s.saveMsg, nil, nil, s.editor)
+
+	s.inner = container.NewAppTabs(
+		container.NewTabItem("Run", s.runView()),
+		container.NewTabItem("Sandbox", s.sandboxView()),
+		container.NewTabItem("Routes", s.routesView()),
+	)
+	split := container.NewHSplit(editorPane, s.inner)
+	split.Offset = 0.55
+	s.view = split
+	s.setScript(d.script)
+	s.renderRoutes(d.routes, d.domains)
+	return s
+}
+
+func (s *scriptDetail) setScript(sc shared.Script) {
+	s.script = sc
+	s.title.SetText(fmt.Sprintf("%s · version %d", sc.Name, sc.Version))
+	for _, k := range shared.Knobs {
+		f := s.knobs[k]
+		if f == nil {
+			continue
+		}
+		if v, ok := sc.Sandbox[k]; ok {
+			f.entry.SetText(strconv.FormatInt(v, 10))
+		} else {
+			f.entry.SetText("")
+		}
+		f.err.SetText("")
+		f.err.Hide()
+	}
+}
+
+func (s *scriptDetail) reload() {
+	v := s.t.v
+	id := s.script.ID
+	call(v.nv.c.tasks, "load script", func(ctx context.Context) (scriptData, error) {
+		return loadScript(ctx, v, id)
+	}, func(d scriptData) {
+		s.info = d.sandbox
+		if s.editor.Text == s.script.Source { // keep unsaved edits
+			s.editor.SetText(d.script.Source)
+		}
+		s.setScript(d.script)
+		s.renderRoutes(d.routes, d.domains)
+	}, nil)
+}
+
+// save stores the source. A syntax error is shown at its line and column,
+// and the cursor jumps there.
+func (s *scriptDetail) save() {
+	v := s.t.v
+	src := s.editor.Text
+	req := shared.UpdateScriptRequest{Source: &src}
+	id := s.script.ID
+	call(v.nv.c.tasks, "save script", func(ctx context.Context) (shared.Script, error) {
+		return v.nv.client.UpdateScript(ctx, id, req)
+	}, func(sc shared.Script) {
+		s.setScript(sc)
+		s.setSaveMsg(fmt.Sprintf("Saved version %d.", sc.Version), widget.SuccessImportance)
+	}, func(err error) bool {
+		s.setSaveMsg(s.sourceError(err), widget.DangerImportance)
+		return true
+	})
+}
+
+func (s *scriptDetail) setSaveMsg(msg string, imp widget.Importance) {
+	s.saveMsg.SetText(msg)
+	s.saveMsg.Importance = imp
+	s.saveMsg.Refresh()
+}
+
+func (s *scriptDetail) sourceError(err error) string {
+	e, ok := shared.AsError(err)
+	if !ok {
+		return Message(err)
+	}
+	switch e.Code {
+	case shared.CodeScriptSyntax:
+		line, _ := strconv.Atoi(e.Detail("line"))
+		col, _ := strconv.Atoi(e.Detail("column"))
+		if line > 0 {
+			s.editor.CursorRow = line - 1
+			s.editor.CursorColumn = max(col-1, 0)
+			s.editor.Refresh()
+			if c := fyne.CurrentApp().Driver().CanvasForObject(s.editor); c != nil {
+				c.Focus(s.editor)
+			}
+		}
+		return fmt.Sprintf("Syntax error at line %d, column %d: %s", line, col, e.Message)
+	case shared.CodeTooLarge:
+		return "The source is too large (scripts are limited to 256 KiB)."
+	}
+	return Message(err)
+}
+
+func (s *scriptDetail) confirmDelete() {
+	v := s.t.v
+	sc := s.script
+	dialog.ShowConfirm("Delete script “"+sc.Name+"”?", "Its routes are deleted too; its logs stay.", func(ok bool) {
+		if !ok {
+			return
+		}
+		call(v.nv.c.tasks, "delete script", func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, v.nv.client.DeleteScript(ctx, sc.ID)
+		}, func(struct{}) {
+			v.nv.c.info("deleted script " + sc.Name)
+			s.t.showList()
+		}, nil)
+	}, v.nv.c.win)
+}
+
+// runView: execute the script with a request and show what it answered.
+func (s *scriptDetail) runView() fyne.CanvasObject {
+	r := &s.run
+	r.method = widget.NewSelect([]string{"GET", "POST", "PUT", "PATCH", "DELETE"}, nil)
+	r.method.SetSelected("GET")
+	r.query = widget.NewEntry()
+	r.query.SetPlaceHolder("query, e.g. name=pi&n=3")
+	r.body = widget.NewMultiLineEntry()
+	r.body.SetPlaceHolder("request body (optional)")
+	r.body.SetMinRowsVisible(3)
+	r.status = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	r.resp = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	r.resp.Wrapping = fyne.TextWrapBreak
+	r.output = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	r.output.Wrapping = fyne.TextWrapBreak
+	btn := widget.NewButtonWithIcon("Run", theme.MediaPlayIcon(), s.execute)
+	btn.Importance = widget.HighImportance
+	note := widget.NewLabel("Runs the saved version, as the data plane would; no route or domain needed.")
+	note.Wrapping = fyne.TextWrapWord
+	req := container.NewBorder(nil, nil, r.method, btn, r.query)
+	return container.NewVScroll(container.NewVBox(note, req, r.body, r.status,
+		bold("Body"), r.resp, bold("Console output"), r.output))
+}
+
+func (s *scriptDetail) execute() {
+	v := s.t.v
+	r := &s.run
+	id := s.script.ID
+	q, err := url.ParseQuery(strings.TrimPrefix(strings.TrimSpace(r.query.Text), "?"))
+	if err != nil {
+		r.status.SetText("The query is not valid: " + err.Error())
+		return
+	}
+	req := shared.ExecuteRequest{Method: r.method.Selected, Query: q, Body: []byte(r.body.Text)}
+	r.status.SetText("running…")
+	call(v.nv.c.tasks, "run script", func(ctx context.Context) (execution, error) {
+		return runScript(ctx, v, id, req)
+	}, func(x execution) {
+		r.status.SetText(fmt.Sprintf("%d %s · %s", x.status, http.StatusText(x.status), x.duration))
+		r.resp.SetText(x.body)
+		out := x.output
+		if x.logErr != "" {
+			out += "\n" + x.logErr
+		}
+		if out == "" {
+			out = "(none)"
+		}
+		r.output.SetText(out)
+	}, func(err error) bool {
+		r.status.SetText(Message(err))
+		return false
+	})
+}
+
+// execution is what Run shows: the response, and the console output from
+// the execution's log entry.
+type execution struct {
+	status   int
+	body     string
+	output   string
+	logErr   string
+	duration string
+}
+
+// runScript executes the script and then finds its log entry (written
+// asynchronously by the node) for the console output.
+func runScript(ctx context.Context, v *appView, id int64, req shared.ExecuteRequest) (execution, error) {
+	cl := v.nv.client
+	prev, err := cl.Logs(ctx, v.ref, id, 1, 0)
+	if err != nil {
+		return execution{}, err
+	}
+	var after int64
+	if len(prev) > 0 {
+		after = prev[0].ID
+	}
+	res, err := cl.Execute(ctx, id, req)
+	if err != nil && res.Status == 0 {
+		return execution{}, err // no answer at all; script faults still have one
+	}
+	x := execution{status: res.Status, body: string(res.Body)}
+	for range 40 {
+		logs, err := cl.Logs(ctx, v.ref, id, 1, 0)
+		if err != nil {
+			return x, err
+		}
+		if len(logs) > 0 && logs[0].ID > after {
+			x.output, x.logErr, x.duration = logs[0].Output, logs[0].Error, formatDuration(logs[0].DurationUS)
+			return x, nil
+		}
+		select {
+		case <-ctx.Done():
+			return x, nil
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	x.output = "(the node has not logged this execution yet)"
+	return x, nil
+}
+
+// sandboxView: one field per knob with its default and ceiling.
+func (s *scriptDetail) sandboxView() fyne.CanvasObject {
+	form := widget.NewForm()
+	for _, k := range shared.Knobs {
+		f := &knobField{entry: widget.NewEntry(), hint: widget.NewLabel(""), err: widget.NewLabel("")}
+		f.entry.SetPlaceHolder(strconv.FormatInt(s.info.Defaults.Get(k), 10))
+		f.hint.SetText(fmt.Sprintf("default %s · ceiling %s", group(s.info.Defaults.Get(k)), group(s.info.Ceiling.Get(k))))
+		f.hint.TextStyle.Italic = true
+		f.err.Importance = widget.DangerImportance
+		f.err.Wrapping = fyne.TextWrapWord
+		f.err.Hide()
+		s.knobs[k] = f
+		form.Append(k, container.NewVBox(f.entry, f.hint, f.err))
+	}
+	s.limitsMsg = widget.NewLabel("")
+	s.limitsMsg.Wrapping = fyne.TextWrapWord
+	save := widget.NewButtonWithIcon("Save limits", theme.DocumentSaveIcon(), s.saveLimits)
+	note := widget.NewLabel("Empty fields use the node's default. Values above the ceiling are refused.")
+	note.Wrapping = fyne.TextWrapWord
+	return container.NewVScroll(container.NewVBox(note, form, container.NewHBox(save), s.limitsMsg))
+}
+
+// group writes 10000000 as 10,000,000.
+func group(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s *scriptDetail) saveLimits() {
+	o := shared.Overrides{}
+	for _, k := range shared.Knobs {
+		f := s.knobs[k]
+		f.err.Hide()
+		txt := strings.ReplaceAll(strings.TrimSpace(f.entry.Text), ",", "")
+		if txt == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(txt, 10, 64)
+		if err != nil {
+			f.err.SetText("a whole number, please")
+			f.err.Show()
+			return
+		}
+		o[k] = n
+	}
+	v := s.t.v
+	id := s.script.ID
+	req := shared.UpdateScriptRequest{Sandbox: &o}
+	call(v.nv.c.tasks, "save limits", func(ctx context.Context) (shared.Script, error) {
+		return v.nv.client.UpdateScript(ctx, id, req)
+	}, func(sc shared.Script) {
+		s.setScript(sc)
+		s.limitsMsg.SetText(fmt.Sprintf("Saved (version %d).", sc.Version))
+		s.limitsMsg.Importance = widget.SuccessImportance
+		s.limitsMsg.Refresh()
+	}, func(err error) bool {
+		s.limitsMsg.Importance = widget.DangerImportance
+		e, ok := shared.AsError(err)
+		if ok {
+			if f := s.knobs[strings.TrimPrefix(e.Detail("field"), "sandbox.")]; f != nil {
+				msg := e.Message
+				if e.Code == shared.CodeSandboxExceedsCeiling {
+					msg = fmt.Sprintf("%s is above this node's ceiling of %s", group(detailInt(e, "requested")), group(detailInt(e, "ceiling")))
+				}
+				f.err.SetText(msg)
+				f.err.Show()
+				s.limitsMsg.SetText("Not saved: fix the field marked above.")
+				s.limitsMsg.Refresh()
+				return true
+			}
+		}
+		s.limitsMsg.SetText(Message(err))
+		s.limitsMsg.Refresh()
+		return true
+	})
+}
+
+func detailInt(e *shared.Error, key string) int64 {
+	switch v := e.Details[key].(type) {
+	case float64:
+		return int64(v)
+	case int64:
+		return v
+	case int:
+		return int64(v)
+	}
+	n, _ := strconv.ParseInt(e.Detail(key), 10, 64)
+	return n
+}
