@@ -1,9 +1,13 @@
 package orchestrator
 
 import (
+	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/julienschmidt/httprouter"
 
 	"github.com/picloud/picloud/shared"
 )
@@ -176,4 +180,96 @@ func FuzzRouteLookup(f *testing.F) {
 			t.Fatalf("Allow %v is not sorted", allow)
 		}
 	})
+}
+
+// The manager accepts a route only when shared.RoutesConflict finds no
+// clash, and that rule is defined by shared.TreeRoutes: one httprouter tree
+// per host and method. FuzzRouteTableAgreesWithTreeRoutes builds random route
+// sets the manager would accept and checks that the data plane answers every
+// request exactly as those trees would, 405 included.
+func FuzzRouteTableAgreesWithTreeRoutes(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	f.Add([]byte{12, 40, 77, 3, 250, 19, 33, 100})
+	f.Add([]byte("route tables agree"))
+	methods := []string{"GET", "POST", "ANY"}
+	hosts := []*string{nil, hostp("a.test"), hostp("b.test")}
+	paths := []string{"/", "/x", "/x/:id", "/x/y", "/f/*rest", "/:p", "/x/:id/z", "/x/y/z", "/f"}
+	reqHosts := []string{"a.test", "b.test", "c.test"}
+	reqMethods := []string{"GET", "POST", "PUT"}
+	reqPaths := []string{"/", "/x", "/x/1", "/x/y", "/f/a/b", "/f", "/q", "/x/1/z", "/x/y/z", "/x/"}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var accepted []shared.Route
+		for i := 0; i+2 < len(data) && len(accepted) < 12; i += 3 {
+			r := shared.Route{
+				ID:     int64(len(accepted) + 1),
+				Method: methods[int(data[i])%len(methods)],
+				Host:   hosts[int(data[i+1])%len(hosts)],
+				Path:   paths[int(data[i+2])%len(paths)],
+			}
+			if shared.RoutesConflict(accepted, r) == nil {
+				accepted = append(accepted, r)
+			}
+		}
+		rt := newRouteTable()
+		for _, r := range accepted {
+			if err := rt.add(r); err != nil {
+				t.Fatalf("the manager accepted %+v but the data plane cannot build it: %v", r, err)
+			}
+		}
+		for _, host := range reqHosts {
+			for _, method := range reqMethods {
+				for _, path := range reqPaths {
+					want, wantAllow := treeRoutesLookup(accepted, host, method, path)
+					got, _, allow := rt.lookup(host, method, path)
+					var gotID int64
+					if got != nil {
+						gotID = got.ID
+					}
+					if gotID != want || allowHeader(allow) != allowHeader(wantAllow) {
+						t.Fatalf("routes %s\n%s %s on %s: data plane route %d allow %v; TreeRoutes route %d allow %v",
+							describeRoutes(accepted), method, path, host, gotID, allow, want, wantAllow)
+					}
+				}
+			}
+		}
+	})
+}
+
+// treeRoutesLookup is the reference: register the tree shared.TreeRoutes
+// defines for (host, method) and look the path up in it.
+func treeRoutesLookup(routes []shared.Route, host, method, path string) (id int64, allow []string) {
+	find := func(m string) int64 {
+		var found int64
+		r := httprouter.New()
+		for _, e := range shared.TreeRoutes(routes, host, m) {
+			e := e
+			r.Handle("X", e.Path, func(http.ResponseWriter, *http.Request, httprouter.Params) { found = e.ID })
+		}
+		if h, _, _ := r.Lookup("X", path); h != nil {
+			h(nil, nil, nil)
+		}
+		return found
+	}
+	if id := find(method); id != 0 {
+		return id, nil
+	}
+	for _, r := range routes {
+		if r.Method != methodAny && r.Method != method && !slices.Contains(allow, r.Method) && find(r.Method) != 0 {
+			allow = append(allow, r.Method)
+		}
+	}
+	slices.Sort(allow)
+	return 0, allow
+}
+
+func describeRoutes(rs []shared.Route) string {
+	var b strings.Builder
+	for _, r := range rs {
+		h := "*"
+		if r.Host != nil {
+			h = *r.Host
+		}
+		fmt.Fprintf(&b, "\n  %d %s %s host=%s", r.ID, r.Method, r.Path, h)
+	}
+	return b.String()
 }

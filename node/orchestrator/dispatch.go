@@ -1,0 +1,254 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/picloud/picloud/node/executor"
+	"github.com/picloud/picloud/shared"
+)
+
+// InternalHost is the implicit claim of POST /api/v1/execute/{id}: a script
+// run through it needs no domain or route.
+const InternalHost = "__internal__"
+
+// executePrefix is the admin path of execute (SPEC §3); what follows the
+// script id is the path the script sees.
+const executePrefix = "/api/v1/execute/"
+
+// ServeHTTP is the data plane: host → app → route → script.
+func (o *Orchestrator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	snap := o.current.Load()
+	if snap == nil {
+		writeError(w, shared.Errorf(http.StatusServiceUnavailable, shared.CodeInternal, "the node is starting"))
+		return
+	}
+	t, err := snap.resolve(r.Host, r.Method, r.URL.Path)
+	if err != nil {
+		if err.Status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", allowHeader(err.Details["allow"].([]string)))
+		}
+		writeError(w, err)
+		return
+	}
+	routeID := t.route.ID
+	o.run(w, r, run{
+		trigger: shared.TriggerRoute,
+		app:     t.app.app,
+		script:  t.script,
+		routeID: &routeID,
+		host:    t.host,
+		path:    r.URL.Path,
+		params:  paramMap(t.params),
+		header:  r.Header.Clone(),
+	})
+}
+
+// Resolve answers what the data plane would run for a host, method and
+// path, through the very lookup ServeHTTP uses. Errors are *shared.Error:
+// 404 unknown_host, 404 no_route, 405 method_not_allowed.
+func (o *Orchestrator) Resolve(ctx context.Context, host, method, path string) (shared.Resolution, error) {
+	snap := o.current.Load()
+	if snap == nil {
+		return shared.Resolution{}, shared.Errorf(http.StatusServiceUnavailable, shared.CodeInternal, "the node is starting")
+	}
+	t, err := snap.resolve(host, method, path)
+	if err != nil {
+		return shared.Resolution{}, err
+	}
+	return shared.Resolution{
+		App:    t.app.app,
+		Route:  *t.route,
+		Script: t.script.script,
+		Params: paramMap(t.params),
+	}, nil
+}
+
+// Execute runs a script for the admin API's /api/v1/execute/{id} (any
+// method): the implicit __internal__ claim, with the request's method,
+// headers, query and body, answered exactly as the data plane would. The
+// script sees the path after /api/v1/execute/{id} ("/" when none) and the
+// host __internal__; the Authorization header (the admin token) is not
+// passed on, so it cannot end up in a script's output or logs.
+func (o *Orchestrator) Execute(w http.ResponseWriter, r *http.Request, scriptID int64) {
+	snap := o.current.Load()
+	if snap == nil {
+		writeError(w, shared.Errorf(http.StatusServiceUnavailable, shared.CodeInternal, "the node is starting"))
+		return
+	}
+	sc, ok := snap.scripts[scriptID]
+	if !ok {
+		writeError(w, shared.NotFound("script", scriptID))
+		return
+	}
+	a, ok := snap.apps[sc.script.AppID]
+	if !ok { // the store keeps scripts with their app; never expected
+		writeError(w, shared.NotFound("app", sc.script.AppID))
+		return
+	}
+	header := r.Header.Clone()
+	header.Del("Authorization")
+	o.run(w, r, run{
+		trigger: shared.TriggerExecute,
+		app:     a.app,
+		script:  sc,
+		host:    InternalHost,
+		path:    executePath(r.URL.Path, scriptID),
+		params:  map[string]string{},
+		header:  header,
+	})
+}
+
+// executePath is the path a script run through execute sees: what follows
+// /api/v1/execute/{id}, or the path as given when the caller has already
+// stripped that prefix.
+func executePath(p string, scriptID int64) string {
+	rest, ok := strings.CutPrefix(p, executePrefix+strconv.FormatInt(scriptID, 10))
+	if !ok {
+		if p == "" {
+			return "/"
+		}
+		return p
+	}
+	if rest == "" || rest[0] != '/' {
+		return "/" + rest
+	}
+	return rest
+}
+
+// run is one execution of a script for a request.
+type run struct {
+	trigger string
+	app     shared.App
+	script  *scriptState
+	routeID *int64
+	host    string
+	path    string
+	params  map[string]string
+	header  http.Header
+}
+
+// run executes the script, writes its answer and records the execution.
+func (o *Orchestrator) run(w http.ResponseWriter, r *http.Request, x run) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, o.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, shared.TooLarge(o.maxBody))
+		} else { // the client went away or sent a broken body
+			writeError(w, shared.Errorf(http.StatusBadRequest, "bad_request", "reading the request body: %v", err))
+		}
+		return
+	}
+	entry := shared.Log{
+		AppID:     x.app.ID,
+		ScriptID:  x.script.script.ID,
+		RouteID:   x.routeID,
+		Trigger:   x.trigger,
+		Host:      x.host,
+		Method:    r.Method,
+		Path:      x.path,
+		StartedAt: time.Now().UTC(),
+	}
+	defer func() { o.logs.record(entry) }()
+
+	if x.script.err != nil {
+		entry.Status = http.StatusInternalServerError
+		entry.Error = "script does not compile: " + x.script.err.Error()
+		writeError(w, scriptFailed(x.script.script))
+		return
+	}
+	res := o.exec.Run(r.Context(), x.script.program, x.script.script.EffectiveSandbox, &executor.Request{
+		Method: r.Method,
+		Host:   x.host,
+		Path:   x.path,
+		App:    x.app.Slug,
+		Params: x.params,
+		Query:  r.URL.Query(),
+		Header: x.header,
+		Body:   body,
+	})
+	entry.DurationUS = res.Duration.Microseconds()
+	entry.Operations = res.Operations
+	entry.Output = res.Output
+
+	var limit *executor.LimitError
+	var fault *executor.ScriptError
+	switch {
+	case errors.As(res.Err, &limit):
+		entry.Status = http.StatusInsufficientStorage
+		entry.Error = limit.Error()
+		writeError(w, shared.Errorf(http.StatusInsufficientStorage, shared.CodeSandboxLimit,
+			"script %q exceeded the sandbox limit %s", x.script.script.Name, limit.Knob).With("limit", limit.Knob))
+	case errors.As(res.Err, &fault):
+		entry.Status = http.StatusInternalServerError
+		entry.Error = fault.Error()
+		if fault.Stack != "" {
+			entry.Error += "\n" + fault.Stack
+		}
+		writeError(w, scriptFailed(x.script.script))
+	case res.Err != nil:
+		entry.Status = http.StatusInternalServerError
+		entry.Error = res.Err.Error()
+		writeError(w, scriptFailed(x.script.script))
+	case res.Status < 200 || res.Status > 599:
+		entry.Status = http.StatusInternalServerError
+		entry.Error = "handle returned the invalid status " + strconv.Itoa(res.Status)
+		writeError(w, scriptFailed(x.script.script))
+	default:
+		entry.Status = res.Status
+		writeResult(w, res)
+	}
+}
+
+// scriptFailed is the public answer to a script fault. It carries no
+// message, line or stack of the script: those are in the execution log.
+func scriptFailed(sc shared.Script) *shared.Error {
+	return shared.Errorf(http.StatusInternalServerError, shared.CodeScriptError,
+		"script %q failed; the execution log has the details", sc.Name).With("script_id", sc.ID)
+}
+
+// hopHeaders are response headers that belong to the connection, not to the
+// script: net/http sets them, and a wrong value from a script would break
+// the response.
+var hopHeaders = map[string]bool{
+	"Connection":        true,
+	"Content-Length":    true,
+	"Keep-Alive":        true,
+	"Transfer-Encoding": true,
+	"Trailer":           true,
+	"Upgrade":           true,
+}
+
+func writeResult(w http.ResponseWriter, res *executor.Result) {
+	h := w.Header()
+	for k, vs := range res.Header {
+		k = http.CanonicalHeaderKey(k)
+		if hopHeaders[k] {
+			continue
+		}
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	w.WriteHeader(res.Status)
+	w.Write(res.Body)
+}
+
+// writeError writes the contract's error envelope.
+func writeError(w http.ResponseWriter, e *shared.Error) {
+	b, err := e.MarshalJSON()
+	if err != nil { // details are plain values; never expected
+		b = []byte(`{"error":{"code":"internal","message":"error not encodable"}}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(e.Status)
+	w.Write(append(b, '\n'))
+}

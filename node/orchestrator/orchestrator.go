@@ -1,0 +1,133 @@
+// Package orchestrator is the node's data plane (SPEC §4): it maps a
+// request's host to an app, the app's routes to a script, runs the script
+// with the executor and records every execution in the logs.
+//
+// Everything a request needs lives in an immutable snapshot (domain table,
+// route tables, compiled programs, effective limits) that Rebuild builds from
+// the store and swaps in atomically, so the request path takes no lock,
+// touches no database and parses nothing, and every request sees either the
+// whole of a change or none of it.
+package orchestrator
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/picloud/picloud/node/executor"
+	"github.com/picloud/picloud/node/store"
+	"github.com/picloud/picloud/shared"
+)
+
+// Defaults of Config.
+const (
+	DefaultLogRetention = 10_000
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultLogQueue     = 4096
+)
+
+// Store is what the orchestrator needs of the database: a consistent read of
+// everything routing needs, and the execution logs.
+type Store interface {
+	Snapshot(ctx context.Context) (*store.Snapshot, error)
+	InsertLogs(ctx context.Context, logs []shared.Log) error
+	PruneLogs(ctx context.Context, appID int64, keep int) error
+}
+
+// Executor compiles and runs scripts.
+type Executor interface {
+	Compile(scriptID, version int64, source string, limits shared.Limits) (*executor.Program, error)
+	Run(ctx context.Context, p *executor.Program, limits shared.Limits, req *executor.Request) *executor.Result
+}
+
+// Config configures an Orchestrator. Store and Executor are required.
+type Config struct {
+	Store    Store
+	Executor Executor
+	// Defaults are the sandbox limits of a script without overrides
+	// (already capped by the node's ceiling).
+	Defaults shared.Limits
+	// LogRetention is how many execution logs each app keeps; the oldest
+	// are pruned. 0 means DefaultLogRetention.
+	LogRetention int
+	// MaxBodyBytes caps a data-plane request body (413 too_large above
+	// it). 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// LogQueue is how many execution logs may wait for the writer. 0 means
+	// DefaultLogQueue.
+	LogQueue int
+	Logger   *slog.Logger
+}
+
+// Orchestrator is the data plane. It is an http.Handler for the apps'
+// public traffic; the server adds /healthz and /version in front of it.
+type Orchestrator struct {
+	store    Store
+	exec     Executor
+	defaults shared.Limits
+	maxBody  int64
+	log      *slog.Logger
+	logs     *logWriter
+
+	current   atomic.Pointer[snapshot]
+	rebuildMu sync.Mutex // one rebuild at a time, so an older read never replaces a newer one
+}
+
+// New returns an orchestrator with no routing table: call Rebuild before
+// serving. Until then every request is answered 503.
+func New(cfg Config) *Orchestrator {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.LogRetention <= 0 {
+		cfg.LogRetention = DefaultLogRetention
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.LogQueue <= 0 {
+		cfg.LogQueue = DefaultLogQueue
+	}
+	return &Orchestrator{
+		store:    cfg.Store,
+		exec:     cfg.Executor,
+		defaults: cfg.Defaults,
+		maxBody:  cfg.MaxBodyBytes,
+		log:      cfg.Logger,
+		logs:     newLogWriter(cfg.Store, cfg.LogQueue, cfg.LogRetention, cfg.Logger),
+	}
+}
+
+// Rebuild reads everything from the store, builds a new snapshot and swaps
+// it in; the next request uses it. The manager calls it after every
+// committed change. Compiled programs are cached by the executor per script
+// version, so only changed scripts are compiled again. A script that no
+// longer compiles does not fail the rebuild: its routes answer 500
+// script_error and the reason is logged.
+func (o *Orchestrator) Rebuild(ctx context.Context) error {
+	o.rebuildMu.Lock()
+	defer o.rebuildMu.Unlock()
+	start := time.Now()
+	data, err := o.store.Snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("rebuild routing table: %w", err)
+	}
+	snap := o.build(data)
+	o.current.Store(snap)
+	o.log.Debug("routing table rebuilt", "apps", len(snap.apps), "scripts", len(snap.scripts),
+		"routes", len(data.Routes), "took", time.Since(start))
+	return nil
+}
+
+// Close writes every execution log still queued and stops the log writer.
+// Call it after the data listener has shut down; executions finishing
+// later are not logged.
+func (o *Orchestrator) Close(ctx context.Context) error {
+	return o.logs.close(ctx)
+}
+
+var _ http.Handler = (*Orchestrator)(nil)
