@@ -71,15 +71,19 @@ server.listen(Number(process.env.PORT), process.env.HOST);
 process.on("SIGTERM", () => server.close(() => process.exit(0)));
 `
 
-// StartBare starts the bare Go baseline as its own process: self is a
-// binary that runs ServeBare when given args.
-func StartBare(self string, args ...string) (*Proc, error) {
+// BareAddrEnv tells a binary started by StartBare to run ServeBare on the
+// address it holds.
+const BareAddrEnv = "PICLOUD_BENCH_BARE_ADDR"
+
+// StartBare starts the bare Go baseline as its own process: argv is a
+// command that runs ServeBare on the address in BareAddrEnv.
+func StartBare(argv ...string) (*Proc, error) {
 	addr, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, append(args, "-addr", addr)...)
-	cmd.Env = os.Environ()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), BareAddrEnv+"="+addr)
 	return Start("bare Go", addr, cmd)
 }
 

@@ -1,0 +1,59 @@
+package bench
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/picloud/picloud/node/store"
+	"github.com/picloud/picloud/shared"
+)
+
+// The rows SeedDispatch writes must be ones the store reads back as a valid
+// table: otherwise the dispatch benchmark would measure a broken node.
+func TestSeedDispatchIsReadByTheStore(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "picloud.db")
+	st, err := store.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	const n = 50
+	if err := SeedDispatch(ctx, path, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := IntegrityCheck(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	st, err = store.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	snap, err := st.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// n apps + default; n domains + localhost; n scripts + hello-world + dispatch; 2n routes + GET /.
+	if len(snap.Apps) != n+1 || len(snap.Domains) != n+1 || len(snap.Scripts) != n+2 || len(snap.Routes) != 2*n+1 {
+		t.Fatalf("snapshot has %d apps, %d domains, %d scripts, %d routes", len(snap.Apps), len(snap.Domains), len(snap.Scripts), len(snap.Routes))
+	}
+	app, err := st.App(ctx, "app-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(app.Domains) != 1 || app.Domains[0].Pattern != DispatchHost(7) {
+		t.Fatalf("app-7 domains %+v, want %s", app.Domains, DispatchHost(7))
+	}
+	routes, err := st.Routes(ctx, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(routes) != 1 || routes[0].Method != "GET" || routes[0].Path != "/" {
+		t.Fatalf("app-7 routes %+v", routes)
+	}
+	if _, err := st.CreateApp(ctx, shared.App{Slug: "app-8", Name: "again"}, false); !shared.IsCode(err, shared.CodeSlugTaken) {
+		t.Fatalf("creating a seeded slug again: %v, want slug_taken", err)
+	}
+}

@@ -1,0 +1,152 @@
+// Command picloud-bench compares a PiCloud node with a bare Go httprouter
+// server and a plain Node.js http server on loopback, and puts a node under
+// sustained load. See bench/README.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/picloud/picloud/bench"
+)
+
+const usage = `picloud-bench measures PiCloud on loopback, bounded in time.
+
+Usage:
+  picloud-bench bench [flags]   PiCloud vs bare Go vs Node.js, update latency, dispatch 10 vs 10,000
+  picloud-bench load [flags]    sustained load on one node: zero errors, RSS back near its start
+  picloud-bench serve-bare -addr host:port   the bare Go baseline (bench starts it)
+
+Without -node, picloud-node is built first (run from inside the module).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	code := 0
+	switch os.Args[1] {
+	case "bench":
+		code, err = runBench(ctx, os.Args[2:])
+	case "load":
+		code, err = runLoad(ctx, os.Args[2:])
+	case "serve-bare":
+		fs := flag.NewFlagSet("serve-bare", flag.ExitOnError)
+		addr := fs.String("addr", os.Getenv(bench.BareAddrEnv), "listen address")
+		fs.Parse(os.Args[2:])
+		err = bench.ServeBare(ctx, *addr)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		code = 2
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "picloud-bench: %v\n", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func nodeBinary(ctx context.Context, bin string) (string, func(), error) {
+	if bin != "" {
+		return bin, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "picloud-bench-bin-")
+	if err != nil {
+		return "", nil, err
+	}
+	fmt.Fprintln(os.Stderr, "bench: building picloud-node")
+	bin, err = bench.BuildNode(ctx, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return bin, func() { os.RemoveAll(dir) }, nil
+}
+
+func runBench(ctx context.Context, args []string) (int, error) {
+	d := bench.DefaultOptions()
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	node := fs.String("node", "", "picloud-node binary (default: build it)")
+	c := fs.Int("c", d.Concurrency, "concurrent keep-alive connections")
+	warm := fs.Duration("warmup", d.Warmup, "warm-up before each measurement")
+	dur := fs.Duration("duration", d.Duration, "measured time per server and round")
+	rounds := fs.Int("rounds", d.Rounds, "rounds over the three servers; the median is reported")
+	samples := fs.Int("update-samples", d.UpdateSamples, "script updates timed")
+	small := fs.Int("dispatch-small", d.DispatchSmall, "entries of the small dispatch table")
+	big := fs.Int("dispatch-big", d.DispatchBig, "entries of the big dispatch table")
+	strict := fs.Bool("strict", false, "exit 1 when a target is missed")
+	fs.Parse(args)
+
+	bin, cleanup, err := nodeBinary(ctx, *node)
+	if err != nil {
+		return 1, err
+	}
+	defer cleanup()
+	self, err := os.Executable()
+	if err != nil {
+		return 1, err
+	}
+	if bin, err = filepath.Abs(bin); err != nil {
+		return 1, err
+	}
+	rep, err := bench.Run(ctx, bench.Options{
+		NodeBin:       bin,
+		BareCmd:       []string{self, "serve-bare"},
+		Concurrency:   *c,
+		Warmup:        *warm,
+		Duration:      *dur,
+		Rounds:        *rounds,
+		UpdateSamples: *samples,
+		DispatchSmall: *small,
+		DispatchBig:   *big,
+		Progress:      os.Stderr,
+	})
+	if err != nil {
+		return 1, err
+	}
+	rep.Print(os.Stdout)
+	if *strict {
+		for _, c := range rep.Checks() {
+			if !c.Pass {
+				return 1, nil
+			}
+		}
+	}
+	return 0, nil
+}
+
+func runLoad(ctx context.Context, args []string) (int, error) {
+	fs := flag.NewFlagSet("load", flag.ExitOnError)
+	node := fs.String("node", "", "picloud-node binary (default: build it)")
+	c := fs.Int("c", bench.DefaultOptions().Concurrency, "concurrent keep-alive connections")
+	dur := fs.Duration("duration", 60*time.Second, "sustained load time")
+	warm := fs.Duration("warmup", 3*time.Second, "warm-up before the starting RSS is taken")
+	settle := fs.Duration("settle", 5*time.Second, "idle time after the load before the final RSS")
+	fs.Parse(args)
+	bin, cleanup, err := nodeBinary(ctx, *node)
+	if err != nil {
+		return 1, err
+	}
+	defer cleanup()
+	rep, err := bench.RunLoad(ctx, bench.LoadOptions{NodeBin: bin, Concurrency: *c, Duration: *dur, Warmup: *warm, Settle: *settle, Progress: os.Stderr})
+	if err != nil {
+		return 1, err
+	}
+	rep.Print(os.Stdout)
+	if len(rep.Problems()) > 0 {
+		return 1, nil
+	}
+	return 0, nil
+}

@@ -1,0 +1,134 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// LoadOptions configure a sustained-load run against one node.
+type LoadOptions struct {
+	NodeBin     string
+	Concurrency int
+	Warmup      time.Duration // load before the starting RSS is taken
+	Duration    time.Duration
+	Settle      time.Duration // idle time after the load before the final RSS
+	Progress    io.Writer
+}
+
+// LoadReport is what a sustained-load run measured.
+type LoadReport struct {
+	Opts                  LoadOptions
+	Result                *LoadResult
+	Idle, Warm, End, Back Mem // before any load, after warm-up, at the end of the load, after settling
+}
+
+// RSSLimit is how far RSS may be above its warm value after the run and
+// still count as back near its starting point.
+func (r *LoadReport) RSSLimit() int64 {
+	return r.Warm.RSS + max(TargetLoadRSSGrowth, int64(TargetLoadRSSGrowthF*float64(r.Warm.RSS)))
+}
+
+// Problems lists every way the run missed its targets; empty means pass.
+func (r *LoadReport) Problems() []string {
+	var p []string
+	res := r.Result
+	if res.ConnErrors > 0 {
+		p = append(p, fmt.Sprintf("%d connection errors (first: %s)", res.ConnErrors, res.FirstError))
+	}
+	if res.Non2xx > 0 {
+		p = append(p, fmt.Sprintf("%d non-2xx answers (statuses %v)", res.Non2xx, res.Statuses))
+	}
+	if res.BodyMismatch > 0 {
+		p = append(p, fmt.Sprintf("%d answers with another body than %q", res.BodyMismatch, HelloBody))
+	}
+	if res.OK == 0 {
+		p = append(p, "no request succeeded")
+	}
+	if r.Back.RSS > r.RSSLimit() {
+		p = append(p, fmt.Sprintf("RSS %s after the load did not come back near its warm %s (limit %s)", MB(r.Back.RSS), MB(r.Warm.RSS), MB(r.RSSLimit())))
+	}
+	return p
+}
+
+// Print writes the figures and the verdict.
+func (r *LoadReport) Print(w io.Writer) {
+	fmt.Fprintf(w, "\nsustained load: GET / Host: localhost, %d connections, %v\n", r.Opts.Concurrency, r.Opts.Duration)
+	fmt.Fprintf(w, "  %v\n", r.Result)
+	fmt.Fprintf(w, "  node RSS: idle %s, after %v warm-up %s, end of load %s, %v later %s (limit %s), peak %s\n",
+		MB(r.Idle.RSS), r.Opts.Warmup, MB(r.Warm.RSS), MB(r.End.RSS), r.Opts.Settle, MB(r.Back.RSS), MB(r.RSSLimit()), MB(r.Back.Peak))
+	if p := r.Problems(); len(p) > 0 {
+		for _, s := range p {
+			fmt.Fprintf(w, "  FAIL: %s\n", s)
+		}
+		return
+	}
+	fmt.Fprintln(w, "  PASS: zero errors, RSS back near its starting point")
+}
+
+// RunLoad starts a node on a fresh data directory, warms it up, loads
+// hello-world at full concurrency for the duration and watches its RSS.
+func RunLoad(ctx context.Context, o LoadOptions) (*LoadReport, error) {
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultOptions().Concurrency
+	}
+	if o.Warmup <= 0 {
+		o.Warmup = 3 * time.Second
+	}
+	if o.Settle <= 0 {
+		o.Settle = 5 * time.Second
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	dir, err := os.MkdirTemp("", "picloud-load-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	node, err := StartNode(ctx, o.NodeBin, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer node.Stop(10 * time.Second)
+	rep := &LoadReport{Opts: o}
+	if rep.Idle, err = node.Mem(); err != nil {
+		return nil, err
+	}
+	l := Load{Addr: node.Addr, Host: "localhost", Concurrency: o.Concurrency, Duration: o.Warmup, Expect: []byte(HelloBody)}
+	fmt.Fprintf(o.Progress, "load: %v warm-up at concurrency %d\n", o.Warmup, o.Concurrency)
+	if _, err := l.Run(ctx); err != nil {
+		return nil, err
+	}
+	if rep.Warm, err = node.Mem(); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Progress, "load: %v sustained\n", o.Duration)
+	l.Duration = o.Duration
+	if rep.Result, err = l.Run(ctx); err != nil {
+		return nil, err
+	}
+	if rep.End, err = node.Mem(); err != nil {
+		return nil, fmt.Errorf("node died under load: %w\n%s", err, node.Output())
+	}
+	// The lowest RSS seen while idle: the runtime hands memory back gradually.
+	rep.Back = rep.End
+	deadline := time.Now().Add(o.Settle)
+	for time.Now().Before(deadline) {
+		time.Sleep(250 * time.Millisecond)
+		m, err := node.Mem()
+		if err != nil {
+			return nil, err
+		}
+		if m.RSS < rep.Back.RSS {
+			rep.Back = m
+		}
+		rep.Back.Peak = m.Peak
+	}
+	if err := node.Stop(30 * time.Second); err != nil {
+		return rep, fmt.Errorf("node did not shut down cleanly after the load: %w", err)
+	}
+	return rep, nil
+}

@@ -1,0 +1,489 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// Options configure a benchmark run. Zero values take the defaults of
+// DefaultOptions.
+type Options struct {
+	NodeBin       string   // picloud-node to run (built by the caller)
+	BareCmd       []string // argv that runs ServeBare on the address in BareAddrEnv
+	Concurrency   int
+	Warmup        time.Duration
+	Duration      time.Duration // measured time per target and round
+	Rounds        int           // rounds of the three targets, interleaved; the median round is kept
+	UpdateSamples int
+	DispatchSmall int
+	DispatchBig   int
+	Progress      io.Writer // one line per step; nil for none
+}
+
+// DefaultOptions is what `make bench` runs.
+func DefaultOptions() Options {
+	return Options{
+		Concurrency:   64,
+		Warmup:        2 * time.Second,
+		Duration:      8 * time.Second,
+		Rounds:        3,
+		UpdateSamples: 50,
+		DispatchSmall: 10,
+		DispatchBig:   10000,
+	}
+}
+
+// Targets of issue 8, in one place so the report and the tests agree.
+const (
+	TargetVsBareGo       = 0.75 // PiCloud req/s ≥ this × bare Go's
+	TargetVsNodeJS       = 1.0  // PiCloud req/s ≥ this × Node.js's
+	TargetP99VsBareGo    = 2.0  // PiCloud p99 ≤ this × bare Go's
+	TargetUpdate         = 5 * time.Millisecond
+	TargetDispatchRatio  = 1.2 // cost per request at DispatchBig ≤ this × at DispatchSmall
+	TargetIdleRSS        = 30 << 20
+	TargetLoadRSSGrowth  = 16 << 20 // sustained load: RSS after ≤ warm RSS + this …
+	TargetLoadRSSGrowthF = 0.25     // … or + this fraction of it, whichever is larger
+)
+
+// ServerResult is one server's hello-world figures.
+type ServerResult struct {
+	Name   string
+	Load   *LoadResult // the median round
+	Rounds []float64   // req/s of every round
+	Peak   int64       // VmHWM at the end
+}
+
+// DispatchResult compares one lookup in a small and a big table.
+type DispatchResult struct {
+	What       string
+	Small, Big *LoadResult
+}
+
+// CostRatio is the per-request cost at the big table over the small one.
+func (d DispatchResult) CostRatio() float64 { return d.Small.RPS() / d.Big.RPS() }
+
+// Report is everything a run measured.
+type Report struct {
+	Opts                   Options
+	Servers                []ServerResult // PiCloud, bare Go, Node.js
+	NodeIdle, NodeAfter    Mem
+	Update, UpdatePatch    Histogram
+	Dispatch               []DispatchResult
+	BigStartup             time.Duration
+	BigIdle                Mem
+	BinarySize             int64
+	NodeVersion, GoVersion string
+}
+
+func (o *Options) fill() {
+	d := DefaultOptions()
+	if o.Concurrency <= 0 {
+		o.Concurrency = d.Concurrency
+	}
+	if o.Warmup <= 0 {
+		o.Warmup = d.Warmup
+	}
+	if o.Duration <= 0 {
+		o.Duration = d.Duration
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = d.Rounds
+	}
+	if o.UpdateSamples <= 0 {
+		o.UpdateSamples = d.UpdateSamples
+	}
+	if o.DispatchSmall <= 0 {
+		o.DispatchSmall = d.DispatchSmall
+	}
+	if o.DispatchBig <= 0 {
+		o.DispatchBig = d.DispatchBig
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+}
+
+// Run starts the three servers, measures them and the node's update and
+// dispatch paths, stops everything and returns the figures.
+func Run(ctx context.Context, o Options) (rep *Report, err error) {
+	o.fill()
+	rep = &Report{Opts: o, GoVersion: runtime.Version()}
+	say := func(format string, args ...any) { fmt.Fprintf(o.Progress, "bench: "+format+"\n", args...) }
+
+	fi, err := os.Stat(o.NodeBin)
+	if err != nil {
+		return nil, err
+	}
+	rep.BinarySize = fi.Size()
+	if out, err := exec.Command("node", "--version").Output(); err == nil {
+		rep.NodeVersion = strings.TrimSpace(string(out))
+	}
+
+	dir, err := os.MkdirTemp("", "picloud-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+
+	say("starting PiCloud, bare Go and Node.js on loopback")
+	node, err := StartNode(ctx, o.NodeBin, dir+"/main")
+	if err != nil {
+		return nil, err
+	}
+	defer node.Stop(10 * time.Second)
+	bare, err := StartBare(o.BareCmd...)
+	if err != nil {
+		return nil, err
+	}
+	defer bare.Stop(5 * time.Second)
+	js, err := StartNodeJS()
+	if err != nil {
+		return nil, err
+	}
+	defer js.Stop(5 * time.Second)
+	procs := []*Proc{node.Proc, bare, js}
+	for _, p := range procs[1:] {
+		if err := p.WaitReady(ctx, "http://"+p.Addr+"/", "localhost", 20*time.Second); err != nil {
+			return nil, err
+		}
+	}
+	if err := SameAnswers(ctx, procs); err != nil {
+		return nil, err
+	}
+	time.Sleep(time.Second) // let the node settle after its first request
+	if rep.NodeIdle, err = node.Mem(); err != nil {
+		return nil, err
+	}
+
+	for _, p := range procs {
+		rep.Servers = append(rep.Servers, ServerResult{Name: p.Name})
+	}
+	all := make([][]*LoadResult, len(procs))
+	for round := range o.Rounds {
+		for i, p := range procs {
+			say("round %d/%d: %s: %v warm-up + %v at concurrency %d", round+1, o.Rounds, p.Name, o.Warmup, o.Duration, o.Concurrency)
+			res, err := hello(ctx, p.Addr, o)
+			if err != nil {
+				return nil, err
+			}
+			say("  %v", res)
+			all[i] = append(all[i], res)
+		}
+	}
+	for i, p := range procs {
+		runs := all[i]
+		for _, r := range runs {
+			rep.Servers[i].Rounds = append(rep.Servers[i].Rounds, r.RPS())
+		}
+		slices.SortFunc(runs, func(a, b *LoadResult) int { return cmpFloat(a.RPS(), b.RPS()) })
+		rep.Servers[i].Load = runs[len(runs)/2]
+		m, err := p.Mem()
+		if err != nil {
+			return nil, err
+		}
+		rep.Servers[i].Peak = m.Peak
+	}
+
+	say("update → first response, %d samples", o.UpdateSamples)
+	if err := measureUpdate(ctx, node, o.UpdateSamples, &rep.Update, &rep.UpdatePatch); err != nil {
+		return nil, err
+	}
+	if rep.NodeAfter, err = node.Mem(); err != nil {
+		return nil, err
+	}
+	bare.Stop(5 * time.Second)
+	js.Stop(5 * time.Second)
+	node.Stop(10 * time.Second)
+
+	say("dispatch: %d vs %d apps, domains and routes", o.DispatchSmall, o.DispatchBig)
+	if err := measureDispatch(ctx, dir, o, rep, say); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// hello warms a server up and then measures GET / with Host: localhost.
+func hello(ctx context.Context, addr string, o Options) (*LoadResult, error) {
+	l := Load{Addr: addr, Host: "localhost", Concurrency: o.Concurrency, Duration: o.Warmup, Expect: []byte(HelloBody)}
+	if _, err := l.Run(ctx); err != nil {
+		return nil, err
+	}
+	l.Duration = o.Duration
+	res, err := l.Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if res.Errors() > 0 {
+		return res, fmt.Errorf("%s: %v (statuses %v, first error %q)", addr, res, res.Statuses, res.FirstError)
+	}
+	return res, nil
+}
+
+// SameAnswers checks that the three servers answer GET / with the same
+// status, body and content type, so that they are compared on equal work.
+func SameAnswers(ctx context.Context, procs []*Proc) error {
+	c := &http.Client{Timeout: 5 * time.Second}
+	var first string
+	for _, p := range procs {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.Addr+"/", nil)
+		req.Host = "localhost"
+		resp, err := c.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+		got := fmt.Sprintf("%d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		if first == "" {
+			first = got
+		}
+		if got != first || string(b) != HelloBody {
+			return fmt.Errorf("%s answers %s, %s answers %s: not the same work", procs[0].Name, first, p.Name, got)
+		}
+	}
+	return nil
+}
+
+// measureUpdate PATCHes the hello-world script with a new body n times and
+// times each from sending the PATCH until the data plane first answers the
+// new body.
+func measureUpdate(ctx context.Context, n *Node, samples int, total, patch *Histogram) error {
+	var list struct {
+		Scripts []shared.Script `json:"scripts"`
+	}
+	if err := n.Admin.Do(ctx, http.MethodGet, "/api/v1/admin/scripts?app=default", nil, &list); err != nil {
+		return fmt.Errorf("list scripts: %w", err)
+	}
+	var sc *shared.Script
+	for i := range list.Scripts {
+		if list.Scripts[i].Name == "hello-world" {
+			sc = &list.Scripts[i]
+		}
+	}
+	if sc == nil {
+		return errors.New("no seeded hello-world script in the default app")
+	}
+	path := "/api/v1/admin/scripts/" + strconv.FormatInt(sc.ID, 10)
+	data := &http.Client{Timeout: 5 * time.Second}
+	url := "http://" + n.Addr + "/"
+	for i := range samples + 2 { // the first two warm both connections up
+		marker := fmt.Sprintf("Hello, World! update %d", i)
+		src := fmt.Sprintf("function handle(req) {\n  return %q;\n}\n", marker)
+		t0 := time.Now()
+		if err := n.Admin.Do(ctx, http.MethodPatch, path, shared.UpdateScriptRequest{Source: &src}, nil); err != nil {
+			return fmt.Errorf("patch script: %w", err)
+		}
+		tPatch := time.Since(t0)
+		for {
+			status, body, err := Get(ctx, data, url, "localhost")
+			if err != nil {
+				return err
+			}
+			if status == http.StatusOK && string(body) == marker {
+				break
+			}
+			if time.Since(t0) > 5*time.Second {
+				return fmt.Errorf("update %d not served after 5s: last answer %d %q", i, status, body)
+			}
+		}
+		if i >= 2 {
+			total.Record(time.Since(t0))
+			patch.Record(tPatch)
+		}
+	}
+	return n.Admin.Do(ctx, http.MethodPatch, path, shared.UpdateScriptRequest{Source: &sc.Source}, nil)
+}
+
+// measureDispatch loads a host and a route in the middle of a small and of a
+// big table, each on its own node.
+func measureDispatch(ctx context.Context, dir string, o Options, rep *Report, say func(string, ...any)) error {
+	hosts := DispatchResult{What: "hosts (apps + domains)"}
+	routes := DispatchResult{What: "routes in one app"}
+	for _, n := range []int{o.DispatchSmall, o.DispatchBig} {
+		node, startup, err := dispatchNode(ctx, o.NodeBin, fmt.Sprintf("%s/dispatch-%d", dir, n), n)
+		if err != nil {
+			return err
+		}
+		if n == o.DispatchBig {
+			rep.BigStartup = startup
+			time.Sleep(time.Second)
+			if rep.BigIdle, err = node.Mem(); err != nil {
+				node.Kill()
+				return err
+			}
+		}
+		mid := n / 2
+		for _, c := range []struct {
+			dst        **LoadResult
+			host, path string
+		}{
+			{pick(&hosts, n == o.DispatchBig), DispatchHost(mid), "/"},
+			{pick(&routes, n == o.DispatchBig), "localhost", DispatchPath(mid)},
+		} {
+			l := Load{Addr: node.Addr, Host: c.host, Path: c.path, Concurrency: o.Concurrency, Duration: o.Warmup, Expect: []byte(DispatchBody(mid))}
+			if _, err := l.Run(ctx); err != nil {
+				node.Kill()
+				return err
+			}
+			l.Duration = o.Duration
+			res, err := l.Run(ctx)
+			if err == nil && res.Errors() > 0 {
+				err = fmt.Errorf("dispatch %d %s%s: %v (statuses %v, first error %q)", n, c.host, c.path, res, res.Statuses, res.FirstError)
+			}
+			if err != nil {
+				node.Kill()
+				return err
+			}
+			say("  %d entries, %s%s: %v", n, c.host, c.path, res)
+			*c.dst = res
+		}
+		node.Stop(10 * time.Second)
+	}
+	rep.Dispatch = []DispatchResult{hosts, routes}
+	return nil
+}
+
+func pick(d *DispatchResult, big bool) **LoadResult {
+	if big {
+		return &d.Big
+	}
+	return &d.Small
+}
+
+// dispatchNode makes a node whose database holds a dispatch table of n
+// entries and starts it, returning how long the start took.
+func dispatchNode(ctx context.Context, bin, dir string, n int) (*Node, time.Duration, error) {
+	node, err := StartNode(ctx, bin, dir) // creates and seeds the database
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := node.Stop(10 * time.Second); err != nil {
+		return nil, 0, err
+	}
+	if err := SeedDispatch(ctx, node.DBPath(), n); err != nil {
+		return nil, 0, err
+	}
+	t0 := time.Now()
+	node, err = StartNode(ctx, bin, dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	return node, time.Since(t0), nil
+}
+
+// Check is one target: a measured figure beside the bound it must meet.
+type Check struct {
+	What, Measured, Target string
+	Pass                   bool
+}
+
+// Checks compares the report with the targets of issue 8.
+func (r *Report) Checks() []Check {
+	pico, bare, js := r.Servers[0].Load, r.Servers[1].Load, r.Servers[2].Load
+	ratio := func(a, b float64) string { return fmt.Sprintf("%.2f×", a/b) }
+	cs := []Check{
+		{"throughput PiCloud / bare Go", ratio(pico.RPS(), bare.RPS()), fmt.Sprintf("≥ %.2f×", TargetVsBareGo), pico.RPS() >= TargetVsBareGo*bare.RPS()},
+		{"throughput PiCloud / Node.js", ratio(pico.RPS(), js.RPS()), fmt.Sprintf("≥ %.2f×", TargetVsNodeJS), pico.RPS() >= TargetVsNodeJS*js.RPS()},
+		{"p99 PiCloud / bare Go", ratio(float64(pico.Latency.Quantile(0.99)), float64(bare.Latency.Quantile(0.99))),
+			fmt.Sprintf("≤ %.2f×", TargetP99VsBareGo), pico.Latency.Quantile(0.99) <= time.Duration(TargetP99VsBareGo*float64(bare.Latency.Quantile(0.99)))},
+		{fmt.Sprintf("update → first response (median of %d)", r.Update.Count()), fmtDur(r.Update.Quantile(0.5)), "≤ " + TargetUpdate.String(), r.Update.Quantile(0.5) <= TargetUpdate},
+	}
+	for _, d := range r.Dispatch {
+		cs = append(cs, Check{fmt.Sprintf("dispatch cost %d / %d, %s", r.Opts.DispatchBig, r.Opts.DispatchSmall, d.What),
+			fmt.Sprintf("%.2f×", d.CostRatio()), fmt.Sprintf("≤ %.2f×", TargetDispatchRatio), d.CostRatio() <= TargetDispatchRatio})
+	}
+	cs = append(cs, Check{"node idle RSS", MB(r.NodeIdle.RSS), "≤ " + MB(TargetIdleRSS), r.NodeIdle.RSS <= TargetIdleRSS})
+	return cs
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
+}
+
+// Print writes the report as tables.
+func (r *Report) Print(w io.Writer) {
+	o := r.Opts
+	fmt.Fprintf(w, "\nPiCloud benchmark: loopback, %d CPUs, %s, Node.js %s\n", runtime.NumCPU(), r.GoVersion, r.NodeVersion)
+	fmt.Fprintf(w, "hello world, GET / Host: localhost, %d keep-alive connections, %d round(s) of %v after %v warm-up (median round shown)\n\n",
+		o.Concurrency, o.Rounds, o.Duration, o.Warmup)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "server\treq/s\tp50\tp99\tmax\tpeak RSS\terrors\tevery round req/s\t")
+	for _, s := range r.Servers {
+		var rounds []string
+		for _, x := range s.Rounds {
+			rounds = append(rounds, fmt.Sprintf("%.0f", x))
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t\n", s.Name, s.Load.RPS(), fmtDur(s.Load.Latency.Quantile(0.5)),
+			fmtDur(s.Load.Latency.Quantile(0.99)), fmtDur(s.Load.Latency.Max()), MB(s.Peak), s.Load.Errors(), strings.Join(rounds, " "))
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "dispatch\tentries\treq/s\tp50\tp99\t")
+	for _, d := range r.Dispatch {
+		for _, x := range []struct {
+			n   int
+			res *LoadResult
+		}{{o.DispatchSmall, d.Small}, {o.DispatchBig, d.Big}} {
+			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t\n", d.What, x.n, x.res.RPS(), fmtDur(x.res.Latency.Quantile(0.5)), fmtDur(x.res.Latency.Quantile(0.99)))
+		}
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "target\tmeasured\ttarget\t\t")
+	pass := 0
+	checks := r.Checks()
+	for _, c := range checks {
+		verdict := "FAIL"
+		if c.Pass {
+			verdict = "PASS"
+			pass++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", c.What, c.Measured, c.Target, verdict)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d of %d targets met\n\n", pass, len(checks))
+
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "node RSS idle / after the run (peak)\t%s / %s (%s)\t\n", MB(r.NodeIdle.RSS), MB(r.NodeAfter.RSS), MB(r.NodeAfter.Peak))
+	fmt.Fprintf(tw, "update → first response p50 / p90 / max\t%s / %s / %s\t\n", fmtDur(r.Update.Quantile(0.5)), fmtDur(r.Update.Quantile(0.9)), fmtDur(r.Update.Max()))
+	fmt.Fprintf(tw, "  of which the PATCH itself, p50 / p90\t%s / %s\t\n", fmtDur(r.UpdatePatch.Quantile(0.5)), fmtDur(r.UpdatePatch.Quantile(0.9)))
+	fmt.Fprintf(tw, "node with %d entries: start / idle RSS\t%s / %s\t\n", o.DispatchBig, fmtDur(r.BigStartup), MB(r.BigIdle.RSS))
+	fmt.Fprintf(tw, "picloud-node binary (static, -trimpath -s -w)\t%s\t\n", MB(r.BinarySize))
+	tw.Flush()
+}
