@@ -109,16 +109,15 @@ func (o *Orchestrator) Execute(w http.ResponseWriter, r *http.Request, scriptID 
 // stripped that prefix.
 func executePath(p string, scriptID int64) string {
 	rest, ok := strings.CutPrefix(p, executePrefix+strconv.FormatInt(scriptID, 10))
-	if !ok {
-		if p == "" {
-			return "/"
-		}
-		return p
+	switch {
+	case ok && rest == "":
+		return "/"
+	case ok && rest[0] == '/':
+		return rest
+	case p == "":
+		return "/"
 	}
-	if rest == "" || rest[0] != '/' {
-		return "/" + rest
-	}
-	return rest
+	return p
 }
 
 // run is one execution of a script for a request.

@@ -117,10 +117,25 @@ func (o *Orchestrator) Rebuild(ctx context.Context) error {
 		return fmt.Errorf("rebuild routing table: %w", err)
 	}
 	snap := o.build(data)
-	o.current.Store(snap)
+	old := o.current.Swap(snap)
+	o.forgetDeleted(old, snap)
 	o.log.Debug("routing table rebuilt", "apps", len(snap.apps), "scripts", len(snap.scripts),
 		"routes", len(data.Routes), "took", time.Since(start))
 	return nil
+}
+
+// forgetDeleted drops the compiled programs of scripts that are gone, when
+// the executor keeps a cache it can be asked to trim.
+func (o *Orchestrator) forgetDeleted(old, cur *snapshot) {
+	f, ok := o.exec.(interface{ Forget(scriptID int64) })
+	if !ok || old == nil {
+		return
+	}
+	for id := range old.scripts {
+		if _, ok := cur.scripts[id]; !ok {
+			f.Forget(id)
+		}
+	}
 }
 
 // Close writes every execution log still queued and stops the log writer.

@@ -80,8 +80,21 @@ func (t *routeTable) add(r shared.Route) (err error) {
 // lookup finds the route for a normalised host, a method and a path. When
 // no route matches but the path exists for other methods, allow lists them
 // (for 405 and its Allow header); when the path exists nowhere both results
-// are nil.
+// are nil. A HEAD request no HEAD or ANY route takes is served by the GET
+// route, as net/http and browsers expect (net/http drops the body).
 func (t *routeTable) lookup(host, method, path string) (route *shared.Route, params httprouter.Params, allow []string) {
+	route, params, allow = t.find(host, method, path)
+	if route == nil && method == http.MethodHead {
+		if r, ps, _ := t.find(host, http.MethodGet, path); r != nil {
+			return r, ps, nil
+		}
+	}
+	return route, params, allow
+}
+
+// find is lookup without the HEAD fallback. Within the request's host
+// scope before the host-less one, an exact method beats ANY.
+func (t *routeTable) find(host, method, path string) (route *shared.Route, params httprouter.Params, allow []string) {
 	scopes := [2]*routeScope{t.hosts[host], t.all}
 	for _, s := range scopes {
 		if s == nil {
