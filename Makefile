@@ -13,3 +13,19 @@ deps:
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
+
+# Benchmarks, load and crash tests (bench/). All on loopback, bounded in
+# time, mDNS off. `go test ./bench` (part of `make test`) runs the short
+# load (15 s) and crash (2 rounds) versions; these targets run the long ones.
+.PHONY: bench bench-short load crash
+bench:
+	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench bench
+
+bench-short:
+	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench bench -rounds 1 -warmup 1s -duration 3s -update-samples 20
+
+load:
+	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench load -duration 60s
+
+crash:
+	CGO_ENABLED=0 $(GO) test -count=1 -timeout 30m -v -run 'TestCrashKeepsAcknowledgedWrites' ./bench -args -crash.rounds=10

@@ -21,7 +21,11 @@ func TestMain(m *testing.M) {
 		}
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if nodeBuild.dir != "" {
+		os.RemoveAll(nodeBuild.dir)
+	}
+	os.Exit(code)
 }
 
 // The baselines must do the same work as the node's hello world: same

@@ -1,0 +1,73 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"os"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Flags for the long versions (`make load`, `make crash`); the defaults are
+// the short versions CI runs as part of `go test ./...`.
+var (
+	loadDuration = flag.Duration("load.duration", 15*time.Second, "sustained load time of TestSustainedLoad")
+	crashRounds  = flag.Int("crash.rounds", 2, "kill -9 rounds of TestCrashKeepsAcknowledgedWrites")
+)
+
+// nodeBuild is picloud-node, built once per test binary run and removed by
+// TestMain.
+var nodeBuild struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+func nodeBinary() (string, error) {
+	b := &nodeBuild
+	b.once.Do(func() {
+		if b.dir, b.err = os.MkdirTemp("", "picloud-bench-bin-"); b.err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		b.bin, b.err = BuildNode(ctx, b.dir)
+	})
+	return b.bin, b.err
+}
+
+// buildNode returns the node binary or skips a -short run.
+func buildNode(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the node binary; skipped with -short")
+	}
+	bin, err := nodeBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+func TestSustainedLoad(t *testing.T) {
+	bin := buildNode(t)
+	rep, err := RunLoad(context.Background(), LoadOptions{NodeBin: bin, Duration: *loadDuration, Warmup: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf logWriter
+	buf.t = t
+	rep.Print(&buf)
+	for _, p := range rep.Problems() {
+		t.Error(p)
+	}
+}
+
+// logWriter sends a report to t.Log line by line.
+type logWriter struct{ t *testing.T }
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
