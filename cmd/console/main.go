@@ -1,0 +1,113 @@
+// Command picloud-console is the PiCloud desktop console: it finds nodes on
+// the LAN, pairs with them and manages their apps. This file only parses
+// flags and wires the packages together.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"image/png"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/picloud/picloud/console/discovery"
+	"github.com/picloud/picloud/console/registry"
+	"github.com/picloud/picloud/console/ui"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "picloud-console:", err)
+		os.Exit(1)
+	}
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func run() error {
+	defReg, err := registry.DefaultPath()
+	if err != nil {
+		defReg = "picloud-nodes.json"
+	}
+	var (
+		regPath = flag.String("registry", env("PICLOUD_CONSOLE_REGISTRY", defReg), "file of paired nodes (env PICLOUD_CONSOLE_REGISTRY)")
+		mdns    = flag.String("mdns", env("PICLOUD_MDNS", "on"), "on|off: browse the LAN for nodes (env PICLOUD_MDNS)")
+		add     = flag.String("add", "", "comma-separated host:port of nodes to add by hand at start")
+		shots   = flag.String("screenshot-dir", "", "open each main screen, write PNGs into this folder and exit (needs --screenshot-node and --screenshot-token)")
+		shotAt  = flag.String("screenshot-node", env("PICLOUD_SCREENSHOT_NODE", ""), "host:port of the node the screenshot tour uses")
+		shotTok = flag.String("screenshot-token", env("PICLOUD_SCREENSHOT_TOKEN", ""), "admin token of that node (env PICLOUD_SCREENSHOT_TOKEN)")
+		shotApp = flag.String("screenshot-app", "demo", "slug of the app the screenshot tour opens")
+	)
+	flag.Parse()
+	if *mdns != "on" && *mdns != "off" {
+		return fmt.Errorf("--mdns must be on or off, got %q", *mdns)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	reg, err := registry.Open(*regPath)
+	if err != nil {
+		return err
+	}
+	browser := discovery.NewBrowser(discovery.Config{ManualOnly: *mdns == "off", Logger: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = browser.Run(ctx) }()
+
+	a := app.NewWithID("io.picloud.console")
+	w := a.NewWindow("PiCloud console")
+	w.Resize(fyne.NewSize(1280, 800))
+	c := ui.New(a, w, ui.Options{Registry: reg, Browser: browser, Logger: log})
+	w.SetOnClosed(c.Close)
+	for _, addr := range strings.Split(*add, ",") {
+		if addr = strings.TrimSpace(addr); addr != "" {
+			c.AddAddress(addr)
+		}
+	}
+
+	var tourErr error
+	if *shots != "" {
+		if *shotAt == "" || *shotTok == "" {
+			return fmt.Errorf("--screenshot-dir needs --screenshot-node and --screenshot-token")
+		}
+		if err := os.MkdirAll(*shots, 0o755); err != nil {
+			return err
+		}
+		go func() {
+			time.Sleep(time.Second) // the window is up
+			tourErr = c.Tour(*shotAt, *shotTok, *shotApp, 800*time.Millisecond, func(name string) error {
+				return writePNG(w, filepath.Join(*shots, name+".png"))
+			})
+			if tourErr != nil {
+				log.Error("screenshot tour", "err", tourErr)
+			}
+			fyne.Do(a.Quit)
+		}()
+	}
+	w.ShowAndRun()
+	return tourErr
+}
+
+func writePNG(w fyne.Window, path string) error {
+	img := w.Canvas().Capture()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

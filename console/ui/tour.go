@@ -1,0 +1,112 @@
+package ui
+
+import (
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+)
+
+// Tour drives the console through each main screen, as a user would, and
+// calls shot with a file name once each screen has loaded. It adds the
+// node at addr, pairs with token, opens app (a slug of that node) and its
+// first script. It must run off the UI goroutine; cmd/console uses it to
+// write screenshots.
+func (c *Console) Tour(addr, token, app string, settle time.Duration, shot func(name string) error) error {
+	step := func(name string, do func()) error {
+		if do != nil {
+			fyne.DoAndWait(do)
+		}
+		if err := c.Wait(30 * time.Second); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		time.Sleep(settle) // let the driver paint the new frame
+		if err := shot(name); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
+	var id string
+	if err := step("01-welcome", nil); err != nil {
+		return err
+	}
+	if err := step("02-node-found", func() { c.AddAddress(addr) }); err != nil {
+		return err
+	}
+	fyne.DoAndWait(func() {
+		for _, e := range c.nodes.entries {
+			if e.manual == addr || e.address == addr {
+				id = e.id
+			}
+		}
+	})
+	if id == "" {
+		return fmt.Errorf("no node found at %s: %s", addr, c.Status())
+	}
+	if err := step("03-apps", func() { c.Pair(id, token) }); err != nil {
+		return err
+	}
+	if err := step("04-app-overview", func() { c.OpenApp(app) }); err != nil {
+		return err
+	}
+	var v *appView
+	fyne.DoAndWait(func() {
+		if c.cur != nil {
+			v = c.cur.app
+		}
+	})
+	if v == nil {
+		return fmt.Errorf("app %s did not open: %s", app, c.Status())
+	}
+	if err := step("05-scripts", func() { v.Select("Scripts") }); err != nil {
+		return err
+	}
+	if err := step("06-script-editor", func() {
+		if len(v.scripts.scripts) > 0 {
+			v.scripts.open(v.scripts.scripts[0].ID)
+		}
+	}); err != nil {
+		return err
+	}
+	if err := step("07-script-run", func() {
+		if d := v.scripts.detail; d != nil {
+			d.run.query.SetText("name=screenshot")
+			d.execute()
+		}
+	}); err != nil {
+		return err
+	}
+	if err := step("08-script-sandbox", func() {
+		if d := v.scripts.detail; d != nil {
+			d.inner.SelectIndex(1)
+			d.knobs["max_operations"].entry.SetText("999999999999")
+			d.saveLimits()
+		}
+	}); err != nil {
+		return err
+	}
+	if err := step("09-script-routes", func() {
+		if d := v.scripts.detail; d != nil {
+			d.inner.SelectIndex(2)
+		}
+	}); err != nil {
+		return err
+	}
+	if err := step("10-domains", func() { v.Select("Domains") }); err != nil {
+		return err
+	}
+	if err := step("11-settings", func() {
+		v.Select("Settings")
+		v.settings.slug.SetText(app + "-v2")
+	}); err != nil {
+		return err
+	}
+	if err := step("12-logs", func() { v.Select("Logs") }); err != nil {
+		return err
+	}
+	return step("13-log-detail", func() {
+		if len(v.logs.logs) > 0 {
+			v.logs.show(v.logs.logs[0])
+		}
+	})
+}
