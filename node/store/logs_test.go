@@ -1,0 +1,240 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/picloud/picloud/shared"
+)
+
+func logsFor(appID, scriptID int64, n int, start time.Time) []shared.Log {
+	out := make([]shared.Log, n)
+	for i := range out {
+		out[i] = shared.Log{AppID: appID, ScriptID: scriptID, Trigger: shared.TriggerRoute, Host: "a.example",
+			Method: "GET", Path: fmt.Sprintf("/%d", i), Status: 200, DurationUS: int64(i), Operations: int64(10 * i),
+			StartedAt: start.Add(time.Duration(i) * time.Millisecond)}
+	}
+	return out
+}
+
+func TestInsertLogsStoresEveryField(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a := mkApp(t, s, "a")
+	sc := mkScript(t, s, a.ID, "main")
+	r := mkRoute(t, s, a.ID, sc.ID, "ANY", "/*rest", nil)
+	// Output as the executor caps it: 64 KiB, multi-byte text and newlines
+	// included, stored as given.
+	output := strings.Repeat("héllo\n", 64<<10/7) + "\x00end"
+	in := []shared.Log{
+		{AppID: a.ID, ScriptID: sc.ID, RouteID: &r.ID, Trigger: shared.TriggerRoute, Host: "a.example", Method: "PUT",
+			Path: "/x/y", Status: 507, DurationUS: 123456, Operations: 1 << 40, Error: "sandbox limit max_operations exceeded",
+			Output: output, StartedAt: time.Date(2026, 11, 27, 5, 0, 0, 123456789, time.FixedZone("x", 3600))},
+		{AppID: a.ID, ScriptID: sc.ID, Trigger: shared.TriggerExecute, Host: "__internal__", Method: "POST", Path: "/",
+			Status: 200, StartedAt: time.Date(2026, 11, 27, 5, 0, 1, 0, time.UTC)},
+	}
+	if err := s.InsertLogs(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Logs(ctx, a.ID, 0, 0, 0)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("Logs = %d, %v", len(got), err)
+	}
+	for i, want := range []shared.Log{in[1], in[0]} { // newest first
+		want.ID = got[i].ID
+		want.StartedAt = want.StartedAt.UTC()
+		if !reflect.DeepEqual(got[i], want) {
+			t.Errorf("log %d =\n%+v\nwant\n%+v", i, got[i], want)
+		}
+	}
+	if got[0].ID <= got[1].ID {
+		t.Errorf("ids %d, %d not newest first", got[0].ID, got[1].ID)
+	}
+}
+
+func TestInsertLogsAllOrNothing(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a := mkApp(t, s, "a")
+	batch := logsFor(a.ID, 1, 5, time.Now())
+	batch[3].Trigger = "cron"
+	before := dump(t, s)
+	if err := s.InsertLogs(ctx, batch); err == nil {
+		t.Fatal("a batch with a bad trigger was accepted")
+	}
+	if dump(t, s) != before {
+		t.Error("a refused batch left logs behind")
+	}
+	if err := s.InsertLogs(ctx, nil); err != nil {
+		t.Errorf("empty batch: %v", err)
+	}
+}
+
+func TestInsertLogsDropsDeletedApps(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a, gone := mkApp(t, s, "a"), mkApp(t, s, "gone")
+	if err := s.DeleteApp(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	batch := append(logsFor(a.ID, 1, 2, time.Now()), logsFor(gone.ID, 1, 2, time.Now())...)
+	if err := s.InsertLogs(ctx, batch); err != nil {
+		t.Fatalf("a batch with logs of a deleted app: %v", err)
+	}
+	if got, _ := s.Logs(ctx, a.ID, 0, 10, 0); len(got) != 2 {
+		t.Errorf("logs of the living app = %d, want 2", len(got))
+	}
+	if n := count(t, s, "execution_logs", gone.ID); n != 0 {
+		t.Errorf("%d logs of a deleted app stored", n)
+	}
+}
+
+func TestLogsFilterAndPaging(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a, b := mkApp(t, s, "a"), mkApp(t, s, "b")
+	now := time.Now()
+	var batch []shared.Log
+	for i := range 30 { // interleave scripts 1 and 2 of a, and app b
+		batch = append(batch, logsFor(a.ID, int64(1+i%2), 1, now)...)
+		batch = append(batch, logsFor(b.ID, 1, 1, now)...)
+	}
+	if err := s.InsertLogs(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	page := func(scriptID int64, limit int, before int64) []shared.Log {
+		t.Helper()
+		ls, err := s.Logs(ctx, a.ID, scriptID, limit, before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ls
+	}
+	for _, tt := range []struct {
+		script int64
+		total  int
+	}{{0, 30}, {1, 15}, {2, 15}, {3, 0}} {
+		var all []shared.Log
+		for before := int64(0); ; {
+			p := page(tt.script, 7, before)
+			all = append(all, p...)
+			if len(p) < 7 {
+				break
+			}
+			before = p[len(p)-1].ID
+		}
+		if len(all) != tt.total {
+			t.Errorf("script %d: %d logs over all pages, want %d", tt.script, len(all), tt.total)
+		}
+		for i, l := range all {
+			if l.AppID != a.ID || (tt.script != 0 && l.ScriptID != tt.script) || (i > 0 && l.ID >= all[i-1].ID) {
+				t.Errorf("script %d: log %d = %+v out of order or of the wrong app/script", tt.script, i, l)
+			}
+		}
+	}
+	if got := page(0, 0, 0); len(got) != 30 {
+		t.Errorf("limit 0 = %d logs, want the default page", len(got))
+	}
+	_, err := s.Logs(ctx, 999, 0, 10, 0)
+	if !shared.IsCode(err, shared.CodeNotFound) {
+		t.Errorf("logs of a missing app: %v", err)
+	}
+}
+
+// New logs arriving while someone pages through never shift the pages: each
+// log is seen once, newest first, until the end.
+func TestLogsPagingStableUnderInserts(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a := mkApp(t, s, "a")
+	if err := s.InsertLogs(ctx, logsFor(a.ID, 1, 200, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := s.InsertLogs(ctx, logsFor(a.ID, 1, 3, time.Now())); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	first, err := s.Logs(ctx, a.ID, 0, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	all := first
+	for before := first[len(first)-1].ID; ; {
+		p, err := s.Logs(ctx, a.ID, 0, 10, before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, p...)
+		if len(p) < 10 {
+			break
+		}
+		before = p[len(p)-1].ID
+	}
+	close(stop)
+	wg.Wait()
+	for i, l := range all {
+		if seen[l.ID] || (i > 0 && l.ID >= all[i-1].ID) {
+			t.Fatalf("log %d seen twice or out of order", l.ID)
+		}
+		seen[l.ID] = true
+	}
+	// Everything from the first page down was there before paging began.
+	if want := int(first[0].ID - all[len(all)-1].ID + 1); len(all) != want {
+		t.Errorf("paged %d logs, want %d", len(all), want)
+	}
+}
+
+func TestPruneLogsKeepsNewestPerApp(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a, b := mkApp(t, s, "a"), mkApp(t, s, "b")
+	if err := s.InsertLogs(ctx, append(logsFor(a.ID, 1, 50, time.Now()), logsFor(b.ID, 1, 20, time.Now())...)); err != nil {
+		t.Fatal(err)
+	}
+	newest, _ := s.Logs(ctx, a.ID, 0, 10, 0)
+	for _, keep := range []int{100, 50, 10} {
+		if err := s.PruneLogs(ctx, a.ID, keep); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, s, "execution_logs", a.ID); n != min(keep, 50) {
+			t.Errorf("keep %d: %d logs left", keep, n)
+		}
+	}
+	if got, _ := s.Logs(ctx, a.ID, 0, 100, 0); !reflect.DeepEqual(got, newest) {
+		t.Errorf("kept logs are not the newest 10")
+	}
+	if n := count(t, s, "execution_logs", b.ID); n != 20 {
+		t.Errorf("pruning a touched app b: %d logs left", n)
+	}
+	if err := s.PruneLogs(ctx, a.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, "execution_logs", a.ID); n != 0 {
+		t.Errorf("keep 0: %d logs left", n)
+	}
+	if err := s.PruneLogs(ctx, a.ID, -1); err == nil {
+		t.Error("negative keep accepted")
+	}
+	if err := s.PruneLogs(ctx, 999, 5); err != nil {
+		t.Errorf("pruning an app without logs: %v", err)
+	}
+}
