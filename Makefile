@@ -10,7 +10,7 @@ run:
 deps:
 	./scripts/deps.sh
 
-test: deps
+test: deps cross
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
 
@@ -29,3 +29,21 @@ load:
 
 crash:
 	CGO_ENABLED=0 $(GO) test -count=1 -timeout 30m -v -run 'TestCrashKeepsAcknowledgedWrites' ./bench -args -crash.rounds=10
+
+# Release and packaging (see README "Quickstart"). Output goes to dist/.
+.PHONY: dist cross package-console
+STAMP = VERSION=$(VERSION) COMMIT=$(COMMIT) GO=$(GO)
+
+# picloud-node for every Pi and amd64, stripped and stamped, with SHA256SUMS.
+dist:
+	$(STAMP) ./scripts/dist.sh dist
+
+# CI: build every Pi target (pure Go, no cgo) and run the binaries' `version`
+# under qemu-user when it is installed.
+cross:
+	$(STAMP) ./scripts/dist.sh bin/cross linux-arm64 linux-armv7 linux-armv6
+	$(STAMP) ./scripts/qemu-smoke.sh bin/cross
+
+# The desktop console as a Linux tar.xz with a .desktop entry (cgo build, slow).
+package-console:
+	$(STAMP) ./scripts/package-console.sh dist
