@@ -99,3 +99,44 @@ func TestReadMemOfThisProcess(t *testing.T) {
 		t.Fatalf("implausible memory: rss %d peak %d", m.RSS, m.Peak)
 	}
 }
+
+// The client's own response parser must read what net/http servers send:
+// fixed length, chunked, empty bodies and Connection: close.
+func TestLoadReadsEveryResponseFraming(t *testing.T) {
+	long := strings.Repeat("0123456789", 5000)
+	for _, c := range []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+	}{
+		{"content-length", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(HelloBody)) }, HelloBody},
+		{"chunked", func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte("Hello, "))
+			w.(http.Flusher).Flush()
+			w.Write([]byte("World!"))
+		}, HelloBody},
+		{"long chunked", func(w http.ResponseWriter, r *http.Request) {
+			for i := 0; i < len(long); i += 7000 {
+				w.Write([]byte(long[i:min(i+7000, len(long))]))
+				w.(http.Flusher).Flush()
+			}
+		}, long},
+		{"empty", func(w http.ResponseWriter, r *http.Request) {}, ""},
+		{"connection close", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Connection", "close")
+			w.Write([]byte(HelloBody))
+		}, HelloBody},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := httptest.NewServer(c.handler)
+			defer srv.Close()
+			res, err := Load{Addr: strings.TrimPrefix(srv.URL, "http://"), Concurrency: 2, Requests: 50, Expect: []byte(c.want)}.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.OK != 50 || res.Errors() != 0 {
+				t.Fatalf("%v (statuses %v, first error %q)", res, res.Statuses, res.FirstError)
+			}
+		})
+	}
+}
