@@ -47,10 +47,27 @@ func ParseAddr(s string) (scheme, hostport string, err error) {
 	if err != nil || p <= 0 || p > 65535 {
 		return "", "", fmt.Errorf("address %q: port must be 1-65535", in)
 	}
-	if host == "" {
-		return "", "", fmt.Errorf("address %q: no host", in)
+	if !validHost(host) {
+		return "", "", fmt.Errorf("address %q: bad host %q", in, host)
 	}
 	return scheme, net.JoinHostPort(host, strconv.Itoa(p)), nil
+}
+
+// validHost accepts an IP address (IPv6 with an optional zone) or a host
+// name without spaces, control characters or URL punctuation.
+func validHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	if strings.Contains(h, ":") {
+		return isIP(h)
+	}
+	for _, r := range h {
+		if r <= ' ' || r == 0x7f || strings.ContainsRune("[]/?#@\\%", r) {
+			return false
+		}
+	}
+	return true
 }
 
 func isIP(s string) bool {
@@ -139,10 +156,20 @@ func portOf(hostport string) int {
 // http the id is the one /version reports, unverified.
 func Probe(ctx context.Context, scheme, hostport, pin string) (Node, error) {
 	if scheme == "" || scheme == "https" {
-		n, err := probe(ctx, "https", hostport, pin)
+		// A bare handshake first: net/http hides tls.RecordHeaderError
+		// (the server speaks plain HTTP) behind an untyped error.
+		cfg := shared.FirstContactTLSConfig(nil)
+		if pin != "" {
+			cfg = shared.PinnedTLSConfig(pin)
+		}
+		conn, err := (&tls.Dialer{Config: cfg}).DialContext(ctx, "tcp", hostport)
+		if err == nil {
+			conn.Close()
+			return probe(ctx, "https", hostport, pin)
+		}
 		var notTLS tls.RecordHeaderError
-		if err == nil || scheme == "https" || !errors.As(err, &notTLS) {
-			return n, err
+		if scheme == "https" || !errors.As(err, &notTLS) {
+			return Node{}, fmt.Errorf("probe %s: %w", hostport, err)
 		}
 	}
 	return probe(ctx, "http", hostport, pin)
