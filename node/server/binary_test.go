@@ -277,7 +277,7 @@ func TestBinaryGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	// The execution was logged before the database closed.
 	p2 := startNode(t, dir, "PICLOUD_ADMIN_TLS=off", "PICLOUD_ADMIN_TOKEN=secret")
 	c = shared.NewClient("http://"+p2.admin, "secret")
-	logs, err := c.Logs(ctx, "default", shared.LogQuery{Script: sc.ID})
+	logs, err := c.Logs(ctx, "default", sc.ID, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
