@@ -1,0 +1,238 @@
+package manager
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/picloud/picloud/shared"
+)
+
+const (
+	maxNameLen        = 200
+	maxDescriptionLen = 4000
+)
+
+// appFromURL finds the app the {app} segment of the URL names (id or current
+// slug). When it names an old slug, it answers 308 to the same URL with the
+// current slug and returns ok false; other failures are written too.
+func (a *API) appFromURL(w http.ResponseWriter, r *http.Request, ps httprouter.Params) (shared.App, bool) {
+	ref := ps.ByName("app")
+	app, err := a.store.App(r.Context(), ref)
+	if err == nil {
+		return app, true
+	}
+	if !shared.IsCode(err, shared.CodeNotFound) {
+		a.fail(w, r, err)
+		return app, false
+	}
+	cur, herr := a.store.AppByOldSlug(r.Context(), ref)
+	if herr != nil {
+		a.fail(w, r, err) // the original 404 names what was asked for
+		return app, false
+	}
+	const prefix = "/api/v1/admin/apps/"
+	rest := strings.TrimPrefix(r.URL.Path, prefix+ref)
+	redirect(w, prefix+cur.Slug+rest, r.URL.Query())
+	return app, false
+}
+
+// redirect answers 308 (method and body are kept) to path with query.
+func redirect(w http.ResponseWriter, path string, q url.Values) {
+	u := url.URL{Path: path, RawQuery: q.Encode()}
+	w.Header().Set("Location", u.String())
+	w.WriteHeader(http.StatusPermanentRedirect)
+}
+
+func (a *API) listApps(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	apps, err := a.store.ListApps(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if apps == nil {
+		apps = []shared.App{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"apps": apps})
+}
+
+func (a *API) getApp(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	app, ok := a.appFromURL(w, r, ps)
+	if !ok {
+		return
+	}
+	if app.Domains == nil {
+		app.Domains = []shared.Domain{}
+	}
+	writeJSON(w, http.StatusOK, app)
+}
+
+func (a *API) createApp(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req shared.CreateAppRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	name, err := checkText("name", req.Name, maxNameLen, true)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	desc, err := checkText("description", req.Description, maxDescriptionLen, false)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	slug := req.Slug
+	if slug == "" {
+		slug = shared.DeriveSlug(name)
+	}
+	if err := shared.ValidateSlug(slug); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	takeover, giveBack := a.confirms.take(req.ConfirmToken, 0, slug)
+	app, err := a.store.CreateApp(r.Context(), shared.App{Slug: slug, Name: name, Description: desc}, takeover)
+	if err != nil {
+		giveBack()
+		a.fail(w, r, a.offerTakeover(err, 0, slug))
+		return
+	}
+	a.committed(r.Context(), "create app")
+	if app.Domains == nil {
+		app.Domains = []shared.Domain{}
+	}
+	writeJSON(w, http.StatusCreated, app)
+}
+
+func (a *API) updateApp(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	app, ok := a.appFromURL(w, r, ps)
+	if !ok {
+		return
+	}
+	var req shared.UpdateAppRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.Name != nil {
+		name, err := checkText("name", *req.Name, maxNameLen, true)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		req.Name = &name
+	}
+	if req.Description != nil {
+		desc, err := checkText("description", *req.Description, maxDescriptionLen, false)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		req.Description = &desc
+	}
+	takeover, giveBack := false, func() {}
+	if req.Slug != nil && *req.Slug != app.Slug {
+		if err := shared.ValidateSlug(*req.Slug); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		takeover, giveBack = a.confirms.take(req.ConfirmToken, app.ID, *req.Slug)
+	}
+	updated, err := a.store.UpdateApp(r.Context(), app.ID, req, takeover)
+	if err != nil {
+		giveBack()
+		if req.Slug != nil {
+			err = a.offerTakeover(err, app.ID, *req.Slug)
+		}
+		a.fail(w, r, err)
+		return
+	}
+	a.committed(r.Context(), "update app")
+	if updated.Domains == nil {
+		updated.Domains = []shared.Domain{}
+	}
+	writeJSON(w, http.StatusOK, updated)
+}
+
+// offerTakeover adds a fresh confirm token to a 409 slug_reserved, so the
+// second step of the takeover can follow without another check. Taking the
+// slug still needs that second, explicit request.
+func (a *API) offerTakeover(err error, appID int64, slug string) error {
+	e, ok := shared.AsError(err)
+	if !ok || e.Code != shared.CodeSlugReserved {
+		return err
+	}
+	return e.With("confirm_token", a.confirms.issue(appID, slug))
+}
+
+func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	app, ok := a.appFromURL(w, r, ps)
+	if !ok {
+		return
+	}
+	if err := a.store.DeleteApp(r.Context(), app.ID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.committed(r.Context(), "delete app")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) checkSlug(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	if ps.ByName("check") != ":check" {
+		writeError(w, shared.Errorf(http.StatusNotFound, shared.CodeNotFound, "no such endpoint: %s", r.URL.Path))
+		return
+	}
+	app, ok := a.appFromURL(w, r, ps)
+	if !ok {
+		return
+	}
+	var req shared.SlugCheckRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := shared.SlugCheck{Slug: req.Slug}
+	if err := shared.ValidateSlug(req.Slug); err != nil {
+		e, _ := shared.AsError(err)
+		out.Status, out.Message = shared.SlugInvalid, e.Message
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	status, heldBy, err := a.store.SlugStatus(r.Context(), app.ID, req.Slug)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out.Status, out.HeldBy = status, heldBy
+	if status == shared.SlugReserved {
+		out.ConfirmToken = a.confirms.issue(app.ID, req.Slug)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// checkText trims s and checks it is at most max characters without
+// control characters (and not empty when required). Failures are 422
+// validation_failed on field.
+func checkText(field, s string, max int, required bool) (string, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case required && s == "":
+		return "", shared.Validation(field, "%s must not be empty", field)
+	case !utf8.ValidString(s):
+		return "", shared.Validation(field, "%s is not valid UTF-8", field)
+	case utf8.RuneCountInString(s) > max:
+		return "", shared.Validation(field, "%s is longer than %d characters", field, max)
+	}
+	for _, c := range s {
+		if unicode.IsControl(c) && (field != "description" || (c != '\n' && c != '\t' && c != '\r')) {
+			return "", shared.Validation(field, "%s contains a control character", field)
+		}
+	}
+	return s, nil
+}

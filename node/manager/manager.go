@@ -1,0 +1,260 @@
+// Package manager is the node's admin API (SPEC §3): apps, slugs, domains,
+// scripts, sandbox, routes, resolve, execute and logs, all behind one
+// authentication seam. It validates with the rules of package shared,
+// writes through the store and, after every committed change, has the data
+// plane rebuild its routing table so the next request sees the change.
+package manager
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/picloud/picloud/node/executor"
+	"github.com/picloud/picloud/shared"
+)
+
+// AppStore is what the manager needs of the database for apps and slugs.
+type AppStore interface {
+	ListApps(ctx context.Context) ([]shared.App, error)
+	App(ctx context.Context, ref string) (shared.App, error)
+	AppByOldSlug(ctx context.Context, slug string) (shared.App, error)
+	SlugStatus(ctx context.Context, appID int64, slug string) (status, heldBy string, err error)
+	CreateApp(ctx context.Context, a shared.App, takeover bool) (shared.App, error)
+	UpdateApp(ctx context.Context, id int64, u shared.UpdateAppRequest, takeover bool) (shared.App, error)
+	DeleteApp(ctx context.Context, id int64) error
+}
+
+// DomainStore holds the apps' claims.
+type DomainStore interface {
+	Domains(ctx context.Context, appID int64) ([]shared.Domain, error)
+	AddDomain(ctx context.Context, appID int64, pattern, shapeKey string) (shared.Domain, error)
+	DeleteDomain(ctx context.Context, appID, domainID int64) error
+}
+
+// ScriptStore holds scripts.
+type ScriptStore interface {
+	Scripts(ctx context.Context, appID int64) ([]shared.Script, error)
+	Script(ctx context.Context, id int64) (shared.Script, error)
+	CreateScript(ctx context.Context, sc shared.Script) (shared.Script, error)
+	UpdateScript(ctx context.Context, id int64, u shared.UpdateScriptRequest) (shared.Script, error)
+	DeleteScript(ctx context.Context, id int64) error
+}
+
+// RouteStore holds routes and reads execution logs.
+type RouteStore interface {
+	Routes(ctx context.Context, appID int64) ([]shared.Route, error)
+	CreateRoute(ctx context.Context, r shared.Route, check func(existing []shared.Route, domains []shared.Domain) error) (shared.Route, error)
+	DeleteRoute(ctx context.Context, appID, routeID int64) error
+	Logs(ctx context.Context, appID, scriptID int64, limit int, before int64) ([]shared.Log, error)
+}
+
+// Store is the database as the manager uses it (*store.Store).
+type Store interface {
+	AppStore
+	DomainStore
+	ScriptStore
+	RouteStore
+}
+
+// Compiler checks a script at save time (the executor). Errors are
+// *shared.Error: script_syntax, validation_failed, too_large.
+type Compiler interface {
+	Compile(scriptID, version int64, source string, limits shared.Limits) (*executor.Program, error)
+}
+
+// DataPlane is the orchestrator: it rebuilds its routing table after a
+// change, answers resolve through its own lookup and runs execute.
+type DataPlane interface {
+	Rebuild(ctx context.Context) error
+	Resolve(ctx context.Context, host, method, path string) (shared.Resolution, error)
+	Execute(w http.ResponseWriter, r *http.Request, scriptID int64)
+}
+
+// Config configures the admin API. Store, Compiler, Data and Token are
+// required.
+type Config struct {
+	Store    Store
+	Compiler Compiler
+	Data     DataPlane
+	// Token returns the admin token in force; it is asked on every request,
+	// so a rotation takes effect at once. An empty token refuses everyone.
+	Token func() string
+	// Defaults are the limits of a script without overrides (already capped
+	// by Ceiling); Ceiling is the most an override may ask for.
+	Defaults, Ceiling shared.Limits
+	Logger            *slog.Logger
+	// Now is the clock of confirm-token expiry; nil means time.Now.
+	Now func() time.Time
+}
+
+// Limits of the admin API (SPEC §3).
+const (
+	MaxBodyBytes   = 1 << 20   // any request body
+	MaxSourceBytes = 256 << 10 // a script's source
+	ConfirmTTL     = 10 * time.Minute
+	DefaultLogPage = 100
+	MaxLogPage     = 1000
+)
+
+// Endpoint is one route of the admin API.
+type Endpoint struct {
+	Method, Path string
+}
+
+// API is the admin API handler.
+type API struct {
+	store    Store
+	compiler Compiler
+	data     DataPlane
+	token    func() string
+	defaults shared.Limits
+	ceiling  shared.Limits
+	log      *slog.Logger
+	confirms *confirmTokens
+
+	router    *httprouter.Router
+	endpoints []Endpoint
+	handler   http.Handler
+}
+
+// New returns the admin API: every /api/v1/admin/... and /api/v1/execute/...
+// route, all behind authentication.
+func New(cfg Config) http.Handler { return NewAPI(cfg) }
+
+// NewAPI is New returning the concrete type, for Endpoints.
+func NewAPI(cfg Config) *API {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &API{
+		store:    cfg.Store,
+		compiler: cfg.Compiler,
+		data:     cfg.Data,
+		token:    cfg.Token,
+		defaults: cfg.Defaults,
+		ceiling:  cfg.Ceiling,
+		log:      cfg.Logger,
+		confirms: newConfirmTokens(cfg.Now, ConfirmTTL),
+	}
+	r := httprouter.New()
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeError(w, shared.Errorf(http.StatusNotFound, shared.CodeNotFound, "no such endpoint: %s", req.URL.Path))
+	})
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeError(w, shared.Errorf(http.StatusMethodNotAllowed, shared.CodeMethodNotAllowed,
+			"%s is not allowed on %s", req.Method, req.URL.Path).With("allow", w.Header().Get("Allow")))
+	})
+	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
+		a.log.Error("admin handler panicked", "method", req.Method, "path", req.URL.Path, "panic", v)
+		writeError(w, shared.Errorf(http.StatusInternalServerError, shared.CodeInternal, "internal error"))
+	}
+	a.router = r
+
+	const apps = "/api/v1/admin/apps"
+	a.handle(http.MethodGet, apps, a.listApps)
+	a.handle(http.MethodPost, apps, a.createApp)
+	a.handle(http.MethodGet, apps+"/:app", a.getApp)
+	a.handle(http.MethodPatch, apps+"/:app", a.updateApp)
+	a.handle(http.MethodDelete, apps+"/:app", a.deleteApp)
+	// httprouter reads ":check" as a parameter; the handler insists on the
+	// literal "slug:check".
+	a.handle(http.MethodPost, apps+"/:app/slug:check", a.checkSlug)
+
+	a.handle(http.MethodGet, apps+"/:app/domains", a.listDomains)
+	a.handle(http.MethodPost, apps+"/:app/domains", a.addDomain)
+	a.handle(http.MethodDelete, apps+"/:app/domains/:id", a.deleteDomain)
+
+	a.handle(http.MethodGet, "/api/v1/admin/scripts", a.listScripts)
+	a.handle(http.MethodPost, "/api/v1/admin/scripts", a.createScript)
+	a.handle(http.MethodGet, "/api/v1/admin/scripts/:id", a.getScript)
+	a.handle(http.MethodPatch, "/api/v1/admin/scripts/:id", a.updateScript)
+	a.handle(http.MethodDelete, "/api/v1/admin/scripts/:id", a.deleteScript)
+	a.handle(http.MethodGet, "/api/v1/admin/sandbox", a.sandbox)
+
+	a.handle(http.MethodGet, apps+"/:app/routes", a.listRoutes)
+	a.handle(http.MethodPost, apps+"/:app/routes", a.createRoute)
+	a.handle(http.MethodDelete, apps+"/:app/routes/:id", a.deleteRoute)
+
+	a.handle(http.MethodGet, "/api/v1/admin/resolve", a.resolve)
+	a.handle(http.MethodGet, apps+"/:app/logs", a.logs)
+
+	// Execute answers any method, with or without a path for the script.
+	for _, m := range executeMethods {
+		a.handle(m, "/api/v1/execute/:id", a.execute)
+		a.handle(m, "/api/v1/execute/:id/*path", a.execute)
+	}
+
+	// Authentication wraps the whole router, not each route: a route added
+	// later cannot forget it. Roles slot in here.
+	a.handler = a.authenticate(r)
+	return a
+}
+
+// executeMethods are the methods execute registers; httprouter has no
+// wildcard method.
+var executeMethods = [...]string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions,
+}
+
+func (a *API) handle(method, path string, h httprouter.Handle) {
+	a.router.Handle(method, path, h)
+	a.endpoints = append(a.endpoints, Endpoint{Method: method, Path: path})
+}
+
+// Endpoints lists every route of the API, for tests and documentation.
+func (a *API) Endpoints() []Endpoint { return append([]Endpoint(nil), a.endpoints...) }
+
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+// authenticate lets a request through only with the admin token as Bearer
+// token. Both sides are hashed first, so the comparison takes the same
+// time whatever the lengths.
+func (a *API) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.authorized(r) {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			writeError(w, shared.Errorf(http.StatusUnauthorized, shared.CodeUnauthorized,
+				"missing or wrong admin token; send Authorization: Bearer <token>"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *API) authorized(r *http.Request) bool {
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	want := ""
+	if a.token != nil {
+		want = a.token()
+	}
+	if want == "" {
+		return false
+	}
+	g, w := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// committed runs after every successful write: the data plane reloads so
+// the next request sees the change. The write stands even if this fails
+// (the next rebuild catches up), so it is logged, not returned. It is not
+// cancelled with the request: a client hanging up must not leave the
+// routing table stale.
+func (a *API) committed(ctx context.Context, what string) {
+	if err := a.data.Rebuild(context.WithoutCancel(ctx)); err != nil {
+		a.log.Error("rebuild routing table after change", "change", what, "err", err)
+	}
+}

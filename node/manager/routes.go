@@ -1,0 +1,222 @@
+package manager
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/picloud/picloud/shared"
+)
+
+func (a *API) listRoutes(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	app, ok := a.appFromURL(w, r, ps)
+	if !ok {
+		return
+	}
+	rs, err := a.store.Routes(r.Context(), app.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if rs == nil {
+		rs = []shared.Route{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"routes": rs})
+}
+
+func (a *API) createRoute(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	app, ok := a.appFromURL(w, r, ps)
+	if !ok {
+		return
+	}
+	var req shared.CreateRouteRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	route, err := newRoute(app.ID, req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// The check runs inside the store's write transaction, so no other
+	// writer can add a clashing route or drop the claim in between.
+	check := func(existing []shared.Route, domains []shared.Domain) error {
+		if route.Host != nil && !covered(domains, *route.Host) {
+			return shared.Errorf(http.StatusUnprocessableEntity, shared.CodeHostNotClaimed,
+				"host %q is not covered by any domain app %q claims", *route.Host, app.Slug).With("field", "host")
+		}
+		if c := shared.RoutesConflict(existing, route); c != nil {
+			return routeConflict(*c)
+		}
+		return nil
+	}
+	created, err := a.store.CreateRoute(r.Context(), route, check)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.committed(r.Context(), "create route")
+	writeJSON(w, http.StatusCreated, created)
+}
+
+// newRoute validates a route request: script_id, method, path and host.
+func newRoute(appID int64, req shared.CreateRouteRequest) (shared.Route, error) {
+	rt := shared.Route{AppID: appID, ScriptID: req.ScriptID, Path: req.Path}
+	if req.ScriptID < 1 {
+		return rt, shared.Validation("script_id", "script_id is required: the id of a script of this app")
+	}
+	m, err := shared.ValidateMethod(req.Method)
+	if err != nil {
+		return rt, err
+	}
+	rt.Method = m
+	if err := shared.ValidateRoutePath(req.Path); err != nil {
+		return rt, err
+	}
+	if req.Host != nil && *req.Host != "" {
+		h, _, err := shared.NormalizeDomain(*req.Host)
+		if err != nil {
+			e, _ := shared.AsError(err)
+			return rt, shared.Errorf(http.StatusUnprocessableEntity, shared.CodeInvalidRoute, "%s", e.Message).With("field", "host")
+		}
+		if shared.IsWildcard(h) {
+			return rt, shared.Errorf(http.StatusUnprocessableEntity, shared.CodeInvalidRoute,
+				"a route names one exact host, not %q; leave host out to answer on every host the app claims", h).
+				With("field", "host")
+		}
+		rt.Host = &h
+	}
+	return rt, nil
+}
+
+func covered(domains []shared.Domain, host string) bool {
+	for _, d := range domains {
+		if shared.DomainCovers(d.Pattern, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// routeConflict is the 409 naming the route a new one clashes with.
+func routeConflict(existing shared.Route) *shared.Error {
+	on := "every host of the app"
+	if existing.Host != nil {
+		on = *existing.Host
+	}
+	return shared.Errorf(http.StatusConflict, shared.CodeRouteConflict,
+		"clashes with route %d (%s %s on %s)", existing.ID, existing.Method, existing.Path, on).
+		With("route_id", existing.ID).With("route", existing)
+}
+
+func (a *API) deleteRoute(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	app, ok := a.appFromURL(w, r, ps)
+	if !ok {
+		return
+	}
+	id, ok := idParam(w, ps, "route")
+	if !ok {
+		return
+	}
+	if err := a.store.DeleteRoute(r.Context(), app.ID, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.committed(r.Context(), "delete route")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ---- resolve, execute, logs ----
+
+func (a *API) resolve(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	q := r.URL.Query()
+	host, method, path := q.Get("host"), q.Get("method"), q.Get("path")
+	if host == "" {
+		a.fail(w, r, shared.Validation("host", "host is required"))
+		return
+	}
+	if method == "" {
+		method = http.MethodGet
+	}
+	m, err := shared.ValidateMethod(method)
+	if err != nil || m == shared.MethodAny {
+		a.fail(w, r, shared.Validation("method", "method %q is not an HTTP request method", method))
+		return
+	}
+	if path == "" {
+		path = "/"
+	}
+	if !strings.HasPrefix(path, "/") {
+		a.fail(w, r, shared.Validation("path", "path must start with '/'"))
+		return
+	}
+	res, err := a.data.Resolve(r.Context(), host, m, path)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if res.Params == nil {
+		res.Params = map[string]string{}
+	}
+	res.Script = a.withEffective(res.Script)
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (a *API) execute(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	id, ok := idParam(w, ps, "script")
+	if !ok {
+		return
+	}
+	a.data.Execute(w, r, id)
+}
+
+func (a *API) logs(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	app, ok := a.appFromURL(w, r, ps)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	script, err := queryInt(q.Get("script"), "script", 0)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	limit, err := queryInt(q.Get("limit"), "limit", DefaultLogPage)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if limit < 1 || limit > MaxLogPage {
+		a.fail(w, r, shared.Validation("limit", "limit must be between 1 and %d", MaxLogPage))
+		return
+	}
+	before, err := queryInt(q.Get("before"), "before", 0)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	logs, err := a.store.Logs(r.Context(), app.ID, script, int(limit), before)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if logs == nil {
+		logs = []shared.Log{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"logs": logs})
+}
+
+// queryInt parses a non-negative integer query parameter (def when absent).
+func queryInt(raw, field string, def int64) (int64, error) {
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 0 {
+		return 0, shared.Validation(field, "%s must be a non-negative integer, got %q", field, raw)
+	}
+	return n, nil
+}

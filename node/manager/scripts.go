@@ -1,0 +1,225 @@
+package manager
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/picloud/picloud/shared"
+)
+
+const (
+	maxScriptNameLen = 128
+	maxMemoryLimitMB = 1 << 20
+)
+
+// withEffective fills what the store leaves to the caller: the effective
+// sandbox, and `{}` rather than null for no overrides.
+func (a *API) withEffective(s shared.Script) shared.Script {
+	if s.Sandbox == nil {
+		s.Sandbox = shared.Overrides{}
+	}
+	s.EffectiveSandbox = a.defaults.Apply(s.Sandbox)
+	return s
+}
+
+// appByRef finds an app named in a body or query by id, current slug or old
+// slug (renamed=true); an unknown one is 422 validation_failed on field.
+func (a *API) appByRef(ctx context.Context, field, ref string) (app shared.App, renamed bool, err error) {
+	if ref == "" {
+		return app, false, shared.Validation(field, "%s is required: the id or slug of an app", field)
+	}
+	app, err = a.store.App(ctx, ref)
+	if !shared.IsCode(err, shared.CodeNotFound) {
+		return app, false, err
+	}
+	if cur, herr := a.store.AppByOldSlug(ctx, ref); herr == nil {
+		return cur, true, nil
+	}
+	return app, false, shared.Validation(field, "there is no app %q", ref)
+}
+
+func (a *API) listScripts(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var appID int64
+	if q := r.URL.Query(); q.Has("app") {
+		app, renamed, err := a.appByRef(r.Context(), "app", q.Get("app"))
+		if err != nil {
+			if shared.IsCode(err, shared.CodeValidationFailed) {
+				err = shared.NotFound("app", q.Get("app"))
+			}
+			a.fail(w, r, err)
+			return
+		}
+		if renamed {
+			q.Set("app", app.Slug)
+			redirect(w, r.URL.Path, q)
+			return
+		}
+		appID = app.ID
+	}
+	scripts, err := a.store.Scripts(r.Context(), appID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]shared.Script, len(scripts))
+	for i, s := range scripts {
+		out[i] = a.withEffective(s)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"scripts": out})
+}
+
+func (a *API) getScript(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	id, ok := idParam(w, ps, "script")
+	if !ok {
+		return
+	}
+	s, err := a.store.Script(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a.withEffective(s))
+}
+
+func (a *API) createScript(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req shared.CreateScriptRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	app, _, err := a.appByRef(r.Context(), "app_id", string(req.AppID))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	name, err := checkText("name", req.Name, maxScriptNameLen, true)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	desc, err := checkText("description", req.Description, maxDescriptionLen, false)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := checkMemory(req.MemoryLimitMB); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.checkProgram(req.Source, req.Sandbox); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	s, err := a.store.CreateScript(r.Context(), shared.Script{
+		AppID: app.ID, Name: name, Description: desc, Source: req.Source,
+		Sandbox: req.Sandbox, MemoryLimitMB: req.MemoryLimitMB,
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.committed(r.Context(), "create script")
+	writeJSON(w, http.StatusCreated, a.withEffective(s))
+}
+
+func (a *API) updateScript(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	id, ok := idParam(w, ps, "script")
+	if !ok {
+		return
+	}
+	var req shared.UpdateScriptRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	cur, err := a.store.Script(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.Name != nil {
+		name, err := checkText("name", *req.Name, maxScriptNameLen, true)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		req.Name = &name
+	}
+	if req.Description != nil {
+		desc, err := checkText("description", *req.Description, maxDescriptionLen, false)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		req.Description = &desc
+	}
+	if req.MemoryLimitMB != nil {
+		if err := checkMemory(*req.MemoryLimitMB); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	if req.Source != nil || req.Sandbox != nil {
+		// Either change can break the script (a lower max_expr_depth
+		// rejects source that passed before), so check the result.
+		source, sandbox := cur.Source, cur.Sandbox
+		if req.Source != nil {
+			source = *req.Source
+		}
+		if req.Sandbox != nil {
+			sandbox = *req.Sandbox
+		}
+		if err := a.checkProgram(source, sandbox); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	s, err := a.store.UpdateScript(r.Context(), id, req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.committed(r.Context(), "update script")
+	writeJSON(w, http.StatusOK, a.withEffective(s))
+}
+
+func (a *API) deleteScript(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	id, ok := idParam(w, ps, "script")
+	if !ok {
+		return
+	}
+	if err := a.store.DeleteScript(r.Context(), id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.committed(r.Context(), "delete script")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) sandbox(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	writeJSON(w, http.StatusOK, shared.SandboxInfo{Defaults: a.defaults, Ceiling: a.ceiling})
+}
+
+// checkProgram validates overrides against the ceiling and compiles source
+// under the resulting limits, without caching (script id 0). Errors are
+// the contract's: too_large, unknown_field, sandbox_exceeds_ceiling,
+// validation_failed, script_syntax.
+func (a *API) checkProgram(source string, sandbox shared.Overrides) error {
+	if len(source) > MaxSourceBytes {
+		return shared.TooLarge(MaxSourceBytes).With("field", "source")
+	}
+	if err := shared.ValidateOverrides(sandbox, a.ceiling); err != nil {
+		return err
+	}
+	_, err := a.compiler.Compile(0, 0, source, a.defaults.Apply(sandbox))
+	return err
+}
+
+func checkMemory(mb int64) error {
+	if mb < 0 || mb > maxMemoryLimitMB {
+		return shared.Validation("memory_limit_mb", "memory_limit_mb must be between 0 and %d", maxMemoryLimitMB)
+	}
+	return nil
+}
