@@ -1,0 +1,155 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/file"
+	"github.com/dop251/goja/parser"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// MaxSourceSize is the largest script source accepted (SPEC §3: 413 over 256 KiB).
+const MaxSourceSize = 256 << 10
+
+// Program is a compiled, instrumented script. It is safe for concurrent use;
+// each Program keeps its own pool of prepared runtimes.
+type Program struct {
+	ScriptID, Version int64
+
+	prg  *goja.Program
+	pool sync.Pool // of *sandbox
+}
+
+type cacheKey struct{ id, version int64 }
+
+// Compile parses, checks, instruments and compiles source. Errors are
+// *shared.Error: 413 too_large, 422 script_syntax (with line and column) or
+// 422 validation_failed (field "source"). Programs are cached by (scriptID,
+// version); scriptID 0 is never cached, for save-time checks. The cache key
+// ignores limits: only max_expr_depth matters at compile time, and a version
+// bump comes with every change of the script, so callers pass the same limits
+// for one version.
+func (e *Executor) Compile(scriptID, version int64, source string, limits shared.Limits) (*Program, error) {
+	key := cacheKey{scriptID, version}
+	if scriptID != 0 {
+		e.mu.Lock()
+		p, ok := e.cache[key]
+		e.mu.Unlock()
+		if ok {
+			return p, nil
+		}
+	}
+	prg, err := compile(source, limits)
+	if err != nil {
+		return nil, err
+	}
+	p := &Program{ScriptID: scriptID, Version: version, prg: prg}
+	if scriptID != 0 {
+		e.mu.Lock()
+		// A newer version replaces older ones of the same script, so the cache
+		// holds one entry per live script.
+		for k := range e.cache {
+			if k.id == scriptID && k.version != version {
+				delete(e.cache, k)
+			}
+		}
+		if old, ok := e.cache[key]; ok {
+			p = old
+		} else {
+			e.cache[key] = p
+		}
+		e.mu.Unlock()
+	}
+	return p, nil
+}
+
+// Forget drops the cached programs of a script (e.g. after it was deleted).
+func (e *Executor) Forget(scriptID int64) {
+	e.mu.Lock()
+	for k := range e.cache {
+		if k.id == scriptID {
+			delete(e.cache, k)
+		}
+	}
+	e.mu.Unlock()
+}
+
+func compile(source string, limits shared.Limits) (*goja.Program, error) {
+	if len(source) > MaxSourceSize {
+		return nil, shared.Errorf(http.StatusRequestEntityTooLarge, shared.CodeTooLarge,
+			"source is larger than %d bytes", MaxSourceSize).With("field", "source").With("limit", MaxSourceSize)
+	}
+	maxDepth := int(limits.MaxExprDepth)
+	if maxDepth <= 0 {
+		maxDepth = int(shared.DefaultLimits().MaxExprDepth)
+	}
+	if line, col, deep := scanNesting(source, maxDepth); deep {
+		return nil, tooDeep(maxDepth, line, col)
+	}
+	astPrg, err := parser.ParseFile(nil, "script.js", source, 0, parser.WithDisableSourceMaps)
+	if err != nil {
+		return nil, syntaxError(err)
+	}
+	in := &instrumenter{file: astPrg.File, maxDepth: maxDepth}
+	wrapped, err := in.program(astPrg)
+	if err != nil {
+		return nil, err
+	}
+	prg, err := goja.CompileAST(wrapped, false)
+	if err != nil {
+		return nil, syntaxError(err)
+	}
+	return prg, nil
+}
+
+func tooDeep(max, line, col int) *shared.Error {
+	return shared.Validation("source", "source is nested deeper than max_expr_depth (%d) at line %d, column %d", max, line, col).
+		With("line", line).With("column", col).With("limit", shared.KnobMaxExprDepth)
+}
+
+// syntaxError turns a parser or compiler error into 422 script_syntax.
+func syntaxError(err error) error {
+	var list parser.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		return scriptSyntax(list[0].Message, list[0].Position)
+	}
+	var pe *parser.Error
+	if errors.As(err, &pe) {
+		return scriptSyntax(pe.Message, pe.Position)
+	}
+	var ce *goja.CompilerSyntaxError
+	if errors.As(err, &ce) {
+		var pos file.Position
+		if ce.File != nil {
+			pos = ce.File.Position(ce.Offset)
+		}
+		return scriptSyntax(ce.Message, pos)
+	}
+	return shared.Errorf(http.StatusUnprocessableEntity, shared.CodeScriptSyntax, "%v", err).
+		With("line", 0).With("column", 0)
+}
+
+func scriptSyntax(msg string, pos file.Position) *shared.Error {
+	return shared.Errorf(http.StatusUnprocessableEntity, shared.CodeScriptSyntax,
+		"%s (line %d, column %d)", msg, pos.Line, pos.Column).
+		With("line", pos.Line).With("column", pos.Column)
+}
+
+// position of idx for error messages.
+func (in *instrumenter) position(idx file.Idx) file.Position {
+	if in.file == nil || idx <= 0 {
+		return file.Position{}
+	}
+	return in.file.Position(int(idx) - in.file.Base())
+}
+
+func (in *instrumenter) fail(idx file.Idx, format string, args ...any) error {
+	pos := in.position(idx)
+	return shared.Validation("source", "%s (line %d, column %d)", fmt.Sprintf(format, args...), pos.Line, pos.Column).
+		With("line", pos.Line).With("column", pos.Column)
+}

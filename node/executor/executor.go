@@ -1,0 +1,278 @@
+// Package executor runs scripts' handle(req) in a goja sandbox that enforces
+// the seven sandbox knobs of SPEC §5.
+//
+// How each knob is enforced:
+//   - max_operations: the syntax tree is instrumented with a hidden native
+//     %tick() at the start of every loop body and function body.
+//   - max_string_size, max_array_size, max_map_size: hidden natives check
+//     the result of +, += and template literals and the object of index and
+//     length writes right after them; built-ins that allocate in native code
+//     are wrapped and check before allocating where the arguments tell the
+//     size (see wrap.go); constructors (Array, typed arrays, ArrayBuffer,
+//     RegExp) are replaced by checking proxies.
+//   - max_call_levels: goja's SetMaxCallStackSize.
+//   - max_expr_depth: a bracket scan before parsing (the parser recurses per
+//     level) and a depth check of the syntax tree; both at compile time.
+//   - timeout_ms: a timer that interrupts the runtime.
+//
+// Every limit is delivered with Runtime.Interrupt, which try/catch/finally
+// cannot intercept, and the Result names the knob. Regular expressions that
+// need backtracking are refused (see regexp.go), and a node-wide heap fence
+// interrupts running scripts when the Go heap passes Options.HeapLimit.
+//
+// Isolation: a script's top level runs in a fresh function scope on every
+// request, the global object and every built-in are frozen, eval and the
+// Function constructors are gone, and a runtime goes back to its pool only
+// after a clean run. No file system, network, process or timer API exists.
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/dop251/goja"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// DefaultHeapLimit is the heap fence when neither Options.HeapLimit nor a Go
+// memory limit (GOMEMLIMIT / debug.SetMemoryLimit) is set.
+const DefaultHeapLimit = 512 << 20
+
+// Options configure an Executor; zero values are sensible defaults.
+type Options struct {
+	// HeapLimit is the node-wide heap fence in bytes: when the Go heap grows
+	// past it, every running script is stopped with LimitError{KnobHeapLimit}.
+	// Zero means 90% of the Go memory limit if one is set, else 512 MiB.
+	HeapLimit uint64
+	Logger    *slog.Logger
+}
+
+// Executor compiles and runs scripts. It is safe for concurrent use.
+type Executor struct {
+	logger *slog.Logger
+	fence  *fence
+
+	mu    sync.Mutex
+	cache map[cacheKey]*Program
+}
+
+// New returns an Executor. Its heap fence samples only while scripts run.
+func New(opts Options) *Executor {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	limit := opts.HeapLimit
+	if limit == 0 {
+		limit = DefaultHeapLimit
+		if ml := debug.SetMemoryLimit(-1); ml > 0 && ml < 1<<62 {
+			limit = uint64(ml) / 10 * 9
+		}
+	}
+	return &Executor{
+		logger: logger,
+		fence:  newFence(limit, logger),
+		cache:  make(map[cacheKey]*Program),
+	}
+}
+
+// Request is what a script sees as req.
+type Request struct {
+	Method, Host, Path, App string
+	Params                  map[string]string
+	Query                   url.Values
+	Header                  http.Header
+	Body                    []byte
+}
+
+// Result is the outcome of one execution.
+type Result struct {
+	Status     int
+	Header     http.Header
+	Body       []byte
+	Output     string // console lines, capped at 64 KiB
+	Operations int64
+	Duration   time.Duration
+	Err        error // nil, *LimitError or *ScriptError
+}
+
+// Run executes p's handle(req) under limits. It never panics and reports
+// script faults only in Result.Err.
+func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, req *Request) (res *Result) {
+	start := time.Now()
+	res = &Result{}
+	limits = fillLimits(limits)
+	if p == nil || p.prg == nil {
+		res.Err = &ScriptError{Message: "no program"}
+		return res
+	}
+	if req == nil {
+		req = &Request{}
+	}
+
+	sb, err := p.get()
+	if err != nil {
+		e.logger.Error("prepare sandbox", "script", p.ScriptID, "err", err)
+		res.Err = &ScriptError{Message: "internal error preparing the sandbox"}
+		return res
+	}
+	rs := &runState{sb: sb, limits: limits}
+	sb.run = rs
+	sb.rt.SetMaxCallStackSize(int(min(limits.MaxCallLevels, 1<<20)) + 1) // +1: the entry function
+	sb.rt.ClearInterrupt()
+
+	timer := time.AfterFunc(time.Duration(limits.TimeoutMS)*time.Millisecond, func() { rs.stop(shared.KnobTimeoutMS) })
+	stopCtx := context.AfterFunc(ctx, func() {
+		if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+			rs.stop(shared.KnobTimeoutMS)
+		} else {
+			rs.stop("cancelled")
+		}
+	})
+	release := e.fence.enter(rs)
+
+	clean := false
+	func() {
+		defer func() {
+			if x := recover(); x != nil {
+				e.logger.Error("script run panicked", "script", p.ScriptID, "panic", x, "stack", string(debug.Stack()))
+				res.Err = &ScriptError{Message: fmt.Sprintf("internal error: %v", x)}
+			}
+		}()
+		clean = sb.execute(req, res)
+	}()
+
+	release()
+	timer.Stop()
+	stopCtx()
+	rs.finish()
+
+	if le := rs.limit.Load(); le != nil {
+		clean = false
+		if le.Knob == "cancelled" {
+			res.Err = &ScriptError{Message: "execution cancelled: " + context.Cause(ctx).Error()}
+		} else {
+			res.Err = le
+		}
+	}
+	if res.Err != nil {
+		res.Status, res.Header, res.Body = 0, nil, nil
+	}
+	res.Output = rs.out.String()
+	res.Operations = rs.ops
+	res.Duration = time.Since(start)
+
+	sb.run = nil
+	if clean && res.Err == nil {
+		sb.rt.ClearInterrupt()
+		p.pool.Put(sb)
+	}
+	return res
+}
+
+// fillLimits replaces unset knobs by the defaults, so a zero Limits is usable.
+func fillLimits(l shared.Limits) shared.Limits {
+	d := shared.DefaultLimits()
+	for _, k := range shared.Knobs {
+		if l.Get(k) <= 0 {
+			l = l.Apply(shared.Overrides{k: d.Get(k)})
+		}
+	}
+	return l
+}
+
+func (p *Program) get() (*sandbox, error) {
+	if sb, ok := p.pool.Get().(*sandbox); ok {
+		return sb, nil
+	}
+	return newSandbox(p.prg)
+}
+
+// execute runs the entry function and handle(req) and fills res. It
+// reports whether the runtime is clean enough to be reused.
+func (sb *sandbox) execute(req *Request, res *Result) bool {
+	rt := sb.rt
+	handleVal, err := sb.entry(goja.Undefined())
+	if err != nil {
+		res.Err = sb.scriptError(err)
+		return false
+	}
+	handle, ok := goja.AssertFunction(handleVal)
+	if !ok {
+		res.Err = &ScriptError{Message: "handle is not a function"}
+		return false
+	}
+	jsReq, err := sb.request(req)
+	if err != nil {
+		res.Err = sb.scriptError(err)
+		return false
+	}
+	v, err := handle(goja.Undefined(), jsReq)
+	if err != nil {
+		res.Err = sb.scriptError(err)
+		return false
+	}
+	v, err = sb.settle(v)
+	if err != nil {
+		res.Err = sb.scriptError(err)
+		return false
+	}
+	sb.checkTargets()
+	if sb.run.stopped() {
+		return false
+	}
+	if err := sb.response(v, res); err != nil {
+		res.Err = err
+		return false
+	}
+	_ = rt
+	return !sb.run.stopped()
+}
+
+// scriptError converts what goja returned into the contract's error types.
+func (sb *sandbox) scriptError(err error) error {
+	if le := sb.run.limit.Load(); le != nil {
+		return le
+	}
+	var so *goja.StackOverflowError
+	if errors.As(err, &so) {
+		le := &LimitError{Knob: shared.KnobMaxCallLevels}
+		sb.run.limit.CompareAndSwap(nil, le)
+		return sb.run.limit.Load()
+	}
+	var ie *goja.InterruptedError
+	if errors.As(err, &ie) {
+		if le, ok := ie.Value().(*LimitError); ok {
+			return le
+		}
+	}
+	se := &ScriptError{Message: err.Error()}
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		se.Message = ex.Value().String()
+		if obj, ok := ex.Value().(*goja.Object); ok {
+			if s := obj.Get("stack"); s != nil && !goja.IsUndefined(s) {
+				se.Stack = s.String()
+			}
+		}
+		for _, f := range ex.Stack() {
+			pos := f.Position()
+			if pos.Line > 0 {
+				se.Line, se.Column = pos.Line, pos.Column
+				break
+			}
+		}
+		if se.Stack == "" {
+			se.Stack = ex.String()
+		}
+	}
+	return se
+}

@@ -1,0 +1,625 @@
+package executor
+
+import (
+	"github.com/dop251/goja/ast"
+	"github.com/dop251/goja/file"
+	"github.com/dop251/goja/token"
+	"github.com/dop251/goja/unistring"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// Hidden natives the instrumenter calls. '%' cannot start a JavaScript
+// identifier, so a script can neither declare nor shadow these names; they
+// are non-writable, non-configurable properties of a frozen global object,
+// so it cannot overwrite them either (calling them only costs it more).
+const (
+	hiddenTick   = "%tick"   // one operation; at each loop body and function body
+	hiddenString = "%str"    // check a string result of + += and template literals
+	hiddenTarget = "%target" // remember the object an index or length write goes to
+	hiddenSized  = "%sized"  // check the size of that object right after the write
+)
+
+// instrumenter checks the syntax tree (max_expr_depth, regular expressions,
+// no `with`) and rewrites it in place:
+//   - a %tick() call at the start of every loop body and function body, so
+//     every iteration and call costs an operation;
+//   - %str(a + b), %str(s += x), %str(`...`) so strings are checked right
+//     after they are built;
+//   - %sized(%target(o)[k] = v) and %sized(%target(a).length = n) so arrays
+//     and objects are checked right after an index or length write.
+type instrumenter struct {
+	file     *file.File
+	maxDepth int
+}
+
+// program checks and instruments p and returns a program whose completion
+// value is a function that runs the script's top level in a fresh scope and
+// returns its handle. Running the top level per request is what keeps state
+// from leaking between requests in a pooled runtime.
+func (in *instrumenter) program(p *ast.Program) (*ast.Program, error) {
+	if !hasHandle(p.Body) {
+		return nil, shared.Validation("source", "script must define a top-level function handle(req)")
+	}
+	for i, s := range p.Body {
+		ns, err := in.stmt(s, 1)
+		if err != nil {
+			return nil, err
+		}
+		p.Body[i] = ns
+	}
+	idx := file.Idx(1)
+	body := append(p.Body, &ast.ReturnStatement{Return: idx, Argument: ident("handle", idx)})
+	fn := &ast.FunctionLiteral{
+		Function:        idx,
+		ParameterList:   &ast.ParameterList{Opening: idx, Closing: idx},
+		Body:            &ast.BlockStatement{LeftBrace: idx, List: body, RightBrace: idx},
+		DeclarationList: p.DeclarationList,
+	}
+	return &ast.Program{
+		Body: []ast.Statement{&ast.ExpressionStatement{Expression: fn}},
+		File: p.File,
+	}, nil
+}
+
+func hasHandle(body []ast.Statement) bool {
+	isFunc := func(e ast.Expression) bool {
+		switch e.(type) {
+		case *ast.FunctionLiteral, *ast.ArrowFunctionLiteral:
+			return true
+		}
+		return false
+	}
+	bound := func(list []*ast.Binding) bool {
+		for _, b := range list {
+			if id, ok := b.Target.(*ast.Identifier); ok && id.Name == "handle" && isFunc(b.Initializer) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range body {
+		switch s := s.(type) {
+		case *ast.FunctionDeclaration:
+			if s.Function.Name != nil && s.Function.Name.Name == "handle" {
+				return true
+			}
+		case *ast.VariableStatement:
+			if bound(s.List) {
+				return true
+			}
+		case *ast.LexicalDeclaration:
+			if bound(s.List) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func ident(name string, idx file.Idx) *ast.Identifier {
+	return &ast.Identifier{Name: unistring.String(name), Idx: idx}
+}
+
+func call(name string, idx file.Idx, args ...ast.Expression) *ast.CallExpression {
+	return &ast.CallExpression{Callee: ident(name, idx), LeftParenthesis: idx, ArgumentList: args, RightParenthesis: idx}
+}
+
+func tickStmt(idx file.Idx) ast.Statement {
+	return &ast.ExpressionStatement{Expression: call(hiddenTick, idx)}
+}
+
+// tickBody prefixes a loop body with a tick.
+func tickBody(body ast.Statement, idx file.Idx) ast.Statement {
+	return &ast.BlockStatement{LeftBrace: idx, List: []ast.Statement{tickStmt(idx), body}, RightBrace: idx}
+}
+
+// tickFunction inserts a tick after the directive prologue of a function body.
+func tickFunction(b *ast.BlockStatement) {
+	n := 0
+	for n < len(b.List) {
+		es, ok := b.List[n].(*ast.ExpressionStatement)
+		if !ok {
+			break
+		}
+		if _, ok := es.Expression.(*ast.StringLiteral); !ok {
+			break
+		}
+		n++
+	}
+	list := make([]ast.Statement, 0, len(b.List)+1)
+	list = append(list, b.List[:n]...)
+	list = append(list, tickStmt(b.LeftBrace))
+	b.List = append(list, b.List[n:]...)
+}
+
+func (in *instrumenter) check(n ast.Node, depth int) error {
+	if depth > in.maxDepth {
+		return tooDeepAt(in, n.Idx0())
+	}
+	return nil
+}
+
+func tooDeepAt(in *instrumenter, idx file.Idx) error {
+	pos := in.position(idx)
+	return tooDeep(in.maxDepth, pos.Line, pos.Column)
+}
+
+func (in *instrumenter) stmts(list []ast.Statement, depth int) error {
+	for i, s := range list {
+		ns, err := in.stmt(s, depth)
+		if err != nil {
+			return err
+		}
+		list[i] = ns
+	}
+	return nil
+}
+
+func (in *instrumenter) block(b *ast.BlockStatement, depth int) error {
+	if b == nil {
+		return nil
+	}
+	if err := in.check(b, depth); err != nil {
+		return err
+	}
+	return in.stmts(b.List, depth+1)
+}
+
+func (in *instrumenter) stmt(s ast.Statement, depth int) (ast.Statement, error) {
+	if s == nil {
+		return nil, nil
+	}
+	if err := in.check(s, depth); err != nil {
+		return nil, err
+	}
+	d := depth + 1
+	var err error
+	switch s := s.(type) {
+	case *ast.BlockStatement:
+		err = in.stmts(s.List, d)
+	case *ast.CaseStatement:
+		if s.Test, err = in.expr(s.Test, d); err == nil {
+			err = in.stmts(s.Consequent, d)
+		}
+	case *ast.CatchStatement:
+		if err = in.pattern(s.Parameter, d); err == nil {
+			err = in.block(s.Body, d)
+		}
+	case *ast.DoWhileStatement:
+		if s.Test, err = in.expr(s.Test, d); err == nil {
+			s.Body, err = in.stmt(s.Body, d)
+			s.Body = tickBody(s.Body, s.Do)
+		}
+	case *ast.ExpressionStatement:
+		s.Expression, err = in.expr(s.Expression, d)
+	case *ast.ForInStatement:
+		if err = in.forInto(s.Into, d); err == nil {
+			if s.Source, err = in.expr(s.Source, d); err == nil {
+				s.Body, err = in.stmt(s.Body, d)
+				s.Body = tickBody(s.Body, s.For)
+			}
+		}
+	case *ast.ForOfStatement:
+		if err = in.forInto(s.Into, d); err == nil {
+			if s.Source, err = in.expr(s.Source, d); err == nil {
+				s.Body, err = in.stmt(s.Body, d)
+				s.Body = tickBody(s.Body, s.For)
+			}
+		}
+	case *ast.ForStatement:
+		switch init := s.Initializer.(type) {
+		case *ast.ForLoopInitializerExpression:
+			init.Expression, err = in.expr(init.Expression, d)
+		case *ast.ForLoopInitializerVarDeclList:
+			err = in.bindings(init.List, d)
+		case *ast.ForLoopInitializerLexicalDecl:
+			err = in.bindings(init.LexicalDeclaration.List, d)
+		}
+		if err == nil {
+			if s.Test, err = in.expr(s.Test, d); err == nil {
+				if s.Update, err = in.expr(s.Update, d); err == nil {
+					s.Body, err = in.stmt(s.Body, d)
+					s.Body = tickBody(s.Body, s.For)
+				}
+			}
+		}
+	case *ast.IfStatement:
+		if s.Test, err = in.expr(s.Test, d); err == nil {
+			if s.Consequent, err = in.stmt(s.Consequent, d); err == nil {
+				s.Alternate, err = in.stmt(s.Alternate, d)
+			}
+		}
+	case *ast.LabelledStatement:
+		s.Statement, err = in.stmt(s.Statement, d)
+	case *ast.ReturnStatement:
+		s.Argument, err = in.expr(s.Argument, d)
+	case *ast.SwitchStatement:
+		if s.Discriminant, err = in.expr(s.Discriminant, d); err == nil {
+			for _, c := range s.Body {
+				if _, err = in.stmt(c, d); err != nil {
+					break
+				}
+			}
+		}
+	case *ast.ThrowStatement:
+		s.Argument, err = in.expr(s.Argument, d)
+	case *ast.TryStatement:
+		if err = in.block(s.Body, d); err == nil {
+			if s.Catch != nil {
+				_, err = in.stmt(s.Catch, d)
+			}
+			if err == nil {
+				err = in.block(s.Finally, d)
+			}
+		}
+	case *ast.VariableStatement:
+		err = in.bindings(s.List, d)
+	case *ast.LexicalDeclaration:
+		err = in.bindings(s.List, d)
+	case *ast.WhileStatement:
+		if s.Test, err = in.expr(s.Test, d); err == nil {
+			s.Body, err = in.stmt(s.Body, d)
+			s.Body = tickBody(s.Body, s.While)
+		}
+	case *ast.WithStatement:
+		// `with` could put an object in front of the hidden natives.
+		return nil, in.fail(s.With, "the with statement is not supported")
+	case *ast.FunctionDeclaration:
+		err = in.function(s.Function, d)
+	case *ast.ClassDeclaration:
+		err = in.class(s.Class, d)
+	case *ast.BranchStatement, *ast.DebuggerStatement, *ast.EmptyStatement, *ast.BadStatement:
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (in *instrumenter) bindings(list []*ast.Binding, depth int) error {
+	for _, b := range list {
+		if err := in.binding(b, depth); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (in *instrumenter) binding(b *ast.Binding, depth int) error {
+	if b == nil {
+		return nil
+	}
+	if err := in.pattern(b.Target, depth); err != nil {
+		return err
+	}
+	var err error
+	b.Initializer, err = in.expr(b.Initializer, depth)
+	return err
+}
+
+func (in *instrumenter) forInto(f ast.ForInto, depth int) error {
+	switch f := f.(type) {
+	case *ast.ForIntoVar:
+		return in.binding(f.Binding, depth)
+	case *ast.ForDeclaration:
+		return in.pattern(f.Target, depth)
+	case *ast.ForIntoExpression:
+		return in.pattern(f.Expression, depth)
+	}
+	return nil
+}
+
+// pattern walks an assignment or binding target without changing its shape:
+// a target must stay a target.
+func (in *instrumenter) pattern(e ast.Expression, depth int) error {
+	if e == nil {
+		return nil
+	}
+	if err := in.check(e, depth); err != nil {
+		return err
+	}
+	d := depth + 1
+	var err error
+	switch e := e.(type) {
+	case *ast.ArrayPattern:
+		for _, el := range e.Elements {
+			if err = in.pattern(el, d); err != nil {
+				return err
+			}
+		}
+		return in.pattern(e.Rest, d)
+	case *ast.ObjectPattern:
+		for _, p := range e.Properties {
+			if err = in.patternProperty(p, d); err != nil {
+				return err
+			}
+		}
+		return in.pattern(e.Rest, d)
+	case *ast.AssignExpression: // target = default
+		if err = in.pattern(e.Left, d); err == nil {
+			e.Right, err = in.expr(e.Right, d)
+		}
+	case *ast.Binding:
+		err = in.binding(e, d)
+	case *ast.BracketExpression:
+		if e.Left, err = in.expr(e.Left, d); err == nil {
+			e.Member, err = in.expr(e.Member, d)
+		}
+	case *ast.DotExpression:
+		e.Left, err = in.expr(e.Left, d)
+	case *ast.SpreadElement:
+		err = in.pattern(e.Expression, d)
+	case *ast.ArrayLiteral, *ast.ObjectLiteral:
+		// Only in positions the parser has not converted; walk as expressions.
+		_, err = in.expr(e, d)
+	}
+	return err
+}
+
+func (in *instrumenter) patternProperty(p ast.Property, depth int) error {
+	var err error
+	switch p := p.(type) {
+	case *ast.PropertyShort:
+		p.Initializer, err = in.expr(p.Initializer, depth)
+	case *ast.PropertyKeyed:
+		if p.Computed {
+			if p.Key, err = in.expr(p.Key, depth); err != nil {
+				return err
+			}
+		}
+		err = in.pattern(p.Value, depth)
+	case *ast.SpreadElement:
+		err = in.pattern(p.Expression, depth)
+	}
+	return err
+}
+
+func (in *instrumenter) exprs(list []ast.Expression, depth int) error {
+	for i, e := range list {
+		ne, err := in.expr(e, depth)
+		if err != nil {
+			return err
+		}
+		list[i] = ne
+	}
+	return nil
+}
+
+func (in *instrumenter) function(f *ast.FunctionLiteral, depth int) error {
+	if f == nil {
+		return nil
+	}
+	if err := in.params(f.ParameterList, depth); err != nil {
+		return err
+	}
+	if err := in.block(f.Body, depth); err != nil {
+		return err
+	}
+	tickFunction(f.Body)
+	return nil
+}
+
+func (in *instrumenter) params(p *ast.ParameterList, depth int) error {
+	if p == nil {
+		return nil
+	}
+	if err := in.bindings(p.List, depth); err != nil {
+		return err
+	}
+	return in.pattern(p.Rest, depth)
+}
+
+func (in *instrumenter) class(c *ast.ClassLiteral, depth int) error {
+	if c == nil {
+		return nil
+	}
+	var err error
+	if c.SuperClass, err = in.expr(c.SuperClass, depth); err != nil {
+		return err
+	}
+	for _, el := range c.Body {
+		switch el := el.(type) {
+		case *ast.FieldDefinition:
+			if el.Computed {
+				if el.Key, err = in.expr(el.Key, depth); err != nil {
+					return err
+				}
+			}
+			if el.Initializer, err = in.expr(el.Initializer, depth); err != nil {
+				return err
+			}
+		case *ast.MethodDefinition:
+			if el.Computed {
+				if el.Key, err = in.expr(el.Key, depth); err != nil {
+					return err
+				}
+			}
+			if err = in.function(el.Body, depth); err != nil {
+				return err
+			}
+		case *ast.ClassStaticBlock:
+			if err = in.block(el.Block, depth); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (in *instrumenter) expr(e ast.Expression, depth int) (ast.Expression, error) {
+	if e == nil {
+		return nil, nil
+	}
+	if err := in.check(e, depth); err != nil {
+		return nil, err
+	}
+	d := depth + 1
+	var err error
+	switch e := e.(type) {
+	case *ast.ArrayLiteral:
+		err = in.exprs(e.Value, d)
+	case *ast.ArrayPattern, *ast.ObjectPattern, *ast.Binding:
+		err = in.pattern(e, depth)
+	case *ast.AssignExpression:
+		return in.assign(e, d)
+	case *ast.AwaitExpression:
+		e.Argument, err = in.expr(e.Argument, d)
+	case *ast.BinaryExpression:
+		if e.Left, err = in.expr(e.Left, d); err == nil {
+			e.Right, err = in.expr(e.Right, d)
+		}
+		if err == nil && e.Operator == token.PLUS && !(numeric(e.Left) && numeric(e.Right)) {
+			return call(hiddenString, e.Idx0(), e), nil
+		}
+	case *ast.BracketExpression:
+		if e.Left, err = in.expr(e.Left, d); err == nil {
+			e.Member, err = in.expr(e.Member, d)
+		}
+	case *ast.CallExpression:
+		if e.Callee, err = in.expr(e.Callee, d); err == nil {
+			err = in.exprs(e.ArgumentList, d)
+		}
+	case *ast.ConditionalExpression:
+		if e.Test, err = in.expr(e.Test, d); err == nil {
+			if e.Consequent, err = in.expr(e.Consequent, d); err == nil {
+				e.Alternate, err = in.expr(e.Alternate, d)
+			}
+		}
+	case *ast.DotExpression:
+		e.Left, err = in.expr(e.Left, d)
+	case *ast.PrivateDotExpression:
+		e.Left, err = in.expr(e.Left, d)
+	case *ast.OptionalChain:
+		e.Expression, err = in.expr(e.Expression, d)
+	case *ast.Optional:
+		e.Expression, err = in.expr(e.Expression, d)
+	case *ast.FunctionLiteral:
+		err = in.function(e, d)
+	case *ast.ClassLiteral:
+		err = in.class(e, d)
+	case *ast.ArrowFunctionLiteral:
+		if err = in.params(e.ParameterList, d); err != nil {
+			return nil, err
+		}
+		switch body := e.Body.(type) {
+		case *ast.BlockStatement:
+			if err = in.block(body, d); err == nil {
+				tickFunction(body)
+			}
+		case *ast.ExpressionBody:
+			if body.Expression, err = in.expr(body.Expression, d); err == nil {
+				body.Expression = &ast.SequenceExpression{Sequence: []ast.Expression{call(hiddenTick, e.Start), body.Expression}}
+			}
+		}
+	case *ast.NewExpression:
+		if e.Callee, err = in.expr(e.Callee, d); err == nil {
+			err = in.exprs(e.ArgumentList, d)
+		}
+	case *ast.ObjectLiteral:
+		for _, p := range e.Value {
+			if err = in.property(p, d); err != nil {
+				break
+			}
+		}
+	case *ast.RegExpLiteral:
+		if rerr := checkRegexp(e.Pattern, e.Flags); rerr != nil {
+			return nil, in.fail(e.Idx, "%v", rerr)
+		}
+	case *ast.SequenceExpression:
+		err = in.exprs(e.Sequence, d)
+	case *ast.TemplateLiteral:
+		if e.Tag, err = in.expr(e.Tag, d); err == nil {
+			err = in.exprs(e.Expressions, d)
+		}
+		if err == nil && e.Tag == nil && len(e.Expressions) > 0 {
+			return call(hiddenString, e.Idx0(), e), nil
+		}
+	case *ast.UnaryExpression:
+		e.Operand, err = in.expr(e.Operand, d)
+	case *ast.YieldExpression:
+		e.Argument, err = in.expr(e.Argument, d)
+	case *ast.SpreadElement:
+		e.Expression, err = in.expr(e.Expression, d)
+	case *ast.PropertyShort, *ast.PropertyKeyed:
+		err = in.property(e.(ast.Property), d)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (in *instrumenter) property(p ast.Property, depth int) error {
+	var err error
+	switch p := p.(type) {
+	case *ast.PropertyShort:
+		p.Initializer, err = in.expr(p.Initializer, depth)
+	case *ast.PropertyKeyed:
+		if p.Computed {
+			if p.Key, err = in.expr(p.Key, depth); err != nil {
+				return err
+			}
+		}
+		p.Value, err = in.expr(p.Value, depth)
+	case *ast.SpreadElement:
+		p.Expression, err = in.expr(p.Expression, depth)
+	}
+	return err
+}
+
+// assign instruments an assignment expression (depth is that of its children).
+func (in *instrumenter) assign(e *ast.AssignExpression, depth int) (ast.Expression, error) {
+	var err error
+	if err = in.pattern(e.Left, depth); err != nil {
+		return nil, err
+	}
+	if e.Right, err = in.expr(e.Right, depth); err != nil {
+		return nil, err
+	}
+	idx := e.Idx0()
+	var out ast.Expression = e
+	switch l := e.Left.(type) {
+	case *ast.BracketExpression:
+		if _, super := l.Left.(*ast.SuperExpression); !super {
+			l.Left = call(hiddenTarget, idx, l.Left)
+			out = call(hiddenSized, idx, e)
+		}
+	case *ast.DotExpression:
+		if _, super := l.Left.(*ast.SuperExpression); !super && l.Identifier.Name == "length" {
+			l.Left = call(hiddenTarget, idx, l.Left)
+			out = call(hiddenSized, idx, e)
+		}
+	}
+	if e.Operator == token.PLUS { // the target may hold a string whatever is added
+		out = call(hiddenString, idx, out)
+	}
+	return out, nil
+}
+
+// numeric reports whether e always evaluates to a number or BigInt, so a +
+// of two such operands cannot build a string.
+func numeric(e ast.Expression) bool {
+	switch e := e.(type) {
+	case *ast.NumberLiteral:
+		return true
+	case *ast.UnaryExpression:
+		switch e.Operator {
+		case token.MINUS, token.PLUS, token.BITWISE_NOT, token.INCREMENT, token.DECREMENT:
+			return true
+		}
+	case *ast.BinaryExpression:
+		switch e.Operator {
+		case token.MINUS, token.MULTIPLY, token.SLASH, token.REMAINDER, token.EXPONENT,
+			token.AND, token.OR, token.EXCLUSIVE_OR, token.SHIFT_LEFT, token.SHIFT_RIGHT,
+			token.UNSIGNED_SHIFT_RIGHT:
+			return true
+		case token.PLUS:
+			return numeric(e.Left) && numeric(e.Right)
+		}
+	case *ast.CallExpression:
+		// %str(...) wraps a + that was not numeric.
+		return false
+	}
+	return false
+}

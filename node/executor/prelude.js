@@ -1,0 +1,86 @@
+// Runs once per sandbox runtime, before any script: guards the constructors
+// that allocate in native code, removes dynamic code evaluation, installs
+// console and deep-freezes every built-in reachable from the global object
+// or from syntax. The completion value is the setup function.
+(function () {
+	'use strict';
+	return function setup(g, n) {
+		const O = g.Object, R = g.Reflect, P = g.Proxy;
+		const defProp = O.defineProperty, getProto = O.getPrototypeOf, getDesc = O.getOwnPropertyDescriptor;
+		const freeze = O.freeze, ownKeys = R.ownKeys, construct = R.construct, apply = R.apply;
+		const hidden = { writable: true, configurable: true, enumerable: false };
+
+		// guard replaces constructor name by a proxy that checks the arguments
+		// first, and makes it the prototype's constructor so species lookups
+		// (map, slice, subarray, ...) go through it as well.
+		function guard(name, check) {
+			const orig = g[name];
+			if (typeof orig !== 'function') {
+				return;
+			}
+			const p = new P(orig, {
+				construct(t, a, nt) { check(a); return construct(t, a, nt); },
+				apply(t, self, a) { check(a); return apply(t, self, a); },
+			});
+			defProp(orig.prototype, 'constructor', { value: p, ...hidden });
+			defProp(g, name, { value: p, ...hidden });
+		}
+		guard('Array', (a) => { if (a.length === 1 && typeof a[0] === 'number') { n.arrayLen(a[0]); } else { n.arrayLen(a.length); } });
+		guard('RegExp', (a) => n.regexp(a[0], a[1]));
+		guard('ArrayBuffer', (a) => n.bytes(a[0]));
+		for (const t of ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array',
+			'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array']) {
+			guard(t, (a) => n.arrayArgs(a[0]));
+		}
+
+		// No code from strings: eval is gone and every function constructor
+		// throws. The stand-in keeps instanceof Function working.
+		const FP = getProto(function () {});
+		const denied = function Function() {
+			throw new g.EvalError('code generation from strings is not allowed in the sandbox');
+		};
+		defProp(denied, 'prototype', { value: FP, writable: false });
+		for (const f of [function () {}, function* () {}, async function () {}]) {
+			defProp(getProto(f), 'constructor', { value: denied, ...hidden });
+		}
+		defProp(g, 'Function', { value: denied, ...hidden });
+		delete g.eval;
+		delete g.GoError;
+
+		const log = n.log;
+		const method = (level) => function (...args) { log(level, args); };
+		const console = {
+			log: method('log'), info: method('info'), warn: method('warn'),
+			error: method('error'), debug: method('debug'),
+		};
+		defProp(g, 'console', { value: console, writable: false, configurable: false, enumerable: false });
+
+		// Intrinsics only syntax reaches: iterator and generator prototypes.
+		const roots = [
+			g, FP, getProto(function* () {}), getProto(async function () {}),
+			(function* () {})(), [][Symbol.iterator](), new g.Map().entries(), new g.Set().values(),
+			''[Symbol.iterator](), /a/[Symbol.matchAll](''), (async function () {})(),
+		];
+		const seen = new g.WeakSet();
+		while (roots.length > 0) {
+			const o = roots.pop();
+			if ((typeof o !== 'object' && typeof o !== 'function') || o === null || seen.has(o)) {
+				continue;
+			}
+			seen.add(o);
+			freeze(o);
+			roots.push(getProto(o));
+			for (const k of ownKeys(o)) {
+				const d = getDesc(o, k);
+				if (d === undefined) {
+					continue;
+				}
+				if ('value' in d) {
+					roots.push(d.value);
+				} else {
+					roots.push(d.get, d.set);
+				}
+			}
+		}
+	};
+})();

@@ -1,0 +1,73 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+
+	"github.com/dop251/goja/parser"
+)
+
+// Regular expressions.
+//
+// goja runs a pattern with Go's regexp (RE2: linear time in the input) when it
+// can, and falls back to github.com/dlclark/regexp2, a backtracking engine,
+// for backreferences, lookahead/lookbehind and repeat counts above 1000.
+// Runtime.Interrupt cannot stop native code, and goja neither sets regexp2's
+// MatchTimeout nor lets a caller reach the compiled regexp2.Regexp, so a
+// pattern like /^(a+)+\1$/ could hold a CPU far past timeout_ms. We therefore
+// reject exactly the patterns goja would hand to regexp2: regular expression
+// literals at compile time (422 validation_failed) and dynamic patterns
+// (RegExp(), String.prototype.match/matchAll/search with a string) when they
+// are built, with a SyntaxError the script can catch. Every pattern that runs
+// is RE2, whose cost is bounded by pattern size × input size, and both are
+// bounded by max_string_size.
+
+var errBacktracking = errors.New("regular expression needs backtracking (backreference, lookahead or lookbehind), which the sandbox does not allow")
+
+// checkRegexp returns an error if goja would compile pattern with flags to the
+// backtracking engine. Invalid patterns return nil: goja reports those itself.
+func checkRegexp(pattern, flags string) error {
+	var dotAll, unicode, ignoreCase, multiline bool
+	for _, f := range flags {
+		switch f {
+		case 's':
+			dotAll = true
+		case 'u':
+			unicode = true
+		case 'i':
+			ignoreCase = true
+		case 'm':
+			multiline = true
+		}
+	}
+	re2, err := parser.TransformRegExp(pattern, dotAll, unicode)
+	if err != nil {
+		var incompat parser.RegexpErrorIncompatible
+		if errors.As(err, &incompat) {
+			return errBacktracking
+		}
+		return nil
+	}
+	prefix := ""
+	if multiline {
+		prefix += "m"
+	}
+	if dotAll {
+		prefix += "s"
+	}
+	if ignoreCase {
+		prefix += "i"
+	}
+	if prefix != "" {
+		re2 = fmt.Sprintf("(?%s:%s)", prefix, re2)
+	}
+	if _, err := regexp.Compile(re2); err != nil {
+		var se *syntax.Error
+		if errors.As(err, &se) && se.Code == syntax.ErrInvalidRepeatSize {
+			return errors.New("regular expression repeat count above 1000 needs backtracking, which the sandbox does not allow")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,261 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/dop251/goja"
+)
+
+const (
+	contentTypeText = "text/plain; charset=utf-8"
+	contentTypeJSON = "application/json; charset=utf-8"
+)
+
+// request builds the req object of SPEC §5.
+func (sb *sandbox) request(r *Request) (*goja.Object, error) {
+	rt := sb.rt
+	o := rt.NewObject()
+	set := func(k string, v any) {
+		if err := o.Set(k, v); err != nil {
+			panic(err)
+		}
+	}
+	var err error
+	rerr := rt.Try(func() {
+		set("method", r.Method)
+		set("host", r.Host)
+		set("path", r.Path)
+		set("app", r.App)
+
+		params := rt.NewObject()
+		for k, v := range r.Params {
+			_ = params.Set(k, v)
+		}
+		set("params", params)
+
+		query := rt.NewObject()
+		for _, k := range sortedKeys(r.Query) {
+			vs := r.Query[k]
+			if len(vs) == 1 {
+				_ = query.Set(k, vs[0])
+			} else {
+				items := make([]any, len(vs))
+				for i, v := range vs {
+					items[i] = v
+				}
+				_ = query.Set(k, rt.NewArray(items...))
+			}
+		}
+		set("query", query)
+
+		headers := rt.NewObject()
+		for k, vs := range r.Header {
+			_ = headers.Set(strings.ToLower(k), strings.Join(vs, ", "))
+		}
+		set("headers", headers)
+
+		body := string(r.Body)
+		set("body", body)
+		set("json", func(goja.FunctionCall) goja.Value {
+			return sb.parseJSON(body)
+		})
+	})
+	if rerr != nil {
+		err = rerr
+	}
+	return o, err
+}
+
+// parseJSON is req.json(): JSON.parse of the body with the same checks a
+// script's own JSON.parse gets.
+func (sb *sandbox) parseJSON(body string) goja.Value {
+	parse, _ := goja.AssertFunction(sb.object("JSON").Get("parse"))
+	v, err := parse(goja.Undefined(), sb.rt.ToValue(body))
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// settle unwraps a promise returned by an async handle. goja has run the
+// job queue by the time handle returns, so a promise is settled unless the
+// script waits on something that never happens.
+func (sb *sandbox) settle(v goja.Value) (goja.Value, error) {
+	o, ok := v.(*goja.Object)
+	if !ok {
+		return v, nil
+	}
+	p, ok := o.Export().(*goja.Promise)
+	if !ok {
+		return v, nil
+	}
+	switch p.State() {
+	case goja.PromiseStateFulfilled:
+		return p.Result(), nil
+	case goja.PromiseStateRejected:
+		return nil, &ScriptError{Message: "handle rejected: " + sb.safeString(p.Result())}
+	}
+	return nil, &ScriptError{Message: "handle returned a promise that never settled"}
+}
+
+// safeString converts v with JavaScript's String(), catching what a
+// script-defined toString throws.
+func (sb *sandbox) safeString(v goja.Value) string {
+	if v == nil {
+		return "undefined"
+	}
+	var s string
+	if ex := sb.rt.Try(func() { s = v.String() }); ex != nil {
+		return "(unprintable value)"
+	}
+	return s
+}
+
+// response turns handle's return value into a Result (SPEC §5): a string
+// is a 200 text/plain body; an object with status, headers or body is a
+// response whose non-string body is sent as JSON; any other value is sent
+// as JSON. undefined and null are bad return values.
+func (sb *sandbox) response(v goja.Value, res *Result) error {
+	res.Header = make(http.Header)
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return &ScriptError{Message: "handle returned no response (undefined or null)"}
+	}
+	if s, ok := v.(goja.String); ok {
+		res.Status = http.StatusOK
+		res.Header.Set("Content-Type", contentTypeText)
+		res.Body = []byte(s.String())
+		return nil
+	}
+	o, ok := v.(*goja.Object)
+	if !ok || o.ClassName() == "Array" || !isResponseShape(o) {
+		body, err := sb.jsonBody(v)
+		if err != nil {
+			return err
+		}
+		res.Status = http.StatusOK
+		res.Header.Set("Content-Type", contentTypeJSON)
+		res.Body = body
+		return nil
+	}
+
+	var err error
+	if ex := sb.rt.Try(func() { err = sb.responseObject(o, res) }); ex != nil {
+		return sb.scriptError(ex)
+	}
+	return err
+}
+
+func isResponseShape(o *goja.Object) bool {
+	for _, k := range o.Keys() {
+		if k == "status" || k == "headers" || k == "body" {
+			return true
+		}
+	}
+	return false
+}
+
+func (sb *sandbox) responseObject(o *goja.Object, res *Result) error {
+	res.Status = http.StatusOK
+	if s := o.Get("status"); s != nil && !goja.IsUndefined(s) {
+		f := s.ToFloat()
+		if f != float64(int(f)) || f < 100 || f > 599 {
+			return &ScriptError{Message: fmt.Sprintf("bad return value: status %s is not an integer from 100 to 599", sb.safeString(s))}
+		}
+		res.Status = int(f)
+	}
+	if h, ok := o.Get("headers").(*goja.Object); ok {
+		for _, k := range h.Keys() {
+			name := http.CanonicalHeaderKey(k)
+			if !validHeaderName(name) {
+				return &ScriptError{Message: fmt.Sprintf("bad return value: invalid header name %q", k)}
+			}
+			val := h.Get(k)
+			if arr, ok := val.(*goja.Object); ok && arr.ClassName() == "Array" {
+				n := toLength(arr.Get("length"))
+				for i := int64(0); i < n; i++ {
+					res.Header.Add(name, headerValue(arr.Get(fmt.Sprint(i)).String()))
+				}
+				continue
+			}
+			res.Header.Set(name, headerValue(val.String()))
+		}
+	}
+	body := o.Get("body")
+	switch b := body.(type) {
+	case nil:
+	case goja.String:
+		res.Body = []byte(b.String())
+		if res.Header.Get("Content-Type") == "" {
+			res.Header.Set("Content-Type", contentTypeText)
+		}
+	default:
+		if goja.IsUndefined(b) || goja.IsNull(b) {
+			break
+		}
+		out, err := sb.jsonBody(b)
+		if err != nil {
+			return err
+		}
+		res.Body = out
+		if res.Header.Get("Content-Type") == "" {
+			res.Header.Set("Content-Type", contentTypeJSON)
+		}
+	}
+	return nil
+}
+
+func (sb *sandbox) jsonBody(v goja.Value) ([]byte, error) {
+	var out goja.Value
+	var err error
+	if ex := sb.rt.Try(func() { out, err = sb.stringify(v, goja.Undefined(), goja.Undefined()) }); ex != nil {
+		return nil, sb.scriptError(ex)
+	}
+	if err != nil {
+		return nil, sb.scriptError(err)
+	}
+	if le := sb.run.limit.Load(); le != nil {
+		return nil, le
+	}
+	if out == nil || goja.IsUndefined(out) {
+		return nil, &ScriptError{Message: "bad return value: body cannot be encoded as JSON"}
+	}
+	return []byte(out.String()), nil
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// headerValue drops the bytes net/http refuses in a header value.
+func headerValue(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' || r == 0 {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+var errJSONDepth = errors.New("JSON is nested deeper than 1000 levels")

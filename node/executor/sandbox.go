@@ -1,0 +1,402 @@
+package executor
+
+import (
+	_ "embed"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dop251/goja"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// maxOutput caps the console output kept per execution (SPEC §2).
+const maxOutput = 64 << 10
+
+//go:embed prelude.js
+var preludeSource string
+
+var preludeProgram = goja.MustCompile("prelude.js", preludeSource, true)
+
+// sandbox is one prepared goja runtime: built-ins wrapped and frozen, hidden
+// natives installed, the program's entry function ready. It serves one
+// request at a time and goes back to its Program's pool only after a clean
+// run.
+type sandbox struct {
+	rt    *goja.Runtime
+	entry goja.Callable // runs the script's top level, returns handle
+	run   *runState     // the current execution; nil between runs
+
+	jsonParse     goja.Callable // the original JSON.parse
+	jsonStringify goja.Callable // the original JSON.stringify
+	hasOwn        goja.Callable // Object.prototype.hasOwnProperty
+	objectProto   *goja.Object
+}
+
+// runState is what one execution accumulates.
+type runState struct {
+	sb     *sandbox
+	limits shared.Limits
+
+	ops   int64
+	limit atomic.Pointer[LimitError]
+	mu    sync.Mutex // orders interrupts against the end of the run
+	done  bool
+
+	out       strings.Builder
+	truncated bool
+
+	targets []*goja.Object       // objects of pending index/length writes
+	counts  map[*goja.Object]int // upper bound of own properties per object written to
+}
+
+// stop interrupts the script with knob unless it already stopped or ended.
+// Safe from any goroutine.
+func (rs *runState) stop(knob string) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.done {
+		return
+	}
+	le := &LimitError{Knob: knob}
+	if rs.limit.CompareAndSwap(nil, le) {
+		rs.sb.rt.Interrupt(le)
+	}
+}
+
+func (rs *runState) stopped() bool { return rs.limit.Load() != nil }
+
+// finish marks the run as over: later stop calls do nothing.
+func (rs *runState) finish() {
+	rs.mu.Lock()
+	rs.done = true
+	rs.mu.Unlock()
+}
+
+func (rs *runState) log(line string) {
+	if rs.truncated {
+		return
+	}
+	room := maxOutput - rs.out.Len()
+	if len(line)+1 > room {
+		const mark = "…(output truncated)\n"
+		if keep := room - len(mark); keep > 0 {
+			rs.out.WriteString(truncateUTF8(line, keep))
+		}
+		rs.out.WriteString(mark)
+		rs.truncated = true
+		return
+	}
+	rs.out.WriteString(line)
+	rs.out.WriteByte('\n')
+}
+
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// newSandbox builds a hardened runtime for prg.
+func newSandbox(prg *goja.Program) (*sandbox, error) {
+	rt := goja.New()
+	sb := &sandbox{rt: rt}
+	g := rt.GlobalObject()
+
+	sb.objectProto = g.Get("Object").ToObject(rt).Get("prototype").ToObject(rt)
+	sb.hasOwn, _ = goja.AssertFunction(sb.objectProto.Get("hasOwnProperty"))
+	json := g.Get("JSON").ToObject(rt)
+	sb.jsonParse, _ = goja.AssertFunction(json.Get("parse"))
+	sb.jsonStringify, _ = goja.AssertFunction(json.Get("stringify"))
+
+	hidden := map[string]func(goja.FunctionCall) goja.Value{
+		hiddenTick:   sb.tick,
+		hiddenString: sb.checkString,
+		hiddenTarget: sb.target,
+		hiddenSized:  sb.sized,
+	}
+	for name, fn := range hidden {
+		if err := g.DefineDataProperty(name, rt.ToValue(fn), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
+			return nil, fmt.Errorf("define %s: %w", name, err)
+		}
+	}
+	if err := sb.wrapBuiltins(); err != nil {
+		return nil, fmt.Errorf("wrap built-ins: %w", err)
+	}
+
+	// The prelude replaces constructors by checking proxies, removes dynamic
+	// code (eval, Function), installs console and freezes everything.
+	v, err := rt.RunProgram(preludeProgram)
+	if err != nil {
+		return nil, fmt.Errorf("prelude: %w", err)
+	}
+	setup, _ := goja.AssertFunction(v)
+	natives := rt.NewObject()
+	for name, fn := range map[string]func(goja.FunctionCall) goja.Value{
+		"regexp":    sb.checkRegexpArgs,
+		"arrayLen":  sb.checkArrayLen,
+		"arrayArgs": sb.checkArrayArgs,
+		"bytes":     sb.checkBytes,
+		"log":       sb.consoleLog,
+	} {
+		if err := natives.Set(name, fn); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := setup(goja.Undefined(), g, natives); err != nil {
+		return nil, fmt.Errorf("prelude setup: %w", err)
+	}
+
+	entry, err := rt.RunProgram(prg)
+	if err != nil {
+		return nil, fmt.Errorf("load program: %w", err)
+	}
+	fn, ok := goja.AssertFunction(entry)
+	if !ok {
+		return nil, fmt.Errorf("program did not produce its entry function")
+	}
+	sb.entry = fn
+	return sb, nil
+}
+
+// tick costs one operation.
+func (sb *sandbox) tick(goja.FunctionCall) goja.Value {
+	rs := sb.run
+	rs.ops++
+	if rs.ops > rs.limits.MaxOperations {
+		rs.stop(shared.KnobMaxOperations)
+	}
+	return goja.Undefined()
+}
+
+// charge costs n operations, for built-in work proportional to data size.
+func (rs *runState) charge(n int64) {
+	rs.ops += n
+	if rs.ops > rs.limits.MaxOperations {
+		rs.stop(shared.KnobMaxOperations)
+	}
+}
+
+func (sb *sandbox) checkString(call goja.FunctionCall) goja.Value {
+	v := call.Argument(0)
+	if s, ok := v.(goja.String); ok && int64(s.Length()) > sb.run.limits.MaxStringSize {
+		sb.run.stop(shared.KnobMaxStringSize)
+	}
+	return v
+}
+
+func (sb *sandbox) target(call goja.FunctionCall) goja.Value {
+	v := call.Argument(0)
+	if o, ok := v.(*goja.Object); ok {
+		sb.run.targets = append(sb.run.targets, o)
+	}
+	return v
+}
+
+// sized checks the object of the innermost pending write. A write that threw
+// leaves its target behind; sized still checks the most recent one, which is
+// the one just written, and checkTargets checks any leftovers at the end.
+func (sb *sandbox) sized(call goja.FunctionCall) goja.Value {
+	rs := sb.run
+	if n := len(rs.targets); n > 0 {
+		o := rs.targets[n-1]
+		rs.targets = rs.targets[:n-1]
+		sb.checkObject(o, true)
+	}
+	return call.Argument(0)
+}
+
+func (sb *sandbox) checkTargets() {
+	for _, o := range sb.run.targets {
+		sb.checkObject(o, false)
+	}
+	sb.run.targets = sb.run.targets[:0]
+}
+
+// checkObject enforces max_array_size on arrays and max_map_size on other
+// objects. Counting an object's keys is O(n), so the run keeps an upper
+// bound per object (count at first sight, +1 per write) and recounts only
+// when the bound passes the limit; a recount costs operations.
+func (sb *sandbox) checkObject(o *goja.Object, wrote bool) {
+	rs := sb.run
+	switch o.ClassName() {
+	case "Array":
+		if toLength(o.Get("length")) > rs.limits.MaxArraySize {
+			rs.stop(shared.KnobMaxArraySize)
+		}
+		return
+	case "Map", "Set", "String":
+		return
+	}
+	if rs.counts == nil {
+		rs.counts = make(map[*goja.Object]int)
+	}
+	n, seen := rs.counts[o]
+	if !seen {
+		n = len(o.GetOwnPropertyNames())
+		rs.charge(int64(n / 16))
+	} else if wrote {
+		n++
+	}
+	if int64(n) > rs.limits.MaxMapSize {
+		n = len(o.GetOwnPropertyNames()) + len(o.Symbols())
+		rs.charge(int64(n / 16))
+		if int64(n) > rs.limits.MaxMapSize {
+			rs.stop(shared.KnobMaxMapSize)
+		}
+	}
+	rs.counts[o] = n
+}
+
+// checkValue checks a value a built-in produced: a string's length, an
+// array's length, an object's property count.
+func (sb *sandbox) checkValue(v goja.Value) {
+	switch v := v.(type) {
+	case goja.String:
+		if int64(v.Length()) > sb.run.limits.MaxStringSize {
+			sb.run.stop(shared.KnobMaxStringSize)
+		}
+	case *goja.Object:
+		sb.checkObject(v, false)
+	}
+}
+
+func toLength(v goja.Value) int64 {
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return 0
+	}
+	f := v.ToFloat()
+	if f != f || f <= 0 {
+		return 0
+	}
+	if f > 1<<53 {
+		return 1 << 53
+	}
+	return int64(f)
+}
+
+func (sb *sandbox) checkRegexpArgs(call goja.FunctionCall) goja.Value {
+	p, f := call.Argument(0), call.Argument(1)
+	var pattern, flags string
+	if o, ok := p.(*goja.Object); ok && o.ClassName() == "RegExp" {
+		pattern = o.Get("source").String()
+		flags = o.Get("flags").String()
+	} else if !goja.IsUndefined(p) {
+		pattern = p.String()
+	}
+	if !goja.IsUndefined(f) {
+		flags = f.String()
+	}
+	if err := checkRegexp(pattern, flags); err != nil {
+		sb.throw("SyntaxError", err)
+	}
+	return goja.Undefined()
+}
+
+func (sb *sandbox) checkArrayLen(call goja.FunctionCall) goja.Value {
+	if sb.run == nil {
+		return goja.Undefined()
+	}
+	if toLength(call.Argument(0)) > sb.run.limits.MaxArraySize {
+		sb.run.stop(shared.KnobMaxArraySize)
+	}
+	return goja.Undefined()
+}
+
+// checkArrayArgs checks the first argument of a typed array constructor: a
+// length, or an array-like whose length becomes the new length.
+func (sb *sandbox) checkArrayArgs(call goja.FunctionCall) goja.Value {
+	if sb.run == nil {
+		return goja.Undefined()
+	}
+	switch a := call.Argument(0).(type) {
+	case *goja.Object:
+		if a.ClassName() != "ArrayBuffer" {
+			if toLength(a.Get("length")) > sb.run.limits.MaxArraySize {
+				sb.run.stop(shared.KnobMaxArraySize)
+			}
+		}
+	default:
+		if toLength(a) > sb.run.limits.MaxArraySize {
+			sb.run.stop(shared.KnobMaxArraySize)
+		}
+	}
+	return goja.Undefined()
+}
+
+// checkBytes bounds ArrayBuffer sizes: max_array_size elements of 8 bytes.
+func (sb *sandbox) checkBytes(call goja.FunctionCall) goja.Value {
+	if sb.run == nil {
+		return goja.Undefined()
+	}
+	if toLength(call.Argument(0)) > 8*sb.run.limits.MaxArraySize {
+		sb.run.stop(shared.KnobMaxArraySize)
+	}
+	return goja.Undefined()
+}
+
+// consoleLog(level, args) appends one console line.
+func (sb *sandbox) consoleLog(call goja.FunctionCall) goja.Value {
+	if sb.run == nil {
+		return goja.Undefined()
+	}
+	rs := sb.run
+	if rs.stopped() || rs.truncated {
+		return goja.Undefined()
+	}
+	level := call.Argument(0).String()
+	var b strings.Builder
+	if level == "warn" || level == "error" {
+		b.WriteString(level)
+		b.WriteString(": ")
+	}
+	args, _ := call.Argument(1).(*goja.Object)
+	if args != nil {
+		n := int(toLength(args.Get("length")))
+		for i := 0; i < n && b.Len() < maxOutput; i++ {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(truncateUTF8(sb.format(args.Get(fmt.Sprint(i))), maxOutput))
+		}
+	}
+	rs.log(b.String())
+	return goja.Undefined()
+}
+
+// format renders a console argument: strings as they are, objects as JSON
+// when they can be, everything else as String(v) would.
+func (sb *sandbox) format(v goja.Value) string {
+	switch v := v.(type) {
+	case goja.String:
+		return v.String()
+	case *goja.Object:
+		switch v.ClassName() {
+		case "Function", "Error", "RegExp", "Date":
+			return v.String()
+		}
+		if s, err := sb.stringify(v, goja.Undefined(), goja.Undefined()); err == nil && !goja.IsUndefined(s) {
+			return s.String()
+		}
+		return v.String()
+	}
+	if v == nil {
+		return "undefined"
+	}
+	return v.String()
+}
+
+// throw raises a JavaScript error of the named built-in type.
+func (sb *sandbox) throw(ctor string, err error) {
+	obj, nerr := sb.rt.New(sb.rt.GlobalObject().Get(ctor), sb.rt.ToValue(err.Error()))
+	if nerr != nil {
+		panic(sb.rt.NewGoError(err))
+	}
+	panic(obj)
+}

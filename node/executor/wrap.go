@@ -1,0 +1,554 @@
+package executor
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/dop251/goja"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// Built-ins that allocate in native code are wrapped so sizes are checked
+// before the allocation where the arguments tell the size (repeat, padStart,
+// join, push, concat, Array.from, Map.set, JSON.stringify, ...) and right
+// after it otherwise. A wrapper that finds a limit exceeded interrupts the
+// script and returns without calling the original, so the allocation never
+// happens; the interrupt then fires at the script's next instruction.
+
+// pre inspects a call before the original runs; false skips the original.
+type pre func(rs *runState, call goja.FunctionCall) bool
+
+// wrap replaces obj[name] by a checking wrapper. post checks the result.
+func (sb *sandbox) wrap(obj *goja.Object, name string, before pre, post bool) error {
+	orig, ok := goja.AssertFunction(obj.Get(name))
+	if !ok {
+		return nil // not in this goja version
+	}
+	fn := func(call goja.FunctionCall) goja.Value {
+		rs := sb.run
+		if rs != nil {
+			if rs.stopped() {
+				return goja.Undefined()
+			}
+			if before != nil && !before(rs, call) {
+				return goja.Undefined()
+			}
+		}
+		v, err := orig(call.This, call.Arguments...)
+		if err != nil {
+			panic(err) // rethrows a JS exception, or passes an interrupt on
+		}
+		if post && rs != nil {
+			sb.checkValue(v)
+		}
+		return v
+	}
+	return obj.DefineDataProperty(name, sb.rt.ToValue(fn), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+}
+
+func (sb *sandbox) object(path ...string) *goja.Object {
+	o := sb.rt.GlobalObject()
+	for _, p := range path {
+		v := o.Get(p)
+		if v == nil {
+			return nil
+		}
+		o = v.ToObject(sb.rt)
+	}
+	return o
+}
+
+// strLen is the length of v if it is a primitive string, else -1.
+func strLen(v goja.Value) int64 {
+	if s, ok := v.(goja.String); ok {
+		return int64(s.Length())
+	}
+	return -1
+}
+
+// thisLen is the length of an array-like receiver.
+func thisLen(call goja.FunctionCall) int64 {
+	if o, ok := call.This.(*goja.Object); ok {
+		return toLength(o.Get("length"))
+	}
+	if l := strLen(call.This); l >= 0 {
+		return l
+	}
+	return 0
+}
+
+func (sb *sandbox) wrapBuiltins() error {
+	arrayProto := sb.object("Array", "prototype")
+	stringProto := sb.object("String", "prototype")
+	var firstErr error
+	w := func(obj *goja.Object, name string, before pre, post bool) {
+		if obj == nil {
+			return
+		}
+		if err := sb.wrap(obj, name, before, post); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	array := func(rs *runState, n int64) bool {
+		if n > rs.limits.MaxArraySize {
+			rs.stop(shared.KnobMaxArraySize)
+			return false
+		}
+		return true
+	}
+	str := func(rs *runState, n int64) bool {
+		if n > rs.limits.MaxStringSize {
+			rs.stop(shared.KnobMaxStringSize)
+			return false
+		}
+		return true
+	}
+
+	// Array.prototype: every method first checks the receiver's length (an
+	// oversized sparse array is cheap until a method walks it), growing ones
+	// also the length they would produce.
+	growth := map[string]func(call goja.FunctionCall) int64{
+		"push":    func(c goja.FunctionCall) int64 { return int64(len(c.Arguments)) },
+		"unshift": func(c goja.FunctionCall) int64 { return int64(len(c.Arguments)) },
+		"splice": func(c goja.FunctionCall) int64 {
+			if n := int64(len(c.Arguments)) - 2; n > 0 {
+				return n
+			}
+			return 0
+		},
+		"concat": func(c goja.FunctionCall) int64 {
+			var n int64
+			for _, a := range c.Arguments {
+				if o, ok := a.(*goja.Object); ok && o.ClassName() == "Array" {
+					n += toLength(o.Get("length"))
+				} else {
+					n++
+				}
+			}
+			return n
+		},
+	}
+	resultChecked := map[string]bool{"concat": true, "flat": true, "flatMap": true, "map": true, "filter": true, "slice": true, "splice": true, "toSpliced": true, "toSorted": true, "toReversed": true, "with": true}
+	if arrayProto != nil {
+		for _, name := range arrayProto.GetOwnPropertyNames() {
+			if name == "constructor" || name == "length" {
+				continue
+			}
+			if _, ok := goja.AssertFunction(arrayProto.Get(name)); !ok {
+				continue
+			}
+			grow := growth[name]
+			before := func(rs *runState, c goja.FunctionCall) bool {
+				n := thisLen(c)
+				if grow != nil {
+					n += grow(c)
+				}
+				return array(rs, n)
+			}
+			if name == "join" || name == "toString" || name == "toLocaleString" {
+				before = func(rs *runState, c goja.FunctionCall) bool {
+					if !array(rs, thisLen(c)) {
+						return false
+					}
+					o, ok := c.This.(*goja.Object)
+					if !ok {
+						return true
+					}
+					sep := int64(1)
+					if name == "join" {
+						if s := c.Argument(0); !goja.IsUndefined(s) {
+							sep = int64(len(s.String()))
+						}
+					}
+					return str(rs, sb.joinEstimate(o, sep, rs.limits.MaxStringSize, 0))
+				}
+			}
+			w(arrayProto, name, before, resultChecked[name] || name == "join")
+		}
+	}
+	if typed := sb.typedArrayProto(); typed != nil {
+		w(typed, "join", func(rs *runState, c goja.FunctionCall) bool {
+			sep := int64(1)
+			if s := c.Argument(0); !goja.IsUndefined(s) {
+				sep = int64(len(s.String()))
+			}
+			n := thisLen(c)
+			return str(rs, n*24+(n-1)*sep)
+		}, true)
+	}
+	arrayCtor := sb.object("Array")
+	w(arrayCtor, "from", func(rs *runState, c goja.FunctionCall) bool {
+		if o, ok := c.Argument(0).(*goja.Object); ok {
+			return array(rs, toLength(o.Get("length")))
+		}
+		return true
+	}, true)
+	w(arrayCtor, "of", func(rs *runState, c goja.FunctionCall) bool {
+		return array(rs, int64(len(c.Arguments)))
+	}, true)
+
+	// String.prototype.
+	w(stringProto, "repeat", func(rs *runState, c goja.FunctionCall) bool {
+		l := strLen(c.This)
+		n := toLength(c.Argument(0))
+		if l <= 0 || n <= 0 {
+			return true
+		}
+		if n > rs.limits.MaxStringSize { // also keeps l*n from overflowing
+			return str(rs, n)
+		}
+		return str(rs, l*n)
+	}, true)
+	pad := func(rs *runState, c goja.FunctionCall) bool { return str(rs, toLength(c.Argument(0))) }
+	w(stringProto, "padStart", pad, true)
+	w(stringProto, "padEnd", pad, true)
+	w(stringProto, "concat", func(rs *runState, c goja.FunctionCall) bool {
+		n := strLen(c.This)
+		for _, a := range c.Arguments {
+			n += strLen(a)
+		}
+		return str(rs, n)
+	}, true)
+	w(stringProto, "replace", func(rs *runState, c goja.FunctionCall) bool { return sb.replaceFits(rs, c, false) }, true)
+	w(stringProto, "replaceAll", func(rs *runState, c goja.FunctionCall) bool { return sb.replaceFits(rs, c, true) }, true)
+	regexArg := func(rs *runState, c goja.FunctionCall) bool {
+		a := c.Argument(0)
+		if o, ok := a.(*goja.Object); ok {
+			if o.ClassName() == "RegExp" {
+				return true
+			}
+		} else if goja.IsUndefined(a) {
+			return true
+		}
+		if err := checkRegexp(a.String(), ""); err != nil {
+			sb.throw("SyntaxError", err)
+		}
+		return true
+	}
+	w(stringProto, "match", regexArg, true)
+	w(stringProto, "matchAll", regexArg, false)
+	w(stringProto, "search", regexArg, false)
+	for _, name := range []string{"split", "toUpperCase", "toLowerCase", "toLocaleUpperCase", "toLocaleLowerCase", "normalize"} {
+		w(stringProto, name, nil, true)
+	}
+	strCtor := sb.object("String")
+	for _, name := range []string{"fromCharCode", "fromCodePoint", "raw"} {
+		w(strCtor, name, nil, true)
+	}
+	g := sb.rt.GlobalObject()
+	for _, name := range []string{"encodeURI", "encodeURIComponent", "escape", "unescape", "decodeURI", "decodeURIComponent"} {
+		w(g, name, nil, true)
+	}
+
+	// Objects.
+	objCtor := sb.object("Object")
+	for _, name := range []string{"keys", "values", "entries", "getOwnPropertyNames", "getOwnPropertySymbols", "fromEntries"} {
+		w(objCtor, name, nil, true)
+	}
+	for _, name := range []string{"assign", "defineProperty", "defineProperties"} {
+		w(objCtor, name, func(rs *runState, c goja.FunctionCall) bool { return true }, true)
+	}
+	w(sb.object("Reflect"), "ownKeys", nil, true)
+
+	// Map and Set: refuse a new entry when full.
+	for _, spec := range []struct{ ctor, method string }{{"Map", "set"}, {"Set", "add"}} {
+		proto := sb.object(spec.ctor, "prototype")
+		if proto == nil {
+			continue
+		}
+		has, _ := goja.AssertFunction(proto.Get("has"))
+		w(proto, spec.method, func(rs *runState, c goja.FunctionCall) bool {
+			o, ok := c.This.(*goja.Object)
+			if !ok || has == nil {
+				return true
+			}
+			if toLength(o.Get("size")) < rs.limits.MaxMapSize {
+				return true
+			}
+			if h, err := has(o, c.Argument(0)); err == nil && h.ToBoolean() {
+				return true // overwriting an entry does not grow
+			}
+			rs.stop(shared.KnobMaxMapSize)
+			return false
+		}, false)
+	}
+
+	// JSON.
+	json := sb.object("JSON")
+	w(json, "parse", func(rs *runState, c goja.FunctionCall) bool {
+		sb.checkJSONNesting(c.Argument(0))
+		return true
+	}, false)
+	if json != nil {
+		// parse results are checked deeply: one call builds many arrays/objects.
+		parse := json.Get("parse")
+		wrapped, _ := goja.AssertFunction(parse)
+		deep := func(call goja.FunctionCall) goja.Value {
+			v, err := wrapped(call.This, call.Arguments...)
+			if err != nil {
+				panic(err)
+			}
+			if rs := sb.run; rs != nil && !rs.stopped() {
+				sb.checkDeep(v, 0)
+			}
+			return v
+		}
+		if err := json.DefineDataProperty("parse", sb.rt.ToValue(deep), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
+			firstErr = err
+		}
+		stringify := func(call goja.FunctionCall) goja.Value {
+			v, err := sb.stringify(call.Argument(0), call.Argument(1), call.Argument(2))
+			if err != nil {
+				panic(err)
+			}
+			return v
+		}
+		if err := json.DefineDataProperty("stringify", sb.rt.ToValue(stringify), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+func (sb *sandbox) typedArrayProto() *goja.Object {
+	u8 := sb.object("Uint8Array")
+	if u8 == nil {
+		return nil
+	}
+	if p := u8.Prototype(); p != nil { // %TypedArray%
+		if v := p.Get("prototype"); v != nil {
+			return v.ToObject(sb.rt)
+		}
+	}
+	return nil
+}
+
+// stringify is JSON.stringify with the output size estimated first, so an
+// object graph that would serialise to gigabytes is refused before goja
+// builds the string. Values with toJSON or a replacer function are
+// estimated as empty and checked after.
+func (sb *sandbox) stringify(v, replacer, space goja.Value) (goja.Value, error) {
+	rs := sb.run
+	if rs != nil {
+		if rs.stopped() {
+			return goja.Undefined(), nil
+		}
+		indent := int64(0)
+		if s := strLen(space); s > 0 {
+			indent = min(s, 10)
+		} else if space != nil && !goja.IsUndefined(space) && !goja.IsNull(space) {
+			if _, isObj := space.(*goja.Object); !isObj {
+				indent = min(max(toLength(space), 0), 10)
+			}
+		}
+		budget := rs.limits.MaxStringSize
+		if est := sb.jsonEstimate(v, indent, budget, 1); est > budget {
+			rs.stop(shared.KnobMaxStringSize)
+			return goja.Undefined(), nil
+		}
+	}
+	out, err := sb.jsonStringify(goja.Undefined(), v, replacer, space)
+	if err != nil {
+		return nil, err
+	}
+	if rs != nil {
+		sb.checkValue(out)
+	}
+	return out, nil
+}
+
+// jsonEstimate is a lower bound of the JSON length of v, computed until it
+// passes budget.
+func (sb *sandbox) jsonEstimate(v goja.Value, indent, budget int64, depth int) int64 {
+	switch v := v.(type) {
+	case nil:
+		return 0
+	case goja.String:
+		return int64(v.Length()) + 2
+	case *goja.Object:
+		if depth > 64 {
+			return 0 // a cycle or a very deep graph; goja throws on cycles
+		}
+		if fn, ok := goja.AssertFunction(v.Get("toJSON")); ok && fn != nil {
+			return 0
+		}
+		switch v.ClassName() {
+		case "Function":
+			return 0
+		case "Array":
+			n := toLength(v.Get("length"))
+			if n > budget {
+				return n
+			}
+			total := n + 1 + n*indent*int64(depth)
+			for i := int64(0); i < n && total <= budget; i++ {
+				total += sb.jsonEstimate(v.Get(strconv.FormatInt(i, 10)), indent, budget-total, depth+1)
+			}
+			return total
+		case "String", "Number", "Boolean", "Date", "RegExp", "Map", "Set", "Error":
+			return 2
+		}
+		keys := v.Keys()
+		total := int64(2)
+		for _, k := range keys {
+			if total > budget {
+				break
+			}
+			total += int64(len(k)) + 4 + indent*int64(depth) + sb.jsonEstimate(v.Get(k), indent, budget-total, depth+1)
+		}
+		return total
+	}
+	if goja.IsUndefined(v) {
+		return 0
+	}
+	return int64(len(v.String()))
+}
+
+// joinEstimate is a lower bound of the length of o.join(sep).
+func (sb *sandbox) joinEstimate(o *goja.Object, sep, budget int64, depth int) int64 {
+	n := toLength(o.Get("length"))
+	if n == 0 || depth > 32 {
+		return 0
+	}
+	total := (n - 1) * sep
+	for i := int64(0); i < n && total <= budget; i++ {
+		switch e := o.Get(strconv.FormatInt(i, 10)).(type) {
+		case nil:
+		case goja.String:
+			total += int64(e.Length())
+		case *goja.Object:
+			if e.ClassName() == "Array" {
+				total += sb.joinEstimate(e, 1, budget-total, depth+1)
+			}
+		default:
+			if !goja.IsUndefined(e) && !goja.IsNull(e) {
+				total += int64(len(e.String()))
+			}
+		}
+	}
+	return total
+}
+
+// replaceFits bounds the result of replace/replaceAll with a string
+// replacement before it is built. A function replacement runs as script
+// code, which ticks and can be interrupted.
+func (sb *sandbox) replaceFits(rs *runState, c goja.FunctionCall, all bool) bool {
+	s := strLen(c.This)
+	repl := c.Argument(1)
+	if s < 0 {
+		return true
+	}
+	if _, isObj := repl.(*goja.Object); isObj {
+		return true // a function (or an object stringified once): checked after
+	}
+	r := repl.String()
+	per := int64(len(r))
+	if d := int64(strings.Count(r, "$")); d > 0 {
+		per += d * s // $& $` $' $1 can each insert up to the whole input
+	}
+	if per <= 1 {
+		return true // at most doubles the input; checked after
+	}
+	var matches int64
+	switch p := c.Argument(0).(type) {
+	case *goja.Object:
+		if p.ClassName() != "RegExp" {
+			return true
+		}
+		if !all && !strings.Contains(p.Get("flags").String(), "g") {
+			matches = 1
+		} else {
+			matches = s + 1
+			if s+matches*per > rs.limits.MaxStringSize {
+				// Count the real matches (an array of at most len+1 short strings).
+				if match, ok := goja.AssertFunction(sb.object("String", "prototype").Get("match")); ok {
+					if res, err := match(c.This, p); err == nil {
+						matches = 0
+						if o, ok := res.(*goja.Object); ok {
+							matches = toLength(o.Get("length"))
+						}
+					}
+				}
+			}
+		}
+	default:
+		pat := c.Argument(0).String()
+		if !all {
+			matches = 1
+		} else if pat == "" {
+			matches = s + 1
+		} else {
+			matches = int64(strings.Count(c.This.String(), pat))
+		}
+	}
+	n := s + matches*per
+	if n > rs.limits.MaxStringSize {
+		rs.stop(shared.KnobMaxStringSize)
+		return false
+	}
+	return true
+}
+
+// checkJSONNesting refuses JSON nested deeper than 1,000 levels before
+// goja's recursive parser sees it.
+func (sb *sandbox) checkJSONNesting(v goja.Value) {
+	s, ok := v.(goja.String)
+	if !ok {
+		return
+	}
+	const maxNesting = 1000
+	text := s.String()
+	depth, inString := 0, false
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			depth++
+			if depth > maxNesting {
+				sb.throw("SyntaxError", errJSONDepth)
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+}
+
+// checkDeep checks every array and object of a freshly parsed JSON value.
+func (sb *sandbox) checkDeep(v goja.Value, depth int) {
+	o, ok := v.(*goja.Object)
+	if !ok || depth > 1000 || sb.run.stopped() {
+		return
+	}
+	rs := sb.run
+	if o.ClassName() == "Array" {
+		n := toLength(o.Get("length"))
+		if n > rs.limits.MaxArraySize {
+			rs.stop(shared.KnobMaxArraySize)
+			return
+		}
+		for i := int64(0); i < n; i++ {
+			sb.checkDeep(o.Get(strconv.FormatInt(i, 10)), depth+1)
+		}
+		return
+	}
+	keys := o.Keys()
+	if int64(len(keys)) > rs.limits.MaxMapSize {
+		rs.stop(shared.KnobMaxMapSize)
+		return
+	}
+	for _, k := range keys {
+		sb.checkDeep(o.Get(k), depth+1)
+	}
+}
