@@ -32,6 +32,7 @@ type sandbox struct {
 	jsonParse     goja.Callable // the original JSON.parse
 	jsonStringify goja.Callable // the original JSON.stringify
 	hasOwn        goja.Callable // Object.prototype.hasOwnProperty
+	origMatch     goja.Callable // String.prototype.match before wrapping
 	objectProto   *goja.Object
 }
 

@@ -189,6 +189,7 @@ func (sb *sandbox) wrapBuiltins() error {
 	}, true)
 
 	// String.prototype.
+	sb.origMatch, _ = goja.AssertFunction(stringProto.Get("match"))
 	w(stringProto, "repeat", func(rs *runState, c goja.FunctionCall) bool {
 		l := strLen(c.This)
 		n := toLength(c.Argument(0))
@@ -462,8 +463,8 @@ func (sb *sandbox) replaceFits(rs *runState, c goja.FunctionCall, all bool) bool
 			matches = s + 1
 			if s+matches*per > rs.limits.MaxStringSize {
 				// Count the real matches (an array of at most len+1 short strings).
-				if match, ok := goja.AssertFunction(sb.object("String", "prototype").Get("match")); ok {
-					if res, err := match(c.This, p); err == nil {
+				if sb.origMatch != nil {
+					if res, err := sb.origMatch(c.This, p); err == nil {
 						matches = 0
 						if o, ok := res.(*goja.Object); ok {
 							matches = toLength(o.Get("length"))

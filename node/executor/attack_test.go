@@ -1,0 +1,150 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// small are limits that stop every attack within milliseconds.
+func small() shared.Limits {
+	return shared.Limits{
+		MaxOperations: 200_000,
+		MaxStringSize: 64 << 10,
+		MaxArraySize:  10_000,
+		MaxMapSize:    10_000,
+		MaxCallLevels: 64,
+		MaxExprDepth:  64,
+		TimeoutMS:     200,
+	}
+}
+
+// TestAttackMatrix runs each attack and asserts what stopped it: a knob
+// (LimitError) or a script error naming the reason. After every case a
+// normal script must still run on the same executor.
+func TestAttackMatrix(t *testing.T) {
+	cases := []struct {
+		name   string
+		src    string
+		limits func(*shared.Limits)
+		knob   string // LimitError knob; "" means a ScriptError containing errSub
+		errSub string
+	}{
+		{name: "infinite loop", src: `function handle(){ for(;;){} }`, knob: shared.KnobMaxOperations},
+		{name: "infinite while", src: `function handle(){ while(true); }`, knob: shared.KnobMaxOperations},
+		{name: "infinite do-while", src: `function handle(){ do {} while(true) }`, knob: shared.KnobMaxOperations},
+		{name: "infinite loop, timeout", src: `function handle(){ for(;;){} }`, limits: func(l *shared.Limits) { l.MaxOperations = 1 << 60; l.TimeoutMS = 50 }, knob: shared.KnobTimeoutMS},
+		{name: "ops 10000 loop at 500", src: `function handle(){ let i=0; for(;i<10000;i++){} return i }`, limits: func(l *shared.Limits) { l.MaxOperations = 500 }, knob: shared.KnobMaxOperations},
+		{name: "deep recursion", src: `function f(n){ return f(n+1) } function handle(){ return f(0) }`, knob: shared.KnobMaxCallLevels},
+		{name: "recursion through forEach", src: `function f(n){ [1].forEach(() => f(n+1)) } function handle(){ f(0) }`, knob: shared.KnobMaxCallLevels},
+		{name: "s+=s", src: `function handle(){ let s='x'; for(;;) s+=s; }`, knob: shared.KnobMaxStringSize},
+		{name: "s=s+s unrolled", src: `function handle(){ let s='xxxxxxxxxxxxxxxx'; ` + strings.Repeat("s=s+s;", 14) + ` return s.length }`, knob: shared.KnobMaxStringSize},
+		{name: "template literal", src: "function handle(){ let s='x'; for(;;) s=`${s}${s}`; }", knob: shared.KnobMaxStringSize},
+		{name: "repeat 1e9", src: `function handle(){ return 'x'.repeat(1e9) }`, knob: shared.KnobMaxStringSize},
+		{name: "padStart", src: `function handle(){ return 'x'.padStart(1e9) }`, knob: shared.KnobMaxStringSize},
+		{name: "join", src: `function handle(){ const a=[]; for(let i=0;i<1000;i++) a.push('y'.repeat(1000)); return a.join('') }`, knob: shared.KnobMaxStringSize},
+		{name: "join big separator", src: `function handle(){ return Array(5000).join('x'.repeat(60000)) }`, knob: shared.KnobMaxStringSize},
+		{name: "replaceAll growth", src: `function handle(){ return 'a'.repeat(60000).replaceAll('a', 'bbbbbbbbbb') }`, knob: shared.KnobMaxStringSize},
+		{name: "regex replace growth", src: `function handle(){ return 'a'.repeat(60000).replace(/a/g, 'bbbbbbbbbb') }`, knob: shared.KnobMaxStringSize},
+		{name: "JSON.stringify nested sharing", src: `function handle(){ let a=['x'.repeat(1000)]; for(let i=0;i<30;i++) a=[a,a]; return JSON.stringify(a) }`, knob: shared.KnobMaxStringSize},
+		{name: "push loop", src: `function handle(){ const a=[]; for(;;) a.push(1); }`, knob: shared.KnobMaxArraySize},
+		{name: "index write far", src: `function handle(){ const a=[]; a[200000]=1; return 'ok' }`, knob: shared.KnobMaxArraySize},
+		{name: "length = 1e9", src: `function handle(){ const a=[]; a.length=1e9; return 'ok' }`, knob: shared.KnobMaxArraySize},
+		{name: "new Array(1e9)", src: `function handle(){ return new Array(1e9).length }`, knob: shared.KnobMaxArraySize},
+		{name: "Array(1e6).fill(0)", src: `function handle(){ return Array(1e6).fill(0).length }`, knob: shared.KnobMaxArraySize},
+		{name: "spread keys", src: `function handle(){ return [...Array(1e6).keys()].length }`, knob: shared.KnobMaxArraySize},
+		{name: "constructor escape", src: `function handle(){ return [].constructor(1e9).length }`, knob: shared.KnobMaxArraySize},
+		{name: "Array.from length", src: `function handle(){ return Array.from({length: 1e9}).length }`, knob: shared.KnobMaxArraySize},
+		{name: "concat doubling", src: `function handle(){ let a=[1,2,3,4]; for(;;) a=a.concat(a); }`, knob: shared.KnobMaxArraySize},
+		{name: "typed array", src: `function handle(){ return new Uint8Array(1e9).length }`, knob: shared.KnobMaxArraySize},
+		{name: "ArrayBuffer", src: `function handle(){ return new ArrayBuffer(1e10).byteLength }`, knob: shared.KnobMaxArraySize},
+		{name: "big JSON.parse", src: `function handle(){ return JSON.parse('[' + '0,'.repeat(20000) + '0]').length }`, knob: shared.KnobMaxArraySize},
+		{name: "object keys", src: `function handle(){ const o={}; for(let i=0;;i++) o['k'+i]=i; }`, knob: shared.KnobMaxMapSize},
+		{name: "Map.set loop", src: `function handle(){ const m=new Map(); for(let i=0;;i++) m.set(i,i); }`, knob: shared.KnobMaxMapSize},
+		{name: "Set.add loop", src: `function handle(){ const s=new Set(); for(let i=0;;i++) s.add(i); }`, knob: shared.KnobMaxMapSize},
+		{name: "Object.assign", src: `function handle(){ const src={}; for(let i=0;i<9000;i++) src['a'+i]=1; const o=Object.assign({}, src); for(let i=0;i<9000;i++) o['b'+i]=1; }`, knob: shared.KnobMaxMapSize},
+		{name: "limit inside try/catch/finally", src: `function handle(){ let n=0; for(;;){ try { for(;;){} } catch(e) { n++ } finally { n++ } } }`, knob: shared.KnobMaxOperations},
+		{name: "string limit inside try", src: `function handle(){ try { 'x'.repeat(1e9) } catch(e) { return 'caught' } return 'ran on' }`, knob: shared.KnobMaxStringSize},
+		{name: "limit in sort callback", src: `function handle(){ const a=[3,2,1]; try { a.sort(() => { for(;;){} }) } catch(e) {} return 'escaped' }`, knob: shared.KnobMaxOperations},
+		{name: "limit in replace callback", src: `function handle(){ try { 'aaa'.replace(/a/g, () => 'x'.repeat(1e9)) } catch(e) {} return 'escaped' }`, knob: shared.KnobMaxStringSize},
+		{name: "stack overflow caught", src: `function f(){ f() } function handle(){ try { f() } catch(e) { return 'caught' } }`, knob: shared.KnobMaxCallLevels},
+		{name: "generator infinite", src: `function* g(){ for(;;) yield 1 } function handle(){ for (const x of g()) {} }`, limits: func(l *shared.Limits) { l.MaxOperations = 20_000; l.TimeoutMS = 2000 }, knob: shared.KnobMaxOperations},
+		{name: "async loop", src: `async function handle(){ for(;;) await 1 }`, limits: func(l *shared.Limits) { l.MaxOperations = 20_000; l.TimeoutMS = 2000 }, knob: shared.KnobMaxOperations},
+		{name: "regex bomb dynamic", src: `function handle(){ return new RegExp('^(a+)+\\1$').test('a'.repeat(30)+'b') }`, errSub: "backtracking"},
+		{name: "regex bomb via match string", src: `function handle(){ return 'aaaa'.match('(a)\\1') }`, errSub: "backtracking"},
+		{name: "eval removed", src: `function handle(){ return eval('1+1') }`, errSub: "eval"},
+		{name: "Function constructor", src: `function handle(){ return (function(){}).constructor('return 1')() }`, errSub: "code generation"},
+		{name: "async Function constructor", src: `function handle(){ return Object.getPrototypeOf(async function(){}).constructor('return 1') }`, errSub: "code generation"},
+		{name: "no require", src: `function handle(){ return require('fs') }`, errSub: "require"},
+		{name: "no timers", src: `function handle(){ setTimeout(() => {}, 1) }`, errSub: "setTimeout"},
+		{name: "overwrite hidden tick", src: "function handle(){ globalThis['%tick'] = function(){}; for(;;){} }", knob: shared.KnobMaxOperations},
+	}
+	e := New(Options{})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l := small()
+			if tc.limits != nil {
+				tc.limits(&l)
+			}
+			start := time.Now()
+			res := run(t, e, tc.src, l, &Request{Method: "GET", Path: "/"})
+			if tc.knob != "" {
+				var le *LimitError
+				if !errors.As(res.Err, &le) || le.Knob != tc.knob {
+					t.Fatalf("want limit %s, got %v (body %q)", tc.knob, res.Err, res.Body)
+				}
+				if res.Err.Error() != "sandbox limit "+tc.knob+" exceeded" {
+					t.Fatalf("message %q", res.Err.Error())
+				}
+			} else {
+				var se *ScriptError
+				if !errors.As(res.Err, &se) || !strings.Contains(se.Message, tc.errSub) {
+					t.Fatalf("want script error with %q, got %v", tc.errSub, res.Err)
+				}
+			}
+			if res.Body != nil || res.Status != 0 {
+				t.Fatalf("a stopped script returned a response: %d %q", res.Status, res.Body)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Fatalf("took %v", d)
+			}
+			healthy(t, e)
+		})
+	}
+}
+
+// healthy asserts a normal script still runs.
+func healthy(t *testing.T, e *Executor) {
+	t.Helper()
+	res := run(t, e, `function handle(req){ const a=[1,2,3]; return a.map(x => x*2).join(',') + req.path }`, shared.DefaultLimits(), &Request{Path: "/ok"})
+	if res.Err != nil || string(res.Body) != "2,4,6/ok" {
+		t.Fatalf("node unhealthy after attack: %v %q", res.Err, res.Body)
+	}
+}
+
+// TestOperationsExample is SPEC §5's example: 10,000 iterations fail at 500
+// operations and answer 10000 at 1,000,000.
+func TestOperationsExample(t *testing.T) {
+	e := New(Options{})
+	src := `function handle(){ let i=0; for(;i<10000;i++){} return i }`
+	l := shared.DefaultLimits()
+	l.MaxOperations = 500
+	p, err := e.Compile(7, 1, src, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := e.Run(context.Background(), p, l, nil)
+	var le *LimitError
+	if !errors.As(res.Err, &le) || le.Knob != shared.KnobMaxOperations {
+		t.Fatalf("want max_operations, got %v", res.Err)
+	}
+	l.MaxOperations = 1_000_000
+	res = e.Run(context.Background(), p, l, nil)
+	if res.Err != nil || string(res.Body) != "10000" {
+		t.Fatalf("got %v %q", res.Err, res.Body)
+	}
+}
