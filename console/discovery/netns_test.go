@@ -62,7 +62,7 @@ func TestHelperProcess(t *testing.T) {
 	case "browse":
 		b := discovery.NewBrowser(discovery.Config{
 			Interval: 500 * time.Millisecond, QueryTimeout: 400 * time.Millisecond,
-			TTL: 2 * time.Second, DisableIPv6: true, Logger: log,
+			TTL: 2 * time.Second, DisableIPv6: os.Getenv("H_IPV6") != "on", Logger: log,
 		})
 		go func() { _ = b.Run(ctx) }()
 		out := json.NewEncoder(os.Stdout)
@@ -169,10 +169,15 @@ func (l *lan) host(name string, up bool) (ns string, v4 netip.Addr) {
 }
 
 func (l *lan) bringUp(ns string, n int) {
+	l.bringUpV6(ns, n)
 	l.in(ns, fmt.Sprintf("ip addr add 10.77.0.%d/24 dev eth0", n))
+	l.in(ns, "ip route add 224.0.0.0/4 dev eth0")
+}
+
+// bringUpV6 gives eth0 only IPv6 addresses (and the link-local one).
+func (l *lan) bringUpV6(ns string, n int) {
 	l.in(ns, fmt.Sprintf("ip addr add fd77::%d/64 dev eth0 nodad", n))
 	l.in(ns, "ip link set eth0 up")
-	l.in(ns, "ip route add 224.0.0.0/4 dev eth0")
 }
 
 // helper is a child process of the test binary running in a namespace.
@@ -406,4 +411,27 @@ func TestScanLists(t *testing.T) {
 			t.Errorf("scan output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+func TestIPv6OnlyNode(t *testing.T) {
+	l := newLAN(t)
+	a := fakeNode{name: "v6-only", id: randomNodeID(t), version: "1.0.0", admin: "https", schema: 1, port: 7070, data: 8080}
+	ns, _ := l.host("v6", false)
+	l.bringUpV6(ns, 11)
+	l.start(ns, "announce", a.env()...)
+	browser := l.start(l.hub, "browse", "H_IPV6=on")
+	nodes := browser.waitFor(t, 20*time.Second, "the IPv6-only node", func(ns []discovery.Node) bool {
+		_, ok := byID(ns, a.id)
+		return ok
+	})
+	got, _ := byID(nodes, a.id)
+	if !slices.Contains(got.Addrs, netip.MustParseAddr("fd77::11")) {
+		t.Errorf("IPv6-only node addresses %v lack fd77::11", got.Addrs)
+	}
+	for _, ip := range got.Addrs {
+		if ip.Is4() {
+			t.Errorf("IPv6-only node listed with IPv4 address %v", ip)
+		}
+	}
+	t.Logf("admin addresses: %v", got.AdminAddrs())
 }
