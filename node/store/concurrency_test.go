@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -241,5 +242,41 @@ func TestTwoStoresOneFile(t *testing.T) {
 	}
 	if apps, _ := s2.ListApps(ctx); len(apps) != 41 {
 		t.Errorf("%d apps, want 41", len(apps))
+	}
+}
+
+// Nodes started twice on one fresh file at the same moment (a crash loop, a
+// tool beside the node) migrate and seed it once.
+func TestConcurrentOpenOfFreshFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "picloud.db")
+	ctx := context.Background()
+	const n = 4
+	stores := make([]*Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = Open(ctx, path, nil)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open #%d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	s := stores[0]
+	var versions, migrated int
+	s.r.QueryRow(`SELECT count(*), ifnull(max(version), 0) FROM schema_migrations`).Scan(&migrated, &versions)
+	if migrated != versions || versions != s.SchemaVersion() {
+		t.Errorf("%d migration rows for schema %d", migrated, versions)
+	}
+	apps, _ := s.ListApps(ctx)
+	scripts, _ := s.Scripts(ctx, 0)
+	if len(apps) != 1 || len(scripts) != 1 {
+		t.Errorf("%d apps and %d scripts after concurrent opens, want 1 and 1", len(apps), len(scripts))
 	}
 }

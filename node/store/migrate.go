@@ -88,44 +88,56 @@ func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, target int, logger *sl
 	if current > len(ms) {
 		return current, &SchemaTooNewError{Database: current, Binary: len(ms)}
 	}
-	for _, m := range ms[current:target] {
-		if err := applyMigration(ctx, db, m); err != nil {
+	for _, m := range ms[min(current, target):target] {
+		applied, err := applyMigration(ctx, db, m)
+		if err != nil {
 			return current, err
 		}
 		current = m.version
-		logger.Info("applied migration", "version", m.version, "name", m.name)
+		if applied {
+			logger.Info("applied migration", "version", m.version, "name", m.name)
+		}
 	}
 	return current, nil
 }
 
-func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
+// applyMigration applies m unless another process on the same file did so
+// while this one waited for the write lock.
+func applyMigration(ctx context.Context, db *sql.DB, m migration) (applied bool, err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("migration %s: begin: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: begin: %w", m.name, err)
 	}
 	defer tx.Rollback()
+	var done int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&done); err != nil {
+		return false, fmt.Errorf("migration %s: %w", m.name, err)
+	}
+	if done > 0 {
+		return false, nil
+	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("migration %s: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: %w", m.name, err)
 	}
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 		m.version, m.name, formatTime(time.Now())); err != nil {
-		return fmt.Errorf("migration %s: record: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: record: %w", m.name, err)
 	}
 	// A migration must leave no row breaking a foreign key behind.
 	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
 	if err != nil {
-		return fmt.Errorf("migration %s: foreign key check: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: foreign key check: %w", m.name, err)
 	}
 	bad := rows.Next()
 	rows.Close()
 	if bad {
-		return fmt.Errorf("migration %s: leaves rows that break foreign keys", m.name)
+		return false, fmt.Errorf("migration %s: leaves rows that break foreign keys", m.name)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migration %s: commit: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: commit: %w", m.name, err)
 	}
-	return nil
+	return true, nil
 }
 
 func schemaVersion(ctx context.Context, q querier) (int, error) {

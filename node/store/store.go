@@ -133,6 +133,10 @@ func (s *Store) checkPragmas(ctx context.Context) error {
 // Close closes the database. Pending transactions are rolled back.
 func (s *Store) Close() error {
 	var errs []error
+	// Cheap, and keeps the query planner's statistics fresh across restarts.
+	if _, err := s.w.Exec("PRAGMA optimize"); err != nil {
+		s.log.Warn("optimize on close", "err", err)
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
