@@ -1012,3 +1012,76 @@ func TestRejectedRequestsLeaveStateUnchanged(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// Conflict checks run inside the store's write transaction: of many
+// clashing routes created at once exactly one wins, and the data plane can
+// serve the result.
+func TestConcurrentClashingRoutes(t *testing.T) {
+	n := start(t)
+	mustApp(t, n, "Race", "race")
+	if _, err := n.c.AddDomain(n.ctx, "race", "race.test"); err != nil {
+		t.Fatal(err)
+	}
+	s := mustScript(t, n, "race", "s", hello)
+	const k = 8
+	errs := make(chan error, k)
+	var wg sync.WaitGroup
+	for i := 0; i < k; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := n.c.CreateRoute(n.ctx, "race", shared.CreateRouteRequest{ScriptID: s.ID, Method: "GET", Path: fmt.Sprintf("/items/:p%d", i)})
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	ok := 0
+	for err := range errs {
+		if err == nil {
+			ok++
+		} else if !shared.IsCode(err, shared.CodeRouteConflict) {
+			t.Errorf("concurrent create: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d of %d clashing routes were created, want exactly 1", ok, k)
+	}
+	if status, _ := n.get("race.test", "/items/9"); status != 200 {
+		t.Errorf("the winning route answers %d", status)
+	}
+}
+
+// A confirm token is spent once even when two requests race with it.
+func TestConcurrentTakeoverSpendsTokenOnce(t *testing.T) {
+	n := start(t)
+	mustApp(t, n, "Old", "prize")
+	s := "prize-old"
+	if _, err := n.c.UpdateApp(n.ctx, "prize", shared.UpdateAppRequest{Slug: &s}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := n.c.CreateApp(n.ctx, shared.CreateAppRequest{Name: "x", Slug: "prize"})
+	tok := wantCode(t, err, 409, shared.CodeSlugReserved).Detail("confirm_token")
+	const k = 6
+	var wg sync.WaitGroup
+	created := make(chan shared.App, k)
+	for i := 0; i < k; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			a, err := n.c.CreateApp(n.ctx, shared.CreateAppRequest{Name: fmt.Sprint("racer ", i), Slug: "prize", ConfirmToken: tok})
+			if err == nil {
+				created <- a
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(created)
+	if len(created) != 1 {
+		t.Fatalf("%d apps took the slug with one token, want 1", len(created))
+	}
+	winner := <-created
+	if a, _ := n.c.App(n.ctx, "prize"); a.ID != winner.ID {
+		t.Errorf("prize = app %d, want %d", a.ID, winner.ID)
+	}
+}
