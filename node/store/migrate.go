@@ -13,8 +13,6 @@ import (
 	"time"
 )
 
-type migrationFS = fs.FS
-
 // SchemaTooNewError refuses a database written by a newer binary: running
 // an older schema's queries against it could corrupt it.
 type SchemaTooNewError struct {

@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"runtime"
@@ -54,24 +55,25 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	return s, nil
 }
 
-// open opens the database and migrates it with the migrations in fsys, without
-// seeding; tests use it to build databases at earlier schema versions.
-func open(ctx context.Context, path string, logger *slog.Logger, fsys migrationFS) (*Store, error) {
+// open opens the database and migrates it with the migrations in fsys,
+// without seeding.
+func open(ctx context.Context, path string, logger *slog.Logger, fsys fs.FS) (*Store, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open %q: database path must not contain '?' or '#'", path)
 	}
-	common := url.Values{}
-	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
-	common.Add("_pragma", "foreign_keys(1)")
-
-	wq := url.Values{}
-	for k, v := range common {
-		wq[k] = append([]string(nil), v...)
+	// Both pools: wait for other processes' locks, enforce foreign keys.
+	dsn := func(extra ...string) string {
+		q := url.Values{}
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+		q.Add("_pragma", "foreign_keys(1)")
+		for _, p := range extra {
+			q.Add("_pragma", p)
+		}
+		return path + "?" + q.Encode()
 	}
-	wq.Add("_pragma", "journal_mode(WAL)")
-	wq.Add("_pragma", "synchronous(FULL)")
-	wq.Set("_txlock", "immediate")
-	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
+	// Writer: WAL, fsync on every commit, BEGIN IMMEDIATE so a write
+	// transaction holds the lock from its first statement.
+	w, err := sql.Open("sqlite", dsn("journal_mode(WAL)", "synchronous(FULL)")+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -95,9 +97,7 @@ func open(ctx context.Context, path string, logger *slog.Logger, fsys migrationF
 	}
 
 	// Readers open after migrating, so they never see a half-created file.
-	rq := common
-	rq.Add("_pragma", "query_only(1)")
-	r, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	r, err := sql.Open("sqlite", dsn("query_only(1)"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s for reading: %w", path, err)
