@@ -272,9 +272,10 @@ func (c *Client) Resolve(ctx context.Context, host, method, path string) (Resolu
 }
 
 // ExecuteRequest is the request a script sees through Execute. An empty
-// Method is GET.
+// Method is GET; Path is the path the script sees ("/" when empty).
 type ExecuteRequest struct {
 	Method string
+	Path   string
 	Query  url.Values
 	Header http.Header
 	Body   []byte
@@ -299,7 +300,11 @@ func (c *Client) Execute(ctx context.Context, scriptID int64, req ExecuteRequest
 	}
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	hreq, err := c.newRequest(ctx, method, "/api/v1/execute/"+itoa(scriptID), req.Query, req.Body, req.Header)
+	path := "/api/v1/execute/" + itoa(scriptID)
+	if p := strings.TrimPrefix(req.Path, "/"); p != "" {
+		path += "/" + (&url.URL{Path: p}).EscapedPath()
+	}
+	hreq, err := c.newRequest(ctx, method, path, req.Query, req.Body, req.Header)
 	if err != nil {
 		return ExecuteResponse{}, err
 	}

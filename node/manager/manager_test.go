@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -657,6 +658,11 @@ func TestSandboxChangeTakesEffectOnNextRequest(t *testing.T) {
 	res, err := n.c.Execute(n.ctx, s.ID, shared.ExecuteRequest{Method: "POST", Body: []byte("x")})
 	if err != nil || res.Status != 200 || string(res.Body) != "10000" {
 		t.Errorf("Execute = %d %q, %v", res.Status, res.Body, err)
+	}
+	echo := mustScript(t, n, "loop", "echo", `function handle(req) { return req.method + " " + req.path + " " + req.query.q + " " + req.body; }`)
+	res, err = n.c.Execute(n.ctx, echo.ID, shared.ExecuteRequest{Method: "PUT", Path: "/a/b c", Query: url.Values{"q": {"1"}}, Body: []byte("data")})
+	if err != nil || string(res.Body) != "PUT /a/b c 1 data" {
+		t.Errorf("Execute echo = %d %q, %v", res.Status, res.Body, err)
 	}
 	_, err = n.c.Execute(n.ctx, 999, shared.ExecuteRequest{})
 	wantCode(t, err, 404, shared.CodeNotFound)
