@@ -118,14 +118,6 @@ func tryRegister(paths []string, p string) (msg string) {
 	return ""
 }
 
-// RouteTree is one httprouter tree the data plane serves for an app: the
-// routes answering one method on one host scope. Host "" is the host-less
-// scope (requests for hosts no route names).
-type RouteTree struct {
-	Host   string
-	Method string
-}
-
 // TreeRoutes returns the routes of one app the data plane puts into the tree
 // for host and method (SPEC §4): routes of that method or ANY that are
 // host-less or name exactly host; a route naming the host replaces a
