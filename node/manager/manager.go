@@ -188,8 +188,12 @@ func NewAPI(cfg Config) *API {
 	a.handle(http.MethodGet, "/api/v1/admin/resolve", a.resolve)
 	a.handle(http.MethodGet, apps+"/:app/logs", a.logs)
 
-	// Execute answers any method, with or without a path for the script.
-	for _, m := range executeMethods {
+	// Execute answers any method (httprouter has no wildcard method), with
+	// or without a path for the script.
+	for _, m := range []string{
+		http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions,
+	} {
 		a.handle(m, "/api/v1/execute/:id", a.execute)
 		a.handle(m, "/api/v1/execute/:id/*path", a.execute)
 	}
@@ -198,13 +202,6 @@ func NewAPI(cfg Config) *API {
 	// later cannot forget it. Roles slot in here.
 	a.handler = a.authenticate(r)
 	return a
-}
-
-// executeMethods are the methods execute registers; httprouter has no
-// wildcard method.
-var executeMethods = [...]string{
-	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-	http.MethodDelete, http.MethodOptions,
 }
 
 func (a *API) handle(method, path string, h httprouter.Handle) {
