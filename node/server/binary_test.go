@@ -295,7 +295,7 @@ func TestBinarySettingsErrors(t *testing.T) {
 		out, _ := cmd.CombinedOutput()
 		return string(out), cmd.ProcessState.ExitCode()
 	}
-	if out, code := run(nil, "--help"); code != 0 || !strings.Contains(out, "--admin-bind") || !strings.Contains(out, "PICLOUD_LOG_RETENTION") {
+	if out, code := run(nil, "--help"); code != 0 || !strings.Contains(out, "-admin-bind") || !strings.Contains(out, "PICLOUD_LOG_RETENTION") {
 		t.Errorf("--help = %d:\n%s", code, out)
 	}
 	if out, code := run([]string{"PICLOUD_ADMIN_TLS=maybe"}); code == 0 || strings.Count(strings.TrimSpace(out), "\n") != 0 || !strings.Contains(out, "PICLOUD_ADMIN_TLS") {

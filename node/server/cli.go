@@ -67,7 +67,7 @@ func (c CLI) Main(ctx context.Context, args []string, env func(string) string, s
 func (c CLI) printUsage(w io.Writer, fs *flag.FlagSet) {
 	var extra strings.Builder
 	for _, x := range c.Extra {
-		fmt.Fprintf(&extra, "  picloud-node %-18s %s\n", x.Name, x.Usage)
+		fmt.Fprintf(&extra, "  picloud-node %-17s %s\n", x.Name, x.Usage)
 	}
 	fmt.Fprintf(w, usage, extra.String())
 	if fs.Lookup("data") == nil {
