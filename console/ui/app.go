@@ -29,6 +29,11 @@ type Options struct {
 	// Probe is how often nodes in the sidebar are checked for being online;
 	// 0 means every 15 seconds, negative never (tests).
 	Probe time.Duration
+	// Post runs a function on the UI goroutine; nil means fyne.Do. Tests
+	// pass a queue they drain themselves: the fyne test driver runs fyne.Do
+	// at once on the calling goroutine, which would let results race with
+	// the test's own input.
+	Post func(func())
 }
 
 // Console is the main window's content and state.
@@ -58,6 +63,9 @@ func New(a fyne.App, win fyne.Window, opts Options) *Console {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Post == nil {
+		opts.Post = fyne.Do
+	}
 	if opts.Probe == 0 {
 		opts.Probe = 15 * time.Second
 	}
@@ -67,7 +75,7 @@ func New(a fyne.App, win fyne.Window, opts Options) *Console {
 	c.status.Wrapping = fyne.TextWrapWord
 	c.activity = widget.NewActivity()
 	c.activity.Hide()
-	c.tasks = newTasks(ctx, c.activity, c.report)
+	c.tasks = newTasks(ctx, opts.Post, c.activity, c.report)
 	c.crumbs = container.NewHBox()
 	c.content = container.NewStack()
 

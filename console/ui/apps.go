@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -156,6 +157,23 @@ func (v *appsView) submit() {
 		v.slugStatus.SetText("The app needs a name.")
 		v.slugStatus.Importance = widget.DangerImportance
 		v.slugStatus.Refresh()
+		return
+	}
+	slug := req.Slug
+	if slug == "" {
+		slug = shared.DeriveSlug(req.Name)
+	}
+	if sc := v.lastCheck; sc.Status == shared.SlugReserved && sc.Slug == slug {
+		msg := fmt.Sprintf("“%s” is an old slug of app “%s”, which redirects from it.\n"+
+			"Creating this app with it removes that redirect.\n\nTake it over?", sc.Slug, sc.HeldBy)
+		d := dialog.NewConfirm("Take over slug “"+sc.Slug+"”?", msg, func(ok bool) {
+			if ok {
+				req.Slug, req.ConfirmToken = sc.Slug, sc.ConfirmToken
+				v.createApp(req)
+			}
+		}, v.nv.c.win)
+		d.SetConfirmText("Take over")
+		d.Show()
 		return
 	}
 	v.createApp(req)

@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/picloud/picloud/shared"
@@ -25,6 +24,7 @@ const callTimeout = 15 * time.Second
 // flight the activity indicator spins; results and errors are handed back
 // on the UI goroutine with fyne.Do.
 type tasks struct {
+	post     func(func()) // runs a function on the UI goroutine
 	activity *widget.Activity
 	report   func(msg string, isErr bool)
 
@@ -34,10 +34,10 @@ type tasks struct {
 	ctx      context.Context
 }
 
-func newTasks(ctx context.Context, activity *widget.Activity, report func(string, bool)) *tasks {
+func newTasks(ctx context.Context, post func(func()), activity *widget.Activity, report func(string, bool)) *tasks {
 	idle := make(chan struct{})
 	close(idle)
-	return &tasks{activity: activity, report: report, idle: idle, ctx: ctx}
+	return &tasks{post: post, activity: activity, report: report, idle: idle, ctx: ctx}
 }
 
 func (t *tasks) begin() {
@@ -104,7 +104,7 @@ func call[T any](t *tasks, what string, fn func(ctx context.Context) (T, error),
 			return fn(ctx)
 		}()
 		cancel()
-		fyne.Do(func() {
+		t.post(func() {
 			defer t.end()
 			if err != nil {
 				if fail != nil && fail(err) {

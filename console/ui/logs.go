@@ -99,7 +99,7 @@ func (t *logsTab) setAuto(on bool) {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				fyne.Do(func() {
+				t.v.nv.c.opts.Post(func() {
 					if ctx.Err() == nil {
 						t.reload()
 					}

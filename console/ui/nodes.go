@@ -108,7 +108,7 @@ func (l *nodeList) start() {
 						return
 					}
 					nodes := b.Nodes()
-					fyne.Do(func() { l.merge(nodes) })
+					l.c.opts.Post(func() { l.merge(nodes) })
 				}
 			}
 		}()
@@ -122,7 +122,7 @@ func (l *nodeList) start() {
 				case <-l.c.ctx.Done():
 					return
 				case <-t.C:
-					fyne.Do(l.probeAll)
+					l.c.opts.Post(l.probeAll)
 				}
 			}
 		}()

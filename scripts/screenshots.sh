@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Starts a throwaway node on loopback (mDNS off, plain-HTTP admin, temp data
+# dir), seeds a demo app, then runs the real console under xvfb-run in its
+# screenshot mode: it adds and pairs the node, opens each main screen and
+# writes one PNG per screen into OUT (default ./screenshots).
+#
+#   scripts/screenshots.sh [OUT]
+#
+# Needs: go, curl, xvfb-run, and the X11/GL dev packages the console's cgo
+# build needs (scripts/deps.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=$(realpath -m "${1:-screenshots}")
+admin_port=${PICLOUD_SHOT_ADMIN_PORT:-17170}
+data_port=${PICLOUD_SHOT_DATA_PORT:-18180}
+token=screenshot-token
+work=$(mktemp -d)
+node_pid=
+cleanup() {
+	if [[ -n $node_pid ]]; then kill "$node_pid" 2>/dev/null || true; wait "$node_pid" 2>/dev/null || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "building picloud-node and picloud-console…" >&2
+go build -o "$work/picloud-node" ./cmd/node
+go build -o "$work/picloud-console" ./cmd/console
+
+PICLOUD_DATA="$work/data" PICLOUD_BIND="127.0.0.1:$data_port" PICLOUD_ADMIN_BIND="127.0.0.1:$admin_port" \
+PICLOUD_ADMIN_TLS=off PICLOUD_MDNS=off PICLOUD_ADMIN_TOKEN="$token" PICLOUD_NODE_NAME=pi-demo \
+	"$work/picloud-node" 2>"$work/node.log" &
+node_pid=$!
+
+admin="http://127.0.0.1:$admin_port"
+for _ in $(seq 100); do
+	curl -fsS "$admin/healthz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+curl -fsS "$admin/healthz" >/dev/null || { cat "$work/node.log" >&2; echo "node did not start" >&2; exit 1; }
+
+# api METHOD PATH [JSON]: an admin call; prints the response body.
+api() {
+	curl -fsS -X "$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+		${3:+--data-binary "$3"} "$admin$2"
+}
+id_of() { grep -o '"id":[0-9]*' | head -1 | cut -d: -f2; }
+
+echo "seeding the demo app…" >&2
+api POST /api/v1/admin/apps '{"name":"Demo site","slug":"demo-old","description":"Everything the screenshots show."}' >/dev/null
+api PATCH /api/v1/admin/apps/demo-old '{"slug":"demo"}' >/dev/null # leaves a redirect in the history
+api POST /api/v1/admin/apps/demo/domains '{"pattern":"demo.localhost"}' >/dev/null
+api POST /api/v1/admin/apps/demo/domains '{"pattern":"*.demo.example.com"}' >/dev/null
+hello=$(api POST /api/v1/admin/scripts "$(cat <<'JSON'
+{"app_id":"demo","name":"hello","source":"// Greets whoever asks.\nfunction handle(req) {\n  const name = req.params.name || req.query.name || \"world\";\n  console.log(\"greeting\", name);\n  return { status: 200, headers: { \"content-type\": \"text/plain\" }, body: \"Hello, \" + name + \"!\" };\n}\n"}
+JSON
+)" | id_of)
+broken=$(api POST /api/v1/admin/scripts '{"app_id":"demo","name":"flaky","source":"function handle(req) { throw new Error(\"database unreachable\") }"}' | id_of)
+api POST /api/v1/admin/apps/demo/routes "{\"script_id\":$hello,\"method\":\"GET\",\"path\":\"/\"}" >/dev/null
+api POST /api/v1/admin/apps/demo/routes "{\"script_id\":$hello,\"method\":\"GET\",\"path\":\"/hello/:name\"}" >/dev/null
+api POST /api/v1/admin/apps/demo/routes "{\"script_id\":$broken,\"method\":\"ANY\",\"path\":\"/flaky\"}" >/dev/null
+for n in ada grace linus ken rob; do
+	curl -sS -o /dev/null -H "Host: demo.localhost" "http://127.0.0.1:$data_port/hello/$n"
+done
+for _ in 1 2; do curl -sS -o /dev/null -H "Host: demo.localhost" "http://127.0.0.1:$data_port/flaky"; done
+curl -sS -o /dev/null -H "Host: demo.localhost" "http://127.0.0.1:$data_port/"
+
+mkdir -p "$out"
+echo "running the console under xvfb…" >&2
+PICLOUD_SCREENSHOT_TOKEN="$token" xvfb-run -a -s "-screen 0 1400x900x24" \
+	"$work/picloud-console" --mdns off --registry "$work/nodes.json" \
+	--screenshot-dir "$out" --screenshot-node "127.0.0.1:$admin_port" --screenshot-app demo
+ls -1 "$out"/*.png
