@@ -123,6 +123,12 @@ func startNode(t *testing.T, dataDir string, env ...string) *proc {
 	}
 }
 
+// localhost names a loopback address by the host the default app claims.
+func localhost(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return net.JoinHostPort("localhost", port)
+}
+
 func (p *proc) stop(t *testing.T) {
 	t.Helper()
 	p.cmd.Process.Signal(syscall.SIGTERM)
@@ -157,7 +163,7 @@ func TestBinaryFirstStartServesHelloWorldOverTLSAdmin(t *testing.T) {
 	p := startNode(t, dir, "PICLOUD_NODE_NAME=pi-kitchen")
 
 	// The data plane answers the seeded hello-world at once.
-	resp, err := http.Get("http://" + p.data + "/")
+	resp, err := http.Get("http://" + localhost(p.data) + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +265,7 @@ func TestBinaryGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 	res := make(chan result, 1)
 	go func() {
-		resp, err := http.Get("http://" + p.data + "/slow")
+		resp, err := http.Get("http://" + localhost(p.data) + "/slow")
 		if err != nil {
 			res <- result{err: err}
 			return
