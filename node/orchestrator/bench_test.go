@@ -32,6 +32,16 @@ func benchNode(b *testing.B, n int) (o *Orchestrator, host, path string) {
 		o.Close(ctx)
 		st.Close()
 	})
+	o.current.Store(o.build(benchData(n)))
+	// A wildcard claim three labels below its suffix, and a host-less route
+	// of the same app.
+	target := n/2 | 1
+	return o, fmt.Sprintf("a.b.c.w%d.bench.test:8080", target), fmt.Sprintf("/svc%d/items/42", target)
+}
+
+// benchData is n claims and n routes over n/10 apps, each app with one
+// script.
+func benchData(n int) *store.Snapshot {
 	apps := max(1, n/10)
 	data := &store.Snapshot{}
 	for i := 1; i <= apps; i++ {
@@ -53,11 +63,7 @@ func benchNode(b *testing.B, n int) (o *Orchestrator, host, path string) {
 		}
 		data.Routes = append(data.Routes, r)
 	}
-	o.current.Store(o.build(data))
-	// A wildcard claim three labels below its suffix, and a host-less route
-	// of the same app.
-	target := n/2 | 1
-	return o, fmt.Sprintf("a.b.c.w%d.bench.test:8080", target), fmt.Sprintf("/svc%d/items/42", target)
+	return data
 }
 
 // BenchmarkResolve measures host → app → route alone.
@@ -91,6 +97,47 @@ func BenchmarkDispatch(b *testing.B) {
 				if w.Code != 200 || w.Body.String() != "ok 42" {
 					b.Fatalf("%d %q", w.Code, w.Body)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkLookup measures the two tables alone, for a host already
+// normalised: what grows with the number of claims and routes, if anything.
+func BenchmarkLookup(b *testing.B) {
+	for _, n := range []int{10, 10_000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			o, host, path := benchNode(b, n)
+			host, err := shared.NormalizeHost(host)
+			if err != nil {
+				b.Fatal(err)
+			}
+			snap := o.current.Load()
+			b.ReportAllocs()
+			for b.Loop() {
+				id, ok := snap.domains.match(host)
+				if !ok {
+					b.Fatal("no app")
+				}
+				if r, _, _ := snap.apps[id].routes.lookup(host, "GET", path); r == nil {
+					b.Fatal("no route")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRebuild measures building the routing table from a snapshot of
+// the store with every program already compiled: the cost of one admin
+// change on the data plane.
+func BenchmarkRebuild(b *testing.B) {
+	for _, n := range []int{10, 10_000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			o, _, _ := benchNode(b, n)
+			data := benchData(n)
+			b.ReportAllocs()
+			for b.Loop() {
+				o.current.Store(o.build(data))
 			}
 		})
 	}

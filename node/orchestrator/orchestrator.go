@@ -28,6 +28,9 @@ const (
 	DefaultLogRetention = 10_000
 	DefaultMaxBodyBytes = 1 << 20
 	DefaultLogQueue     = 4096
+
+	// rebuildTimeout bounds the read of one snapshot.
+	rebuildTimeout = time.Minute
 )
 
 // Store is what the orchestrator needs of the database: a consistent read of
@@ -108,7 +111,13 @@ func New(cfg Config) *Orchestrator {
 // version, so only changed scripts are compiled again. A script that no
 // longer compiles does not fail the rebuild: its routes answer 500
 // script_error and the reason is logged.
+//
+// The caller's cancellation is ignored (its values are kept): Rebuild runs
+// after a change is committed, and a client hanging up at that moment must
+// not leave the data plane serving the state from before the change.
 func (o *Orchestrator) Rebuild(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rebuildTimeout)
+	defer cancel()
 	o.rebuildMu.Lock()
 	defer o.rebuildMu.Unlock()
 	start := time.Now()
