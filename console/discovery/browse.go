@@ -14,8 +14,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/hashicorp/mdns"
 )
 
 // ServiceType is the DNS-SD service nodes announce in the local. domain.
@@ -223,30 +221,11 @@ func (b *Browser) Query(ctx context.Context) error {
 		mu   sync.Mutex
 		errs []error
 	)
-	logger := slog.NewLogLogger(b.log.Handler(), slog.LevelDebug)
 	for _, ifc := range ifaces {
 		wg.Go(func() {
-			// hashicorp/mdns drops answers when the channel is full, so
-			// each query gets its own buffered channel drained at once.
-			ch := make(chan *mdns.ServiceEntry, 32)
-			fwd := make(chan struct{})
-			go func() {
-				defer close(fwd)
-				for e := range ch {
-					entries <- answer{e, ifc}
-				}
-			}()
-			err := mdns.QueryContext(ctx, &mdns.QueryParam{
-				Service:     ServiceType,
-				Domain:      "local",
-				Timeout:     b.cfg.QueryTimeout,
-				Interface:   ifc,
-				Entries:     ch,
-				DisableIPv6: b.cfg.DisableIPv6,
-				Logger:      logger,
+			err := query(ctx, ifc, !b.cfg.DisableIPv6, b.cfg.QueryTimeout, func(in instance) {
+				entries <- answer{in, ifc}
 			})
-			close(ch)
-			<-fwd
 			if err != nil {
 				name := "default"
 				if ifc != nil {
@@ -268,7 +247,7 @@ func (b *Browser) Query(ctx context.Context) error {
 }
 
 type answer struct {
-	entry *mdns.ServiceEntry
+	inst  instance
 	iface *net.Interface // the interface queried on; nil for the default
 }
 
@@ -302,29 +281,12 @@ func queryInterfaces() []*net.Interface {
 
 // observe records one mDNS answer.
 func (b *Browser) observe(a answer, now time.Time) {
-	n, err := parseEntry(a.entry)
+	n, err := parseEntry(a.inst)
 	if err != nil {
-		b.log.Debug("mDNS: ignoring answer", "name", a.entry.Name, "err", err)
+		b.log.Debug("mDNS: ignoring answer", "name", a.inst.name, "err", err)
 		return
 	}
-	var addrs []netip.Addr
-	if ip, ok := netip.AddrFromSlice(a.entry.AddrV4); ok && a.entry.AddrV4 != nil {
-		addrs = append(addrs, ip.Unmap())
-	}
-	if v6 := a.entry.AddrV6IPAddr; v6 != nil {
-		if ip, ok := netip.AddrFromSlice(v6.IP); ok {
-			zone := v6.Zone
-			if zone == "" && ip.IsLinkLocalUnicast() && a.iface != nil {
-				// Asked over IPv4, the answer's source has no zone; the
-				// link is the one we asked on.
-				zone = a.iface.Name
-			}
-			if ip.IsLinkLocalUnicast() {
-				ip = ip.WithZone(zone)
-			}
-			addrs = append(addrs, ip)
-		}
-	}
+	addrs := a.inst.addrs
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -430,20 +392,20 @@ func (b *Browser) Nodes() []Node {
 
 // parseEntry reads a node from an mDNS answer: the instance name and the
 // TXT record of SPEC §6. Answers for other services are refused.
-func parseEntry(e *mdns.ServiceEntry) (Node, error) {
-	name, err := instanceName(e.Name)
+func parseEntry(in instance) (Node, error) {
+	name, err := instanceName(in.name)
 	if err != nil {
 		return Node{}, err
 	}
-	n, err := parseTXT(e.InfoFields)
+	n, err := parseTXT(in.txt)
 	if err != nil {
 		return Node{}, err
 	}
-	if e.Port <= 0 || e.Port > 65535 {
-		return Node{}, fmt.Errorf("port %d out of range", e.Port)
+	if in.port <= 0 || in.port > 65535 {
+		return Node{}, fmt.Errorf("port %d out of range", in.port)
 	}
 	n.Name = name
-	n.Port = e.Port
+	n.Port = in.port
 	return n, nil
 }
 

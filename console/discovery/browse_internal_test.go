@@ -3,7 +3,6 @@ package discovery
 import (
 	"errors"
 	"log/slog"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/hashicorp/mdns"
 	announce "github.com/picloud/picloud/node/discovery"
 	"github.com/picloud/picloud/shared"
 )
@@ -116,12 +114,12 @@ func FuzzInstanceNameRoundTrip(f *testing.F) {
 	})
 }
 
-func entry(name, id string, v4 string, port int) *mdns.ServiceEntry {
-	return &mdns.ServiceEntry{
-		Name:       announce.InstanceLabel(name) + "._picloud._tcp.local.",
-		AddrV4:     net.ParseIP(v4),
-		Port:       port,
-		InfoFields: []string{"txtvers=1", "id=" + id, "v=1.0.0", "schema=2", "admin=https", "data=8080"},
+func entry(name, id string, v4 string, port int) instance {
+	return instance{
+		name:  announce.InstanceLabel(name) + "._picloud._tcp.local.",
+		addrs: []netip.Addr{netip.MustParseAddr(v4)},
+		port:  port,
+		txt:   []string{"txtvers=1", "id=" + id, "v=1.0.0", "schema=2", "admin=https", "data=8080"},
 	}
 }
 
@@ -141,7 +139,7 @@ func notified(b *Browser) bool {
 func TestObserveAndExpire(t *testing.T) {
 	b := newTestBrowser()
 	t0 := time.Now()
-	b.observe(answer{entry: entry("pi one", idA, "10.0.0.1", 7070)}, t0)
+	b.observe(answer{inst: entry("pi one", idA, "10.0.0.1", 7070)}, t0)
 	if !notified(b) {
 		t.Error("a new node did not notify")
 	}
@@ -155,17 +153,17 @@ func TestObserveAndExpire(t *testing.T) {
 	}
 
 	// The same answer again only moves LastSeen: no notification.
-	b.observe(answer{entry: entry("pi one", idA, "10.0.0.1", 7070)}, t0.Add(time.Second))
+	b.observe(answer{inst: entry("pi one", idA, "10.0.0.1", 7070)}, t0.Add(time.Second))
 	if notified(b) {
 		t.Error("an unchanged answer notified")
 	}
 	// The node moved to a new address (DHCP): both are listed until the old
 	// one ages out.
-	b.observe(answer{entry: entry("pi one", idA, "10.0.0.9", 7070)}, t0.Add(5*time.Second))
+	b.observe(answer{inst: entry("pi one", idA, "10.0.0.9", 7070)}, t0.Add(5*time.Second))
 	if !notified(b) {
 		t.Error("a new address did not notify")
 	}
-	b.observe(answer{entry: entry("pi two", idB, "10.0.0.2", 7070)}, t0.Add(5*time.Second))
+	b.observe(answer{inst: entry("pi two", idB, "10.0.0.2", 7070)}, t0.Add(5*time.Second))
 	<-b.Changes()
 
 	b.expire(t0.Add(10 * time.Second))
@@ -192,31 +190,19 @@ func TestObserveAndExpire(t *testing.T) {
 func TestObserveIgnoresForeignAnswers(t *testing.T) {
 	b := newTestBrowser()
 	other := entry("printer", idA, "10.0.0.1", 631)
-	other.Name = "printer._ipp._tcp.local."
-	b.observe(answer{entry: other}, time.Now())
+	other.name = "printer._ipp._tcp.local."
+	b.observe(answer{inst: other}, time.Now())
 	noID := entry("pi", idA, "10.0.0.1", 7070)
-	noID.InfoFields = []string{"txtvers=1"}
-	b.observe(answer{entry: noID}, time.Now())
+	noID.txt = []string{"txtvers=1"}
+	b.observe(answer{inst: noID}, time.Now())
 	if got := b.Nodes(); len(got) != 0 {
 		t.Errorf("foreign answers listed: %+v", got)
 	}
 }
 
-func TestLinkLocalIPv6GetsTheQueriedInterface(t *testing.T) {
-	b := newTestBrowser()
-	e := entry("pi", idA, "10.0.0.1", 7070)
-	e.AddrV6IPAddr = &net.IPAddr{IP: net.ParseIP("fe80::1")}
-	b.observe(answer{entry: e, iface: &net.Interface{Name: "eth0"}}, time.Now())
-	n := b.Nodes()[0]
-	want := []string{"10.0.0.1:7070", "[fe80::1%eth0]:7070"}
-	if !slices.Equal(n.AdminAddrs(), want) {
-		t.Errorf("AdminAddrs = %v, want %v", n.AdminAddrs(), want)
-	}
-}
-
 func TestNodesMergesManualEntryOfDiscoveredNode(t *testing.T) {
 	b := newTestBrowser()
-	b.observe(answer{entry: entry("pi", idA, "10.0.0.1", 7070)}, time.Now())
+	b.observe(answer{inst: entry("pi", idA, "10.0.0.1", 7070)}, time.Now())
 	mismatch := &shared.IdentityMismatchError{Expected: idA, Got: idB}
 	b.manual["pi.lan:7070"] = &manual{node: Node{ID: idA, Name: "pi", Manual: "pi.lan:7070", Err: mismatch}}
 	b.manual["10.9.9.9:7070"] = &manual{node: Node{Manual: "10.9.9.9:7070", Err: errors.New("refused")}}

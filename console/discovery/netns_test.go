@@ -262,6 +262,9 @@ func (h *helper) stop(t *testing.T) {
 	_ = h.stdin.Close()
 	select {
 	case <-h.done:
+		if code := h.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("helper exited with status %d (a data race, a panic?):\n%s", code, h.stderr.String())
+		}
 	case <-time.After(10 * time.Second):
 		t.Errorf("helper did not stop; killing it")
 		_ = h.cmd.Process.Kill()
@@ -434,4 +437,40 @@ func TestIPv6OnlyNode(t *testing.T) {
 		}
 	}
 	t.Logf("admin addresses: %v", got.AdminAddrs())
+}
+
+// Raspberry Pi OS names every Pi "raspberrypi", and the node name defaults
+// to the host name: two nodes with one name are still two nodes.
+func TestTwoNodesWithTheSameName(t *testing.T) {
+	l := newLAN(t)
+	a := fakeNode{name: "raspberrypi", id: randomNodeID(t), version: "1.0.0", admin: "https", schema: 1, port: 7070, data: 8080}
+	b := a
+	b.id = randomNodeID(t)
+	nsA, v4A := l.host("a", true)
+	nsB, v4B := l.host("b", true)
+	l.start(nsA, "announce", a.env()...)
+	l.start(nsB, "announce", b.env()...)
+	browser := l.start(l.hub, "browse")
+	nodes := browser.waitFor(t, 20*time.Second, "both nodes named raspberrypi", func(ns []discovery.Node) bool {
+		_, okA := byID(ns, a.id)
+		_, okB := byID(ns, b.id)
+		return okA && okB
+	})
+	gotA, _ := byID(nodes, a.id)
+	gotB, _ := byID(nodes, b.id)
+	a.check(t, gotA, v4A, netip.Addr{})
+	b.check(t, gotB, v4B, netip.Addr{})
+
+	// Over many rounds neither drops out nor picks up the other's address.
+	for end := time.Now().Add(4 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		nodes := browser.nodes()
+		gotA, okA := byID(nodes, a.id)
+		gotB, okB := byID(nodes, b.id)
+		if !okA || !okB {
+			t.Fatalf("a node with the shared name dropped out: %+v", nodes)
+		}
+		if slices.Contains(gotA.Addrs, v4B) || slices.Contains(gotB.Addrs, v4A) {
+			t.Fatalf("addresses mixed up between the two nodes: %+v", nodes)
+		}
+	}
 }
