@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ import (
 type node struct {
 	t     testing.TB
 	ctx   context.Context
+	db    string // path of the SQLite file
 	store *store.Store
 	exec  *executor.Executor
 	orch  *Orchestrator
@@ -36,7 +38,8 @@ func newNode(t testing.TB, opts ...func(*Config)) *node {
 	t.Helper()
 	ctx := context.Background()
 	logger := slog.New(slog.DiscardHandler)
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "picloud.db"), logger)
+	db := filepath.Join(t.TempDir(), "picloud.db")
+	st, err := store.Open(ctx, db, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +48,7 @@ func newNode(t testing.TB, opts ...func(*Config)) *node {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	n := &node{t: t, ctx: ctx, store: st, exec: ex, orch: New(cfg)}
+	n := &node{t: t, ctx: ctx, db: db, store: st, exec: ex, orch: New(cfg)}
 	if err := n.orch.Rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -605,5 +608,49 @@ func TestLogRetention(t *testing.T) {
 	}
 	if logs, _ := n.store.Logs(n.ctx, other.ID, 0, 1000, 0); len(logs) != 5 {
 		t.Fatalf("the other app kept %d logs, want its 5", len(logs))
+	}
+}
+
+// When the database cannot take logs (another process holds its write lock,
+// or the disk is slow), requests still get their answers: a full log queue
+// costs an entry, never a stuck request. What was queued is written once the
+// database is free again.
+func TestFullLogQueueNeverHoldsRequests(t *testing.T) {
+	n := newNode(t, func(c *Config) { c.LogQueue = 2 })
+	a := n.app("slowdisk", "slowdisk.test")
+	n.route(a.ID, n.script(a.ID, "s", text("ok"), nil).ID, "GET", "/:i", nil)
+	n.rebuild()
+
+	// Another process (e.g. a backup tool) holds the write lock.
+	db, err := sql.Open("sqlite", n.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(n.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(n.ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	const total = 12
+	for i := 0; i < total; i++ {
+		wantBody(t, n.get("slowdisk.test", fmt.Sprintf("/%d", i)), 200, "ok")
+	}
+	if _, err := conn.ExecContext(n.ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.orch.Close(n.ctx); err != nil {
+		t.Fatal(err)
+	}
+	logs, err := n.store.Logs(n.ctx, a.ID, 0, 100, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := int(n.orch.logs.dropped.Load())
+	if dropped == 0 || len(logs)+dropped != total {
+		t.Fatalf("%d logs written and %d dropped of %d executions; want some dropped and the rest written", len(logs), dropped, total)
 	}
 }
