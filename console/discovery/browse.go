@@ -87,9 +87,9 @@ type Config struct {
 }
 
 // Browser keeps the list of nodes: those answering mDNS queries, keyed by
-// node id, and the addresses the user typed in. hashicorp/mdns asks once
-// per query and nodes never say goodbye, so Run asks again every Interval
-// and drops what stopped answering for TTL.
+// node id, and the addresses the user typed in. Nodes (hashicorp/mdns
+// responders) only answer queries and never say goodbye, so Run asks again
+// every Interval and drops what stopped answering for TTL.
 type Browser struct {
 	cfg     Config
 	log     *slog.Logger
