@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
+	"runtime"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/file"
@@ -22,7 +22,15 @@ type Program struct {
 	ScriptID, Version int64
 
 	prg  *goja.Program
-	pool sync.Pool // of *sandbox
+	idle chan *sandbox // runtimes ready for the next request
+}
+
+// poolSize is how many idle runtimes a Program keeps. A sync.Pool would be
+// emptied by every GC, and a cold runtime costs milliseconds to harden.
+var poolSize = min(max(runtime.GOMAXPROCS(0), 2), 8)
+
+func newProgram(scriptID, version int64, prg *goja.Program) *Program {
+	return &Program{ScriptID: scriptID, Version: version, prg: prg, idle: make(chan *sandbox, poolSize)}
 }
 
 type cacheKey struct{ id, version int64 }
@@ -48,7 +56,7 @@ func (e *Executor) Compile(scriptID, version int64, source string, limits shared
 	if err != nil {
 		return nil, err
 	}
-	p := &Program{ScriptID: scriptID, Version: version, prg: prg}
+	p := newProgram(scriptID, version, prg)
 	if scriptID != 0 {
 		e.mu.Lock()
 		// A newer version replaces older ones of the same script, so the cache

@@ -173,7 +173,7 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 	sb.run = nil
 	if clean && res.Err == nil {
 		sb.rt.ClearInterrupt()
-		p.pool.Put(sb)
+		p.put(sb)
 	}
 	return res
 }
@@ -190,17 +190,26 @@ func fillLimits(l shared.Limits) shared.Limits {
 }
 
 func (p *Program) get() (*sandbox, error) {
-	if sb, ok := p.pool.Get().(*sandbox); ok {
+	select {
+	case sb := <-p.idle:
 		return sb, nil
+	default:
+		return newSandbox(p.prg)
 	}
-	return newSandbox(p.prg)
+}
+
+func (p *Program) put(sb *sandbox) {
+	select {
+	case p.idle <- sb:
+	default: // enough idle runtimes; let this one go
+	}
 }
 
 // execute runs the entry function and handle(req) and fills res. It
 // reports whether the runtime is clean enough to be reused.
 func (sb *sandbox) execute(req *Request, res *Result) bool {
 	rt := sb.rt
-	handleVal, err := sb.entry(goja.Undefined())
+	handleVal, err := sb.entry(goja.Undefined(), sb.natives...)
 	if err != nil {
 		res.Err = sb.scriptError(err)
 		return false

@@ -10,15 +10,17 @@ import (
 )
 
 // Hidden natives the instrumenter calls. '%' cannot start a JavaScript
-// identifier, so a script can neither declare nor shadow these names; they
-// are non-writable, non-configurable properties of a frozen global object,
-// so it cannot overwrite them either (calling them only costs it more).
+// identifier, so a script can neither declare, shadow nor assign these
+// names; they are parameters of the wrapper function around the script.
 const (
 	hiddenTick   = "%tick"   // one operation; at each loop body and function body
 	hiddenString = "%str"    // check a string result of + += and template literals
 	hiddenTarget = "%target" // remember the object an index or length write goes to
 	hiddenSized  = "%sized"  // check the size of that object right after the write
 )
+
+// hiddenNames is the parameter order of the wrapper function.
+var hiddenNames = []string{hiddenTick, hiddenString, hiddenTarget, hiddenSized}
 
 // instrumenter checks the syntax tree (max_expr_depth, regular expressions,
 // no `with`) and rewrites it in place:
@@ -50,9 +52,22 @@ func (in *instrumenter) program(p *ast.Program) (*ast.Program, error) {
 	}
 	idx := file.Idx(1)
 	body := append(p.Body, &ast.ReturnStatement{Return: idx, Argument: ident("handle", idx)})
+	// The hidden natives are parameters of the wrapper, so every reference
+	// resolves statically to a closure slot instead of a dynamic global
+	// lookup. A sloppy wrapper gets a default value on its last parameter:
+	// that makes its arguments object unmapped, so neither arguments[i] = f
+	// nor arguments.callee (which then throws) can reach or replace them.
+	// A strict wrapper is unmapped anyway, and may not have the default.
+	params := &ast.ParameterList{Opening: idx, Closing: idx}
+	for _, name := range hiddenNames {
+		params.List = append(params.List, &ast.Binding{Target: ident(name, idx)})
+	}
+	if !strictDirective(p.Body) {
+		params.List[len(params.List)-1].Initializer = ident("undefined", idx)
+	}
 	fn := &ast.FunctionLiteral{
 		Function:        idx,
-		ParameterList:   &ast.ParameterList{Opening: idx, Closing: idx},
+		ParameterList:   params,
 		Body:            &ast.BlockStatement{LeftBrace: idx, List: body, RightBrace: idx},
 		DeclarationList: p.DeclarationList,
 	}
@@ -60,6 +75,25 @@ func (in *instrumenter) program(p *ast.Program) (*ast.Program, error) {
 		Body: []ast.Statement{&ast.ExpressionStatement{Expression: fn}},
 		File: p.File,
 	}, nil
+}
+
+// strictDirective reports whether the program starts with a "use strict"
+// directive (written without escapes, as the spec requires).
+func strictDirective(body []ast.Statement) bool {
+	for _, s := range body {
+		es, ok := s.(*ast.ExpressionStatement)
+		if !ok {
+			return false
+		}
+		lit, ok := es.Expression.(*ast.StringLiteral)
+		if !ok {
+			return false
+		}
+		if len(lit.Literal) >= 2 && lit.Literal[1:len(lit.Literal)-1] == "use strict" {
+			return true
+		}
+	}
+	return false
 }
 
 func hasHandle(body []ast.Statement) bool {
@@ -105,8 +139,20 @@ func call(name string, idx file.Idx, args ...ast.Expression) *ast.CallExpression
 	return &ast.CallExpression{Callee: ident(name, idx), LeftParenthesis: idx, ArgumentList: args, RightParenthesis: idx}
 }
 
+// tick costs one operation. It is a native call: an inline counter
+// (++%ops > %maxops && ...) is more bytecode than the call and measured
+// slower in goja.
+func tick(idx file.Idx) ast.Expression {
+	return call(hiddenTick, idx)
+}
+
 func tickStmt(idx file.Idx) ast.Statement {
-	return &ast.ExpressionStatement{Expression: call(hiddenTick, idx)}
+	return &ast.ExpressionStatement{Expression: tick(idx)}
+}
+
+// checkString wraps a value that may be a freshly built string: %str(e).
+func checkString(e ast.Expression, idx file.Idx) ast.Expression {
+	return call(hiddenString, idx, e)
 }
 
 // tickBody prefixes a loop body with a tick.
@@ -470,7 +516,7 @@ func (in *instrumenter) expr(e ast.Expression, depth int) (ast.Expression, error
 			e.Right, err = in.expr(e.Right, d)
 		}
 		if err == nil && e.Operator == token.PLUS && !(numeric(e.Left) && numeric(e.Right)) {
-			return call(hiddenString, e.Idx0(), e), nil
+			return checkString(e, e.Idx0()), nil
 		}
 	case *ast.BracketExpression:
 		if e.Left, err = in.expr(e.Left, d); err == nil {
@@ -509,7 +555,7 @@ func (in *instrumenter) expr(e ast.Expression, depth int) (ast.Expression, error
 			}
 		case *ast.ExpressionBody:
 			if body.Expression, err = in.expr(body.Expression, d); err == nil {
-				body.Expression = &ast.SequenceExpression{Sequence: []ast.Expression{call(hiddenTick, e.Start), body.Expression}}
+				body.Expression = &ast.SequenceExpression{Sequence: []ast.Expression{tick(e.Start), body.Expression}}
 			}
 		}
 	case *ast.NewExpression:
@@ -533,7 +579,7 @@ func (in *instrumenter) expr(e ast.Expression, depth int) (ast.Expression, error
 			err = in.exprs(e.Expressions, d)
 		}
 		if err == nil && e.Tag == nil && len(e.Expressions) > 0 {
-			return call(hiddenString, e.Idx0(), e), nil
+			return checkString(e, e.Idx0()), nil
 		}
 	case *ast.UnaryExpression:
 		e.Operand, err = in.expr(e.Operand, d)
@@ -592,7 +638,7 @@ func (in *instrumenter) assign(e *ast.AssignExpression, depth int) (ast.Expressi
 		}
 	}
 	if e.Operator == token.PLUS { // the target may hold a string whatever is added
-		out = call(hiddenString, idx, out)
+		out = checkString(out, idx)
 	}
 	return out, nil
 }
@@ -618,7 +664,6 @@ func numeric(e ast.Expression) bool {
 			return numeric(e.Left) && numeric(e.Right)
 		}
 	case *ast.CallExpression:
-		// %str(...) wraps a + that was not numeric.
 		return false
 	}
 	return false

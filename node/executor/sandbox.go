@@ -25,9 +25,10 @@ var preludeProgram = goja.MustCompile("prelude.js", preludeSource, true)
 // request at a time and goes back to its Program's pool only after a clean
 // run.
 type sandbox struct {
-	rt    *goja.Runtime
-	entry goja.Callable // runs the script's top level, returns handle
-	run   *runState     // the current execution; nil between runs
+	rt      *goja.Runtime
+	entry   goja.Callable // runs the script's top level, returns handle
+	natives []goja.Value  // hidden natives, in hiddenNames order
+	run     *runState     // the current execution; nil between runs
 
 	jsonParse     goja.Callable // the original JSON.parse
 	jsonStringify goja.Callable // the original JSON.stringify
@@ -116,17 +117,6 @@ func newSandbox(prg *goja.Program) (*sandbox, error) {
 	sb.jsonParse, _ = goja.AssertFunction(json.Get("parse"))
 	sb.jsonStringify, _ = goja.AssertFunction(json.Get("stringify"))
 
-	hidden := map[string]func(goja.FunctionCall) goja.Value{
-		hiddenTick:   sb.tick,
-		hiddenString: sb.checkString,
-		hiddenTarget: sb.target,
-		hiddenSized:  sb.sized,
-	}
-	for name, fn := range hidden {
-		if err := g.DefineDataProperty(name, rt.ToValue(fn), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
-			return nil, fmt.Errorf("define %s: %w", name, err)
-		}
-	}
 	if err := sb.wrapBuiltins(); err != nil {
 		return nil, fmt.Errorf("wrap built-ins: %w", err)
 	}
@@ -163,6 +153,7 @@ func newSandbox(prg *goja.Program) (*sandbox, error) {
 		return nil, fmt.Errorf("program did not produce its entry function")
 	}
 	sb.entry = fn
+	sb.natives = []goja.Value{rt.ToValue(sb.tick), rt.ToValue(sb.checkString), rt.ToValue(sb.target), rt.ToValue(sb.sized)}
 	return sb, nil
 }
 
@@ -176,20 +167,20 @@ func (sb *sandbox) tick(goja.FunctionCall) goja.Value {
 	return goja.Undefined()
 }
 
-// charge costs n operations, for built-in work proportional to data size.
-func (rs *runState) charge(n int64) {
-	rs.ops += n
-	if rs.ops > rs.limits.MaxOperations {
-		rs.stop(shared.KnobMaxOperations)
-	}
-}
-
 func (sb *sandbox) checkString(call goja.FunctionCall) goja.Value {
 	v := call.Argument(0)
 	if s, ok := v.(goja.String); ok && int64(s.Length()) > sb.run.limits.MaxStringSize {
 		sb.run.stop(shared.KnobMaxStringSize)
 	}
 	return v
+}
+
+// charge costs n operations, for built-in work proportional to data size.
+func (rs *runState) charge(n int64) {
+	rs.ops += n
+	if rs.ops > rs.limits.MaxOperations {
+		rs.stop(shared.KnobMaxOperations)
+	}
 }
 
 func (sb *sandbox) target(call goja.FunctionCall) goja.Value {

@@ -1,0 +1,108 @@
+package executor
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/dop251/goja"
+
+	"github.com/picloud/picloud/shared"
+)
+
+const helloSrc = `function handle(req) { return "hello " + req.path }`
+
+func BenchmarkHelloPooled(b *testing.B) {
+	e := New(Options{})
+	l := shared.DefaultLimits()
+	p, err := e.Compile(1, 1, helloSrc, l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := &Request{Method: "GET", Path: "/"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	e.Run(ctx, p, l, req) // warm the pool
+	cpu := cpuTime()
+	for b.Loop() {
+		if res := e.Run(ctx, p, l, req); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+	}
+	reportCPU(b, cpu)
+}
+
+// BenchmarkHelloFresh builds a new hardened runtime for every request.
+func BenchmarkHelloFresh(b *testing.B) {
+	e := New(Options{})
+	l := shared.DefaultLimits()
+	p, err := e.Compile(1, 1, helloSrc, l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := &Request{Method: "GET", Path: "/"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu := cpuTime()
+	for b.Loop() {
+		fresh := newProgram(0, 0, p.prg) // empty pool
+		if res := e.Run(ctx, fresh, l, req); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+	}
+	reportCPU(b, cpu)
+}
+
+const loopSrc = `function handle() { let s = 0; for (let i = 0; i < 100000; i++) { s += i % 7 } return s }`
+const fibSrc = `function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2) } function handle() { return fib(25) }`
+const sieveSrc = `function handle() { const a = []; for (let i = 0; i < 20000; i++) a[i] = true;
+	for (let i = 2; i < 20000; i++) if (a[i]) for (let j = i * i; j < 20000; j += i) a[j] = false;
+	let n = 0; for (let i = 2; i < 20000; i++) if (a[i]) n++; return n }`
+
+func benchInstrumented(b *testing.B, src string) {
+	e := New(Options{})
+	l := shared.DefaultLimits()
+	l.MaxOperations = 1 << 60
+	l.TimeoutMS = 60_000
+	p, err := e.Compile(1, 1, src, l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	e.Run(ctx, p, l, nil) // warm the pool
+	cpu := cpuTime()
+	for b.Loop() {
+		if res := e.Run(ctx, p, l, nil); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+	}
+	reportCPU(b, cpu)
+}
+
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
+
+// benchPlain runs the same handle in bare goja: no instrumentation, no
+// wrapped built-ins, a reused runtime.
+func benchPlain(b *testing.B, src string) {
+	rt := goja.New()
+	if _, err := rt.RunString(src); err != nil {
+		b.Fatal(err)
+	}
+	handle, _ := goja.AssertFunction(rt.Get("handle"))
+	cpu := cpuTime()
+	for b.Loop() {
+		if _, err := handle(goja.Undefined()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu)
+}
+
+func BenchmarkLoopInstrumented(b *testing.B)  { benchInstrumented(b, loopSrc) }
+func BenchmarkLoopPlain(b *testing.B)         { benchPlain(b, loopSrc) }
+func BenchmarkFibInstrumented(b *testing.B)   { benchInstrumented(b, fibSrc) }
+func BenchmarkFibPlain(b *testing.B)          { benchPlain(b, fibSrc) }
+func BenchmarkSieveInstrumented(b *testing.B) { benchInstrumented(b, sieveSrc) }
+func BenchmarkSievePlain(b *testing.B)        { benchPlain(b, sieveSrc) }
