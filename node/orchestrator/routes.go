@@ -11,14 +11,18 @@ import (
 	"github.com/picloud/picloud/shared"
 )
 
-// methodAny is the route method that matches every request method.
-const methodAny = "ANY"
-
 // routeTable holds one app's routes (the RouteTable of the design):
 // httprouter trees for the routes without a host, and separate trees for
 // each host that routes name explicitly. Routes naming the request's host
 // are tried before host-less ones, so a route naming the host wins over a
 // host-less route with the same method and path.
+//
+// For every route set the manager accepts (shared.RoutesConflict) this
+// answers exactly as the per-host, per-method trees of shared.TreeRoutes
+// would (FuzzRouteTableAgreesWithTreeRoutes checks it), while holding each
+// host-less route once instead of once per named host. Routes the manager
+// would refuse (GET beside ANY on one path) still get a sensible answer:
+// the exact method wins.
 type routeTable struct {
 	routes []shared.Route
 	all    *routeScope
@@ -100,13 +104,13 @@ func (t *routeTable) find(host, method, path string) (route *shared.Route, param
 		if s == nil {
 			continue
 		}
-		for _, m := range [2]string{method, methodAny} {
+		for _, m := range [2]string{method, shared.MethodAny} {
 			if h, ps, _ := s.router.Lookup(m, path); h != nil {
 				var got hit
 				h(&got, nil, nil)
 				return &t.routes[got.index], ps, nil
 			}
-			if method == methodAny {
+			if method == shared.MethodAny {
 				break
 			}
 		}
@@ -116,7 +120,7 @@ func (t *routeTable) find(host, method, path string) (route *shared.Route, param
 			continue
 		}
 		for _, m := range s.methods {
-			if m == methodAny || slices.Contains(allow, m) {
+			if m == shared.MethodAny || slices.Contains(allow, m) {
 				continue
 			}
 			if h, _, _ := s.router.Lookup(m, path); h != nil {

@@ -161,7 +161,7 @@ func FuzzRouteLookup(f *testing.F) {
 	f.Fuzz(func(t *testing.T, host, method, path string) {
 		r, ps, allow := rt.lookup(host, method, path)
 		if r != nil {
-			if r.Method != method && r.Method != methodAny && (method != http.MethodHead || r.Method != http.MethodGet) {
+			if r.Method != method && r.Method != shared.MethodAny && (method != http.MethodHead || r.Method != http.MethodGet) {
 				t.Fatalf("%s %s matched route %d of method %s", method, path, r.ID, r.Method)
 			}
 			if r.Host != nil && *r.Host != host {
@@ -173,7 +173,7 @@ func FuzzRouteLookup(f *testing.F) {
 			return
 		}
 		for _, m := range allow {
-			if m == method || m == methodAny {
+			if m == method || m == shared.MethodAny {
 				t.Fatalf("%s %s: Allow %v lists the request's own method", method, path, allow)
 			}
 			if got, _, _ := rt.lookup(host, m, path); got == nil {
@@ -258,7 +258,7 @@ func treeRoutesLookup(routes []shared.Route, host, method, path string) (id int6
 		return id, nil
 	}
 	for _, r := range routes {
-		if r.Method != methodAny && r.Method != method && !slices.Contains(allow, r.Method) && find(r.Method) != 0 {
+		if r.Method != shared.MethodAny && r.Method != method && !slices.Contains(allow, r.Method) && find(r.Method) != 0 {
 			allow = append(allow, r.Method)
 		}
 	}
