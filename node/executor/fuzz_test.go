@@ -1,0 +1,60 @@
+package executor
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// FuzzCompile: any source text either compiles or yields a contract error
+// (413 too_large or 422 script_syntax / validation_failed); it never panics
+// and never exhausts the stack. Programs that compile are run once under
+// tight limits, which must not panic either.
+func FuzzCompile(f *testing.F) {
+	seeds := []string{
+		`function handle(req) { return "hi" }`,
+		`const handle = (req) => ({ status: 201, body: { a: [1, 2] } })`,
+		"function handle(){ return `a${1+`b${2}`}c` }",
+		`function handle(){ return /[(]/.test("(") + "((" + '[[' }`,
+		`if (1) /"/.test('"'); function handle(){ return ((((1)))) }`,
+		`function handle(){ with ({}) {} }`,
+		`function handle(){ return /(a)\1/ }`,
+		strings.Repeat("(", 300) + strings.Repeat(")", 300),
+		strings.Repeat("!", 1000) + "1",
+		"function handle(){ for(;;){} }",
+		"'use strict'; function handle(){ arguments; return 1 }",
+		"function handle(){ return {a:1}/2 }",
+		"/* ( */ // [\nfunction handle(){}",
+		"function handle(){ return '\\u{1F600}'.repeat(3) }",
+		"class A { static { } #x = 1; get y(){ return this.#x } } function handle(){ return new A().y }",
+		"function* g(){ yield* [1] } async function handle(){ for await (const x of g()) {} return 'x' }",
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	e := New(Options{})
+	limits := shared.Limits{MaxOperations: 2000, MaxStringSize: 4096, MaxArraySize: 256, MaxMapSize: 256,
+		MaxCallLevels: 32, MaxExprDepth: 64, TimeoutMS: 50}
+	f.Fuzz(func(t *testing.T, src string) {
+		p, err := e.Compile(0, 0, src, limits)
+		if err != nil {
+			se, ok := shared.AsError(err)
+			if !ok {
+				t.Fatalf("not a contract error: %T %v", err, err)
+			}
+			switch {
+			case se.Status == http.StatusRequestEntityTooLarge && se.Code == shared.CodeTooLarge:
+			case se.Status == http.StatusUnprocessableEntity && (se.Code == shared.CodeScriptSyntax || se.Code == shared.CodeValidationFailed):
+			default:
+				t.Fatalf("unexpected error %d %s", se.Status, se.Code)
+			}
+			return
+		}
+		res := e.Run(t.Context(), p, limits, &Request{Method: "GET", Path: "/"})
+		if res.Err == nil && res.Status == 0 {
+			t.Fatalf("success without a status")
+		}
+	})
+}
