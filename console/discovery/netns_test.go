@@ -270,6 +270,25 @@ func (h *helper) stop(t *testing.T) {
 	}
 }
 
+// waitLog waits for a line of the helper's log containing all of parts.
+func (h *helper) waitLog(t *testing.T, parts ...string) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		for _, line := range strings.Split(h.stderr.String(), "\n") {
+			ok := true
+			for _, p := range parts {
+				ok = ok && strings.Contains(line, p)
+			}
+			if ok {
+				return
+			}
+		}
+		if time.Now().After(end) {
+			t.Fatalf("no log line with %q; log:\n%s", parts, h.stderr.String())
+		}
+	}
+}
+
 func (h *helper) nodes() []discovery.Node {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -471,4 +490,28 @@ func TestTwoNodesWithTheSameName(t *testing.T) {
 			t.Fatalf("addresses mixed up between the two nodes: %+v", nodes)
 		}
 	}
+}
+
+// A link that goes down gets its responder closed; when it comes back the
+// node is announced there again.
+func TestLinkDownAndUpAgain(t *testing.T) {
+	l := newLAN(t)
+	a := fakeNode{name: "flaky-wifi", id: randomNodeID(t), version: "1.0.0", admin: "https", schema: 1, port: 7070, data: 8080}
+	ns, v4 := l.host("a", true)
+	node := l.start(ns, "announce", a.env()...)
+	browser := l.start(l.hub, "browse")
+	present := func(ns []discovery.Node) bool { _, ok := byID(ns, a.id); return ok }
+	browser.waitFor(t, 20*time.Second, "the node", present)
+
+	l.in(ns, "ip link set eth0 down")
+	node.waitLog(t, `msg="mDNS: stopped announcing"`, "iface=eth0")
+	// Loopback is all that is left, so the node falls back to it.
+	node.waitLog(t, `msg="mDNS: announcing"`, "iface=lo")
+	browser.waitFor(t, 20*time.Second, "the node expire", func(ns []discovery.Node) bool { return !present(ns) })
+
+	l.in(ns, "ip link set eth0 up")
+	nodes := browser.waitFor(t, 20*time.Second, "the node again", present)
+	node.waitLog(t, `msg="mDNS: stopped announcing"`, "iface=lo")
+	got, _ := byID(nodes, a.id)
+	a.check(t, got, v4, netip.Addr{})
 }
