@@ -31,18 +31,18 @@ const (
 
 // Node is a node as the console lists it.
 type Node struct {
-	ID         string       // node id; "" for a manual entry that never answered
-	Name       string       // node name
-	Addrs      []netip.Addr // addresses announced over mDNS, IPv4 first
-	Port       int          // admin port
-	Version    string       // product version
-	Schema     int          // database schema version
-	Admin      string       // "https" or "http"
-	DataPort   int          // data-plane port; 0 when unknown (manual entries)
-	LastSeen   time.Time    // last mDNS answer or successful probe
-	Discovered bool         // answering over mDNS
-	Manual     string       // host:port typed by the user, "" if none
-	Err        error        // why the last probe of the manual address failed, e.g. *shared.IdentityMismatchError
+	ID         string       `json:"id"`                  // node id; "" for a manual entry that never answered
+	Name       string       `json:"name"`                // node name
+	Addrs      []netip.Addr `json:"addrs"`               // addresses announced over mDNS, IPv4 first
+	Port       int          `json:"port"`                // admin port
+	Version    string       `json:"version"`             // product version
+	Schema     int          `json:"schema"`              // database schema version
+	Admin      string       `json:"admin"`               // "https" or "http"
+	DataPort   int          `json:"data_port,omitempty"` // data-plane port; 0 when unknown (manual entries)
+	LastSeen   time.Time    `json:"last_seen"`           // last mDNS answer or successful probe
+	Discovered bool         `json:"discovered"`          // answering over mDNS
+	Manual     string       `json:"manual,omitempty"`    // host:port typed by the user, "" if none
+	Err        error        `json:"-"`                   // why the last probe of the manual address failed, e.g. *shared.IdentityMismatchError
 }
 
 // AdminAddrs lists the host:port addresses to reach the admin API at, the

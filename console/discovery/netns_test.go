@@ -75,13 +75,8 @@ func TestHelperProcess(t *testing.T) {
 			case <-b.Changes():
 			}
 		}
-	case "scan":
-		nodes, err := discovery.Scan(ctx, 2*time.Second, log)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		_ = discovery.Format(os.Stdout, nodes)
+	case "discover":
+		os.Exit(discovery.Discover(ctx, strings.Fields(os.Getenv("H_ARGS")), os.Getenv, os.Stdout, os.Stderr))
 	}
 	os.Exit(0)
 }
@@ -412,24 +407,41 @@ func TestInterfaceThatComesUpLater(t *testing.T) {
 	a.check(t, got, v4, netip.Addr{})
 }
 
-func TestScanLists(t *testing.T) {
+func TestDiscoverCommand(t *testing.T) {
 	l := newLAN(t)
 	a := fakeNode{name: "scan-me", id: randomNodeID(t), version: "2.0.0", admin: "https", schema: 3, port: 7070, data: 8080}
 	ns, _ := l.host("a", true)
 	l.start(ns, "announce", a.env()...)
-	scan := l.start(l.hub, "scan")
-	select {
-	case <-scan.done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("scan did not finish")
-	}
-	scan.mu.Lock()
-	out := strings.Join(scan.lines, "\n")
-	scan.mu.Unlock()
-	for _, want := range []string{"NAME", "scan-me", a.id, "https://10.77.0.11:7070", "2.0.0"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("scan output lacks %q:\n%s", want, out)
+
+	run := func(args string) string {
+		h := l.start(l.hub, "discover", "H_ARGS="+args)
+		select {
+		case <-h.done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("discover did not finish")
 		}
+		if code := h.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("discover %s exited %d:\n%s", args, code, h.stderr.String())
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return strings.Join(h.lines, "\n")
+	}
+
+	out := run("--timeout 2s")
+	for _, want := range []string{"NAME", "scan-me", a.id, "https://10.77.0.11:7070", "10.77.0.11", "fd77::11", "2.0.0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("discover output lacks %q:\n%s", want, out)
+		}
+	}
+
+	var nodes []discovery.Node
+	out = run("--timeout 1s --json")
+	if err := json.Unmarshal([]byte(out), &nodes); err != nil {
+		t.Fatalf("discover --json printed %q: %v", out, err)
+	}
+	if len(nodes) != 1 || nodes[0].ID != a.id || nodes[0].Name != a.name || nodes[0].DataPort != a.data {
+		t.Errorf("discover --json = %+v", nodes)
 	}
 }
 
