@@ -172,3 +172,21 @@ func TestPeerNodeIDWithoutCertificate(t *testing.T) {
 		t.Errorf("err = %v, want ErrNoPeerCertificate", err)
 	}
 }
+
+// The console's path: a shared.Client pinned to the paired node id.
+func TestClientPinnedToNodeID(t *testing.T) {
+	paired, other := newKey(t), newKey(t)
+	right := tlsNode(t, selfSigned(t, paired, 1))
+	wrong := tlsNode(t, selfSigned(t, other, 1))
+	pin := shared.WithTLSConfig(shared.PinnedTLSConfig(nodeID(t, paired)))
+	ctx := context.Background()
+
+	if err := shared.NewClient(right.URL, "token", pin).Health(ctx); err != nil {
+		t.Errorf("paired node refused: %v", err)
+	}
+	err := shared.NewClient(wrong.URL, "token", pin).Health(ctx)
+	var mismatch *shared.IdentityMismatchError
+	if !errors.As(err, &mismatch) || mismatch.Got != nodeID(t, other) {
+		t.Errorf("node with a changed key: err = %v, want *IdentityMismatchError", err)
+	}
+}

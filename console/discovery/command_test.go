@@ -18,8 +18,8 @@ func TestDiscoverArguments(t *testing.T) {
 		inStderr string
 	}{
 		{[]string{"--help"}, 0, "Usage: picloud-node discover"},
-		{[]string{"--timeout", "soon"}, 2, "invalid value"},
-		{[]string{"--timeout", "-1s"}, 2, "Usage"},
+		{[]string{"--wait", "soon"}, 2, "invalid value"},
+		{[]string{"--wait", "-1s"}, 2, "Usage"},
 		{[]string{"extra"}, 2, "Usage"},
 	}
 	for _, tt := range tests {

@@ -428,7 +428,7 @@ func TestDiscoverCommand(t *testing.T) {
 		return strings.Join(h.lines, "\n")
 	}
 
-	out := run("--timeout 2s")
+	out := run("--wait 2s")
 	for _, want := range []string{"NAME", "scan-me", a.id, "https://10.77.0.11:7070", "10.77.0.11", "fd77::11", "2.0.0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("discover output lacks %q:\n%s", want, out)
@@ -436,7 +436,7 @@ func TestDiscoverCommand(t *testing.T) {
 	}
 
 	var nodes []discovery.Node
-	out = run("--timeout 1s --json")
+	out = run("--wait 1s --json")
 	if err := json.Unmarshal([]byte(out), &nodes); err != nil {
 		t.Fatalf("discover --json printed %q: %v", out, err)
 	}
