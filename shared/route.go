@@ -77,7 +77,7 @@ func ValidateRoutePath(p string) error {
 		if i < 0 {
 			continue
 		}
-		if strings.IndexAny(seg[i+1:], ":*") >= 0 {
+		if strings.ContainsAny(seg[i+1:], ":*") {
 			return invalidRoute("path", "path %q has more than one parameter in a segment", p)
 		}
 		if i == len(seg)-1 {

@@ -39,7 +39,6 @@ type node struct {
 	c      *shared.Client
 	clock  *clock
 	ctx    context.Context
-	closed bool
 }
 
 type clock struct {
