@@ -30,15 +30,15 @@ const token = "test-admin-token"
 // behind the manager, served over httptest and driven through the shared
 // client.
 type node struct {
-	t      *testing.T
-	api    *manager.API
-	admin  *httptest.Server
-	data   *httptest.Server
-	store  *store.Store
-	orch   *orchestrator.Orchestrator
-	c      *shared.Client
-	clock  *clock
-	ctx    context.Context
+	t     *testing.T
+	api   *manager.API
+	admin *httptest.Server
+	data  *httptest.Server
+	store *store.Store
+	orch  *orchestrator.Orchestrator
+	c     *shared.Client
+	clock *clock
+	ctx   context.Context
 }
 
 type clock struct {
