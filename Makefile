@@ -3,16 +3,24 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: run test deps lint
+.PHONY: run test deps lint fuzz
 run:
 	PICLOUD_MDNS=off $(GO) run ./cmd/node
 
 deps:
 	./scripts/deps.sh
 
-test: deps cross
-	$(GO) vet ./...
+# The README's test command and CI's: lint, every test, a short fuzz of
+# every parser of outside input, and the cross-compiled Pi binaries.
+test: deps cross lint
 	$(GO) test -count=1 -timeout 30m ./...
+	./scripts/fuzz.sh 3
+
+lint:
+	./scripts/lint.sh
+
+fuzz:
+	./scripts/fuzz.sh 60
 
 # Benchmarks, load and crash tests (bench/). All on loopback, bounded in
 # time, mDNS off. `go test ./bench` (part of `make test`) runs the short
