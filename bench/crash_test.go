@@ -90,10 +90,13 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 		if err := IntegrityCheck(ctx, node.DBPath()); err != nil {
 			t.Fatalf("round %d, after kill -9: %v", round, err)
 		}
+		t0 := time.Now()
 		if node, err = node.Restart(ctx); err != nil {
 			t.Fatalf("round %d: restart after kill -9: %v", round, err)
 		}
+		t1 := time.Now()
 		verify(t, ctx, node, led)
+		t.Logf("round %d: restart took %v, verifying %d apps %v", round, t1.Sub(t0).Round(time.Millisecond), len(led.apps), time.Since(t1).Round(time.Millisecond))
 		if t.Failed() {
 			t.Fatalf("round %d: acknowledged writes lost; node output:\n%s", round, node.Output())
 		}

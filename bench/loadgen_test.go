@@ -140,3 +140,21 @@ func TestLoadReadsEveryResponseFraming(t *testing.T) {
 		})
 	}
 }
+
+func TestReadCPUOfThisProcessGrows(t *testing.T) {
+	before, err := ReadCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := 0
+	for start := time.Now(); time.Since(start) < 300*time.Millisecond; {
+		x++
+	}
+	after, err := ReadCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after <= before {
+		t.Fatalf("CPU time did not grow over 300ms of spinning (%d loops): %v → %v", x, before, after)
+	}
+}

@@ -14,6 +14,7 @@ import (
 var (
 	loadDuration = flag.Duration("load.duration", 15*time.Second, "sustained load time of TestSustainedLoad")
 	crashRounds  = flag.Int("crash.rounds", 2, "kill -9 rounds of TestCrashKeepsAcknowledgedWrites")
+	prebuilt     = flag.String("node.bin", "", "use this picloud-node binary instead of building one")
 )
 
 // nodeBuild is picloud-node, built once per test binary run and removed by
@@ -25,6 +26,9 @@ var nodeBuild struct {
 }
 
 func nodeBinary() (string, error) {
+	if *prebuilt != "" {
+		return *prebuilt, nil
+	}
 	b := &nodeBuild
 	b.once.Do(func() {
 		if b.dir, b.err = os.MkdirTemp("", "picloud-bench-bin-"); b.err != nil {

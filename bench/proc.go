@@ -205,3 +205,39 @@ func (t *tailBuffer) String() string {
 	defer t.mu.Unlock()
 	return string(t.b)
 }
+
+// clockTick is the unit of utime and stime in /proc/PID/stat (USER_HZ),
+// 100 on every Linux architecture Go supports.
+const clockTick = 10 * time.Millisecond
+
+// ReadCPU returns the CPU time (user + system, all threads) a process has
+// used so far. Divided by the requests served in between, it gives the
+// CPU cost of a request, which unlike req/s does not depend on what else
+// the machine is doing.
+func ReadCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read CPU time of pid %d: %w", pid, err)
+	}
+	// The command name (field 2) may hold spaces; fields after it are plain.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("pid %d: malformed stat %q", pid, b)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("pid %d: malformed stat %q", pid, b)
+	}
+	var ticks int64
+	for _, s := range f[11:13] { // utime, stime: fields 14 and 15
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("pid %d: stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * clockTick, nil
+}
+
+// CPU reads the process's CPU time.
+func (p *Proc) CPU() (time.Duration, error) { return ReadCPU(p.PID()) }

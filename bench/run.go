@@ -60,20 +60,41 @@ const (
 
 // ServerResult is one server's hello-world figures.
 type ServerResult struct {
-	Name   string
-	Load   *LoadResult // the median round
-	Rounds []float64   // req/s of every round
-	Peak   int64       // VmHWM at the end
+	Name      string
+	Load      *LoadResult   // the median round
+	CPUPerReq time.Duration // server CPU time per request in that round
+	Rounds    []float64     // req/s of every round
+	Peak      int64         // VmHWM at the end
+}
+
+// measured is one load round with the server's CPU time spent on it.
+type measured struct {
+	*LoadResult
+	cpu time.Duration
+}
+
+func (m measured) cpuPerReq() time.Duration {
+	if m.OK == 0 {
+		return 0
+	}
+	return m.cpu / time.Duration(m.OK)
 }
 
 // DispatchResult compares one lookup in a small and a big table.
 type DispatchResult struct {
 	What       string
-	Small, Big *LoadResult
+	Small, Big measured
 }
 
-// CostRatio is the per-request cost at the big table over the small one.
+// CostRatio is the per-request cost (inverse throughput) at the big table
+// over the small one.
 func (d DispatchResult) CostRatio() float64 { return d.Small.RPS() / d.Big.RPS() }
+
+// CPURatio is the server CPU time per request at the big table over the
+// small one: the same comparison, insensitive to other load on the machine.
+func (d DispatchResult) CPURatio() float64 {
+	return float64(d.Big.cpuPerReq()) / float64(d.Small.cpuPerReq())
+}
 
 // Report is everything a run measured.
 type Report struct {
@@ -171,15 +192,15 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	for _, p := range procs {
 		rep.Servers = append(rep.Servers, ServerResult{Name: p.Name})
 	}
-	all := make([][]*LoadResult, len(procs))
+	all := make([][]measured, len(procs))
 	for round := range o.Rounds {
 		for i, p := range procs {
 			say("round %d/%d: %s: %v warm-up + %v at concurrency %d", round+1, o.Rounds, p.Name, o.Warmup, o.Duration, o.Concurrency)
-			res, err := hello(ctx, p.Addr, o)
+			res, err := hello(ctx, p, o)
 			if err != nil {
 				return nil, err
 			}
-			say("  %v", res)
+			say("  %v; server CPU %v per request", res.LoadResult, res.cpuPerReq())
 			all[i] = append(all[i], res)
 		}
 	}
@@ -188,8 +209,9 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		for _, r := range runs {
 			rep.Servers[i].Rounds = append(rep.Servers[i].Rounds, r.RPS())
 		}
-		slices.SortFunc(runs, func(a, b *LoadResult) int { return cmpFloat(a.RPS(), b.RPS()) })
-		rep.Servers[i].Load = runs[len(runs)/2]
+		slices.SortFunc(runs, func(a, b measured) int { return cmpFloat(a.RPS(), b.RPS()) })
+		rep.Servers[i].Load = runs[len(runs)/2].LoadResult
+		rep.Servers[i].CPUPerReq = runs[len(runs)/2].cpuPerReq()
 		m, err := p.Mem()
 		if err != nil {
 			return nil, err
@@ -226,20 +248,33 @@ func cmpFloat(a, b float64) int {
 }
 
 // hello warms a server up and then measures GET / with Host: localhost.
-func hello(ctx context.Context, addr string, o Options) (*LoadResult, error) {
-	l := Load{Addr: addr, Host: "localhost", Concurrency: o.Concurrency, Duration: o.Warmup, Expect: []byte(HelloBody)}
+func hello(ctx context.Context, p *Proc, o Options) (measured, error) {
+	l := Load{Addr: p.Addr, Host: "localhost", Concurrency: o.Concurrency, Duration: o.Warmup, Expect: []byte(HelloBody)}
 	if _, err := l.Run(ctx); err != nil {
-		return nil, err
+		return measured{}, err
 	}
 	l.Duration = o.Duration
+	return measure(ctx, p, l)
+}
+
+// measure runs l against p and takes p's CPU time around it.
+func measure(ctx context.Context, p *Proc, l Load) (measured, error) {
+	cpu0, err := p.CPU()
+	if err != nil {
+		return measured{}, err
+	}
 	res, err := l.Run(ctx)
 	if err != nil {
-		return nil, err
+		return measured{}, err
+	}
+	cpu1, err := p.CPU()
+	if err != nil {
+		return measured{}, fmt.Errorf("%s died under load: %w\n%s", p.Name, err, p.Output())
 	}
 	if res.Errors() > 0 {
-		return res, fmt.Errorf("%s: %v (statuses %v, first error %q)", addr, res, res.Statuses, res.FirstError)
+		return measured{}, fmt.Errorf("%s %s%s: %v (statuses %v, first error %q)", p.Name, l.Host, l.Path, res, res.Statuses, res.FirstError)
 	}
-	return res, nil
+	return measured{res, cpu1 - cpu0}, nil
 }
 
 // SameAnswers checks that the three servers answer GET / with the same
@@ -340,27 +375,24 @@ func measureDispatch(ctx context.Context, dir string, o Options, rep *Report, sa
 		}
 		mid := n / 2
 		for _, c := range []struct {
-			dst        **LoadResult
+			dst        *measured
 			host, path string
 		}{
 			{pick(&hosts, n == o.DispatchBig), DispatchHost(mid), "/"},
 			{pick(&routes, n == o.DispatchBig), "localhost", DispatchPath(mid)},
 		} {
 			l := Load{Addr: node.Addr, Host: c.host, Path: c.path, Concurrency: o.Concurrency, Duration: o.Warmup, Expect: []byte(DispatchBody(mid))}
-			if _, err := l.Run(ctx); err != nil {
-				node.Kill()
-				return err
-			}
-			l.Duration = o.Duration
-			res, err := l.Run(ctx)
-			if err == nil && res.Errors() > 0 {
-				err = fmt.Errorf("dispatch %d %s%s: %v (statuses %v, first error %q)", n, c.host, c.path, res, res.Statuses, res.FirstError)
+			_, err := l.Run(ctx)
+			var res measured
+			if err == nil {
+				l.Duration = o.Duration
+				res, err = measure(ctx, node.Proc, l)
 			}
 			if err != nil {
 				node.Kill()
 				return err
 			}
-			say("  %d entries, %s%s: %v", n, c.host, c.path, res)
+			say("  %d entries, %s%s: %v; server CPU %v per request", n, c.host, c.path, res.LoadResult, res.cpuPerReq())
 			*c.dst = res
 		}
 		node.Stop(10 * time.Second)
@@ -369,7 +401,7 @@ func measureDispatch(ctx context.Context, dir string, o Options, rep *Report, sa
 	return nil
 }
 
-func pick(d *DispatchResult, big bool) **LoadResult {
+func pick(d *DispatchResult, big bool) *measured {
 	if big {
 		return &d.Big
 	}
@@ -414,9 +446,11 @@ func (r *Report) Checks() []Check {
 			fmt.Sprintf("≤ %.2f×", TargetP99VsBareGo), pico.Latency.Quantile(0.99) <= time.Duration(TargetP99VsBareGo*float64(bare.Latency.Quantile(0.99)))},
 		{fmt.Sprintf("update → first response (median of %d)", r.Update.Count()), fmtDur(r.Update.Quantile(0.5)), "≤ " + TargetUpdate.String(), r.Update.Quantile(0.5) <= TargetUpdate},
 	}
+	// The cost of a request is its server CPU time: req/s at a fixed
+	// concurrency moves with whatever else the machine runs.
 	for _, d := range r.Dispatch {
-		cs = append(cs, Check{fmt.Sprintf("dispatch cost %d / %d, %s", r.Opts.DispatchBig, r.Opts.DispatchSmall, d.What),
-			fmt.Sprintf("%.2f×", d.CostRatio()), fmt.Sprintf("≤ %.2f×", TargetDispatchRatio), d.CostRatio() <= TargetDispatchRatio})
+		cs = append(cs, Check{fmt.Sprintf("dispatch CPU/req %d / %d, %s", r.Opts.DispatchBig, r.Opts.DispatchSmall, d.What),
+			fmt.Sprintf("%.2f× (req/s %.2f×)", d.CPURatio(), 1/d.CostRatio()), fmt.Sprintf("≤ %.2f×", TargetDispatchRatio), d.CPURatio() <= TargetDispatchRatio})
 	}
 	cs = append(cs, Check{"node idle RSS", MB(r.NodeIdle.RSS), "≤ " + MB(TargetIdleRSS), r.NodeIdle.RSS <= TargetIdleRSS})
 	return cs
@@ -439,26 +473,27 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "hello world, GET / Host: localhost, %d keep-alive connections, %d round(s) of %v after %v warm-up (median round shown)\n\n",
 		o.Concurrency, o.Rounds, o.Duration, o.Warmup)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "server\treq/s\tp50\tp99\tmax\tpeak RSS\terrors\tevery round req/s\t")
+	fmt.Fprintln(tw, "server\treq/s\tp50\tp99\tmax\tCPU/req\tpeak RSS\terrors\tevery round req/s\t")
 	for _, s := range r.Servers {
 		var rounds []string
 		for _, x := range s.Rounds {
 			rounds = append(rounds, fmt.Sprintf("%.0f", x))
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t\n", s.Name, s.Load.RPS(), fmtDur(s.Load.Latency.Quantile(0.5)),
-			fmtDur(s.Load.Latency.Quantile(0.99)), fmtDur(s.Load.Latency.Max()), MB(s.Peak), s.Load.Errors(), strings.Join(rounds, " "))
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", s.Name, s.Load.RPS(), fmtDur(s.Load.Latency.Quantile(0.5)),
+			fmtDur(s.Load.Latency.Quantile(0.99)), fmtDur(s.Load.Latency.Max()), fmtDur(s.CPUPerReq), MB(s.Peak), s.Load.Errors(), strings.Join(rounds, " "))
 	}
 	tw.Flush()
 
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "dispatch\tentries\treq/s\tp50\tp99\t")
+	fmt.Fprintln(tw, "dispatch\tentries\treq/s\tp50\tp99\tCPU/req\t")
 	for _, d := range r.Dispatch {
 		for _, x := range []struct {
 			n   int
-			res *LoadResult
+			res measured
 		}{{o.DispatchSmall, d.Small}, {o.DispatchBig, d.Big}} {
-			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t\n", d.What, x.n, x.res.RPS(), fmtDur(x.res.Latency.Quantile(0.5)), fmtDur(x.res.Latency.Quantile(0.99)))
+			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t\n", d.What, x.n, x.res.RPS(), fmtDur(x.res.Latency.Quantile(0.5)),
+				fmtDur(x.res.Latency.Quantile(0.99)), fmtDur(x.res.cpuPerReq()))
 		}
 	}
 	tw.Flush()
@@ -480,10 +515,13 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "%d of %d targets met\n\n", pass, len(checks))
 
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	pico, bare, js := r.Servers[0], r.Servers[1], r.Servers[2]
+	fmt.Fprintf(tw, "server CPU per request PiCloud / bare Go / Node.js\t%s / %s / %s (%.1f× / %.1f×)\t\n", fmtDur(pico.CPUPerReq), fmtDur(bare.CPUPerReq),
+		fmtDur(js.CPUPerReq), float64(pico.CPUPerReq)/float64(bare.CPUPerReq), float64(pico.CPUPerReq)/float64(js.CPUPerReq))
 	fmt.Fprintf(tw, "node RSS idle / after the run (peak)\t%s / %s (%s)\t\n", MB(r.NodeIdle.RSS), MB(r.NodeAfter.RSS), MB(r.NodeAfter.Peak))
 	fmt.Fprintf(tw, "update → first response p50 / p90 / max\t%s / %s / %s\t\n", fmtDur(r.Update.Quantile(0.5)), fmtDur(r.Update.Quantile(0.9)), fmtDur(r.Update.Max()))
 	fmt.Fprintf(tw, "  of which the PATCH itself, p50 / p90\t%s / %s\t\n", fmtDur(r.UpdatePatch.Quantile(0.5)), fmtDur(r.UpdatePatch.Quantile(0.9)))
 	fmt.Fprintf(tw, "node with %d entries: start / idle RSS\t%s / %s\t\n", o.DispatchBig, fmtDur(r.BigStartup), MB(r.BigIdle.RSS))
-	fmt.Fprintf(tw, "picloud-node binary (static, -trimpath -s -w)\t%s\t\n", MB(r.BinarySize))
+	fmt.Fprintf(tw, "picloud-node binary (static, -ldflags \"-s -w\")\t%s\t\n", MB(r.BinarySize))
 	tw.Flush()
 }
