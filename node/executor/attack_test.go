@@ -23,6 +23,9 @@ func small() shared.Limits {
 	}
 }
 
+// shortStrings keeps string-growing-by-one loops (quadratic copying) fast.
+func shortStrings(l *shared.Limits) { l.MaxStringSize = 4096 }
+
 // TestAttackMatrix runs each attack and asserts what stopped it: a knob
 // (LimitError) or a script error naming the reason. After every case a
 // normal script must still run on the same executor.
@@ -51,6 +54,13 @@ func TestAttackMatrix(t *testing.T) {
 		{name: "replaceAll growth", src: `function handle(){ return 'a'.repeat(60000).replaceAll('a', 'bbbbbbbbbb') }`, knob: shared.KnobMaxStringSize},
 		{name: "regex replace growth", src: `function handle(){ return 'a'.repeat(60000).replace(/a/g, 'bbbbbbbbbb') }`, knob: shared.KnobMaxStringSize},
 		{name: "JSON.stringify nested sharing", src: `function handle(){ let a=['x'.repeat(1000)]; for(let i=0;i<30;i++) a=[a,a]; return JSON.stringify(a) }`, knob: shared.KnobMaxStringSize},
+		{name: "s += 1 on a string", src: `function handle(){ let s = ''; for(;;) s += 1; }`, limits: shortStrings, knob: shared.KnobMaxStringSize},
+		{name: "numeric var later a string", src: `function handle(){ let s = 0; s = 'x'; for(;;) s += 1; }`, limits: shortStrings, knob: shared.KnobMaxStringSize},
+		{name: "numeric var made a string by a closure", src: `function handle(){ let s = 0; const f = () => { s = 'x' }; f(); for(;;) s += 1; }`, limits: shortStrings, knob: shared.KnobMaxStringSize},
+		{name: "numeric var shadowed by a string", src: `let s = 0; function handle(){ let s = 'x'; for(;;) s += 1; }`, limits: shortStrings, knob: shared.KnobMaxStringSize},
+		{name: "numeric var via destructuring", src: `function handle(){ let s = 0; [s] = ['x']; for(;;) s += 1; }`, limits: shortStrings, knob: shared.KnobMaxStringSize},
+		{name: "numeric var via for-in", src: `function handle(){ var k = 0; for (k in {a: 1}) {} for(;;) k += 1; }`, limits: shortStrings, knob: shared.KnobMaxStringSize},
+		{name: "numeric var via logical assignment", src: `function handle(){ let s = 0; s ||= 'x'; s &&= 'y'; for(;;) s += 1; }`, limits: shortStrings, knob: shared.KnobMaxStringSize},
 		{name: "push loop", src: `function handle(){ const a=[]; for(;;) a.push(1); }`, knob: shared.KnobMaxArraySize},
 		{name: "index write far", src: `function handle(){ const a=[]; a[200000]=1; return 'ok' }`, knob: shared.KnobMaxArraySize},
 		{name: "length = 1e9", src: `function handle(){ const a=[]; a.length=1e9; return 'ok' }`, knob: shared.KnobMaxArraySize},

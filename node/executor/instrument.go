@@ -1,6 +1,8 @@
 package executor
 
 import (
+	"strings"
+
 	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/file"
 	"github.com/dop251/goja/token"
@@ -33,6 +35,15 @@ var hiddenNames = []string{hiddenTick, hiddenString, hiddenTarget, hiddenSized}
 type instrumenter struct {
 	file     *file.File
 	maxDepth int
+
+	// analyze makes a walk record bindings instead of rewriting; see
+	// numericLocals.
+	analyze bool
+	decls   map[unistring.String]int // declarations per name, any kind
+	inits   map[unistring.String][]ast.Expression
+	writes  map[unistring.String][]*ast.AssignExpression
+	unsafe  map[unistring.String]bool
+	numbers map[unistring.String]bool // bindings that only ever hold numbers
 }
 
 // program checks and instruments p and returns a program whose completion
@@ -42,6 +53,9 @@ type instrumenter struct {
 func (in *instrumenter) program(p *ast.Program) (*ast.Program, error) {
 	if !hasHandle(p.Body) {
 		return nil, shared.Validation("source", "script must define a top-level function handle(req)")
+	}
+	if err := in.numericLocals(p.Body); err != nil {
+		return nil, err
 	}
 	for i, s := range p.Body {
 		ns, err := in.stmt(s, 1)
@@ -151,17 +165,26 @@ func tickStmt(idx file.Idx) ast.Statement {
 }
 
 // checkString wraps a value that may be a freshly built string: %str(e).
-func checkString(e ast.Expression, idx file.Idx) ast.Expression {
+func (in *instrumenter) checkString(e ast.Expression, idx file.Idx) ast.Expression {
+	if in.analyze {
+		return e
+	}
 	return call(hiddenString, idx, e)
 }
 
 // tickBody prefixes a loop body with a tick.
-func tickBody(body ast.Statement, idx file.Idx) ast.Statement {
+func (in *instrumenter) tickBody(body ast.Statement, idx file.Idx) ast.Statement {
+	if in.analyze {
+		return body
+	}
 	return &ast.BlockStatement{LeftBrace: idx, List: []ast.Statement{tickStmt(idx), body}, RightBrace: idx}
 }
 
 // tickFunction inserts a tick after the directive prologue of a function body.
-func tickFunction(b *ast.BlockStatement) {
+func (in *instrumenter) tickFunction(b *ast.BlockStatement) {
+	if in.analyze {
+		return
+	}
 	n := 0
 	for n < len(b.List) {
 		es, ok := b.List[n].(*ast.ExpressionStatement)
@@ -235,7 +258,7 @@ func (in *instrumenter) stmt(s ast.Statement, depth int) (ast.Statement, error) 
 	case *ast.DoWhileStatement:
 		if s.Test, err = in.expr(s.Test, d); err == nil {
 			s.Body, err = in.stmt(s.Body, d)
-			s.Body = tickBody(s.Body, s.Do)
+			s.Body = in.tickBody(s.Body, s.Do)
 		}
 	case *ast.ExpressionStatement:
 		s.Expression, err = in.expr(s.Expression, d)
@@ -243,14 +266,14 @@ func (in *instrumenter) stmt(s ast.Statement, depth int) (ast.Statement, error) 
 		if err = in.forInto(s.Into, d); err == nil {
 			if s.Source, err = in.expr(s.Source, d); err == nil {
 				s.Body, err = in.stmt(s.Body, d)
-				s.Body = tickBody(s.Body, s.For)
+				s.Body = in.tickBody(s.Body, s.For)
 			}
 		}
 	case *ast.ForOfStatement:
 		if err = in.forInto(s.Into, d); err == nil {
 			if s.Source, err = in.expr(s.Source, d); err == nil {
 				s.Body, err = in.stmt(s.Body, d)
-				s.Body = tickBody(s.Body, s.For)
+				s.Body = in.tickBody(s.Body, s.For)
 			}
 		}
 	case *ast.ForStatement:
@@ -266,7 +289,7 @@ func (in *instrumenter) stmt(s ast.Statement, depth int) (ast.Statement, error) 
 			if s.Test, err = in.expr(s.Test, d); err == nil {
 				if s.Update, err = in.expr(s.Update, d); err == nil {
 					s.Body, err = in.stmt(s.Body, d)
-					s.Body = tickBody(s.Body, s.For)
+					s.Body = in.tickBody(s.Body, s.For)
 				}
 			}
 		}
@@ -306,7 +329,7 @@ func (in *instrumenter) stmt(s ast.Statement, depth int) (ast.Statement, error) 
 	case *ast.WhileStatement:
 		if s.Test, err = in.expr(s.Test, d); err == nil {
 			s.Body, err = in.stmt(s.Body, d)
-			s.Body = tickBody(s.Body, s.While)
+			s.Body = in.tickBody(s.Body, s.While)
 		}
 	case *ast.WithStatement:
 		// `with` could put an object in front of the hidden natives.
@@ -336,7 +359,12 @@ func (in *instrumenter) binding(b *ast.Binding, depth int) error {
 	if b == nil {
 		return nil
 	}
-	if err := in.pattern(b.Target, depth); err != nil {
+	if id, ok := b.Target.(*ast.Identifier); ok {
+		if in.analyze {
+			in.decls[id.Name]++
+			in.inits[id.Name] = append(in.inits[id.Name], b.Initializer)
+		}
+	} else if err := in.pattern(b.Target, depth); err != nil {
 		return err
 	}
 	var err error
@@ -347,6 +375,9 @@ func (in *instrumenter) binding(b *ast.Binding, depth int) error {
 func (in *instrumenter) forInto(f ast.ForInto, depth int) error {
 	switch f := f.(type) {
 	case *ast.ForIntoVar:
+		if id, ok := f.Binding.Target.(*ast.Identifier); ok && in.analyze {
+			in.unsafe[id.Name] = true // holds keys or iterated values
+		}
 		return in.binding(f.Binding, depth)
 	case *ast.ForDeclaration:
 		return in.pattern(f.Target, depth)
@@ -368,6 +399,11 @@ func (in *instrumenter) pattern(e ast.Expression, depth int) error {
 	d := depth + 1
 	var err error
 	switch e := e.(type) {
+	case *ast.Identifier:
+		if in.analyze {
+			in.decls[e.Name]++ // may be a declaration (catch, for-of, parameter pattern)
+			in.unsafe[e.Name] = true
+		}
 	case *ast.ArrayPattern:
 		for _, el := range e.Elements {
 			if err = in.pattern(el, d); err != nil {
@@ -436,19 +472,30 @@ func (in *instrumenter) function(f *ast.FunctionLiteral, depth int) error {
 	if f == nil {
 		return nil
 	}
+	if f.Name != nil && in.analyze {
+		in.decls[f.Name.Name]++
+		in.unsafe[f.Name.Name] = true
+	}
 	if err := in.params(f.ParameterList, depth); err != nil {
 		return err
 	}
 	if err := in.block(f.Body, depth); err != nil {
 		return err
 	}
-	tickFunction(f.Body)
+	in.tickFunction(f.Body)
 	return nil
 }
 
 func (in *instrumenter) params(p *ast.ParameterList, depth int) error {
 	if p == nil {
 		return nil
+	}
+	if in.analyze {
+		for _, b := range p.List {
+			if id, ok := b.Target.(*ast.Identifier); ok {
+				in.unsafe[id.Name] = true // sloppy arguments[i] aliases parameters
+			}
+		}
 	}
 	if err := in.bindings(p.List, depth); err != nil {
 		return err
@@ -459,6 +506,10 @@ func (in *instrumenter) params(p *ast.ParameterList, depth int) error {
 func (in *instrumenter) class(c *ast.ClassLiteral, depth int) error {
 	if c == nil {
 		return nil
+	}
+	if c.Name != nil && in.analyze {
+		in.decls[c.Name.Name]++
+		in.unsafe[c.Name.Name] = true
 	}
 	var err error
 	if c.SuperClass, err = in.expr(c.SuperClass, depth); err != nil {
@@ -515,8 +566,8 @@ func (in *instrumenter) expr(e ast.Expression, depth int) (ast.Expression, error
 		if e.Left, err = in.expr(e.Left, d); err == nil {
 			e.Right, err = in.expr(e.Right, d)
 		}
-		if err == nil && e.Operator == token.PLUS && !(numeric(e.Left) && numeric(e.Right)) {
-			return checkString(e, e.Idx0()), nil
+		if err == nil && e.Operator == token.PLUS && !(in.numeric(e.Left) && in.numeric(e.Right)) {
+			return in.checkString(e, e.Idx0()), nil
 		}
 	case *ast.BracketExpression:
 		if e.Left, err = in.expr(e.Left, d); err == nil {
@@ -551,10 +602,10 @@ func (in *instrumenter) expr(e ast.Expression, depth int) (ast.Expression, error
 		switch body := e.Body.(type) {
 		case *ast.BlockStatement:
 			if err = in.block(body, d); err == nil {
-				tickFunction(body)
+				in.tickFunction(body)
 			}
 		case *ast.ExpressionBody:
-			if body.Expression, err = in.expr(body.Expression, d); err == nil {
+			if body.Expression, err = in.expr(body.Expression, d); err == nil && !in.analyze {
 				body.Expression = &ast.SequenceExpression{Sequence: []ast.Expression{tick(e.Start), body.Expression}}
 			}
 		}
@@ -579,7 +630,7 @@ func (in *instrumenter) expr(e ast.Expression, depth int) (ast.Expression, error
 			err = in.exprs(e.Expressions, d)
 		}
 		if err == nil && e.Tag == nil && len(e.Expressions) > 0 {
-			return checkString(e, e.Idx0()), nil
+			return in.checkString(e, e.Idx0()), nil
 		}
 	case *ast.UnaryExpression:
 		e.Operand, err = in.expr(e.Operand, d)
@@ -617,11 +668,18 @@ func (in *instrumenter) property(p ast.Property, depth int) error {
 // assign instruments an assignment expression (depth is that of its children).
 func (in *instrumenter) assign(e *ast.AssignExpression, depth int) (ast.Expression, error) {
 	var err error
-	if err = in.pattern(e.Left, depth); err != nil {
+	if id, ok := e.Left.(*ast.Identifier); ok {
+		if in.analyze {
+			in.writes[id.Name] = append(in.writes[id.Name], e)
+		}
+	} else if err = in.pattern(e.Left, depth); err != nil {
 		return nil, err
 	}
 	if e.Right, err = in.expr(e.Right, depth); err != nil {
 		return nil, err
+	}
+	if in.analyze {
+		return e, nil
 	}
 	idx := e.Idx0()
 	var out ast.Expression = e
@@ -637,18 +695,25 @@ func (in *instrumenter) assign(e *ast.AssignExpression, depth int) (ast.Expressi
 			out = call(hiddenSized, idx, e)
 		}
 	}
-	if e.Operator == token.PLUS { // the target may hold a string whatever is added
-		out = checkString(out, idx)
+	if e.Operator == token.PLUS {
+		// x += n cannot build a string when x only ever holds numbers.
+		if id, ok := e.Left.(*ast.Identifier); !ok || !in.numbers[id.Name] || !in.numeric(e.Right) {
+			out = in.checkString(out, idx)
+		}
 	}
 	return out, nil
 }
 
-// numeric reports whether e always evaluates to a number or BigInt, so a +
-// of two such operands cannot build a string.
-func numeric(e ast.Expression) bool {
+// numeric reports whether e always evaluates to a number, BigInt or
+// undefined, so a + of two such operands cannot build a string.
+func (in *instrumenter) numeric(e ast.Expression) bool {
 	switch e := e.(type) {
+	case nil:
+		return true // no initializer: undefined
 	case *ast.NumberLiteral:
 		return true
+	case *ast.Identifier:
+		return in.numbers[e.Name]
 	case *ast.UnaryExpression:
 		switch e.Operator {
 		case token.MINUS, token.PLUS, token.BITWISE_NOT, token.INCREMENT, token.DECREMENT:
@@ -661,10 +726,73 @@ func numeric(e ast.Expression) bool {
 			token.UNSIGNED_SHIFT_RIGHT:
 			return true
 		case token.PLUS:
-			return numeric(e.Left) && numeric(e.Right)
+			return in.numeric(e.Left) && in.numeric(e.Right)
 		}
-	case *ast.CallExpression:
-		return false
+	case *ast.AssignExpression:
+		if id, ok := e.Left.(*ast.Identifier); ok && in.numbers[id.Name] {
+			return true
+		}
 	}
 	return false
+}
+
+// numericLocals finds the bindings that only ever hold numbers, so x += 1
+// on them needs no string check (a counter or accumulator in a tight loop
+// would otherwise pay a native call per iteration). A name qualifies when
+// it is declared exactly once in the whole script, by var/let/const, is not
+// a parameter (sloppy arguments alias those), a destructuring or for-in/of
+// target, a function or class name, or a built-in global, and every
+// initializer and every =, += or logical assignment to it is numeric. The
+// set is the greatest fixpoint: names are removed until all that remain
+// are consistent. Without eval and with, nothing else can write a local.
+func (in *instrumenter) numericLocals(body []ast.Statement) error {
+	in.analyze = true
+	in.decls = make(map[unistring.String]int)
+	in.inits = make(map[unistring.String][]ast.Expression)
+	in.writes = make(map[unistring.String][]*ast.AssignExpression)
+	in.unsafe = make(map[unistring.String]bool)
+	in.numbers = make(map[unistring.String]bool)
+	defer func() { in.analyze = false }()
+	for _, st := range body {
+		if _, err := in.stmt(st, 1); err != nil {
+			return err
+		}
+	}
+	for name, n := range in.decls {
+		if n == 1 && !in.unsafe[name] && !globalNames[string(name)] && len(in.inits[name]) == 1 {
+			in.numbers[name] = true
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for name := range in.numbers {
+			ok := in.numeric(in.inits[name][0])
+			for _, w := range in.writes[name] {
+				switch w.Operator {
+				case token.ASSIGN, token.PLUS, token.LOGICAL_AND, token.LOGICAL_OR, token.COALESCE:
+					ok = ok && in.numeric(w.Right)
+				}
+			}
+			if !ok {
+				delete(in.numbers, name)
+				changed = true
+			}
+		}
+	}
+	return nil
+}
+
+// globalNames are the sandbox's globals: a local of the same name declared
+// in one function does not make the global numeric in another.
+var globalNames = map[string]bool{}
+
+func init() {
+	for _, n := range strings.Fields(`Object Function Array String Number BigInt RegExp Date Boolean Proxy
+		Reflect Error AggregateError TypeError ReferenceError SyntaxError RangeError EvalError URIError
+		Math JSON Symbol WeakSet WeakMap Map Set Promise globalThis NaN undefined Infinity isNaN parseInt
+		parseFloat isFinite decodeURI decodeURIComponent encodeURI encodeURIComponent escape unescape
+		ArrayBuffer DataView Int8Array Uint8Array Uint8ClampedArray Int16Array Uint16Array Int32Array
+		Uint32Array Float32Array Float64Array BigInt64Array BigUint64Array console eval GoError`) {
+		globalNames[n] = true
+	}
 }

@@ -61,24 +61,29 @@
 			(function* () {})(), [][Symbol.iterator](), new g.Map().entries(), new g.Set().values(),
 			''[Symbol.iterator](), /a/[Symbol.matchAll](''), (async function () {})(),
 		];
+		// Index loops and direct stores: for-of iterators and the (wrapped)
+		// push would triple the cost of building a runtime.
 		const seen = new g.WeakSet();
-		while (roots.length > 0) {
-			const o = roots.pop();
+		let top = roots.length;
+		while (top > 0) {
+			const o = roots[--top];
 			if ((typeof o !== 'object' && typeof o !== 'function') || o === null || seen.has(o)) {
 				continue;
 			}
 			seen.add(o);
 			freeze(o);
-			roots.push(getProto(o));
-			for (const k of ownKeys(o)) {
-				const d = getDesc(o, k);
+			roots[top++] = getProto(o);
+			const keys = ownKeys(o);
+			for (let i = 0; i < keys.length; i++) {
+				const d = getDesc(o, keys[i]);
 				if (d === undefined) {
 					continue;
 				}
 				if ('value' in d) {
-					roots.push(d.value);
+					roots[top++] = d.value;
 				} else {
-					roots.push(d.get, d.set);
+					roots[top++] = d.get;
+					roots[top++] = d.set;
 				}
 			}
 		}
