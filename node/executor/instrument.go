@@ -16,7 +16,7 @@ import (
 // names; they are parameters of the wrapper function around the script.
 const (
 	hiddenTick   = "%tick"   // one operation; at each loop body and function body
-	hiddenString = "%str"    // check a string result of + += and template literals
+	hiddenString = "%str"    // check the string of + += and templates, the array or object of a spread literal
 	hiddenTarget = "%target" // remember the object an index or length write goes to
 	hiddenSized  = "%sized"  // check the size of that object right after the write
 )
@@ -170,6 +170,15 @@ func (in *instrumenter) checkString(e ast.Expression, idx file.Idx) ast.Expressi
 		return e
 	}
 	return call(hiddenString, idx, e)
+}
+
+func hasSpread(list []ast.Expression) bool {
+	for _, e := range list {
+		if _, ok := e.(*ast.SpreadElement); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // tickBody prefixes a loop body with a tick.
@@ -555,7 +564,9 @@ func (in *instrumenter) expr(e ast.Expression, depth int) (ast.Expression, error
 	var err error
 	switch e := e.(type) {
 	case *ast.ArrayLiteral:
-		err = in.exprs(e.Value, d)
+		if err = in.exprs(e.Value, d); err == nil && hasSpread(e.Value) {
+			return in.checkString(e, e.Idx0()), nil // [...a, ...a] can double an array
+		}
 	case *ast.ArrayPattern, *ast.ObjectPattern, *ast.Binding:
 		err = in.pattern(e, depth)
 	case *ast.AssignExpression:
@@ -614,10 +625,16 @@ func (in *instrumenter) expr(e ast.Expression, depth int) (ast.Expression, error
 			err = in.exprs(e.ArgumentList, d)
 		}
 	case *ast.ObjectLiteral:
+		spread := false
 		for _, p := range e.Value {
 			if err = in.property(p, d); err != nil {
 				break
 			}
+			_, isSpread := p.(*ast.SpreadElement)
+			spread = spread || isSpread
+		}
+		if err == nil && spread {
+			return in.checkString(e, e.Idx0()), nil // {...a, ...b} can double an object
 		}
 	case *ast.RegExpLiteral:
 		if rerr := checkRegexp(e.Pattern, e.Flags); rerr != nil {

@@ -13,13 +13,20 @@
 		// guard replaces constructor name by a proxy that checks the arguments
 		// first, and makes it the prototype's constructor so species lookups
 		// (map, slice, subarray, ...) go through it as well.
-		function guard(name, check) {
+		function guard(name, check, after) {
 			const orig = g[name];
 			if (typeof orig !== 'function') {
 				return;
 			}
 			const p = new P(orig, {
-				construct(t, a, nt) { check(a); return construct(t, a, nt); },
+				construct(t, a, nt) {
+					check(a);
+					const r = construct(t, a, nt);
+					if (after) {
+						after(r);
+					}
+					return r;
+				},
 				apply(t, self, a) { check(a); return apply(t, self, a); },
 			});
 			defProp(orig.prototype, 'constructor', { value: p, ...hidden });
@@ -27,6 +34,8 @@
 		}
 		guard('Array', (a) => { if (a.length === 1 && typeof a[0] === 'number') { n.arrayLen(a[0]); } else { n.arrayLen(a.length); } });
 		guard('RegExp', (a) => n.regexp(a[0], a[1]));
+		guard('Map', () => {}, n.sized); // new Map(iterable) fills natively
+		guard('Set', () => {}, n.sized);
 		guard('ArrayBuffer', (a) => n.bytes(a[0]));
 		for (const t of ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array',
 			'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array']) {

@@ -134,7 +134,13 @@ func newSandbox(prg *goja.Program) (*sandbox, error) {
 		"arrayLen":  sb.checkArrayLen,
 		"arrayArgs": sb.checkArrayArgs,
 		"bytes":     sb.checkBytes,
-		"log":       sb.consoleLog,
+		"sized": func(call goja.FunctionCall) goja.Value {
+			if o, ok := call.Argument(0).(*goja.Object); ok && sb.run != nil {
+				sb.checkObject(o, false)
+			}
+			return goja.Undefined()
+		},
+		"log": sb.consoleLog,
 	} {
 		if err := natives.Set(name, fn); err != nil {
 			return nil, err
@@ -167,10 +173,17 @@ func (sb *sandbox) tick(goja.FunctionCall) goja.Value {
 	return goja.Undefined()
 }
 
+// checkString checks what %str wraps: mostly strings, and the arrays and
+// objects that spread literals build.
 func (sb *sandbox) checkString(call goja.FunctionCall) goja.Value {
 	v := call.Argument(0)
-	if s, ok := v.(goja.String); ok && int64(s.Length()) > sb.run.limits.MaxStringSize {
-		sb.run.stop(shared.KnobMaxStringSize)
+	switch x := v.(type) {
+	case goja.String:
+		if int64(x.Length()) > sb.run.limits.MaxStringSize {
+			sb.run.stop(shared.KnobMaxStringSize)
+		}
+	case *goja.Object:
+		sb.checkObject(x, false)
 	}
 	return v
 }
@@ -223,7 +236,12 @@ func (sb *sandbox) checkObject(o *goja.Object, wrote bool) {
 			rs.stop(shared.KnobMaxArraySize)
 		}
 		return
-	case "Map", "Set", "String":
+	case "Map", "Set":
+		if toLength(o.Get("size")) > rs.limits.MaxMapSize {
+			rs.stop(shared.KnobMaxMapSize)
+		}
+		return
+	case "String":
 		return
 	}
 	if rs.counts == nil {
