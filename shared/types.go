@@ -13,8 +13,8 @@ const Product = "picloud"
 // DefaultAppSlug is the app that always exists and claims localhost.
 const DefaultAppSlug = "default"
 
-// App is an app as the admin API returns it. Domains, ScriptCount and
-// RouteCount are filled on GET of one app.
+// App is an app as the admin API returns it, always with its domains
+// ([] when none) and counts.
 type App struct {
 	ID          int64     `json:"id"`
 	Slug        string    `json:"slug"`
@@ -22,7 +22,7 @@ type App struct {
 	Description string    `json:"description"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
-	Domains     []Domain  `json:"domains,omitempty"`
+	Domains     []Domain  `json:"domains"`
 	ScriptCount int       `json:"script_count"`
 	RouteCount  int       `json:"route_count"`
 	DomainCount int       `json:"domain_count"`

@@ -65,9 +65,6 @@ func (a *API) getApp(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 	if !ok {
 		return
 	}
-	if app.Domains == nil {
-		app.Domains = []shared.Domain{}
-	}
 	writeJSON(w, http.StatusOK, app)
 }
 
@@ -103,9 +100,6 @@ func (a *API) createApp(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 		return
 	}
 	a.committed(r.Context(), "create app")
-	if app.Domains == nil {
-		app.Domains = []shared.Domain{}
-	}
 	writeJSON(w, http.StatusCreated, app)
 }
 
@@ -153,9 +147,6 @@ func (a *API) updateApp(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		return
 	}
 	a.committed(r.Context(), "update app")
-	if updated.Domains == nil {
-		updated.Domains = []shared.Domain{}
-	}
 	writeJSON(w, http.StatusOK, updated)
 }
 

@@ -26,12 +26,12 @@ func scanApp(sc scanner) (shared.App, error) {
 	return a, err
 }
 
-// ListApps returns every app with its counts, oldest first.
+// ListApps returns every app with its domains and counts, oldest first.
 func (s *Store) ListApps(ctx context.Context) ([]shared.App, error) {
 	var apps []shared.App
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		var err error
-		apps, err = listApps(ctx, tx)
+		apps, _, err = listApps(ctx, tx)
 		return err
 	})
 	if err != nil {
@@ -40,21 +40,40 @@ func (s *Store) ListApps(ctx context.Context) ([]shared.App, error) {
 	return apps, nil
 }
 
-func listApps(ctx context.Context, q querier) ([]shared.App, error) {
+// listApps returns every app with Domains filled ([] when none), and all
+// domains.
+func listApps(ctx context.Context, q querier) ([]shared.App, []shared.Domain, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+appColumns+` FROM apps a ORDER BY a.id`)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	apps := []shared.App{}
 	for rows.Next() {
 		a, err := scanApp(rows)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		apps = append(apps, a)
 	}
-	return apps, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	ds, err := queryDomains(ctx, q, ``)
+	if err != nil {
+		return nil, nil, err
+	}
+	byApp := make(map[int64][]shared.Domain, len(apps))
+	for _, d := range ds {
+		byApp[d.AppID] = append(byApp[d.AppID], d)
+	}
+	for i := range apps {
+		apps[i].Domains = byApp[apps[i].ID]
+		if apps[i].Domains == nil {
+			apps[i].Domains = []shared.Domain{}
+		}
+	}
+	return apps, ds, nil
 }
 
 // App returns one app, with its domains and counts, by ref: its decimal id

@@ -24,10 +24,7 @@ func (s *Store) Snapshot(ctx context.Context) (*Snapshot, error) {
 	snap := &Snapshot{Schema: s.schema}
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		var err error
-		if snap.Apps, err = listApps(ctx, tx); err != nil {
-			return err
-		}
-		if snap.Domains, err = queryDomains(ctx, tx, ``); err != nil {
+		if snap.Apps, snap.Domains, err = listApps(ctx, tx); err != nil {
 			return err
 		}
 		if snap.Scripts, err = queryScripts(ctx, tx, ``); err != nil {
@@ -38,13 +35,6 @@ func (s *Store) Snapshot(ctx context.Context) (*Snapshot, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
-	}
-	byApp := make(map[int64][]shared.Domain, len(snap.Apps))
-	for _, d := range snap.Domains {
-		byApp[d.AppID] = append(byApp[d.AppID], d)
-	}
-	for i := range snap.Apps {
-		snap.Apps[i].Domains = byApp[snap.Apps[i].ID]
 	}
 	return snap, nil
 }
