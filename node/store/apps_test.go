@@ -270,3 +270,47 @@ func TestDeleteAppCascades(t *testing.T) {
 	}
 	mkDomain(t, s, kept.ID, "gone.example")
 }
+
+// Every app read carries its domains, [] rather than null when it has none,
+// so the API's App always has "domains" (SPEC §3).
+func TestAppsCarryDomains(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	bare := mkApp(t, s, "bare")
+	claimed := mkApp(t, s, "claimed")
+	mkDomain(t, s, claimed.ID, "a.example.com")
+	mkDomain(t, s, claimed.ID, "*.b.example.com")
+
+	apps, err := s.ListApps(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := s.App(ctx, "bare")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64][]string{bare.ID: {}, claimed.ID: {"a.example.com", "*.b.example.com"}}
+	for _, list := range [][]shared.App{apps, snap.Apps, {one}} {
+		for _, a := range list {
+			w, ok := want[a.ID]
+			if !ok {
+				continue
+			}
+			if a.Domains == nil {
+				t.Errorf("app %s: Domains is nil, want %v", a.Slug, w)
+			}
+			if len(a.Domains) != len(w) {
+				t.Fatalf("app %s: domains %+v, want %v", a.Slug, a.Domains, w)
+			}
+			for i, d := range a.Domains {
+				if d.Pattern != w[i] {
+					t.Errorf("app %s: domain %d = %q, want %q", a.Slug, i, d.Pattern, w[i])
+				}
+			}
+		}
+	}
+}
