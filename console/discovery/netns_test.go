@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -208,10 +209,20 @@ func (l *lan) start(ns, role string, env ...string) *helper {
 	if err != nil {
 		l.t.Fatal(err)
 	}
-	cmd := exec.Command("ip", "netns", "exec", ns, exe, "-test.run=^TestHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), append([]string{helperEnv + "=" + role}, env...)...)
+	return l.startCmd(ns, role, []string{exe, "-test.run=^TestHelperProcess$", "-test.count=1"},
+		append([]string{helperEnv + "=" + role}, env...)...)
+}
+
+// startCmd runs argv in namespace ns, in a process group of its own so
+// that everything it starts is killed with it.
+func (l *lan) startCmd(ns, role string, argv []string, env ...string) *helper {
+	l.t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, argv...)...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	h := &helper{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = h.stderr
+	var err error
 	if h.stdin, err = cmd.StdinPipe(); err != nil {
 		l.t.Fatal(err)
 	}
@@ -260,9 +271,12 @@ func (h *helper) stop(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Errorf("helper did not stop; killing it")
-		_ = h.cmd.Process.Kill()
+		_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
 		<-h.done
 	}
+	// Whatever it left behind dies too: a namespace being deleted does
+	// not end the processes in it.
+	_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
 }
 
 // waitLog waits for a line of the helper's log containing all of parts.
@@ -526,4 +540,83 @@ func TestLinkDownAndUpAgain(t *testing.T) {
 	node.waitLog(t, `msg="mDNS: stopped announcing"`, "iface=lo")
 	got, _ := byID(nodes, a.id)
 	a.check(t, got, v4, netip.Addr{})
+}
+
+// avahiScript runs a private D-Bus and avahi-daemon in the namespace (with
+// its own /run, so nothing of the host's is touched), publishes a
+// _picloud._tcp service as a node built on avahi would, and browses with
+// avahi-browse until it sees want. It runs until stdin closes.
+const avahiScript = `
+set -u
+mount --make-rprivate / && mount -t tmpfs tmpfs /run || exit 1
+mkdir -p /run/dbus /run/avahi-daemon
+dbus-daemon --system --nofork --nopidfile & dbus=$!
+for i in $(seq 50); do [ -S /run/dbus/system_bus_socket ] && break; sleep 0.1; done
+avahi-daemon --no-chroot --no-drop-root --no-rlimits & avahi=$!
+for i in $(seq 50); do avahi-browse -at >/dev/null 2>&1 && break; sleep 0.1; done
+avahi-publish -s "$PUB_NAME" _picloud._tcp 7071 txtvers=1 "id=$PUB_ID" v=9.9.9 schema=7 admin=http data=81 & pub=$!
+for i in $(seq 40); do
+	out=$(avahi-browse -rtp _picloud._tcp 2>/dev/null)
+	case "$out" in *"id=$WANT_ID"*) break;; esac
+	sleep 0.5
+done
+printf '%s\n' "$out" | sed 's/^/BROWSE /'
+read -r _
+kill $pub $avahi $dbus
+wait
+`
+
+// Interop with a real DNS-SD stack: avahi (Debian's avahi-daemon and
+// avahi-utils) sees our announcement, and our browser sees a service
+// avahi publishes.
+func TestAvahiInterop(t *testing.T) {
+	requireNetns(t)
+	for _, bin := range []string{"avahi-daemon", "avahi-browse", "avahi-publish", "dbus-daemon", "unshare"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("avahi interop test needs %s (apt-get install avahi-daemon avahi-utils)", bin)
+		}
+	}
+	l := newLAN(t)
+	ours := fakeNode{name: "Pi 4.kitchen", id: randomNodeID(t), version: "1.2.3", admin: "https", schema: 4, port: 7070, data: 8080}
+	theirs := fakeNode{name: "Avahi Pi", id: randomNodeID(t), version: "9.9.9", admin: "http", schema: 7, port: 7071, data: 81}
+	nsOurs, v4Ours := l.host("ours", true)
+	nsAvahi, v4Avahi := l.host("avahi", true)
+	l.start(nsOurs, "announce", ours.env()...)
+	browser := l.start(l.hub, "browse")
+	avahi := l.startCmd(nsAvahi, "avahi", []string{"unshare", "-m", "sh", "-c", avahiScript},
+		"PUB_NAME="+theirs.name, "PUB_ID="+theirs.id, "WANT_ID="+ours.id)
+
+	nodes := browser.waitFor(t, 30*time.Second, "the service avahi publishes", func(ns []discovery.Node) bool {
+		_, ok := byID(ns, theirs.id)
+		return ok
+	})
+	got, _ := byID(nodes, theirs.id)
+	theirs.check(t, got, v4Avahi, netip.Addr{})
+
+	// avahi-browse -p: =;iface;proto;name;type;domain;host;address;port;txt
+	var seen bool
+	for end := time.Now().Add(30 * time.Second); !seen && time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		avahi.mu.Lock()
+		for _, line := range avahi.lines {
+			f := strings.SplitN(strings.TrimPrefix(line, "BROWSE "), ";", 10)
+			if len(f) < 10 || f[0] != "=" || f[2] != "IPv4" || !strings.Contains(f[9], `"id=`+ours.id+`"`) {
+				continue
+			}
+			seen = true
+			if f[3] != `Pi\0324\.kitchen` || f[7] != v4Ours.String() || f[8] != "7070" {
+				t.Errorf("avahi-browse resolved our node as %q", line)
+			}
+			for _, kv := range []string{"txtvers=1", "v=1.2.3", "schema=4", "admin=https", "data=8080"} {
+				if !strings.Contains(f[9], `"`+kv+`"`) {
+					t.Errorf("avahi-browse TXT %s lacks %s", f[9], kv)
+				}
+			}
+		}
+		avahi.mu.Unlock()
+	}
+	if !seen {
+		avahi.mu.Lock()
+		t.Errorf("avahi-browse never resolved our node; it printed:\n%s", strings.Join(avahi.lines, "\n"))
+		avahi.mu.Unlock()
+	}
 }
