@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,18 +61,10 @@ func TestSustainedLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf logWriter
-	buf.t = t
-	rep.Print(&buf)
+	var out strings.Builder
+	rep.Print(&out)
+	t.Log(out.String())
 	for _, p := range rep.Problems() {
 		t.Error(p)
 	}
-}
-
-// logWriter sends a report to t.Log line by line.
-type logWriter struct{ t *testing.T }
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(p))
-	return len(p), nil
 }
