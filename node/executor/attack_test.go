@@ -13,13 +13,13 @@ import (
 // small are limits that stop every attack within milliseconds.
 func small() shared.Limits {
 	return shared.Limits{
-		MaxOperations: 200_000,
+		MaxOperations: 50_000,
 		MaxStringSize: 64 << 10,
 		MaxArraySize:  10_000,
 		MaxMapSize:    10_000,
 		MaxCallLevels: 64,
 		MaxExprDepth:  64,
-		TimeoutMS:     200,
+		TimeoutMS:     5_000, // the ops limit stops loops first, even under -race
 	}
 }
 

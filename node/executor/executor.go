@@ -266,7 +266,7 @@ func (sb *sandbox) scriptError(err error) error {
 	se := &ScriptError{Message: err.Error()}
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
-		se.Message = ex.Value().String()
+		se.Message = sb.safeString(ex.Value())
 		if obj, ok := ex.Value().(*goja.Object); ok {
 			if s := obj.Get("stack"); s != nil && !goja.IsUndefined(s) {
 				se.Stack = s.String()

@@ -19,10 +19,15 @@ type fence struct {
 	interval time.Duration
 	logger   *slog.Logger
 
-	mu      sync.Mutex
-	runs    map[*runState]struct{}
-	running bool
+	mu       sync.Mutex
+	runs     map[*runState]struct{}
+	running  bool
+	lastBusy time.Time
 }
+
+// fenceIdle is how long the sampler outlives the last running script, so a
+// steady stream of short requests does not start a goroutine each.
+const fenceIdle = time.Second
 
 func newFence(limit uint64, logger *slog.Logger) *fence {
 	return &fence{limit: limit, interval: 5 * time.Millisecond, logger: logger, runs: make(map[*runState]struct{})}
@@ -40,6 +45,7 @@ func (f *fence) enter(rs *runState) (release func()) {
 	return func() {
 		f.mu.Lock()
 		delete(f.runs, rs)
+		f.lastBusy = time.Now()
 		f.mu.Unlock()
 	}
 }
@@ -53,10 +59,15 @@ func (f *fence) watch() {
 	for range t.C {
 		f.mu.Lock()
 		if len(f.runs) == 0 {
-			f.running = false
+			if time.Since(f.lastBusy) > fenceIdle {
+				f.running = false
+				f.mu.Unlock()
+				return
+			}
 			f.mu.Unlock()
-			return
+			continue
 		}
+		f.lastBusy = time.Now()
 		f.mu.Unlock()
 		if f.heap(sample) <= f.limit {
 			continue
