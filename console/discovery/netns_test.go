@@ -620,3 +620,26 @@ func TestAvahiInterop(t *testing.T) {
 		avahi.mu.Unlock()
 	}
 }
+
+// Wi-Fi often gets its IPv6 link-local address first and its DHCP IPv4
+// address seconds later: the responder must then answer IPv4 queries too.
+func TestIPv4AddressArrivesAfterIPv6(t *testing.T) {
+	l := newLAN(t)
+	a := fakeNode{name: "slow-dhcp", id: randomNodeID(t), version: "1.0.0", admin: "https", schema: 1, port: 7070, data: 8080}
+	ns, v4 := l.host("a", false)
+	l.bringUpV6(ns, 11)
+	node := l.start(ns, "announce", a.env()...)
+	browser := l.start(l.hub, "browse") // IPv4 queries only
+	node.waitLog(t, `msg="mDNS: announcing"`, "iface=eth0")
+	time.Sleep(time.Second)
+	if n, ok := byID(browser.nodes(), a.id); ok {
+		t.Fatalf("IPv4-only browser saw a node without IPv4: %+v", n)
+	}
+	l.in(ns, "ip addr add 10.77.0.11/24 dev eth0")
+	nodes := browser.waitFor(t, 20*time.Second, "the node once it has IPv4", func(ns []discovery.Node) bool {
+		_, ok := byID(ns, a.id)
+		return ok
+	})
+	got, _ := byID(nodes, a.id)
+	a.check(t, got, v4, netip.MustParseAddr("fd77::11"))
+}
