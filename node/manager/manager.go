@@ -151,8 +151,10 @@ func NewAPI(cfg Config) *API {
 		writeError(w, shared.Errorf(http.StatusNotFound, shared.CodeNotFound, "no such endpoint: %s", req.URL.Path))
 	})
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// "allow" is a list, as the data plane's 405 has it.
+		allow := strings.Split(w.Header().Get("Allow"), ", ")
 		writeError(w, shared.Errorf(http.StatusMethodNotAllowed, shared.CodeMethodNotAllowed,
-			"%s is not allowed on %s", req.Method, req.URL.Path).With("allow", w.Header().Get("Allow")))
+			"%s is not allowed on %s", req.Method, req.URL.Path).With("allow", allow))
 	})
 	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
 		a.log.Error("admin handler panicked", "method", req.Method, "path", req.URL.Path, "panic", v)
@@ -188,21 +190,28 @@ func NewAPI(cfg Config) *API {
 	a.handle(http.MethodGet, "/api/v1/admin/resolve", a.resolve)
 	a.handle(http.MethodGet, apps+"/:app/logs", a.logs)
 
-	// Execute answers any method (httprouter has no wildcard method), with
-	// or without a path for the script.
-	for _, m := range []string{
-		http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodOptions,
-	} {
-		a.handle(m, "/api/v1/execute/:id", a.execute)
-		a.handle(m, "/api/v1/execute/:id/*path", a.execute)
-	}
+	// Execute answers any method, custom ones included (SPEC §3), which
+	// httprouter cannot express: it is dispatched before the router.
+	a.endpoints = append(a.endpoints,
+		Endpoint{Method: shared.MethodAny, Path: executePrefix + ":id"},
+		Endpoint{Method: shared.MethodAny, Path: executePrefix + ":id/*path"})
+	mux := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if rest, ok := strings.CutPrefix(req.URL.Path, executePrefix); ok {
+			id, _, _ := strings.Cut(rest, "/")
+			a.execute(w, req, id)
+			return
+		}
+		r.ServeHTTP(w, req)
+	})
 
-	// Authentication wraps the whole router, not each route: a route added
-	// later cannot forget it. Roles slot in here.
-	a.handler = a.authenticate(r)
+	// Authentication wraps everything, not each route: a route added later
+	// cannot forget it. Roles slot in here.
+	a.handler = a.authenticate(mux)
 	return a
 }
+
+// executePrefix starts every execute URL: /api/v1/execute/{id}[/path].
+const executePrefix = "/api/v1/execute/"
 
 func (a *API) handle(method, path string, h httprouter.Handle) {
 	a.router.Handle(method, path, h)

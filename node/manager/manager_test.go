@@ -665,6 +665,33 @@ func TestSandboxChangeTakesEffectOnNextRequest(t *testing.T) {
 	}
 	_, err = n.c.Execute(n.ctx, 999, shared.ExecuteRequest{})
 	wantCode(t, err, 404, shared.CodeNotFound)
+
+	// Any method means any: custom and rarely used ones run the script too.
+	for _, m := range []string{"PURGE", "TRACE", "PROPFIND", "OPTIONS"} {
+		res, err := n.c.Execute(n.ctx, echo.ID, shared.ExecuteRequest{Method: m, Path: "/p"})
+		if err != nil || string(res.Body) != m+" /p undefined " {
+			t.Errorf("Execute %s = %d %q, %v", m, res.Status, res.Body, err)
+		}
+	}
+	for _, path := range []string{"/api/v1/execute/", "/api/v1/execute/abc", "/api/v1/execute/0/x", "/api/v1/execute/-1"} {
+		if status, _, body := n.raw("GET", path, ""); status != 404 || envelope(t, body).Code != shared.CodeNotFound {
+			t.Errorf("GET %s = %d %s, want 404 not_found", path, status, body)
+		}
+	}
+}
+
+// A 405 of the admin API lists the allowed methods in Allow and, as the
+// data plane's does, as a list in the body.
+func TestAdminMethodNotAllowed(t *testing.T) {
+	n := start(t)
+	status, hdr, body := n.raw("PUT", "/api/v1/admin/apps", "{}")
+	e := envelope(t, body)
+	if status != 405 || e.Code != shared.CodeMethodNotAllowed || hdr.Get("Allow") != "GET, OPTIONS, POST" {
+		t.Fatalf("PUT apps = %d %s (Allow %q)", status, body, hdr.Get("Allow"))
+	}
+	if got := fmt.Sprint(e.Details["allow"]); got != "[GET OPTIONS POST]" {
+		t.Errorf("allow detail = %s, want [GET OPTIONS POST]", got)
+	}
 }
 
 // ---- routes, resolve, data plane ----

@@ -165,9 +165,11 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 	writeJSON(w, http.StatusOK, res)
 }
 
-func (a *API) execute(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	id, ok := idParam(w, ps, "script")
-	if !ok {
+// execute runs script rawID with this request, whatever its method.
+func (a *API) execute(w http.ResponseWriter, r *http.Request, rawID string) {
+	id, err := strconv.ParseInt(rawID, 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, shared.NotFound("script", rawID))
 		return
 	}
 	a.data.Execute(w, r, id)

@@ -42,7 +42,8 @@ func (a *API) appByRef(ctx context.Context, field, ref string) (app shared.App, 
 
 func (a *API) listScripts(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	var appID int64
-	if q := r.URL.Query(); q.Has("app") {
+	// ?app= (empty, as a form sends it) lists every app's scripts.
+	if q := r.URL.Query(); q.Get("app") != "" {
 		app, renamed, err := a.appByRef(r.Context(), "app", q.Get("app"))
 		if err != nil {
 			if shared.IsCode(err, shared.CodeValidationFailed) {
