@@ -49,6 +49,8 @@ id_of() { grep -o '"id":[0-9]*' | head -1 | cut -d: -f2; }
 echo "seeding the demo app…" >&2
 api POST /api/v1/admin/apps '{"name":"Demo site","slug":"demo-old","description":"Everything the screenshots show."}' >/dev/null
 api PATCH /api/v1/admin/apps/demo-old '{"slug":"demo"}' >/dev/null # leaves a redirect in the history
+api POST /api/v1/admin/apps '{"name":"Blog","slug":"blog-2019"}' >/dev/null
+api PATCH /api/v1/admin/apps/blog-2019 '{"slug":"blog"}' >/dev/null # blog-2019 is now reserved by blog
 api POST /api/v1/admin/apps/demo/domains '{"pattern":"demo.localhost"}' >/dev/null
 api POST /api/v1/admin/apps/demo/domains '{"pattern":"*.demo.example.com"}' >/dev/null
 hello=$(api POST /api/v1/admin/scripts "$(cat <<'JSON'
@@ -67,7 +69,8 @@ curl -sS -o /dev/null -H "Host: demo.localhost" "http://127.0.0.1:$data_port/"
 
 mkdir -p "$out"
 echo "running the console under xvfb…" >&2
-PICLOUD_SCREENSHOT_TOKEN="$token" xvfb-run -a -s "-screen 0 1400x900x24" \
+# llvmpipe reads back a black front buffer under Xvfb; softpipe does not.
+GALLIUM_DRIVER=softpipe PICLOUD_SCREENSHOT_TOKEN="$token" xvfb-run -a -s "-screen 0 1400x900x24" \
 	"$work/picloud-console" --mdns off --registry "$work/nodes.json" \
-	--screenshot-dir "$out" --screenshot-node "127.0.0.1:$admin_port" --screenshot-app demo
+	--screenshot-dir "$out" --screenshot-node "127.0.0.1:$admin_port" --screenshot-app demo --screenshot-takeover blog-2019
 ls -1 "$out"/*.png

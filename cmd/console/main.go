@@ -7,6 +7,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"image"
 	"image/png"
 	"log/slog"
 	"os"
@@ -49,6 +50,7 @@ func run() error {
 		shotAt  = flag.String("screenshot-node", env("PICLOUD_SCREENSHOT_NODE", ""), "host:port of the node the screenshot tour uses")
 		shotTok = flag.String("screenshot-token", env("PICLOUD_SCREENSHOT_TOKEN", ""), "admin token of that node (env PICLOUD_SCREENSHOT_TOKEN)")
 		shotApp = flag.String("screenshot-app", "demo", "slug of the app the screenshot tour opens")
+		shotTO  = flag.String("screenshot-takeover", "", "a reserved slug the tour tries to rename the app to, to show the confirm dialog")
 	)
 	flag.Parse()
 	if *mdns != "on" && *mdns != "off" {
@@ -86,7 +88,8 @@ func run() error {
 		}
 		go func() {
 			time.Sleep(time.Second) // the window is up
-			tourErr = c.Tour(*shotAt, *shotTok, *shotApp, 800*time.Millisecond, func(name string) error {
+			o := ui.TourOptions{Addr: *shotAt, Token: *shotTok, App: *shotApp, Takeover: *shotTO, Settle: 800 * time.Millisecond}
+			tourErr = c.Tour(o, func(name string) error {
 				return writePNG(w, filepath.Join(*shots, name+".png"))
 			})
 			if tourErr != nil {
@@ -99,8 +102,11 @@ func run() error {
 	return tourErr
 }
 
+// writePNG captures the window. Capture reads the GL front buffer, so it
+// runs on the main goroutine, where the window's GL context lives.
 func writePNG(w fyne.Window, path string) error {
-	img := w.Canvas().Capture()
+	var img image.Image
+	fyne.DoAndWait(func() { img = w.Canvas().Capture() })
 	f, err := os.Create(path)
 	if err != nil {
 		return err

@@ -100,9 +100,7 @@ func (v *appView) selected(tab string) {
 	case "Logs":
 		v.logs.reload()
 	}
-	if tab != "Scripts" || v.scripts.detail == nil {
-		v.setCrumbsFor(nil)
-	}
+	v.updateCrumbs()
 }
 
 // setCrumbsFor sets node › app, or node › app › script.
@@ -129,11 +127,17 @@ func (v *appView) setApp(a shared.App) {
 	v.app = a
 	v.overview.setApp(a)
 	v.settings.setApp(a)
-	if v.scripts.detail != nil {
-		v.setCrumbsFor(&v.scripts.detail.script)
-	} else {
-		v.setCrumbsFor(nil)
+	v.updateCrumbs()
+}
+
+// updateCrumbs shows node › app, plus › script while the Scripts tab shows
+// one script.
+func (v *appView) updateCrumbs() {
+	if d := v.scripts.detail; d != nil && v.tabs.Selected() != nil && v.tabs.Selected().Text == "Scripts" {
+		v.setCrumbsFor(&d.script)
+		return
 	}
+	v.setCrumbsFor(nil)
 }
 
 func (v *appView) reloadApp() {

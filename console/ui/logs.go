@@ -170,13 +170,13 @@ func (t *logsTab) render() {
 	objs := make([]fyne.CanvasObject, 0, len(t.logs))
 	for _, l := range t.logs {
 		l := l
-		b := widget.NewButton(logLine(l, names), func() { t.show(l) })
-		b.Alignment = widget.ButtonAlignLeading
+		icon := theme.ConfirmIcon()
 		if failed(l) {
-			b.Importance = widget.DangerImportance
-		} else {
-			b.Importance = widget.LowImportance
+			icon = theme.NewErrorThemedResource(theme.ErrorIcon())
 		}
+		b := widget.NewButtonWithIcon(logLine(l, names), icon, func() { t.show(l) })
+		b.Alignment = widget.ButtonAlignLeading
+		b.Importance = widget.LowImportance
 		objs = append(objs, b)
 	}
 	if len(objs) == 0 {

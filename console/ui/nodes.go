@@ -243,7 +243,7 @@ func (l *nodeList) row(e *nodeEntry) fyne.CanvasObject {
 		state = "○ offline"
 	}
 	if e.version != "" {
-		state += " · v" + strings.TrimPrefix(e.version, "v")
+		state += " · " + versionText(e.version)
 	}
 	if e.paired {
 		state += " · paired"
@@ -480,4 +480,12 @@ func (l *nodeList) forget(e *nodeEntry) {
 		}
 		l.render()
 	}, l.c.win)
+}
+
+// versionText shows 1.2.3 as v1.2.3 and leaves builds like "dev" alone.
+func versionText(v string) string {
+	if v != "" && v[0] >= '0' && v[0] <= '9' {
+		return "v" + v
+	}
+	return v
 }

@@ -28,9 +28,13 @@ func (s *scriptDetail) routesView() fyne.CanvasObject {
 	s.routeMsg = widget.NewLabel("")
 	s.routeMsg.Wrapping = fyne.TextWrapWord
 	add := widget.NewButtonWithIcon("Add route", theme.ContentAddIcon(), s.addRoute)
-	form := container.NewVBox(container.NewGridWithColumns(2, s.method, s.host), container.NewBorder(nil, nil, nil, add, s.path), s.routeMsg)
+	method := container.NewGridWrap(fyne.NewSize(130, s.method.MinSize().Height), s.method)
+	form := container.NewVBox(container.NewBorder(nil, nil, method, add, s.path), s.host, s.routeMsg)
+	s.portNote = widget.NewLabel("")
+	s.portNote.Wrapping = fyne.TextWrapWord
+	s.portNote.TextStyle.Italic = true
 	return container.NewVScroll(container.NewVBox(bold("Routes"), s.routes, form, widget.NewSeparator(),
-		bold("Answers on"), s.preview))
+		bold("Answers on"), s.preview, s.portNote))
 }
 
 func (s *scriptDetail) renderRoutes(all []shared.Route, domains []shared.Domain) {
@@ -54,7 +58,13 @@ func (s *scriptDetail) renderRoutes(all []shared.Route, domains []shared.Domain)
 	s.routes.Objects = objs
 	s.routes.Refresh()
 
-	urls := previewURLs(mine, domains, s.t.v.nv.entry.dataHostPort())
+	e := s.t.v.nv.entry
+	urls := previewURLs(mine, domains, e.dataHostPort())
+	if e.dataPort == 0 {
+		s.portNote.SetText("The node did not announce its data port here; the URLs assume the default 8080.")
+	} else {
+		s.portNote.SetText("")
+	}
 	prev := []fyne.CanvasObject{}
 	for _, u := range urls {
 		l := widget.NewLabelWithStyle(u, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})

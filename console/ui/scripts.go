@@ -163,6 +163,7 @@ type scriptDetail struct {
 	path      *widget.Entry
 	host      *widget.Entry
 	routeMsg  *widget.Label
+	portNote  *widget.Label
 }
 
 type knobField struct {

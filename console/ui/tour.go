@@ -5,14 +5,24 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+
+	"github.com/picloud/picloud/console/discovery"
 )
+
+// TourOptions say what the screenshot tour opens.
+type TourOptions struct {
+	Addr, Token string // node to add and pair with
+	App         string // slug of the app to open
+	Takeover    string // optional: a reserved slug to try renaming App to (shows the confirm dialog)
+	Settle      time.Duration
+}
 
 // Tour drives the console through each main screen, as a user would, and
 // calls shot with a file name once each screen has loaded. It adds the
-// node at addr, pairs with token, opens app (a slug of that node) and its
-// first script. It must run off the UI goroutine; cmd/console uses it to
-// write screenshots.
-func (c *Console) Tour(addr, token, app string, settle time.Duration, shot func(name string) error) error {
+// node, pairs with its token, opens the app and its first script. It must
+// run off the UI goroutine; cmd/console uses it to write screenshots.
+func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
+	addr, token, app, settle := o.Addr, o.Token, o.App, o.Settle
 	step := func(name string, do func()) error {
 		if do != nil {
 			fyne.DoAndWait(do)
@@ -33,9 +43,13 @@ func (c *Console) Tour(addr, token, app string, settle time.Duration, shot func(
 	if err := step("02-node-found", func() { c.AddAddress(addr) }); err != nil {
 		return err
 	}
+	_, hostport, err := discovery.ParseAddr(addr)
+	if err != nil {
+		return err
+	}
 	fyne.DoAndWait(func() {
 		for _, e := range c.nodes.entries {
-			if e.manual == addr || e.address == addr {
+			if e.id != "" && (e.manual == hostport || e.address == hostport) {
 				id = e.id
 			}
 		}
@@ -100,6 +114,19 @@ func (c *Console) Tour(addr, token, app string, settle time.Duration, shot func(
 		v.settings.slug.SetText(app + "-v2")
 	}); err != nil {
 		return err
+	}
+	if o.Takeover != "" {
+		if err := step("11-settings-reserved", func() { v.settings.slug.SetText(o.Takeover) }); err != nil {
+			return err
+		}
+		if err := step("11-settings-takeover-confirm", v.settings.doRename); err != nil {
+			return err
+		}
+		fyne.DoAndWait(func() {
+			if v.settings.confirm != nil {
+				v.settings.confirm.Hide()
+			}
+		})
 	}
 	if err := step("12-logs", func() { v.Select("Logs") }); err != nil {
 		return err
