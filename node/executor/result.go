@@ -171,8 +171,9 @@ func (sb *sandbox) responseObject(o *goja.Object, res *Result) error {
 	res.Status = http.StatusOK
 	if s := o.Get("status"); s != nil && !goja.IsUndefined(s) {
 		f := s.ToFloat()
-		if f != float64(int(f)) || f < 100 || f > 599 {
-			return &ScriptError{Message: fmt.Sprintf("bad return value: status %s is not an integer from 100 to 599", sb.safeString(s))}
+		// 1xx are not final responses; net/http cannot send them as one.
+		if f != float64(int(f)) || f < 200 || f > 599 {
+			return &ScriptError{Message: fmt.Sprintf("bad return value: status %s is not an integer from 200 to 599", sb.safeString(s))}
 		}
 		res.Status = int(f)
 	}

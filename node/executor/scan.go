@@ -10,6 +10,11 @@ package executor
 // regular expression from a division. Brackets inside skipped text are still
 // counted on top of the current depth, so text the scan mistook for a string
 // cannot hide nesting that the parser would see as code on the same stretch.
+// The price is that a string holding more unbalanced opening brackets than
+// max_expr_depth is refused. The rule is a heuristic: a source crafted so
+// the scan and goja's lexer disagree can still hide up to max_expr_depth
+// levels per disagreement, which keeps even a hostile source orders of
+// magnitude below the depth that endangers the parser's stack.
 func scanNesting(src string, max int) (line, col int, tooDeep bool) {
 	const (
 		code = iota
@@ -45,6 +50,11 @@ func scanNesting(src string, max int) (line, col int, tooDeep bool) {
 		shadow++
 		return shadow > max
 	}
+	shadowClose := func() {
+		if shadow > depth {
+			shadow--
+		}
+	}
 	for i := 0; i < len(src); i++ {
 		c := src[i]
 		if c == '\n' {
@@ -66,6 +76,8 @@ func scanNesting(src string, max int) (line, col int, tooDeep bool) {
 				if shadowOpen() {
 					return ln, cl, true
 				}
+			case c == ')' || c == ']' || c == '}':
+				shadowClose()
 			}
 			continue
 		case template:
@@ -90,6 +102,8 @@ func scanNesting(src string, max int) (line, col int, tooDeep bool) {
 				if shadowOpen() {
 					return ln, cl, true
 				}
+			case ')', ']', '}':
+				shadowClose()
 			}
 			continue
 		case lineComment:
@@ -119,6 +133,8 @@ func scanNesting(src string, max int) (line, col int, tooDeep bool) {
 				if shadowOpen() {
 					return ln, cl, true
 				}
+			case c == ')' || c == '}':
+				shadowClose()
 			}
 			continue
 		}
@@ -213,7 +229,14 @@ func regexStarts(lastSig byte, lastWord string, afterHead bool) bool {
 	case ']', '"':
 		return false
 	case '}':
-		return true // a block ends a statement; an object literal before '/' is rare
+		// After a block a slash starts a regular expression, after an object
+		// literal or function expression it divides. Division is the safe
+		// guess: a scan wrongly in a regexp would stop counting code the
+		// parser sees, anywhere in an expression; a scan wrongly in a string
+		// loses at most one line, and only after a block statement.
+		return false
+	case '+', '-':
+		return false // a++ / b: postfix; ++/re/ is not valid anyway
 	}
 	return true
 }

@@ -55,6 +55,8 @@ func TestBadReturnValues(t *testing.T) {
 		{"undefined", `function handle(){}`, "no response"},
 		{"null", `function handle(){ return null }`, "no response"},
 		{"bad status", `function handle(){ return { status: 42, body: "x" } }`, "status"},
+		{"informational status", `function handle(){ return { status: 101, body: "x" } }`, "status"},
+		{"fractional status", `function handle(){ return { status: 200.5, body: "x" } }`, "status"},
 		{"bad header name", `function handle(){ return { headers: { "a b": "1" }, body: "x" } }`, "header"},
 		{"rejected promise", `async function handle(){ throw new Error("nope") }`, "nope"},
 		{"never settles", `function handle(){ return new Promise(() => {}) }`, "never settled"},
