@@ -431,6 +431,7 @@ func TestContractErrors(t *testing.T) {
 		{"bad path", "POST", "/api/v1/admin/apps/one/routes", fmt.Sprintf(`{"script_id": %d, "method": "GET", "path": "no-slash"}`, s.ID), 422, shared.CodeInvalidRoute, map[string]any{"field": "path"}},
 		{"bad method", "POST", "/api/v1/admin/apps/one/routes", fmt.Sprintf(`{"script_id": %d, "method": "GE T", "path": "/"}`, s.ID), 422, shared.CodeInvalidRoute, map[string]any{"field": "method"}},
 		{"script of other app", "POST", "/api/v1/admin/apps/two/routes", fmt.Sprintf(`{"script_id": %d, "method": "GET", "path": "/"}`, s.ID), 422, shared.CodeValidationFailed, map[string]any{"field": "script_id"}},
+		{"unknown script in route", "POST", "/api/v1/admin/apps/one/routes", `{"script_id": 99999, "method": "GET", "path": "/"}`, 422, shared.CodeValidationFailed, map[string]any{"field": "script_id"}},
 		{"unknown route", "DELETE", "/api/v1/admin/apps/one/routes/999", "", 404, shared.CodeNotFound, nil},
 		{"unknown app", "GET", "/api/v1/admin/apps/nope/routes", "", 404, shared.CodeNotFound, nil},
 	} {

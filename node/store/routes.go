@@ -74,7 +74,8 @@ func routeConflict(existing shared.Route) *shared.Error {
 // inside the write transaction and vetoes r by returning an error (e.g.
 // host_not_claimed, route_conflict); no other writer can change either in
 // between. The same (host, method, path) twice is always 409 route_conflict.
-// A script of another app is 422 validation_failed on script_id.
+// A script_id naming no script of the app (another app's, or none) is 422
+// validation_failed on script_id.
 func (s *Store) CreateRoute(ctx context.Context, r shared.Route,
 	check func(existing []shared.Route, domains []shared.Domain) error) (shared.Route, error) {
 	var out shared.Route
@@ -83,11 +84,15 @@ func (s *Store) CreateRoute(ctx context.Context, r shared.Route,
 		if err != nil {
 			return err
 		}
+		// A script_id naming no script of this app is one mistake in the
+		// body, whether the script is another app's or does not exist.
 		sc, err := scriptByID(ctx, tx, r.ScriptID)
-		if err != nil {
+		switch {
+		case shared.IsCode(err, shared.CodeNotFound):
+			return shared.Validation("script_id", "there is no script %d", r.ScriptID)
+		case err != nil:
 			return err
-		}
-		if sc.AppID != r.AppID {
+		case sc.AppID != r.AppID:
 			return shared.Validation("script_id", "script %d belongs to app %q, not to %q", sc.ID, sc.AppSlug, app.Slug)
 		}
 		rs, err := routes(ctx, tx, r.AppID)

@@ -89,7 +89,9 @@ func TestCreateRouteRefusals(t *testing.T) {
 		t.Errorf("field = %q", e.Detail("field"))
 	}
 	_, err = s.CreateRoute(ctx, shared.Route{AppID: a.ID, ScriptID: 999, Method: "GET", Path: "/b"}, nil)
-	wantCode(t, err, http.StatusNotFound, shared.CodeNotFound)
+	if e := wantCode(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed); e.Detail("field") != "script_id" {
+		t.Errorf("unknown script: field %q, want script_id", e.Detail("field"))
+	}
 	_, err = s.CreateRoute(ctx, shared.Route{AppID: 999, ScriptID: sa.ID, Method: "GET", Path: "/b"}, nil)
 	wantCode(t, err, http.StatusNotFound, shared.CodeNotFound)
 
