@@ -126,7 +126,7 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 	}
 	rs := &runState{sb: sb, limits: limits}
 	sb.run = rs
-	sb.rt.SetMaxCallStackSize(int(min(limits.MaxCallLevels, 1<<20)) + 1) // +1: the entry function
+	sb.rt.SetMaxCallStackSize(int(min(limits.MaxCallLevels, 1<<20)))
 	sb.rt.ClearInterrupt()
 
 	timer := time.AfterFunc(time.Duration(limits.TimeoutMS)*time.Millisecond, func() { rs.stop(shared.KnobTimeoutMS) })
