@@ -197,6 +197,18 @@ func RoutesConflict(existing []Route, r Route) *Route {
 	return nil
 }
 
+// RouteConflictError is the 409 route_conflict naming the existing route a
+// new one clashes with (its id, and the route itself).
+func RouteConflictError(existing Route) *Error {
+	on := "every host of the app"
+	if existing.Host != nil {
+		on = *existing.Host
+	}
+	return Errorf(http.StatusConflict, CodeRouteConflict,
+		"clashes with route %d (%s %s on %s)", existing.ID, existing.Method, existing.Path, on).
+		With("route_id", existing.ID).With("route", existing)
+}
+
 // treeConflict checks r, the last element of tree if it was not shadowed,
 // against the other routes of the tree.
 func treeConflict(tree []Route, r Route) *Route {

@@ -154,3 +154,26 @@ func FuzzValidateRoutePath(f *testing.F) {
 		}
 	})
 }
+
+// The 409 names the existing route by id and in full, and where it answers.
+func TestRouteConflictError(t *testing.T) {
+	host := "a.example.com"
+	for _, tc := range []struct {
+		r    Route
+		want string
+	}{
+		{Route{ID: 7, Method: "GET", Path: "/x"}, "clashes with route 7 (GET /x on every host of the app)"},
+		{Route{ID: 8, Method: "ANY", Path: "/y", Host: &host}, "clashes with route 8 (ANY /y on a.example.com)"},
+	} {
+		e := RouteConflictError(tc.r)
+		if e.Status != 409 || e.Code != CodeRouteConflict || e.Message != tc.want {
+			t.Errorf("RouteConflictError(%+v) = %d %s %q", tc.r, e.Status, e.Code, e.Message)
+		}
+		if e.Details["route_id"] != tc.r.ID {
+			t.Errorf("route_id = %v, want %d", e.Details["route_id"], tc.r.ID)
+		}
+		if r, ok := e.Details["route"].(Route); !ok || r.ID != tc.r.ID {
+			t.Errorf("route detail = %v", e.Details["route"])
+		}
+	}
+}

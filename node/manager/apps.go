@@ -74,26 +74,20 @@ func (a *API) createApp(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 		a.fail(w, r, err)
 		return
 	}
-	name, err := checkText("name", req.Name, maxNameLen, true)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	desc, err := checkText("description", req.Description, maxDescriptionLen, false)
-	if err != nil {
+	if err := checkTexts(&req.Name, maxNameLen, &req.Description); err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	slug := req.Slug
 	if slug == "" {
-		slug = shared.DeriveSlug(name)
+		slug = shared.DeriveSlug(req.Name)
 	}
 	if err := shared.ValidateSlug(slug); err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	takeover, giveBack := a.confirms.take(req.ConfirmToken, 0, slug)
-	app, err := a.store.CreateApp(r.Context(), shared.App{Slug: slug, Name: name, Description: desc}, takeover)
+	app, err := a.store.CreateApp(r.Context(), shared.App{Slug: slug, Name: req.Name, Description: req.Description}, takeover)
 	if err != nil {
 		giveBack()
 		a.fail(w, r, a.offerTakeover(err, 0, slug))
@@ -113,21 +107,9 @@ func (a *API) updateApp(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		a.fail(w, r, err)
 		return
 	}
-	if req.Name != nil {
-		name, err := checkText("name", *req.Name, maxNameLen, true)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		req.Name = &name
-	}
-	if req.Description != nil {
-		desc, err := checkText("description", *req.Description, maxDescriptionLen, false)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		req.Description = &desc
+	if err := checkTexts(req.Name, maxNameLen, req.Description); err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	takeover, giveBack := false, func() {}
 	if req.Slug != nil && *req.Slug != app.Slug {
@@ -205,6 +187,26 @@ func (a *API) checkSlug(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		out.ConfirmToken = a.confirms.issue(app.ID, req.Slug)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// checkTexts trims and checks, in place, a name of at most maxName
+// characters and a description; a nil one is a field a PATCH leaves alone.
+func checkTexts(name *string, maxName int, desc *string) error {
+	if name != nil {
+		s, err := checkText("name", *name, maxName, true)
+		if err != nil {
+			return err
+		}
+		*name = s
+	}
+	if desc != nil {
+		s, err := checkText("description", *desc, maxDescriptionLen, false)
+		if err != nil {
+			return err
+		}
+		*desc = s
+	}
+	return nil
 }
 
 // checkText trims s and checks it is at most max characters without

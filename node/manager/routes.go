@@ -49,7 +49,7 @@ func (a *API) createRoute(w http.ResponseWriter, r *http.Request, ps httprouter.
 				"host %q is not covered by any domain app %q claims", *route.Host, app.Slug).With("field", "host")
 		}
 		if c := shared.RoutesConflict(existing, route); c != nil {
-			return routeConflict(*c)
+			return shared.RouteConflictError(*c)
 		}
 		return nil
 	}
@@ -99,17 +99,6 @@ func covered(domains []shared.Domain, host string) bool {
 		}
 	}
 	return false
-}
-
-// routeConflict is the 409 naming the route a new one clashes with.
-func routeConflict(existing shared.Route) *shared.Error {
-	on := "every host of the app"
-	if existing.Host != nil {
-		on = *existing.Host
-	}
-	return shared.Errorf(http.StatusConflict, shared.CodeRouteConflict,
-		"clashes with route %d (%s %s on %s)", existing.ID, existing.Method, existing.Path, on).
-		With("route_id", existing.ID).With("route", existing)
 }
 
 func (a *API) deleteRoute(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {

@@ -95,13 +95,7 @@ func (a *API) createScript(w http.ResponseWriter, r *http.Request, _ httprouter.
 		a.fail(w, r, err)
 		return
 	}
-	name, err := checkText("name", req.Name, maxScriptNameLen, true)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	desc, err := checkText("description", req.Description, maxDescriptionLen, false)
-	if err != nil {
+	if err := checkTexts(&req.Name, maxScriptNameLen, &req.Description); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -114,7 +108,7 @@ func (a *API) createScript(w http.ResponseWriter, r *http.Request, _ httprouter.
 		return
 	}
 	s, err := a.store.CreateScript(r.Context(), shared.Script{
-		AppID: app.ID, Name: name, Description: desc, Source: req.Source,
+		AppID: app.ID, Name: req.Name, Description: req.Description, Source: req.Source,
 		Sandbox: req.Sandbox, MemoryLimitMB: req.MemoryLimitMB,
 	})
 	if err != nil {
@@ -140,21 +134,9 @@ func (a *API) updateScript(w http.ResponseWriter, r *http.Request, ps httprouter
 		a.fail(w, r, err)
 		return
 	}
-	if req.Name != nil {
-		name, err := checkText("name", *req.Name, maxScriptNameLen, true)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		req.Name = &name
-	}
-	if req.Description != nil {
-		desc, err := checkText("description", *req.Description, maxDescriptionLen, false)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		req.Description = &desc
+	if err := checkTexts(req.Name, maxScriptNameLen, req.Description); err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	if req.MemoryLimitMB != nil {
 		if err := checkMemory(*req.MemoryLimitMB); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/http"
 
 	"github.com/picloud/picloud/shared"
 )
@@ -59,16 +58,6 @@ func (s *Store) Routes(ctx context.Context, appID int64) ([]shared.Route, error)
 	return rs, err
 }
 
-func routeConflict(existing shared.Route) *shared.Error {
-	host := "every host of the app"
-	if existing.Host != nil {
-		host = *existing.Host
-	}
-	return shared.Errorf(http.StatusConflict, shared.CodeRouteConflict,
-		"clashes with route %d (%s %s on %s)", existing.ID, existing.Method, existing.Path, host).
-		With("route_id", existing.ID).With("route", existing)
-}
-
 // CreateRoute adds r (method, path and host validated by the caller) to
 // r.AppID. check, when not nil, sees the app's current routes and domains
 // inside the write transaction and vetoes r by returning an error (e.g.
@@ -110,7 +99,7 @@ func (s *Store) CreateRoute(ctx context.Context, r shared.Route,
 		}
 		for _, e := range rs {
 			if e.Method == r.Method && e.Path == r.Path && sameHost(e.Host, r.Host) {
-				return routeConflict(e)
+				return shared.RouteConflictError(e)
 			}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO routes (app_id, script_id, method, path, host, created_at)

@@ -136,7 +136,7 @@ func TestCreateRouteCheckIsAtomic(t *testing.T) {
 	check := func(r shared.Route) func([]shared.Route, []shared.Domain) error {
 		return func(existing []shared.Route, _ []shared.Domain) error {
 			if c := shared.RoutesConflict(existing, r); c != nil {
-				return routeConflict(*c)
+				return shared.RouteConflictError(*c)
 			}
 			return nil
 		}
