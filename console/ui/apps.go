@@ -48,6 +48,7 @@ type appsView struct {
 	create           *widget.Button
 	check            slugChecker
 	lastCheck        shared.SlugCheck
+	confirm          *dialog.ConfirmDialog // open takeover confirmation, if any
 }
 
 func (nv *nodeView) showApps() {
@@ -159,24 +160,28 @@ func (v *appsView) submit() {
 		v.slugStatus.Refresh()
 		return
 	}
-	slug := req.Slug
+	v.createApp(req)
+}
+
+// confirmCreateTakeover is step two of creating an app with a reserved
+// slug: the node refused with 409 slug_reserved and a confirm token; the
+// user decides, and only then is the token sent.
+func (v *appsView) confirmCreateTakeover(req shared.CreateAppRequest, e *shared.Error) {
+	slug, heldBy := req.Slug, e.Detail("held_by")
 	if slug == "" {
 		slug = shared.DeriveSlug(req.Name)
 	}
-	if sc := v.lastCheck; sc.Status == shared.SlugReserved && sc.Slug == slug {
-		msg := fmt.Sprintf("“%s” is an old slug of app “%s”, which redirects from it.\n"+
-			"Creating this app with it removes that redirect.\n\nTake it over?", sc.Slug, sc.HeldBy)
-		d := dialog.NewConfirm("Take over slug “"+sc.Slug+"”?", msg, func(ok bool) {
-			if ok {
-				req.Slug, req.ConfirmToken = sc.Slug, sc.ConfirmToken
-				v.createApp(req)
-			}
-		}, v.nv.c.win)
-		d.SetConfirmText("Take over")
-		d.Show()
-		return
-	}
-	v.createApp(req)
+	msg := fmt.Sprintf("“%s” is an old slug of app “%s”, which redirects from it.\n"+
+		"Creating this app with it removes that redirect.\n\nTake it over?", slug, heldBy)
+	v.confirm = dialog.NewConfirm("Take over slug “"+slug+"”?", msg, func(ok bool) {
+		v.confirm = nil
+		if ok {
+			req.Slug, req.ConfirmToken = slug, e.Detail("confirm_token")
+			v.createApp(req)
+		}
+	}, v.nv.c.win)
+	v.confirm.SetConfirmText("Take over")
+	v.confirm.Show()
 }
 
 func (v *appsView) createApp(req shared.CreateAppRequest) {
@@ -190,6 +195,10 @@ func (v *appsView) createApp(req shared.CreateAppRequest) {
 		v.slugStatus.SetText("")
 		v.reload()
 	}, func(err error) bool {
+		if e, ok := shared.AsError(err); ok && e.Code == shared.CodeSlugReserved && e.Detail("confirm_token") != "" && req.ConfirmToken == "" {
+			v.confirmCreateTakeover(req, e)
+			return true
+		}
 		v.slugStatus.SetText(Message(err))
 		v.slugStatus.Importance = widget.DangerImportance
 		v.slugStatus.Refresh()

@@ -15,6 +15,7 @@ import (
 	"github.com/picloud/picloud/console/discovery"
 	"github.com/picloud/picloud/console/registry"
 	"github.com/picloud/picloud/node/nodetest"
+	"github.com/picloud/picloud/node/server"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -30,11 +31,11 @@ type harness struct {
 	id   string
 }
 
-func start(t *testing.T) *harness {
+func start(t *testing.T, opts ...func(*server.Config)) *harness {
 	t.Helper()
 	a := test.NewApp()
 	t.Cleanup(func() { a.Quit() })
-	node := nodetest.Start(t)
+	node := nodetest.Start(t, opts...)
 	reg, err := registry.Open(filepath.Join(t.TempDir(), "picloud", "nodes.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -60,8 +61,8 @@ func start(t *testing.T) *harness {
 }
 
 // paired starts a harness and pairs with the right token.
-func paired(t *testing.T) *harness {
-	h := start(t)
+func paired(t *testing.T, opts ...func(*server.Config)) *harness {
+	h := start(t, opts...)
 	h.c.Pair(h.id, h.node.Token)
 	h.wait()
 	if h.c.cur == nil || h.c.cur.apps == nil {
@@ -493,6 +494,108 @@ func TestNodeGoingOfflineGivesAMessage(t *testing.T) {
 	}
 	if h.c.activity.Visible() {
 		t.Error("activity indicator still spinning after the call failed")
+	}
+}
+
+func TestCreateAppTakingOverReservedSlugAsks(t *testing.T) {
+	h := paired(t)
+	old := h.createApp("Old", "legacy")
+	if _, err := h.node.Client.UpdateApp(h.ctx(), "legacy", shared.UpdateAppRequest{Slug: ptr("legacy-2")}); err != nil {
+		t.Fatal(err)
+	}
+	v := h.c.cur.apps
+	typeInto(v.name, "New")
+	typeInto(v.slug, "legacy")
+	h.wait()
+	test.Tap(v.create)
+	h.wait()
+	if v.confirm == nil {
+		t.Fatalf("creating with a reserved slug did not ask; status %q", v.slugStatus.Text)
+	}
+	if got, _ := h.node.Client.App(h.ctx(), "legacy"); got.ID != old.ID {
+		t.Fatalf("slug taken over before the user confirmed")
+	}
+	test.Tap(h.button("Take over"))
+	h.wait()
+	got, err := h.node.Client.App(h.ctx(), "legacy")
+	if err != nil || got.Name != "New" {
+		t.Errorf("legacy after takeover = %+v, %v; want the new app", got, err)
+	}
+}
+
+func TestDeleteAppNeedsTypedSlugAndDefaultStays(t *testing.T) {
+	h := paired(t)
+	v := h.openApp("default")
+	v.Select("Settings")
+	h.wait()
+	if !v.settings.deleteEntry.Disabled() || !v.settings.del.Disabled() || !v.settings.slug.Disabled() {
+		t.Error("the default app can be renamed or deleted in the console")
+	}
+	if !strings.Contains(v.settings.delNote.Text, "neither renamed nor deleted") {
+		t.Errorf("default app note = %q", v.settings.delNote.Text)
+	}
+
+	h.createApp("Doomed", "doomed")
+	v = h.openApp("doomed")
+	v.Select("Settings")
+	h.wait()
+	s := v.settings
+	typeInto(s.deleteEntry, "doome")
+	if !s.del.Disabled() {
+		t.Error("delete enabled before the slug was typed in full")
+	}
+	test.Type(s.deleteEntry, "d")
+	if s.del.Disabled() {
+		t.Fatal("delete still disabled after typing the slug")
+	}
+	test.Tap(s.del)
+	h.wait()
+	if _, err := h.node.Client.App(h.ctx(), "doomed"); !shared.IsCode(err, shared.CodeNotFound) {
+		t.Errorf("app after delete: %v, want not_found", err)
+	}
+	if h.c.cur.app != nil {
+		t.Error("console still shows the deleted app")
+	}
+	for _, r := range h.c.cur.apps.Rows() {
+		if strings.Contains(r, "doomed") {
+			t.Errorf("apps list still has %q", r)
+		}
+	}
+}
+
+func TestPairOverTLSPinsTheNodeID(t *testing.T) {
+	h := paired(t, func(c *server.Config) { c.AdminTLS = true })
+	n, _ := h.reg.Get(h.id)
+	if n.Scheme != "https" || n.ID != h.node.NodeID() {
+		t.Errorf("registry = %+v, want https pinned to %s", n, h.node.NodeID())
+	}
+	if rows := h.c.cur.apps.Rows(); len(rows) != 1 {
+		t.Errorf("apps over TLS = %q", rows)
+	}
+}
+
+func TestIdentityMismatchIsWarnedAndNodeNotUsed(t *testing.T) {
+	h := paired(t)
+	addr := strings.TrimPrefix(h.node.AdminURL, "http://")
+	h.node.Stop(t)
+	// Another node (new key, new id) now answers on the paired address.
+	other := nodetest.Start(t, func(c *server.Config) { c.AdminBind = addr })
+	if other.NodeID() == h.id {
+		t.Fatal("second node has the same id")
+	}
+	h.c.nodes.probeAll()
+	h.wait()
+	e := h.c.nodes.entries[h.id]
+	if !strings.Contains(e.mismatch, "Identity mismatch") || !strings.Contains(e.mismatch, other.NodeID()) {
+		t.Fatalf("mismatch warning = %q", e.mismatch)
+	}
+	h.c.OpenNode(h.id)
+	h.wait()
+	if h.c.cur != nil {
+		t.Error("a node with the wrong identity was opened")
+	}
+	if !strings.Contains(h.c.Status(), "Identity mismatch") {
+		t.Errorf("status = %q", h.c.Status())
 	}
 }
 
