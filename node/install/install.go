@@ -38,9 +38,10 @@ func (ExecRunner) Run(ctx context.Context, name string, args ...string) ([]byte,
 	return out, nil
 }
 
-// Installer makes the changes. Files go under Root (empty = the real /);
-// commands go through Runner. With DryRun nothing changes: every step is
-// printed with "would" and read-only queries still run.
+// Installer makes the changes. Files go under Root (empty = the real /),
+// and commands go through Runner with paths already mapped into Root; the
+// unit file itself always names the real paths. With DryRun nothing
+// changes: every step is printed with "would" and read-only queries still run.
 type Installer struct {
 	Root   string
 	DryRun bool
@@ -97,7 +98,7 @@ func (in *Installer) Install(ctx context.Context, u Unit, source string) (Result
 	}
 	// The token file is readable only by the service user (and root); read
 	// it the supported way, as that user.
-	out, err := in.Runner.Run(ctx, "runuser", "-u", u.User, "--", in.path(u.Binary), "token", "--data", u.DataDir)
+	out, err := in.Runner.Run(ctx, "runuser", "-u", u.User, "--", in.path(u.Binary), "token", "--data", in.path(u.DataDir))
 	if err != nil {
 		return Result{}, fmt.Errorf("read the admin token: %w", err)
 	}

@@ -116,7 +116,7 @@ func TestInstallFresh(t *testing.T) {
 		"systemctl daemon-reload",
 		"systemctl enable picloud-node.service",
 		"systemctl restart picloud-node.service",
-		"runuser -u picloud -- " + f.file("/usr/local/bin/picloud-node") + " token --data /var/lib/picloud",
+		"runuser -u picloud -- " + f.file("/usr/local/bin/picloud-node") + " token --data " + data,
 	}
 	if !reflect.DeepEqual(f.sys.calls, want) {
 		t.Errorf("commands:\n%s\nwant:\n%s", strings.Join(f.sys.calls, "\n"), strings.Join(want, "\n"))
