@@ -481,3 +481,34 @@ func TestLogs(t *testing.T) {
 		t.Errorf("empty logs = %d %s", r.Status, r.Body)
 	}
 }
+
+// SPEC §5: what handle returns is the response (status, headers, a string
+// as text/plain, anything else as JSON), and no state survives from one
+// request, script or app to another.
+func TestScriptResponsesAndIsolation(t *testing.T) {
+	e := start(t)
+	for _, slug := range []string{"left", "right"} {
+		e.createApp(slug, slug)
+		e.claim(slug, slug+".example.com")
+		s := e.script(slug, "count", `var n = 0;
+function handle(req) {
+  n++;
+  try { Array.prototype.leak = (Array.prototype.leak || 0) + 1; } catch (e) {}
+  return {status: 201, headers: {"X-Count": String(n)}, body: {n: n, leak: Array.prototype.leak || 0}};
+}`, nil)
+		e.route(slug, s.ID, "GET", "/", "")
+	}
+	for i := range 3 {
+		for _, slug := range []string{"left", "right"} {
+			r := e.get(slug+".example.com", "/")
+			if r.Status != http.StatusCreated || r.Header.Get("X-Count") != "1" ||
+				r.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+				t.Fatalf("run %d on %s: %d %v %s", i, slug, r.Status, r.Header, r.Body)
+			}
+			// A built-in is either frozen (0) or fresh for every run (1).
+			if m := r.json(t); m["n"] != float64(1) || m["leak"].(float64) > 1 {
+				t.Errorf("run %d on %s: state leaked: %s", i, slug, r.Body)
+			}
+		}
+	}
+}
