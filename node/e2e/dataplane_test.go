@@ -18,7 +18,9 @@ func TestFreshInstallSaysHello(t *testing.T) {
 	e := start(t)
 	_, port, _ := net.SplitHostPort(e.n.DataAddr().String())
 
-	r := e.get("localhost:"+port, "/")
+	// Exactly what the user types (the listener is on 127.0.0.1, so the
+	// Host header is what makes it localhost).
+	r := e.do(e.newRequest("http://localhost:"+port, request{Path: "/"}))
 	if r.Status != http.StatusOK || r.String() != "Hello, World!" {
 		t.Fatalf("GET http://localhost:%s/ = %d %q, want 200 \"Hello, World!\"", port, r.Status, r.Body)
 	}

@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -121,5 +123,30 @@ func TestAdminMethodNotAllowed(t *testing.T) {
 	r = e.admin(request{Method: "PURGE", Path: "/api/v1/execute/1"})
 	if r.Status != http.StatusOK || r.String() != "Hello, World!" {
 		t.Errorf("PURGE execute: %d %s", r.Status, r.Body)
+	}
+}
+
+// SPEC §1, §6: the admin API speaks TLS by default, and a client pinned to
+// the node id gets in while one pinned to another id is refused, saying why.
+func TestAdminTLSPinnedToNodeID(t *testing.T) {
+	n := nodetest.Start(t, func(c *server.Config) { c.AdminTLS = true })
+	if !strings.HasPrefix(n.AdminURL, "https://") {
+		t.Fatalf("admin URL %s, want https", n.AdminURL)
+	}
+	ctx := t.Context()
+	id, err := shared.ProbeNodeID(ctx, n.AdminAddr().String())
+	if err != nil || id != n.NodeID() {
+		t.Fatalf("probed node id %q, %v; want %s", id, err, n.NodeID())
+	}
+	pinned := shared.NewClient(n.AdminURL, n.Token, shared.WithTLSConfig(shared.PinnedTLSConfig(n.NodeID())))
+	if apps, err := pinned.ListApps(ctx); err != nil || len(apps) != 1 {
+		t.Fatalf("pinned client: %v apps, %v", len(apps), err)
+	}
+	other := strings.Repeat("A", len(n.NodeID()))
+	wrong := shared.NewClient(n.AdminURL, n.Token, shared.WithTLSConfig(shared.PinnedTLSConfig(other)))
+	_, err = wrong.ListApps(ctx)
+	var mismatch *shared.IdentityMismatchError
+	if !errors.As(err, &mismatch) {
+		t.Fatalf("client pinned to another id: %v, want *IdentityMismatchError", err)
 	}
 }
