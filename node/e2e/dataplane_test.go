@@ -514,3 +514,50 @@ function handle(req) {
 		}
 	}
 }
+
+// SPEC §4: every kind of change is seen by the very next request: a new or
+// dropped claim, a rename (req.app), a new source.
+func TestNextRequestSeesEveryChange(t *testing.T) {
+	e := start(t)
+	e.createApp("Live", "live")
+	e.get("live.example.com", "/").apiError(t, http.StatusNotFound, shared.CodeUnknownHost)
+	d := e.claim("live", "live.example.com")
+	e.get("live.example.com", "/").apiError(t, http.StatusNotFound, shared.CodeNoRoute)
+
+	s := e.script("live", "app", `function handle(req) { return "v1 " + req.app; }`, nil)
+	rt := e.route("live", s.ID, "GET", "/", "")
+	if r := e.get("live.example.com", "/"); r.String() != "v1 live" {
+		t.Fatalf("after route: %d %s", r.Status, r.Body)
+	}
+	slug := "alive"
+	if _, err := e.c.UpdateApp(e.ctx, "live", shared.UpdateAppRequest{Slug: &slug}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.get("live.example.com", "/"); r.String() != "v1 alive" {
+		t.Errorf("after rename: %d %s", r.Status, r.Body)
+	}
+	src := `function handle(req) { return "v2 " + req.app; }`
+	up, err := e.c.UpdateScript(e.ctx, s.ID, shared.UpdateScriptRequest{Source: &src})
+	if err != nil || up.Version != 2 {
+		t.Fatalf("update source: %+v, %v", up, err)
+	}
+	if r := e.get("live.example.com", "/"); r.String() != "v2 alive" {
+		t.Errorf("after new source: %d %s", r.Status, r.Body)
+	}
+
+	// A route naming a host only one claim covers pins that claim.
+	sub := e.claim("alive", "*.live.example.com")
+	e.route("alive", s.ID, "GET", "/sub", "a.live.example.com")
+	wantAPIError(t, e.c.DeleteDomain(e.ctx, "alive", sub.ID), http.StatusConflict, shared.CodeDomainInUse)
+	if err := e.c.DeleteDomain(e.ctx, "alive", d.ID); err != nil {
+		t.Fatalf("delete the exact claim: %v", err)
+	}
+	e.get("live.example.com", "/").apiError(t, http.StatusNotFound, shared.CodeUnknownHost)
+	if r := e.get("a.live.example.com", "/sub"); r.String() != "v2 alive" {
+		t.Errorf("wildcard claim still serves: %d %s", r.Status, r.Body)
+	}
+	if err := e.c.DeleteRoute(e.ctx, "alive", rt.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.get("b.live.example.com", "/").apiError(t, http.StatusNotFound, shared.CodeNoRoute)
+}
