@@ -69,6 +69,16 @@ func (u Unit) Validate() error {
 			return fmt.Errorf("invalid %s %q: want an absolute, clean path of letters, digits and ._+-", p.what, p.val)
 		}
 	}
+	// ProtectHome= and PrivateTmp= hide these from the service.
+	for _, hidden := range []string{"/home", "/root", "/run/user", "/tmp", "/var/tmp"} {
+		for _, p := range []struct{ what, val, instead string }{
+			{"data directory", u.DataDir, "/var/lib/picloud"}, {"binary path", u.Binary, "/usr/local/bin/picloud-node"},
+		} {
+			if p.val == hidden || strings.HasPrefix(p.val, hidden+"/") {
+				return fmt.Errorf("invalid %s %s: the service cannot see %s; use e.g. %s", p.what, p.val, hidden, p.instead)
+			}
+		}
+	}
 	if !userName.MatchString(u.User) {
 		return fmt.Errorf("invalid user name %q: want a lower-case system user name such as picloud", u.User)
 	}
@@ -112,6 +122,10 @@ func (u Unit) Render() ([]byte, error) {
 	if err := u.Validate(); err != nil {
 		return nil, err
 	}
+	return u.render()
+}
+
+func (u Unit) render() ([]byte, error) {
 	t, err := template.New(ServiceName).Option("missingkey=error").
 		Funcs(template.FuncMap{"env": envAssignment}).Parse(unitTemplate)
 	if err != nil {

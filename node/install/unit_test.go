@@ -128,12 +128,16 @@ func TestUnitSystemdAnalyzeVerify(t *testing.T) {
 	}
 	for _, u := range []Unit{DefaultUnit(), customUnit()} {
 		dir := t.TempDir()
-		// verify checks that ExecStart is executable.
+		if err := u.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		// verify checks that ExecStart is executable; a temp file stands in
+		// (Validate would refuse /tmp for a real install).
 		u.Binary = filepath.Join(dir, "picloud-node")
 		if err := os.WriteFile(u.Binary, []byte("#!/bin/sh\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		data, err := u.Render()
+		data, err := u.render()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,6 +167,10 @@ func TestUnitValidate(t *testing.T) {
 		{"unclean data", func(u *Unit) { u.DataDir = "/var/lib/../picloud" }, "data directory"},
 		{"root data", func(u *Unit) { u.DataDir = "/" }, "data directory"},
 		{"trailing slash data", func(u *Unit) { u.DataDir = "/var/lib/picloud/" }, "data directory"},
+		{"data in a home directory", func(u *Unit) { u.DataDir = "/home/pi/picloud" }, "cannot see /home"},
+		{"binary in root's home", func(u *Unit) { u.Binary = "/root/picloud-node" }, "cannot see /root"},
+		{"data in /tmp", func(u *Unit) { u.DataDir = "/tmp/picloud" }, "cannot see /tmp"},
+		{"data merely named like home", func(u *Unit) { u.DataDir = "/homelab/picloud" }, ""},
 		{"upper-case user", func(u *Unit) { u.User = "PiCloud" }, "user name"},
 		{"user with space", func(u *Unit) { u.User = "pi cloud" }, "user name"},
 		{"empty user", func(u *Unit) { u.User = "" }, "user name"},
