@@ -455,6 +455,14 @@ func TestLogs(t *testing.T) {
 		t.Errorf("route log = %+v", ok)
 	}
 
+	// On the wire, an execute's route_id is null, not absent.
+	raw := e.adminJSON("GET", "/api/v1/admin/apps/logged/logs?limit=1&script="+fmt.Sprint(s.ID), "").json(t)
+	if l := raw["logs"].([]any)[0].(map[string]any); l["trigger"] != "execute" {
+		t.Errorf("newest log of the script = %v", l)
+	} else if v, ok := l["route_id"]; !ok || v != nil {
+		t.Errorf("execute log route_id = %v (present %v), want null", v, ok)
+	}
+
 	// Paging with before: pages of 3 cover everything once, in order.
 	var paged []shared.Log
 	var before int64
