@@ -86,3 +86,42 @@ func TestRegistryRefusesNodeWithoutID(t *testing.T) {
 		t.Fatal("node without id stored")
 	}
 }
+
+// FuzzOpen: whatever is in the file, Open either fails or returns a
+// registry whose nodes all have an id and survive a save and reload.
+func FuzzOpen(f *testing.F) {
+	f.Add([]byte(`{"nodes":[{"id":"AAAA","name":"pi","token":"t","address":"10.0.0.2:7070"}]}`))
+	f.Add([]byte(`{"nodes":[{"id":""},{"id":"B"},{"id":"B","name":"dup"}]}`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`{"nodes":null}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "nodes.json")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Open(path)
+		if err != nil {
+			return
+		}
+		nodes := r.Nodes()
+		for _, n := range nodes {
+			if n.ID == "" {
+				t.Fatalf("node without id: %+v", n)
+			}
+		}
+		if len(nodes) > 0 {
+			if err := r.Put(nodes[0]); err != nil {
+				t.Fatal(err)
+			}
+			r2, err := Open(path)
+			if err != nil {
+				t.Fatalf("reopen after save: %v", err)
+			}
+			if len(r2.Nodes()) != len(nodes) {
+				t.Fatalf("reopened %d nodes, want %d", len(r2.Nodes()), len(nodes))
+			}
+		}
+	})
+}

@@ -114,7 +114,7 @@ func (r *barChartRenderer) refreshObjects() {
 	}
 	r.caption.Color = theme.Color(theme.ColorNameForeground)
 	if n > 0 {
-		r.caption.Text = fmt.Sprintf("%d executions, %d errors since %s", total, errs, r.chart.buckets[0].Start.Local().Format("Jan 2 15:04"))
+		r.caption.Text = fmt.Sprintf("%d executions (blue), %d errors (red) since %s", total, errs, r.chart.buckets[0].Start.Local().Format("Jan 2 15:04"))
 	} else {
 		r.caption.Text = "no executions yet"
 	}

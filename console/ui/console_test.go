@@ -599,4 +599,47 @@ func TestIdentityMismatchIsWarnedAndNodeNotUsed(t *testing.T) {
 	}
 }
 
+func TestLogsAutoRefresh(t *testing.T) {
+	h := paired(t)
+	h.createApp("Auto", "auto")
+	sc := h.createScript("auto", "tick", `function handle(req) { return "tick" }`)
+	v := h.openApp("auto")
+	v.Select("Logs")
+	h.wait()
+	l := v.logs
+	if len(l.Rows()) != 0 {
+		t.Fatalf("rows before any execution: %q", l.Rows())
+	}
+	l.interval = 20 * time.Millisecond
+	test.Tap(l.auto)
+	if _, err := h.node.Client.Execute(h.ctx(), sc.ID, shared.ExecuteRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(l.Rows()) == 0 && time.Now().Before(deadline) {
+		h.pump(50 * time.Millisecond) // no Refresh tapped: the tab refreshes itself
+	}
+	if len(l.Rows()) != 1 {
+		t.Fatalf("auto-refresh did not show the execution: %q", l.Rows())
+	}
+	test.Tap(l.auto) // off
+	h.wait()
+}
+
+// pump runs queued UI work for d, as the UI goroutine would.
+func (h *harness) pump(d time.Duration) {
+	end := time.After(d)
+	for {
+		for f := h.ui.pop(); f != nil; f = h.ui.pop() {
+			f()
+		}
+		select {
+		case <-h.ui.signal:
+		case <-end:
+			h.wait()
+			return
+		}
+	}
+}
+
 func ptr[T any](v T) *T { return &v }

@@ -37,11 +37,12 @@ type logsTab struct {
 	scriptID int64 // 0 = all
 	logs     []shared.Log
 	autoStop context.CancelFunc
+	interval time.Duration // of auto-refresh
 }
 
 func newLogsTab(v *appView) *logsTab {
 	t := &logsTab{v: v, list: container.NewVBox(), detail: widget.NewLabel("Select an execution."),
-		output: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}), errText: widget.NewLabel("")}
+		output: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}), errText: widget.NewLabel(""), interval: logAutoInterval}
 	t.errText.Importance = widget.DangerImportance
 	t.errText.Wrapping = fyne.TextWrapWord
 	t.detail.Wrapping = fyne.TextWrapWord
@@ -92,7 +93,7 @@ func (t *logsTab) setAuto(on bool) {
 	ctx, cancel := context.WithCancel(t.v.ctx)
 	t.autoStop = cancel
 	go func() {
-		tick := time.NewTicker(logAutoInterval)
+		tick := time.NewTicker(t.interval)
 		defer tick.Stop()
 		for {
 			select {

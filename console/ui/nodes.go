@@ -299,8 +299,9 @@ func (l *nodeList) probeAll() {
 			continue
 		}
 		entry := e
+		scheme, addr, id := e.scheme, e.address, e.id // the goroutine must not read entry
 		call(l.c.tasks, "check "+entry.title(), func(ctx context.Context) (discovery.Node, error) {
-			return discovery.Probe(ctx, entry.scheme, entry.address, entry.id)
+			return discovery.Probe(ctx, scheme, addr, id)
 		}, func(n discovery.Node) {
 			entry.probed, entry.online, entry.lastErr, entry.mismatch = true, true, "", ""
 			entry.name, entry.version = n.Name, n.Version
