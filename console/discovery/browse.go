@@ -104,6 +104,7 @@ type Browser struct {
 type found struct {
 	node  Node
 	addrs map[netip.Addr]time.Time // last seen, per address
+	srcs  map[netip.Addr]time.Time // addresses answers came from, last seen
 }
 
 type manual struct {
@@ -266,7 +267,7 @@ func queryInterfaces() []*net.Interface {
 		case ifc.Flags&net.FlagUp == 0:
 		case ifc.Flags&net.FlagLoopback != 0:
 			loop = append(loop, ifc)
-		case ifc.Flags&net.FlagMulticast != 0:
+		case ifc.Flags&net.FlagMulticast != 0 && hasRoutableAddr(ifc):
 			out = append(out, ifc)
 		}
 	}
@@ -279,6 +280,22 @@ func queryInterfaces() []*net.Interface {
 	return out
 }
 
+// hasRoutableAddr reports whether ifc has an address other than an IPv6
+// link-local one. Bridge ports and links still waiting for DHCP have none,
+// and answers heard there would carry the wrong zone.
+func hasRoutableAddr(ifc *net.Interface) bool {
+	addrs, err := ifc.Addrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLinkLocalUnicast() {
+			return true
+		}
+	}
+	return false
+}
+
 // observe records one mDNS answer.
 func (b *Browser) observe(a answer, now time.Time) {
 	n, err := parseEntry(a.inst)
@@ -286,13 +303,19 @@ func (b *Browser) observe(a answer, now time.Time) {
 		b.log.Debug("mDNS: ignoring answer", "name", a.inst.name, "err", err)
 		return
 	}
+	// The source of the answer goes first: a node also announces
+	// addresses of links the console is not on (docker0, lxcbr0, a second
+	// LAN), but it answered from one the console can reach.
 	addrs := a.inst.addrs
+	if a.inst.src.IsValid() && !slices.Contains(addrs, a.inst.src) {
+		addrs = append(slices.Clone(addrs), a.inst.src)
+	}
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	f, ok := b.found[n.ID]
 	if !ok {
-		f = &found{addrs: make(map[netip.Addr]time.Time)}
+		f = &found{addrs: make(map[netip.Addr]time.Time), srcs: make(map[netip.Addr]time.Time)}
 		b.found[n.ID] = f
 	}
 	changed := !ok
@@ -303,7 +326,13 @@ func (b *Browser) observe(a answer, now time.Time) {
 		f.addrs[ip] = now
 	}
 	old := f.node
-	n.Addrs = sortedAddrs(f.addrs)
+	if src := a.inst.src; src.IsValid() {
+		if _, seen := f.srcs[src]; !seen {
+			changed = true
+		}
+		f.srcs[src] = now
+	}
+	n.Addrs = sortedAddrs(f.addrs, f.srcs)
 	n.LastSeen = now
 	n.Discovered = true
 	f.node = n
@@ -325,30 +354,49 @@ func (b *Browser) expire(now time.Time) {
 				changed = true
 			}
 		}
+		for ip, seen := range f.srcs {
+			if now.Sub(seen) > b.cfg.TTL {
+				delete(f.srcs, ip)
+			}
+		}
 		if now.Sub(f.node.LastSeen) > b.cfg.TTL || len(f.addrs) == 0 {
 			delete(b.found, id)
 			b.log.Debug("mDNS: node stopped answering", "id", id, "name", f.node.Name)
 			changed = true
 			continue
 		}
-		f.node.Addrs = sortedAddrs(f.addrs)
+		f.node.Addrs = sortedAddrs(f.addrs, f.srcs)
 	}
 	if changed {
 		b.notify()
 	}
 }
 
-func sortedAddrs(m map[netip.Addr]time.Time) []netip.Addr {
+// sortedAddrs orders a node's addresses for trying them in turn. Those
+// answers came from (reachable from here) go first, IPv4 before IPv6 and
+// routable before link-local within each group.
+func sortedAddrs(m, srcs map[netip.Addr]time.Time) []netip.Addr {
 	out := make([]netip.Addr, 0, len(m))
 	for ip := range m {
 		out = append(out, ip)
 	}
+	rank := func(ip netip.Addr) int {
+		r := 0
+		switch {
+		case ip.Is4():
+		case !ip.IsLinkLocalUnicast():
+			r = 1
+		default:
+			r = 2
+		}
+		if _, ok := srcs[ip]; !ok {
+			r += 3
+		}
+		return r
+	}
 	slices.SortFunc(out, func(x, y netip.Addr) int {
-		if x.Is4() != y.Is4() {
-			if x.Is4() {
-				return -1
-			}
-			return 1
+		if c := rank(x) - rank(y); c != 0 {
+			return c
 		}
 		return x.Compare(y)
 	})

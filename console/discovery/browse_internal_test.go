@@ -223,3 +223,18 @@ func TestNodesMergesManualEntryOfDiscoveredNode(t *testing.T) {
 		t.Errorf("AdminAddrs = %v, manual address first", got)
 	}
 }
+
+func TestAnswerSourceComesFirst(t *testing.T) {
+	b := newTestBrowser()
+	in := entry("pi", idA, "10.0.3.1", 7070) // lxcbr0, unreachable from here
+	in.addrs = append(in.addrs, netip.MustParseAddr("fe80::1%eth0"), netip.MustParseAddr("fd00::9"))
+	in.src = netip.MustParseAddr("192.168.1.20")
+	b.observe(answer{inst: in}, time.Now())
+	want := []netip.Addr{
+		netip.MustParseAddr("192.168.1.20"), netip.MustParseAddr("10.0.3.1"),
+		netip.MustParseAddr("fd00::9"), netip.MustParseAddr("fe80::1%eth0"),
+	}
+	if got := b.Nodes()[0].Addrs; !slices.Equal(got, want) {
+		t.Errorf("Addrs = %v, want %v", got, want)
+	}
+}

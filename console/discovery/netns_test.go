@@ -555,8 +555,8 @@ for i in $(seq 50); do [ -S /run/dbus/system_bus_socket ] && break; sleep 0.1; d
 avahi-daemon --no-chroot --no-drop-root --no-rlimits & avahi=$!
 for i in $(seq 50); do avahi-browse -at >/dev/null 2>&1 && break; sleep 0.1; done
 avahi-publish -s "$PUB_NAME" _picloud._tcp 7071 txtvers=1 "id=$PUB_ID" v=9.9.9 schema=7 admin=http data=81 & pub=$!
-for i in $(seq 40); do
-	out=$(avahi-browse -rtp _picloud._tcp 2>/dev/null)
+for i in $(seq 60); do
+	out=$(avahi-browse -rtp _picloud._tcp 2>&1)
 	case "$out" in *"id=$WANT_ID"*) break;; esac
 	sleep 0.5
 done
@@ -595,7 +595,7 @@ func TestAvahiInterop(t *testing.T) {
 
 	// avahi-browse -p: =;iface;proto;name;type;domain;host;address;port;txt
 	var seen bool
-	for end := time.Now().Add(30 * time.Second); !seen && time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+	for end := time.Now().Add(60 * time.Second); !seen && time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
 		avahi.mu.Lock()
 		for _, line := range avahi.lines {
 			f := strings.SplitN(strings.TrimPrefix(line, "BROWSE "), ";", 10)
@@ -642,4 +642,34 @@ func TestIPv4AddressArrivesAfterIPv6(t *testing.T) {
 	})
 	got, _ := byID(nodes, a.id)
 	a.check(t, got, v4, netip.MustParseAddr("fd77::11"))
+}
+
+// A Pi running LXC has lxcbr0 (10.0.3.1) up beside eth0 (Docker's
+// docker0 alike). Its responders hear every query whichever link it came
+// in on, so the console hears about 10.0.3.1 too; the address it uses
+// first must be the one the answer came from, which is reachable.
+func TestMultiHomedNodeIsReachedOnTheRightAddress(t *testing.T) {
+	l := newLAN(t)
+	a := fakeNode{name: "lxc-pi", id: randomNodeID(t), version: "1.0.0", admin: "https", schema: 1, port: 7070, data: 8080}
+	ns, v4 := l.host("a", true)
+	l.in(ns, "ip link add lxcbr0 type bridge")
+	l.in(ns, "ip addr add 10.0.3.1/24 dev lxcbr0")
+	l.in(ns, "ip link set lxcbr0 up")
+	node := l.start(ns, "announce", a.env()...)
+	browser := l.start(l.hub, "browse")
+	node.waitLog(t, `msg="mDNS: announcing"`, "iface=lxcbr0")
+
+	// Several rounds, so answers from both responders have come in.
+	browser.waitFor(t, 20*time.Second, "the node", func(ns []discovery.Node) bool { _, ok := byID(ns, a.id); return ok })
+	time.Sleep(2 * time.Second)
+	got, ok := byID(browser.nodes(), a.id)
+	if !ok {
+		t.Fatal("node gone")
+	}
+	if len(got.Addrs) == 0 || got.Addrs[0] != v4 {
+		t.Errorf("addresses %v: the first must be %v, where the node answered from", got.Addrs, v4)
+	}
+	if want := "https://" + v4.String() + ":7070"; got.AdminURL() != want {
+		t.Errorf("AdminURL = %q, want %q", got.AdminURL(), want)
+	}
 }

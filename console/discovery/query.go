@@ -37,7 +37,8 @@ type instance struct {
 	name  string // full instance name, presentation format
 	port  int
 	txt   []string
-	addrs []netip.Addr
+	addrs []netip.Addr // as announced
+	src   netip.Addr   // where the answer came from: reachable from here
 }
 
 // query asks for ServiceType on ifc (nil: the system default) and calls
@@ -244,7 +245,7 @@ func (q *querier) handle(m *dns.Msg, from netip.AddrPort) {
 			continue
 		}
 		q.done[key] = true
-		complete = append(complete, instance{name: name, port: int(srv.Port), txt: txt, addrs: addrs})
+		complete = append(complete, instance{name: name, port: int(srv.Port), txt: txt, addrs: addrs, src: q.source(from)})
 	}
 	q.mu.Unlock()
 
@@ -258,6 +259,16 @@ func (q *querier) handle(m *dns.Msg, from netip.AddrPort) {
 		m.Question = follow
 		_ = q.send(m)
 	}
+}
+
+// source is the address an answer came from, with the zone of the link we
+// asked on when it is link-local.
+func (q *querier) source(from netip.AddrPort) netip.Addr {
+	ip := from.Addr().Unmap()
+	if ip.IsLinkLocalUnicast() && ip.Zone() == "" && q.ifc != nil {
+		ip = ip.WithZone(q.ifc.Name)
+	}
+	return ip
 }
 
 // ask adds questions for name to the follow-ups unless it was asked
