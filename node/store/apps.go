@@ -43,20 +43,8 @@ func (s *Store) ListApps(ctx context.Context) ([]shared.App, error) {
 // listApps returns every app with Domains filled ([] when none), and all
 // domains.
 func listApps(ctx context.Context, q querier) ([]shared.App, []shared.Domain, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+appColumns+` FROM apps a ORDER BY a.id`)
+	apps, err := queryAll(ctx, q, scanApp, `SELECT `+appColumns+` FROM apps a ORDER BY a.id`)
 	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	apps := []shared.App{}
-	for rows.Next() {
-		a, err := scanApp(rows)
-		if err != nil {
-			return nil, nil, err
-		}
-		apps = append(apps, a)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
 	ds, err := queryDomains(ctx, q, ``)

@@ -17,20 +17,7 @@ func scanDomain(sc scanner) (shared.Domain, error) {
 }
 
 func queryDomains(ctx context.Context, q querier, where string, args ...any) ([]shared.Domain, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, app_id, pattern, created_at FROM app_domains `+where+` ORDER BY id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ds := []shared.Domain{}
-	for rows.Next() {
-		d, err := scanDomain(rows)
-		if err != nil {
-			return nil, err
-		}
-		ds = append(ds, d)
-	}
-	return ds, rows.Err()
+	return queryAll(ctx, q, scanDomain, `SELECT id, app_id, pattern, created_at FROM app_domains `+where+` ORDER BY id`, args...)
 }
 
 func domains(ctx context.Context, q querier, appID int64) ([]shared.Domain, error) {

@@ -95,28 +95,23 @@ func (s *Store) Logs(ctx context.Context, appID, scriptID int64, limit int, befo
 		}
 		q += ` ORDER BY id DESC LIMIT ?`
 		args = append(args, limit)
-		rows, err := tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		out = []shared.Log{}
-		for rows.Next() {
-			var l shared.Log
-			var route sql.NullInt64
-			if err := rows.Scan(&l.ID, &l.AppID, &l.ScriptID, &route, &l.Trigger, &l.Host, &l.Method, &l.Path,
-				&l.Status, &l.DurationUS, &l.Operations, &l.Error, &l.Output, timeScan{&l.StartedAt}); err != nil {
-				return err
-			}
-			if route.Valid {
-				l.RouteID = &route.Int64
-			}
-			out = append(out, l)
-		}
-		return rows.Err()
+		var err error
+		out, err = queryAll(ctx, tx, scanLog, q, args...)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("logs of app %d: %w", appID, err)
 	}
 	return out, nil
+}
+
+func scanLog(sc scanner) (shared.Log, error) {
+	var l shared.Log
+	var route sql.NullInt64
+	err := sc.Scan(&l.ID, &l.AppID, &l.ScriptID, &route, &l.Trigger, &l.Host, &l.Method, &l.Path,
+		&l.Status, &l.DurationUS, &l.Operations, &l.Error, &l.Output, timeScan{&l.StartedAt})
+	if route.Valid {
+		l.RouteID = &route.Int64
+	}
+	return l, err
 }

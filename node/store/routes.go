@@ -19,21 +19,8 @@ func scanRoute(sc scanner) (shared.Route, error) {
 }
 
 func queryRoutes(ctx context.Context, q querier, where string, args ...any) ([]shared.Route, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, app_id, script_id, method, path, host, created_at FROM routes `+where+
+	return queryAll(ctx, q, scanRoute, `SELECT id, app_id, script_id, method, path, host, created_at FROM routes `+where+
 		` ORDER BY id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []shared.Route{}
-	for rows.Next() {
-		r, err := scanRoute(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }
 
 func routes(ctx context.Context, q querier, appID int64) ([]shared.Route, error) {

@@ -31,21 +31,8 @@ func scanScript(sc scanner) (shared.Script, error) {
 }
 
 func queryScripts(ctx context.Context, q querier, where string, args ...any) ([]shared.Script, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+scriptColumns+` FROM scripts s JOIN apps a ON a.id = s.app_id `+where+
+	return queryAll(ctx, q, scanScript, `SELECT `+scriptColumns+` FROM scripts s JOIN apps a ON a.id = s.app_id `+where+
 		` ORDER BY s.id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []shared.Script{}
-	for rows.Next() {
-		sc, err := scanScript(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sc)
-	}
-	return out, rows.Err()
 }
 
 func scriptByID(ctx context.Context, q querier, id int64) (shared.Script, error) {
