@@ -642,4 +642,71 @@ func (h *harness) pump(d time.Duration) {
 	}
 }
 
+func TestRoutesAndPreviewAndDomainInUse(t *testing.T) {
+	h := paired(t)
+	h.createApp("Site", "site")
+	for _, p := range []string{"site.example.com", "*.example.org"} {
+		if _, err := h.node.Client.AddDomain(h.ctx(), "site", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sc := h.createScript("site", "api", `function handle(req) { return "x" }`)
+	v := h.openApp("site")
+	d := h.openScript(v, sc.ID)
+	d.inner.SelectIndex(2)
+
+	d.method.SetText("GET")
+	typeInto(d.path, "/users/:id")
+	test.Tap(h.button("Add route"))
+	h.wait()
+	want := []string{"GET http://site.example.com:8080/users/:id", "GET http://*.example.org:8080/users/:id"}
+	if got := d.PreviewURLs(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("preview = %q, want %q", got, want)
+	}
+
+	d.method.SetText("POST")
+	typeInto(d.path, "/hook")
+	typeInto(d.host, "other.example.com")
+	test.Tap(h.button("Add route"))
+	h.wait()
+	if !strings.Contains(d.routeMsg.Text, "Domains tab") {
+		t.Errorf("unclaimed host message = %q", d.routeMsg.Text)
+	}
+	typeInto(d.host, "hooks.example.org")
+	test.Tap(h.button("Add route"))
+	h.wait()
+	if got := d.PreviewURLs(); len(got) != 3 || got[2] != "POST http://hooks.example.org:8080/hook" {
+		t.Errorf("preview with a host route = %q", got)
+	}
+
+	// The wildcard is the only claim covering the host route: removing it is refused.
+	v.Select("Domains")
+	h.wait()
+	var wild shared.Domain
+	for _, dm := range v.domains.domains {
+		if dm.Pattern == "*.example.org" {
+			wild = dm
+		}
+	}
+	v.domains.remove(wild)
+	h.wait()
+	if m := v.domains.msg.Text; !strings.Contains(m, "cannot be removed") || !strings.Contains(m, "route") {
+		t.Errorf("domain_in_use message = %q", m)
+	}
+
+	// Removing the route from the script's list.
+	v.Select("Scripts")
+	h.wait()
+	routes, _ := h.node.Client.Routes(h.ctx(), "site")
+	for _, r := range routes {
+		if r.Method == "POST" {
+			d.removeRoute(r)
+		}
+	}
+	h.wait()
+	if got := d.PreviewURLs(); len(got) != 2 {
+		t.Errorf("preview after removing the host route = %q", got)
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
