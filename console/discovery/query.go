@@ -27,10 +27,14 @@ import (
 // (hashicorp/mdns responders always do), so no socket has to join the
 // multicast group or bind 5353.
 
-var (
-	mdnsV4 = &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251), Port: 5353}
-	mdnsV6 = &net.UDPAddr{IP: net.ParseIP("ff02::fb"), Port: 5353}
-)
+// mdnsGroup is the mDNS multicast address: 224.0.0.251:5353, or
+// [ff02::fb%zone]:5353 (link-scoped, so it needs the interface).
+func mdnsGroup(v6 bool, zone string) *net.UDPAddr {
+	if v6 {
+		return &net.UDPAddr{IP: net.ParseIP("ff02::fb"), Port: 5353, Zone: zone}
+	}
+	return &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251), Port: 5353}
+}
 
 // instance is one service instance as one responder described it.
 type instance struct {
@@ -169,13 +173,11 @@ func (q *querier) send(m *dns.Msg) error {
 	var errs []error
 	sent := false
 	for _, c := range q.conns {
-		to := mdnsV4
-		if c.LocalAddr().(*net.UDPAddr).IP.To4() == nil {
-			to = &net.UDPAddr{IP: mdnsV6.IP, Port: mdnsV6.Port}
-			if q.ifc != nil {
-				to.Zone = q.ifc.Name
-			}
+		zone := ""
+		if q.ifc != nil {
+			zone = q.ifc.Name
 		}
+		to := mdnsGroup(c.LocalAddr().(*net.UDPAddr).IP.To4() == nil, zone)
 		if _, err := c.WriteToUDP(buf, to); err != nil {
 			errs = append(errs, fmt.Errorf("send query to %v: %w", to, err))
 			continue
