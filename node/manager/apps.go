@@ -54,9 +54,6 @@ func (a *API) listApps(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 		a.fail(w, r, err)
 		return
 	}
-	if apps == nil {
-		apps = []shared.App{}
-	}
 	writeJSON(w, http.StatusOK, map[string]any{"apps": apps})
 }
 

@@ -19,9 +19,6 @@ func (a *API) listDomains(w http.ResponseWriter, r *http.Request, ps httprouter.
 		a.fail(w, r, err)
 		return
 	}
-	if ds == nil {
-		ds = []shared.Domain{}
-	}
 	writeJSON(w, http.StatusOK, map[string]any{"domains": ds})
 }
 

@@ -55,7 +55,8 @@ type RouteStore interface {
 	Logs(ctx context.Context, appID, scriptID int64, limit int, before int64) ([]shared.Log, error)
 }
 
-// Store is the database as the manager uses it (*store.Store).
+// Store is the database as the manager uses it (*store.Store). Lists it
+// returns are never nil, so they reach the API as [], not null.
 type Store interface {
 	AppStore
 	DomainStore

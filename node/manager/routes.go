@@ -20,9 +20,6 @@ func (a *API) listRoutes(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		a.fail(w, r, err)
 		return
 	}
-	if rs == nil {
-		rs = []shared.Route{}
-	}
 	writeJSON(w, http.StatusOK, map[string]any{"routes": rs})
 }
 
@@ -193,9 +190,6 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request, ps httprouter.Params)
 	if err != nil {
 		a.fail(w, r, err)
 		return
-	}
-	if logs == nil {
-		logs = []shared.Log{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"logs": logs})
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 
@@ -312,5 +313,23 @@ func TestAppsCarryDomains(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Empty lists are [] rather than nil, so the API never answers null for
+// them (the manager relies on it).
+func TestEmptyListsAreNotNil(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a := mkApp(t, s, "empty")
+	ds, err1 := s.Domains(ctx, a.ID)
+	rs, err2 := s.Routes(ctx, a.ID)
+	sc, err3 := s.Scripts(ctx, a.ID)
+	ls, err4 := s.Logs(ctx, a.ID, 0, 0, 0)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		t.Fatal(err)
+	}
+	if ds == nil || rs == nil || sc == nil || ls == nil {
+		t.Errorf("nil lists: domains %v, routes %v, scripts %v, logs %v", ds == nil, rs == nil, sc == nil, ls == nil)
 	}
 }
