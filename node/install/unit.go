@@ -89,7 +89,10 @@ func (u Unit) Validate() error {
 		if b.val == "" {
 			continue
 		}
-		if _, err := listenPort(b.val); err != nil || strings.ContainsAny(b.val, " \t\"\\%") {
+		odd := strings.IndexFunc(b.val, func(r rune) bool {
+			return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`"\%`, r)
+		})
+		if _, err := listenPort(b.val); err != nil || odd >= 0 {
 			return fmt.Errorf("invalid listen address (--%s) %q: want host:port such as :8080", b.flag, b.val)
 		}
 	}

@@ -180,6 +180,7 @@ func TestUnitValidate(t *testing.T) {
 		{"name with outer space", func(u *Unit) { u.Name = " pi" }, "node name"},
 		{"bind without port", func(u *Unit) { u.Bind = "8080" }, "--bind"},
 		{"bind port out of range", func(u *Unit) { u.Bind = ":70000" }, "--bind"},
+		{"bind injects a directive", func(u *Unit) { u.Bind = "a\nUser=root:80" }, "--bind"},
 		{"admin bind with quote", func(u *Unit) { u.AdminBind = `"x:1` }, "--admin-bind"},
 		{"ipv6 bind", func(u *Unit) { u.Bind = "[::1]:8080" }, ""},
 	} {
