@@ -11,12 +11,6 @@ import (
 	"path/filepath"
 )
 
-// Usage lines for picloud-node's help.
-const (
-	InstallUsage   = "install the node as a systemd service (run with sudo)"
-	UninstallUsage = "remove the service and binary; --purge also deletes the data"
-)
-
 // InstallCommand is `picloud-node install`; its signature is server.Command's Run.
 func InstallCommand(ctx context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("picloud-node install", flag.ContinueOnError)
