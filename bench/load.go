@@ -22,7 +22,8 @@ type LoadOptions struct {
 type LoadReport struct {
 	Opts                  LoadOptions
 	Result                *LoadResult
-	Idle, Warm, End, Back Mem // before any load, after warm-up, at the end of the load, after settling
+	CPU                   time.Duration // node CPU time during the sustained load
+	Idle, Warm, End, Back Mem           // before any load, after warm-up, at the end of the load, after settling
 }
 
 // RSSLimit is how far RSS may be above its warm value after the run and
@@ -57,6 +58,9 @@ func (r *LoadReport) Problems() []string {
 func (r *LoadReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nsustained load: GET / Host: localhost, %d connections, %v\n", r.Opts.Concurrency, r.Opts.Duration)
 	fmt.Fprintf(w, "  %v\n", r.Result)
+	if r.Result.OK > 0 {
+		fmt.Fprintf(w, "  node CPU %v per request (%.2f of a core)\n", r.CPU/time.Duration(r.Result.OK), r.CPU.Seconds()/r.Result.Elapsed.Seconds())
+	}
 	fmt.Fprintf(w, "  node RSS: idle %s, after %v warm-up %s, end of load %s, %v later %s (limit %s), peak %s\n",
 		MB(r.Idle.RSS), r.Opts.Warmup, MB(r.Warm.RSS), MB(r.End.RSS), r.Opts.Settle, MB(r.Back.RSS), MB(r.RSSLimit()), MB(r.Back.Peak))
 	if p := r.Problems(); len(p) > 0 {
@@ -107,8 +111,15 @@ func RunLoad(ctx context.Context, o LoadOptions) (*LoadReport, error) {
 	}
 	fmt.Fprintf(o.Progress, "load: %v sustained\n", o.Duration)
 	l.Duration = o.Duration
+	cpu0, err := node.CPU()
+	if err != nil {
+		return nil, err
+	}
 	if rep.Result, err = l.Run(ctx); err != nil {
 		return nil, err
+	}
+	if cpu1, err := node.CPU(); err == nil {
+		rep.CPU = cpu1 - cpu0
 	}
 	if rep.End, err = node.Mem(); err != nil {
 		return nil, fmt.Errorf("node died under load: %w\n%s", err, node.Output())
