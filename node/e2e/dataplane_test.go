@@ -240,6 +240,7 @@ func TestRoutingAndErrors(t *testing.T) {
 		{"max_operations", shared.Overrides{"max_operations": 500}, `for (;;) {}`},
 		{"max_string_size", shared.Overrides{"max_string_size": 1000}, `var s = "x".repeat(5000);`},
 		{"max_array_size", shared.Overrides{"max_array_size": 10}, `var a = []; for (var i = 0; i < 100; i++) a.push(i);`},
+		{"max_map_size", shared.Overrides{"max_map_size": 10}, `var o = {}; for (var i = 0; i < 100; i++) o["k" + i] = i;`},
 		{"max_call_levels", shared.Overrides{"max_call_levels": 10}, `function f(n) { return f(n + 1); } f(0);`},
 		{"timeout_ms", shared.Overrides{"timeout_ms": 50}, `var x = 0; for (;;) { x++; }`},
 	} {
