@@ -391,7 +391,12 @@ func (sb *sandbox) format(v goja.Value) string {
 		case "Function", "Error", "RegExp", "Date":
 			return v.String()
 		}
-		if s, err := sb.stringify(v, goja.Undefined(), goja.Undefined()); err == nil && !goja.IsUndefined(s) {
+		// Printing must not stop the script: anything that would not fit in
+		// the output cap is shown by its class instead.
+		if es := sb.newEstimator(0); es.json(v, maxOutput, 1) > maxOutput || es.tooDeep {
+			return "[" + v.ClassName() + " too large to print]"
+		}
+		if s, err := sb.jsonStringify(goja.Undefined(), v); err == nil && s != nil && !goja.IsUndefined(s) {
 			return s.String()
 		}
 		return v.String()

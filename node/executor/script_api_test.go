@@ -32,6 +32,8 @@ func TestResponses(t *testing.T) {
 		{"multi-value header", `function handle(){ return { headers: { "set-cookie": ["a=1", "b=2"] }, body: "" } }`, 200, "text/plain; charset=utf-8", "", "Set-Cookie", "a=1"},
 		{"async handle", `async function handle(){ const v = await Promise.resolve("later"); return v }`, 200, "text/plain; charset=utf-8", "later", "", ""},
 		{"arrow handle", `const handle = (req) => "arrow"`, 200, "text/plain; charset=utf-8", "arrow", "", ""},
+		{"cyclic array joins", `function handle(){ const a = [1, 2]; a.push(a); return String(a) }`, 200, "text/plain; charset=utf-8", "1,2,", "", ""},
+		{"moderately nested JSON", `function handle(){ let a = [1]; for (let i = 0; i < 200; i++) a = [a]; return JSON.stringify(a).length + "" }`, 200, "text/plain; charset=utf-8", "403", "", ""},
 	}
 	e := New(Options{})
 	for _, tc := range cases {
@@ -134,6 +136,12 @@ func TestConsole(t *testing.T) {
 	}
 	if len(res.Output) > 64<<10 || !strings.HasSuffix(res.Output, "(output truncated)\n") {
 		t.Fatalf("output %d bytes, tail %q", len(res.Output), res.Output[len(res.Output)-40:])
+	}
+
+	// Printing a huge value does not stop the script.
+	res = run(t, e, `function handle(){ const a = []; for (let i = 0; i < 1000; i++) a.push("x".repeat(1000)); console.log(a); return "ok" }`, shared.DefaultLimits(), nil)
+	if res.Err != nil || string(res.Body) != "ok" || res.Output != "[Array too large to print]\n" {
+		t.Fatalf("got %v %q %q", res.Err, res.Body, res.Output)
 	}
 
 	// Output of a failed run is kept (it is what the log shows).

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
@@ -161,7 +162,29 @@ func (sb *sandbox) wrapBuiltins() error {
 							sep = int64(len(s.String()))
 						}
 					}
-					return str(rs, sb.joinEstimate(o, sep, rs.limits.MaxStringSize, 0))
+					es := sb.newEstimator(0)
+					n := es.join(o, sep, rs.limits.MaxStringSize, 0)
+					if es.tooDeep {
+						sb.throw("RangeError", errTooNested)
+					}
+					return str(rs, n)
+				}
+			}
+			if name == "flat" {
+				plain := before
+				before = func(rs *runState, c goja.FunctionCall) bool {
+					if !plain(rs, c) {
+						return false
+					}
+					d := c.Argument(0)
+					if o, ok := c.This.(*goja.Object); ok && !goja.IsUndefined(d) && d.ToFloat() > maxNesting {
+						es := sb.newEstimator(0)
+						es.nesting(o, 0)
+						if es.tooDeep {
+							sb.throw("RangeError", errTooNested)
+						}
+					}
+					return true
 				}
 			}
 			w(arrayProto, name, before, resultChecked[name] || name == "join")
@@ -344,7 +367,12 @@ func (sb *sandbox) stringify(v, replacer, space goja.Value) (goja.Value, error) 
 			}
 		}
 		budget := rs.limits.MaxStringSize
-		if est := sb.jsonEstimate(v, indent, budget, 1); est > budget {
+		es := sb.newEstimator(indent)
+		est := es.json(v, budget, 1)
+		if es.tooDeep {
+			sb.throw("RangeError", errTooNested)
+		}
+		if est > budget {
 			rs.stop(shared.KnobMaxStringSize)
 			return goja.Undefined(), nil
 		}
@@ -359,17 +387,55 @@ func (sb *sandbox) stringify(v, replacer, space goja.Value) (goja.Value, error) 
 	return out, nil
 }
 
-// jsonEstimate is a lower bound of the JSON length of v, computed until it
-// passes budget.
-func (sb *sandbox) jsonEstimate(v goja.Value, indent, budget int64, depth int) int64 {
+// maxNesting bounds the nesting of arrays and objects that built-ins walk
+// recursively in native code (join/toString, JSON.stringify, flat). goja
+// recurses on the Go stack for each level and cannot be interrupted there:
+// 200,000 nested arrays took 15 s and 512 MB of stack to join in our
+// measurements, and a few times that would kill the process. Deeper data
+// is refused with a RangeError before the built-in starts.
+const maxNesting = 1000
+
+var errTooNested = errors.New("value is nested deeper than 1000 levels")
+
+// estimator computes lower bounds of output sizes, walking the value graph
+// the way the built-in will. path holds the objects on the current branch,
+// so a cycle (which the built-in handles or rejects itself) is not mistaken
+// for depth.
+type estimator struct {
+	sb      *sandbox
+	indent  int64
+	path    map[*goja.Object]bool
+	tooDeep bool
+}
+
+func (sb *sandbox) newEstimator(indent int64) *estimator {
+	return &estimator{sb: sb, indent: indent, path: make(map[*goja.Object]bool)}
+}
+
+// enter reports whether o should be walked at depth.
+func (es *estimator) enter(o *goja.Object, depth int) bool {
+	if es.path[o] {
+		return false // a cycle
+	}
+	if depth > maxNesting {
+		es.tooDeep = true
+		return false
+	}
+	es.path[o] = true
+	return true
+}
+
+// json is a lower bound of the JSON length of v, computed until it passes
+// budget.
+func (es *estimator) json(v goja.Value, budget int64, depth int) int64 {
 	switch v := v.(type) {
 	case nil:
 		return 0
 	case goja.String:
 		return int64(v.Length()) + 2
 	case *goja.Object:
-		if depth > 64 {
-			return 0 // a cycle or a very deep graph; goja throws on cycles
+		if es.tooDeep {
+			return 0
 		}
 		if fn, ok := goja.AssertFunction(v.Get("toJSON")); ok && fn != nil {
 			return 0
@@ -377,26 +443,30 @@ func (sb *sandbox) jsonEstimate(v goja.Value, indent, budget int64, depth int) i
 		switch v.ClassName() {
 		case "Function":
 			return 0
-		case "Array":
+		case "String", "Number", "Boolean", "Date", "RegExp", "Map", "Set", "Error":
+			return 2
+		}
+		if !es.enter(v, depth) {
+			return 0
+		}
+		defer delete(es.path, v)
+		if v.ClassName() == "Array" {
 			n := toLength(v.Get("length"))
 			if n > budget {
 				return n
 			}
-			total := n + 1 + n*indent*int64(depth)
-			for i := int64(0); i < n && total <= budget; i++ {
-				total += sb.jsonEstimate(v.Get(strconv.FormatInt(i, 10)), indent, budget-total, depth+1)
+			total := n + 1 + n*es.indent*int64(depth)
+			for i := int64(0); i < n && total <= budget && !es.tooDeep; i++ {
+				total += es.json(v.Get(strconv.FormatInt(i, 10)), budget-total, depth+1)
 			}
 			return total
-		case "String", "Number", "Boolean", "Date", "RegExp", "Map", "Set", "Error":
-			return 2
 		}
-		keys := v.Keys()
 		total := int64(2)
-		for _, k := range keys {
-			if total > budget {
+		for _, k := range v.Keys() {
+			if total > budget || es.tooDeep {
 				break
 			}
-			total += int64(len(k)) + 4 + indent*int64(depth) + sb.jsonEstimate(v.Get(k), indent, budget-total, depth+1)
+			total += int64(len(k)) + 4 + es.indent*int64(depth) + es.json(v.Get(k), budget-total, depth+1)
 		}
 		return total
 	}
@@ -406,21 +476,23 @@ func (sb *sandbox) jsonEstimate(v goja.Value, indent, budget int64, depth int) i
 	return int64(len(v.String()))
 }
 
-// joinEstimate is a lower bound of the length of o.join(sep).
-func (sb *sandbox) joinEstimate(o *goja.Object, sep, budget int64, depth int) int64 {
+// join is a lower bound of the length of o.join(sep); nested arrays are
+// joined with commas by their toString.
+func (es *estimator) join(o *goja.Object, sep, budget int64, depth int) int64 {
 	n := toLength(o.Get("length"))
-	if n == 0 || depth > 32 {
+	if n == 0 || !es.enter(o, depth) {
 		return 0
 	}
+	defer delete(es.path, o)
 	total := (n - 1) * sep
-	for i := int64(0); i < n && total <= budget; i++ {
+	for i := int64(0); i < n && total <= budget && !es.tooDeep; i++ {
 		switch e := o.Get(strconv.FormatInt(i, 10)).(type) {
 		case nil:
 		case goja.String:
 			total += int64(e.Length())
 		case *goja.Object:
 			if e.ClassName() == "Array" {
-				total += sb.joinEstimate(e, 1, budget-total, depth+1)
+				total += es.join(e, 1, budget-total, depth+1)
 			}
 		default:
 			if !goja.IsUndefined(e) && !goja.IsNull(e) {
@@ -429,6 +501,20 @@ func (sb *sandbox) joinEstimate(o *goja.Object, sep, budget int64, depth int) in
 		}
 	}
 	return total
+}
+
+// nesting reports whether arrays nest deeper than maxNesting under o.
+func (es *estimator) nesting(o *goja.Object, depth int) {
+	if !es.enter(o, depth) {
+		return
+	}
+	defer delete(es.path, o)
+	n := toLength(o.Get("length"))
+	for i := int64(0); i < n && !es.tooDeep; i++ {
+		if e, ok := o.Get(strconv.FormatInt(i, 10)).(*goja.Object); ok && e.ClassName() == "Array" {
+			es.nesting(e, depth+1)
+		}
+	}
 }
 
 // replaceFits bounds the result of replace/replaceAll with a string
