@@ -93,6 +93,8 @@ func TestAttackMatrix(t *testing.T) {
 		{name: "deeply nested JSON.stringify", src: `function handle(){ let a = [1]; for (let i = 0; i < 5000; i++) a = [a]; return JSON.stringify(a) }`, errSub: "nested deeper"},
 		{name: "deeply nested object body", src: `function handle(){ let o = {}; for (let i = 0; i < 5000; i++) o = {o}; return { body: o } }`, errSub: "nested deeper"},
 		{name: "deeply nested flat", src: `function handle(){ let a = [1]; for (let i = 0; i < 5000; i++) a = [a]; return a.flat(Infinity) }`, errSub: "nested deeper"},
+		{name: "deep proxy chain", src: `function handle(){ let p = {}; for (let i = 0; i < 5000; i++) p = new Proxy(p, {}); return String(p.x) }`, errSub: "nested deeper"},
+		{name: "deep revocable proxy chain", src: `function handle(){ let p = {}; for (let i = 0; i < 5000; i++) p = Proxy.revocable(p, {}).proxy; return String(p.x) }`, errSub: "nested deeper"},
 		{name: "eval removed", src: `function handle(){ return eval('1+1') }`, errSub: "eval"},
 		{name: "Function constructor", src: `function handle(){ return (function(){}).constructor('return 1')() }`, errSub: "code generation"},
 		{name: "async Function constructor", src: `function handle(){ return Object.getPrototypeOf(async function(){}).constructor('return 1') }`, errSub: "code generation"},

@@ -29,11 +29,14 @@
 				},
 				apply(t, self, a) { check(a); return apply(t, self, a); },
 			});
-			defProp(orig.prototype, 'constructor', { value: p, ...hidden });
+			if (orig.prototype !== undefined) {
+				defProp(orig.prototype, 'constructor', { value: p, ...hidden });
+			}
 			defProp(g, name, { value: p, ...hidden });
 		}
 		guard('Array', (a) => { if (a.length === 1 && typeof a[0] === 'number') { n.arrayLen(a[0]); } else { n.arrayLen(a.length); } });
 		guard('RegExp', (a) => n.regexp(a[0], a[1]));
+		guard('Proxy', (a) => n.proxy(a[0])); // trapless operations recurse down the target chain
 		guard('Map', () => {}, n.sized); // new Map(iterable) fills natively
 		guard('Set', () => {}, n.sized);
 		guard('ArrayBuffer', (a) => n.bytes(a[0]));

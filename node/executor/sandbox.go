@@ -134,6 +134,7 @@ func newSandbox(prg *goja.Program) (*sandbox, error) {
 		"arrayLen":  sb.checkArrayLen,
 		"arrayArgs": sb.checkArrayArgs,
 		"bytes":     sb.checkBytes,
+		"proxy":     sb.checkProxy,
 		"sized": func(call goja.FunctionCall) goja.Value {
 			if o, ok := call.Argument(0).(*goja.Object); ok && sb.run != nil {
 				sb.checkObject(o, false)
@@ -336,6 +337,23 @@ func (sb *sandbox) checkArrayArgs(call goja.FunctionCall) goja.Value {
 		if toLength(a) > sb.run.limits.MaxArraySize {
 			sb.run.stop(shared.KnobMaxArraySize)
 		}
+	}
+	return goja.Undefined()
+}
+
+// checkProxy refuses a proxy whose target chain is deeper than maxNesting:
+// goja forwards trapless operations down the chain recursively in Go.
+func (sb *sandbox) checkProxy(call goja.FunctionCall) goja.Value {
+	o, _ := call.Argument(0).(*goja.Object)
+	for depth := 0; o != nil; depth++ {
+		if depth >= maxNesting {
+			sb.throw("RangeError", errTooNested)
+		}
+		p, ok := o.Export().(goja.Proxy)
+		if !ok {
+			break
+		}
+		o = p.Target()
 	}
 	return goja.Undefined()
 }

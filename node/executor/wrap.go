@@ -275,6 +275,11 @@ func (sb *sandbox) wrapBuiltins() error {
 	}
 	w(sb.object("Reflect"), "ownKeys", nil, true)
 
+	w(sb.object("Proxy"), "revocable", func(rs *runState, c goja.FunctionCall) bool {
+		sb.checkProxy(c)
+		return true
+	}, false)
+
 	// Map and Set: refuse a new entry when full.
 	for _, spec := range []struct{ ctor, method string }{{"Map", "set"}, {"Set", "add"}} {
 		proto := sb.object(spec.ctor, "prototype")
