@@ -134,7 +134,7 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 		if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 			rs.stop(shared.KnobTimeoutMS)
 		} else {
-			rs.stop("cancelled")
+			rs.stop(knobCancelled)
 		}
 	})
 	release := e.fence.enter(rs)
@@ -150,20 +150,23 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 		clean = sb.execute(req, res)
 	}()
 
+	// Once finished, no timer, cancellation or fence can interrupt this
+	// run any more. execute checked for limits at its end, so a limit that
+	// arrives after that is too late to matter.
+	rs.finish()
 	release()
 	timer.Stop()
 	stopCtx()
-	rs.finish()
 
-	if le := rs.limit.Load(); le != nil {
-		clean = false
-		if le.Knob == "cancelled" {
+	if le := rs.limit.Load(); le != nil && !clean {
+		if le.Knob == knobCancelled {
 			res.Err = &ScriptError{Message: "execution cancelled: " + context.Cause(ctx).Error()}
 		} else {
 			res.Err = le
 		}
 	}
 	if res.Err != nil {
+		clean = false
 		res.Status, res.Header, res.Body = 0, nil, nil
 	}
 	res.Output = rs.out.String()
@@ -171,12 +174,16 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 	res.Duration = time.Since(start)
 
 	sb.run = nil
-	if clean && res.Err == nil {
+	if clean {
 		sb.rt.ClearInterrupt()
 		p.put(sb)
 	}
 	return res
 }
+
+// knobCancelled marks a run stopped because its context was cancelled; it
+// is reported as a ScriptError, not as a knob.
+const knobCancelled = "cancelled"
 
 // fillLimits replaces unset knobs by the defaults, so a zero Limits is usable.
 func fillLimits(l shared.Limits) shared.Limits {

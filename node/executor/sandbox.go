@@ -30,11 +30,8 @@ type sandbox struct {
 	natives []goja.Value  // hidden natives, in hiddenNames order
 	run     *runState     // the current execution; nil between runs
 
-	jsonParse     goja.Callable // the original JSON.parse
 	jsonStringify goja.Callable // the original JSON.stringify
-	hasOwn        goja.Callable // Object.prototype.hasOwnProperty
 	origMatch     goja.Callable // String.prototype.match before wrapping
-	objectProto   *goja.Object
 }
 
 // runState is what one execution accumulates.
@@ -111,11 +108,7 @@ func newSandbox(prg *goja.Program) (*sandbox, error) {
 	sb := &sandbox{rt: rt}
 	g := rt.GlobalObject()
 
-	sb.objectProto = g.Get("Object").ToObject(rt).Get("prototype").ToObject(rt)
-	sb.hasOwn, _ = goja.AssertFunction(sb.objectProto.Get("hasOwnProperty"))
-	json := g.Get("JSON").ToObject(rt)
-	sb.jsonParse, _ = goja.AssertFunction(json.Get("parse"))
-	sb.jsonStringify, _ = goja.AssertFunction(json.Get("stringify"))
+	sb.jsonStringify, _ = goja.AssertFunction(g.Get("JSON").ToObject(rt).Get("stringify"))
 
 	if err := sb.wrapBuiltins(); err != nil {
 		return nil, fmt.Errorf("wrap built-ins: %w", err)
