@@ -537,3 +537,38 @@ func TestTooLarge(t *testing.T) {
 	e.admin(request{Method: "POST", Path: fmt.Sprintf("/api/v1/execute/%d", s.ID), Body: []byte(huge)}).
 		apiError(t, http.StatusRequestEntityTooLarge, shared.CodeTooLarge)
 }
+
+// SPEC §2, §3: every change bumps a script's version; {} clears overrides;
+// names are unique per app only; a PATCH that breaks the script is refused
+// and leaves it as it was.
+func TestScriptUpdates(t *testing.T) {
+	e := start(t)
+	e.createApp("Ed", "ed")
+	e.createApp("Other", "other")
+	s := e.script("ed", "main", named("main"), shared.Overrides{"max_operations": 500})
+	e.script("ed", "taken", named("taken"), nil)
+	e.script("other", "main", named("main"), nil) // same name, other app: fine
+
+	empty := shared.Overrides{}
+	up, err := e.c.UpdateScript(e.ctx, s.ID, shared.UpdateScriptRequest{Sandbox: &empty})
+	def, _ := e.c.Sandbox(e.ctx)
+	if err != nil || up.Version != 2 || len(up.Sandbox) != 0 || up.EffectiveSandbox != def.Defaults {
+		t.Fatalf("clear overrides: %+v, %v", up, err)
+	}
+	taken := "taken"
+	_, err = e.c.UpdateScript(e.ctx, s.ID, shared.UpdateScriptRequest{Name: &taken})
+	wantAPIError(t, err, http.StatusConflict, shared.CodeScriptNameTaken)
+	broken := "function handle( {"
+	_, err = e.c.UpdateScript(e.ctx, s.ID, shared.UpdateScriptRequest{Source: &broken})
+	wantAPIError(t, err, http.StatusUnprocessableEntity, shared.CodeScriptSyntax)
+	noHandle := "function other() {}"
+	_, err = e.c.UpdateScript(e.ctx, s.ID, shared.UpdateScriptRequest{Source: &noHandle})
+	wantAPIError(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed)
+	if got, _ := e.c.Script(e.ctx, s.ID); got.Version != 2 || got.Name != "main" || got.Source != s.Source {
+		t.Errorf("refused PATCHes changed the script: %+v", got)
+	}
+	res, err := e.c.Execute(e.ctx, s.ID, shared.ExecuteRequest{})
+	if err != nil || string(res.Body) != "main" {
+		t.Errorf("script after refused PATCHes: %d %s, %v", res.Status, res.Body, err)
+	}
+}
