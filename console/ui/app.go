@@ -80,6 +80,7 @@ func New(a fyne.App, win fyne.Window, opts Options) *Console {
 	c.content = container.NewStack()
 
 	c.nodes = newNodeList(c)
+	c.tasks.netErr = c.nodes.reprobe
 	top := container.NewBorder(nil, nil, nil, c.activity, c.crumbs)
 	main := container.NewBorder(container.NewVBox(top, widget.NewSeparator()),
 		container.NewVBox(widget.NewSeparator(), c.status), nil, nil, c.content)
@@ -171,4 +172,25 @@ func (c *Console) showWelcome() {
 	msg.Alignment = fyne.TextAlignCenter
 	icon := widget.NewIcon(theme.ComputerIcon())
 	c.setContent(container.NewCenter(container.NewVBox(icon, title, msg, layout.NewSpacer())), crumb{label: "Nodes"})
+}
+
+// newMsg returns a wrapping label for the result of an action beside its
+// form; it takes no space while empty.
+func newMsg() *widget.Label {
+	l := widget.NewLabel("")
+	l.Wrapping = fyne.TextWrapWord
+	l.Hide()
+	return l
+}
+
+// showMsg sets a message label's text and colour, hiding it when empty.
+func showMsg(l *widget.Label, text string, imp widget.Importance) {
+	l.Text = text
+	l.Importance = imp
+	if text == "" {
+		l.Hide()
+	} else {
+		l.Show()
+	}
+	l.Refresh()
 }

@@ -27,6 +27,9 @@ type tasks struct {
 	post     func(func()) // runs a function on the UI goroutine
 	activity *widget.Activity
 	report   func(msg string, isErr bool)
+	// netErr, if set, hears of calls that failed without an answer from
+	// the node (offline, unreachable, wrong identity).
+	netErr func(error)
 
 	mu       sync.Mutex
 	inFlight int
@@ -107,6 +110,9 @@ func call[T any](t *tasks, what string, fn func(ctx context.Context) (T, error),
 		t.post(func() {
 			defer t.end()
 			if err != nil {
+				if _, ok := shared.AsError(err); !ok && t.netErr != nil {
+					t.netErr(err)
+				}
 				if fail != nil && fail(err) {
 					return
 				}

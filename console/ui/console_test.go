@@ -495,6 +495,9 @@ func TestNodeGoingOfflineGivesAMessage(t *testing.T) {
 	if h.c.activity.Visible() {
 		t.Error("activity indicator still spinning after the call failed")
 	}
+	if e := h.c.nodes.entries[h.id]; e.online {
+		t.Error("sidebar still shows the stopped node online")
+	}
 }
 
 func TestCreateAppTakingOverReservedSlugAsks(t *testing.T) {

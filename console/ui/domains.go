@@ -25,10 +25,9 @@ type domainsTab struct {
 }
 
 func newDomainsTab(v *appView) *domainsTab {
-	t := &domainsTab{v: v, list: container.NewVBox(), pattern: widget.NewEntry(), msg: widget.NewLabel("")}
+	t := &domainsTab{v: v, list: container.NewVBox(), pattern: widget.NewEntry(), msg: newMsg()}
 	t.pattern.SetPlaceHolder("api.example.com or *.example.com")
 	t.pattern.OnSubmitted = func(string) { t.submit() }
-	t.msg.Wrapping = fyne.TextWrapWord
 	t.add = widget.NewButtonWithIcon("Add domain", theme.ContentAddIcon(), t.submit)
 	help := widget.NewLabel("An exact host, or *.suffix for every subdomain at any depth (not the suffix itself). " +
 		"Two apps can never claim the same pattern.")
@@ -63,9 +62,7 @@ func (t *domainsTab) render(ds []shared.Domain) {
 }
 
 func (t *domainsTab) setMsg(s string, imp widget.Importance) {
-	t.msg.SetText(s)
-	t.msg.Importance = imp
-	t.msg.Refresh()
+	showMsg(t.msg, s, imp)
 }
 
 func (t *domainsTab) submit() {

@@ -62,10 +62,11 @@ func (e *nodeEntry) title() string {
 
 // nodeList is the sidebar. All its state lives on the UI goroutine.
 type nodeList struct {
-	c       *Console
-	entries map[string]*nodeEntry
-	rows    *fyne.Container
-	sel     string
+	c        *Console
+	entries  map[string]*nodeEntry
+	rows     *fyne.Container
+	sel      string
+	reprobed time.Time // last reprobe, to not probe on every failed call
 }
 
 func newNodeList(c *Console) *nodeList {
@@ -288,6 +289,16 @@ func (l *nodeList) row(e *nodeEntry) fyne.CanvasObject {
 // plain for a node whose admin API runs without TLS (development).
 func (l *nodeList) client(e *nodeEntry, token string) Admin {
 	return newClient(e.scheme, e.address, token, e.id)
+}
+
+// reprobe refreshes the sidebar soon after a call could not reach a node,
+// so a node that went away shows as offline without waiting for the timer.
+func (l *nodeList) reprobe(error) {
+	if time.Since(l.reprobed) < 3*time.Second {
+		return
+	}
+	l.reprobed = time.Now()
+	l.probeAll()
 }
 
 // probeAll checks every paired node at its last address: online, name,

@@ -25,13 +25,11 @@ func (s *scriptDetail) routesView() fyne.CanvasObject {
 	s.path.SetPlaceHolder("/path, /users/:id or /files/*rest")
 	s.host = widget.NewEntry()
 	s.host.SetPlaceHolder("host (optional: every claimed host)")
-	s.routeMsg = widget.NewLabel("")
-	s.routeMsg.Wrapping = fyne.TextWrapWord
+	s.routeMsg = newMsg()
 	add := widget.NewButtonWithIcon("Add route", theme.ContentAddIcon(), s.addRoute)
 	method := container.NewGridWrap(fyne.NewSize(130, s.method.MinSize().Height), s.method)
 	form := container.NewVBox(container.NewBorder(nil, nil, method, add, s.path), s.host, s.routeMsg)
-	s.portNote = widget.NewLabel("")
-	s.portNote.Wrapping = fyne.TextWrapWord
+	s.portNote = newMsg()
 	s.portNote.TextStyle.Italic = true
 	return container.NewVScroll(container.NewVBox(bold("Routes"), s.routes, form, widget.NewSeparator(),
 		bold("Answers on"), s.preview, s.portNote))
@@ -61,9 +59,9 @@ func (s *scriptDetail) renderRoutes(all []shared.Route, domains []shared.Domain)
 	e := s.t.v.nv.entry
 	urls := previewURLs(mine, domains, e.dataHostPort())
 	if e.dataPort == 0 {
-		s.portNote.SetText("The node did not announce its data port here; the URLs assume the default 8080.")
+		showMsg(s.portNote, "The node did not announce its data port here; the URLs assume the default 8080.", widget.MediumImportance)
 	} else {
-		s.portNote.SetText("")
+		showMsg(s.portNote, "", widget.MediumImportance)
 	}
 	prev := []fyne.CanvasObject{}
 	for _, u := range urls {
@@ -177,9 +175,7 @@ func (s *scriptDetail) removeRoute(r shared.Route) {
 }
 
 func (s *scriptDetail) setRouteMsg(msg string, imp widget.Importance) {
-	s.routeMsg.SetText(msg)
-	s.routeMsg.Importance = imp
-	s.routeMsg.Refresh()
+	showMsg(s.routeMsg, msg, imp)
 }
 
 func routeError(err error) string {

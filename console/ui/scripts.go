@@ -38,10 +38,9 @@ type scriptsTab struct {
 }
 
 func newScriptsTab(v *appView) *scriptsTab {
-	t := &scriptsTab{v: v, list: container.NewVBox(), newName: widget.NewEntry(), newMsg: widget.NewLabel("")}
+	t := &scriptsTab{v: v, list: container.NewVBox(), newName: widget.NewEntry(), newMsg: newMsg()}
 	t.newName.SetPlaceHolder("new script name, e.g. api")
 	t.newName.OnSubmitted = func(string) { t.create() }
-	t.newMsg.Wrapping = fyne.TextWrapWord
 	add := widget.NewButtonWithIcon("New script", theme.ContentAddIcon(), t.create)
 	top := container.NewVBox(container.NewBorder(nil, nil, nil, add, t.newName), t.newMsg, widget.NewSeparator())
 	t.listBox = container.NewBorder(top, nil, nil, nil, container.NewVScroll(t.list))
@@ -97,12 +96,10 @@ func (t *scriptsTab) create() {
 		return v.nv.client.CreateScript(ctx, req)
 	}, func(sc shared.Script) {
 		t.newName.SetText("")
-		t.newMsg.SetText("")
+		showMsg(t.newMsg, "", widget.MediumImportance)
 		t.open(sc.ID)
 	}, func(err error) bool {
-		t.newMsg.SetText(Message(err))
-		t.newMsg.Importance = widget.DangerImportance
-		t.newMsg.Refresh()
+		showMsg(t.newMsg, Message(err), widget.DangerImportance)
 		return true
 	})
 }
@@ -194,8 +191,7 @@ func newScriptDetail(t *scriptsTab, d scriptData) *scriptDetail {
 	s.editor.TextStyle = fyne.TextStyle{Monospace: true}
 	s.editor.SetMinRowsVisible(18)
 	s.editor.SetText(d.script.Source)
-	s.saveMsg = widget.NewLabel("")
-	s.saveMsg.Wrapping = fyne.TextWrapWord
+	s.saveMsg = newMsg()
 
 	editorPane := container.NewBorder(container.NewBorder(nil, nil, back, container.NewHBox(save, del), s.title),
 		s.saveMsg, nil, nil, s.editor)
@@ -265,9 +261,7 @@ func (s *scriptDetail) save() {
 }
 
 func (s *scriptDetail) setSaveMsg(msg string, imp widget.Importance) {
-	s.saveMsg.SetText(msg)
-	s.saveMsg.Importance = imp
-	s.saveMsg.Refresh()
+	showMsg(s.saveMsg, msg, imp)
 }
 
 func (s *scriptDetail) sourceError(err error) string {
@@ -424,8 +418,7 @@ func (s *scriptDetail) sandboxView() fyne.CanvasObject {
 		s.knobs[k] = f
 		form.Append(k, container.NewVBox(f.entry, f.hint, f.err))
 	}
-	s.limitsMsg = widget.NewLabel("")
-	s.limitsMsg.Wrapping = fyne.TextWrapWord
+	s.limitsMsg = newMsg()
 	save := widget.NewButtonWithIcon("Save limits", theme.DocumentSaveIcon(), s.saveLimits)
 	note := widget.NewLabel("Empty fields use the node's default. Values above the ceiling are refused.")
 	note.Wrapping = fyne.TextWrapWord
@@ -469,11 +462,8 @@ func (s *scriptDetail) saveLimits() {
 		return v.nv.client.UpdateScript(ctx, id, req)
 	}, func(sc shared.Script) {
 		s.setScript(sc)
-		s.limitsMsg.SetText(fmt.Sprintf("Saved (version %d).", sc.Version))
-		s.limitsMsg.Importance = widget.SuccessImportance
-		s.limitsMsg.Refresh()
+		showMsg(s.limitsMsg, fmt.Sprintf("Saved (version %d).", sc.Version), widget.SuccessImportance)
 	}, func(err error) bool {
-		s.limitsMsg.Importance = widget.DangerImportance
 		e, ok := shared.AsError(err)
 		if ok {
 			if f := s.knobs[strings.TrimPrefix(e.Detail("field"), "sandbox.")]; f != nil {
@@ -483,13 +473,11 @@ func (s *scriptDetail) saveLimits() {
 				}
 				f.err.SetText(msg)
 				f.err.Show()
-				s.limitsMsg.SetText("Not saved: fix the field marked above.")
-				s.limitsMsg.Refresh()
+				showMsg(s.limitsMsg, "Not saved: fix the field marked above.", widget.DangerImportance)
 				return true
 			}
 		}
-		s.limitsMsg.SetText(Message(err))
-		s.limitsMsg.Refresh()
+		showMsg(s.limitsMsg, Message(err), widget.DangerImportance)
 		return true
 	})
 }

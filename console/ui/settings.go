@@ -36,13 +36,12 @@ type settingsTab struct {
 }
 
 func newSettingsTab(v *appView) *settingsTab {
-	t := &settingsTab{v: v, name: widget.NewEntry(), desc: widget.NewMultiLineEntry(), saveMsg: widget.NewLabel(""),
+	t := &settingsTab{v: v, name: widget.NewEntry(), desc: widget.NewMultiLineEntry(), saveMsg: newMsg(),
 		slug: widget.NewEntry(), slugStatus: widget.NewLabel(""), deleteEntry: widget.NewEntry(), delNote: widget.NewLabel("")}
 	t.desc.SetMinRowsVisible(3)
 	t.desc.Wrapping = fyne.TextWrapWord
 	t.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), t.saveDetails)
 	t.slugStatus.Wrapping = fyne.TextWrapWord
-	t.saveMsg.Wrapping = fyne.TextWrapWord
 	t.delNote.Wrapping = fyne.TextWrapWord
 	t.check = slugChecker{c: v.nv.c, client: v.nv.client, ref: v.ref, show: t.showCheck}
 	t.slug.OnChanged = func(s string) {
@@ -103,14 +102,10 @@ func (t *settingsTab) saveDetails() {
 	call(v.nv.c.tasks, "save app", func(ctx context.Context) (shared.App, error) {
 		return v.nv.client.UpdateApp(ctx, v.ref, req)
 	}, func(a shared.App) {
-		t.saveMsg.SetText("Saved.")
-		t.saveMsg.Importance = widget.SuccessImportance
-		t.saveMsg.Refresh()
+		showMsg(t.saveMsg, "Saved.", widget.SuccessImportance)
 		v.setApp(a)
 	}, func(err error) bool {
-		t.saveMsg.SetText(Message(err))
-		t.saveMsg.Importance = widget.DangerImportance
-		t.saveMsg.Refresh()
+		showMsg(t.saveMsg, Message(err), widget.DangerImportance)
 		return true
 	})
 }
