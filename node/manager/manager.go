@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -119,6 +120,10 @@ type API struct {
 	ceiling  shared.Limits
 	log      *slog.Logger
 	confirms *confirmTokens
+	// scriptMu makes a script PATCH's read, check and write one step, so
+	// two PATCHes (one of the source, one of the sandbox) cannot each pass
+	// their check against the other's old half and store a pair that fails.
+	scriptMu sync.Mutex
 
 	router    *httprouter.Router
 	endpoints []Endpoint

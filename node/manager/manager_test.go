@@ -1117,3 +1117,31 @@ func TestConcurrentTakeoverSpendsTokenOnce(t *testing.T) {
 		t.Errorf("prize = app %d, want %d", a.ID, winner.ID)
 	}
 }
+
+// Two PATCHes racing, one of the source and one of the sandbox, each valid
+// with the script as it was, never store a pair that fails together.
+func TestConcurrentScriptPatchesStayValid(t *testing.T) {
+	n := start(t)
+	mustApp(t, n, "race", "race")
+	shallowSrc := `function handle() { return 1; }`
+	deepSrc := `function handle() { return ((((((((((((((((1)))))))))))))))); }`
+	shallow := shared.Overrides{shared.KnobMaxExprDepth: 8}
+	// The pair really is invalid together.
+	_, err := n.c.CreateScript(n.ctx, shared.CreateScriptRequest{AppID: "race", Name: "probe", Source: deepSrc, Sandbox: shallow})
+	wantCode(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed)
+
+	for i := range 20 {
+		s := mustScript(t, n, "race", fmt.Sprintf("s%d", i), shallowSrc)
+		var wg sync.WaitGroup
+		wg.Go(func() { _, _ = n.c.UpdateScript(n.ctx, s.ID, shared.UpdateScriptRequest{Source: &deepSrc}) })
+		wg.Go(func() { _, _ = n.c.UpdateScript(n.ctx, s.ID, shared.UpdateScriptRequest{Sandbox: &shallow}) })
+		wg.Wait()
+		got, err := n.c.Script(n.ctx, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Source == deepSrc && got.Sandbox[shared.KnobMaxExprDepth] == 8 {
+			t.Fatalf("round %d: both PATCHes stored; the script no longer compiles", i)
+		}
+	}
+}

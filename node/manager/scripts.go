@@ -129,6 +129,8 @@ func (a *API) updateScript(w http.ResponseWriter, r *http.Request, ps httprouter
 		a.fail(w, r, err)
 		return
 	}
+	a.scriptMu.Lock()
+	defer a.scriptMu.Unlock()
 	cur, err := a.store.Script(r.Context(), id)
 	if err != nil {
 		a.fail(w, r, err)
