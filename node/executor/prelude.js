@@ -4,7 +4,7 @@
 // or from syntax. The completion value is the setup function.
 (function () {
 	'use strict';
-	return function setup(g, n) {
+	return function setup(g, n, requestProto) {
 		const O = g.Object, R = g.Reflect, P = g.Proxy;
 		const defProp = O.defineProperty, getProto = O.getPrototypeOf, getDesc = O.getOwnPropertyDescriptor;
 		const freeze = O.freeze, ownKeys = R.ownKeys, construct = R.construct, apply = R.apply;
@@ -69,7 +69,7 @@
 
 		// Intrinsics only syntax reaches: iterator and generator prototypes.
 		const roots = [
-			g, FP, getProto(function* () {}), getProto(async function () {}),
+			g, requestProto, FP, getProto(function* () {}), getProto(async function () {}),
 			(function* () {})(), [][Symbol.iterator](), new g.Map().entries(), new g.Set().values(),
 			''[Symbol.iterator](), /a/[Symbol.matchAll](''), (async function () {})(),
 		];
@@ -99,5 +99,21 @@
 				}
 			}
 		}
+
+		// The req factory: dict turns [k1, v1, k2, v2, ...] into an object,
+		// defining properties so a key like __proto__ stays a plain key.
+		const dict = (flat) => {
+			const o = {};
+			if (flat !== undefined) {
+				for (let i = 0; i < flat.length; i += 2) {
+					defProp(o, flat[i], { value: flat[i + 1], writable: true, enumerable: true, configurable: true });
+				}
+			}
+			return o;
+		};
+		return (proto, method, host, path, app, params, query, headers, body) => ({
+			__proto__: proto, method, host, path, app,
+			params: dict(params), query: dict(query), headers: dict(headers), body,
+		});
 	};
 })();

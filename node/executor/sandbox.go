@@ -31,6 +31,8 @@ type sandbox struct {
 	run     *runState     // the current execution; nil between runs
 
 	jsonStringify goja.Callable // the original JSON.stringify
+	makeRequest   goja.Callable // the prelude's req factory
+	requestProto  *goja.Object  // prototype of req: json()
 	origMatch     goja.Callable // String.prototype.match before wrapping
 }
 
@@ -140,9 +142,15 @@ func newSandbox(prg *goja.Program) (*sandbox, error) {
 			return nil, err
 		}
 	}
-	if _, err := setup(goja.Undefined(), g, natives); err != nil {
+	sb.requestProto = rt.NewObject()
+	if err := sb.requestProto.Set("json", sb.requestJSON); err != nil {
+		return nil, err
+	}
+	made, err := setup(goja.Undefined(), g, natives, sb.requestProto)
+	if err != nil {
 		return nil, fmt.Errorf("prelude setup: %w", err)
 	}
+	sb.makeRequest, _ = goja.AssertFunction(made)
 
 	entry, err := rt.RunProgram(prg)
 	if err != nil {

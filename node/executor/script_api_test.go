@@ -102,6 +102,15 @@ func TestRequestObject(t *testing.T) {
 	}
 }
 
+func TestRequestOddKeys(t *testing.T) {
+	e := New(Options{})
+	src := `function handle(req){ return [Object.getPrototypeOf(req.query) === Object.prototype, req.query.__proto__.join('+'), req.query.constructor].join('|') }`
+	got := body(t, run(t, e, src, shared.DefaultLimits(), &Request{Query: url.Values{"__proto__": {"a", "b"}, "constructor": {"c"}}}))
+	if got != "true|a+b|c" {
+		t.Fatalf("got %q", got)
+	}
+}
+
 func TestRequestJSONErrors(t *testing.T) {
 	e := New(Options{})
 	src := `function handle(req){ try { req.json(); return "parsed" } catch (e) { return e.name } }`
