@@ -49,8 +49,10 @@ type executor interface {
 // (a node with admin TLS off, for development) without that check.
 func newClient(scheme, address, token, nodeID string) Admin {
 	base := schemeOr(scheme) + "://" + address
+	// Each call's context carries its deadline (see call), so the client
+	// adds none of its own.
 	if scheme == "http" {
-		return shared.NewClient(base, token, shared.WithTimeout(callTimeout))
+		return shared.NewClient(base, token, shared.WithTimeout(0))
 	}
-	return shared.NewClient(base, token, shared.WithTimeout(callTimeout), shared.WithTLSConfig(shared.PinnedTLSConfig(nodeID)))
+	return shared.NewClient(base, token, shared.WithTimeout(0), shared.WithTLSConfig(shared.PinnedTLSConfig(nodeID)))
 }

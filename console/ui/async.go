@@ -17,8 +17,12 @@ import (
 )
 
 // callTimeout bounds every admin call so a node that vanished mid-use turns
-// into a message instead of a spinner that never stops.
-const callTimeout = 15 * time.Second
+// into a message instead of a spinner that never stops. runTimeout is for
+// Run, which lasts as long as the script may (timeout_ms ceiling: 30 s).
+const (
+	callTimeout = 15 * time.Second
+	runTimeout  = 45 * time.Second
+)
 
 // tasks runs network calls off the UI goroutine. While any call is in
 // flight the activity indicator spins; results and errors are handed back
@@ -95,9 +99,14 @@ func (t *tasks) wait(timeout time.Duration) error {
 // returns whether it handled it; unhandled errors become a message in the
 // status bar. what names the action for that message ("load apps").
 func call[T any](t *tasks, what string, fn func(ctx context.Context) (T, error), ok func(T), fail func(error) bool) {
+	callWithin(t, callTimeout, what, fn, ok, fail)
+}
+
+// callWithin is call with its own time limit.
+func callWithin[T any](t *tasks, limit time.Duration, what string, fn func(ctx context.Context) (T, error), ok func(T), fail func(error) bool) {
 	t.begin()
 	go func() {
-		ctx, cancel := context.WithTimeout(t.ctx, callTimeout)
+		ctx, cancel := context.WithTimeout(t.ctx, limit)
 		v, err := func() (v T, err error) {
 			defer func() {
 				if p := recover(); p != nil {

@@ -434,6 +434,17 @@ func TestRunShowsStatusBodyAndOutput(t *testing.T) {
 	if !strings.Contains(d.run.output.Text, "handled pi") {
 		t.Errorf("run output = %q, want the console.log line", d.run.output.Text)
 	}
+
+	// A script that throws still shows what the data plane would answer.
+	bad := h.createScript("runner", "bad", `function handle(req) { console.log("before"); throw new Error("kaput") }`)
+	d.t.showList()
+	h.wait()
+	d = h.openScript(v, bad.ID)
+	test.Tap(h.button("Run"))
+	h.wait()
+	if !strings.HasPrefix(d.run.status.Text, "500") || !strings.Contains(d.run.output.Text, "before") || !strings.Contains(d.run.output.Text, "kaput") {
+		t.Errorf("failed run: status %q, output %q", d.run.status.Text, d.run.output.Text)
+	}
 }
 
 func TestLogsListFilledAfterExecutions(t *testing.T) {

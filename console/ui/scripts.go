@@ -339,7 +339,7 @@ func (s *scriptDetail) execute() {
 	}
 	req := shared.ExecuteRequest{Method: r.method.Selected, Query: q, Body: []byte(r.body.Text)}
 	r.status.SetText("running…")
-	call(v.nv.c.tasks, "run script", func(ctx context.Context) (execution, error) {
+	callWithin(v.nv.c.tasks, runTimeout, "run script", func(ctx context.Context) (execution, error) {
 		return runScript(ctx, v, id, req)
 	}, func(x execution) {
 		r.status.SetText(fmt.Sprintf("%d %s · %s", x.status, http.StatusText(x.status), x.duration))
@@ -385,7 +385,7 @@ func runScript(ctx context.Context, v *appView, id int64, req shared.ExecuteRequ
 		return execution{}, err // no answer at all; script faults still have one
 	}
 	x := execution{status: res.Status, body: string(res.Body)}
-	for range 40 {
+	for range 100 { // up to 5 s: the node writes logs in batches
 		logs, err := cl.Logs(ctx, v.ref, id, 1, 0)
 		if err != nil {
 			return x, err
