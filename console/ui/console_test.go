@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -720,6 +721,34 @@ func TestRoutesAndPreviewAndDomainInUse(t *testing.T) {
 	h.wait()
 	if got := d.PreviewURLs(); len(got) != 2 {
 		t.Errorf("preview after removing the host route = %q", got)
+	}
+}
+
+func TestAddingAnUnreachableAddressSaysSo(t *testing.T) {
+	h := start(t)
+	// A port nothing listens on: take one and close it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	h.c.AddAddress(addr)
+	h.wait()
+	if st := h.c.Status(); !strings.Contains(st, "offline") {
+		t.Errorf("status = %q, want it to say the node is offline", st)
+	}
+	e := h.c.nodes.entries["addr:"+addr]
+	if e == nil || e.online || e.lastErr == "" {
+		t.Fatalf("sidebar entry for %s = %+v", addr, e)
+	}
+	test.Tap(h.button("Remove"))
+	h.wait()
+	if _, ok := h.c.nodes.entries["addr:"+addr]; ok {
+		t.Error("removed address still in the sidebar")
+	}
+	if _, ok := h.c.nodes.entries[h.id]; !ok {
+		t.Error("removing one address dropped the other node")
 	}
 }
 

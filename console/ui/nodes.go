@@ -282,6 +282,14 @@ func (l *nodeList) row(e *nodeEntry) fyne.CanvasObject {
 		forget.Importance = widget.LowImportance
 		objs = append(objs, container.NewHBox(forget))
 	}
+	if !e.paired && e.manual != "" && l.c.opts.Browser != nil {
+		rm := widget.NewButtonWithIcon("Remove", theme.ContentRemoveIcon(), func() {
+			l.c.opts.Browser.RemoveManual(entry.manual)
+			l.merge(l.c.opts.Browser.Nodes())
+		})
+		rm.Importance = widget.LowImportance
+		objs = append(objs, container.NewHBox(rm))
+	}
 	return container.NewVBox(objs...)
 }
 
