@@ -44,7 +44,11 @@ func (c *Console) OpenApp(ref string) {
 func (nv *nodeView) openApp(ref string) {
 	call(nv.c.tasks, "open app "+ref, func(ctx context.Context) (shared.App, error) {
 		return nv.client.App(ctx, ref)
-	}, nv.showApp, nil)
+	}, func(a shared.App) {
+		if nv.c.cur == nv { // the user may have moved to another node meanwhile
+			nv.showApp(a)
+		}
+	}, nil)
 }
 
 func (nv *nodeView) showApp(a shared.App) {
@@ -103,8 +107,15 @@ func (v *appView) selected(tab string) {
 	v.updateCrumbs()
 }
 
+// current reports whether this view is still on screen; answers for a
+// view the user left must not touch the breadcrumb.
+func (v *appView) current() bool { return v.nv.c.cur == v.nv && v.nv.app == v }
+
 // setCrumbsFor sets node › app, or node › app › script.
 func (v *appView) setCrumbsFor(sc *shared.Script) {
+	if !v.current() {
+		return
+	}
 	if sc == nil {
 		v.nv.c.setCrumbs(v.nv.crumb(), v.crumb())
 		return

@@ -400,6 +400,9 @@ func TestSaveShowsSyntaxErrorLine(t *testing.T) {
 	v := h.openApp("syn")
 	d := h.openScript(v, sc.ID)
 
+	if bc := strings.Join(h.c.Breadcrumb(), " › "); bc != "test-node › Syn (syn) › broken" {
+		t.Errorf("breadcrumb in a script = %q", bc)
+	}
 	d.editor.SetText("function handle(req) {\n  var x = 1;\n  return x +;\n}\n")
 	test.Tap(h.button("Save"))
 	h.wait()
@@ -411,6 +414,16 @@ func TestSaveShowsSyntaxErrorLine(t *testing.T) {
 	}
 	if got, _ := h.node.Client.Script(h.ctx(), sc.ID); got.Version != 1 {
 		t.Errorf("a source with a syntax error was stored (version %d)", got.Version)
+	}
+	v.Select("Domains")
+	h.wait()
+	if bc := strings.Join(h.c.Breadcrumb(), " › "); bc != "test-node › Syn (syn)" {
+		t.Errorf("breadcrumb on another tab = %q", bc)
+	}
+	v.Select("Scripts")
+	h.wait()
+	if bc := strings.Join(h.c.Breadcrumb(), " › "); bc != "test-node › Syn (syn) › broken" {
+		t.Errorf("breadcrumb back on the script = %q", bc)
 	}
 }
 
