@@ -61,6 +61,7 @@ func TestAttackMatrix(t *testing.T) {
 		{name: "numeric var via destructuring", src: `function handle(){ let s = 0; [s] = ['x']; for(;;) s += 1; }`, limits: shortStrings, knob: shared.KnobMaxStringSize},
 		{name: "numeric var via for-in", src: `function handle(){ var k = 0; for (k in {a: 1}) {} for(;;) k += 1; }`, limits: shortStrings, knob: shared.KnobMaxStringSize},
 		{name: "numeric var via logical assignment", src: `function handle(){ let s = 0; s ||= 'x'; s &&= 'y'; for(;;) s += 1; }`, limits: shortStrings, knob: shared.KnobMaxStringSize},
+		{name: "index write loop counts operations", src: `function handle(){ const a = [0]; for(;;) a[0] = 1; }`, knob: shared.KnobMaxOperations},
 		{name: "push loop", src: `function handle(){ const a=[]; for(;;) a.push(1); }`, knob: shared.KnobMaxArraySize},
 		{name: "index write far", src: `function handle(){ const a=[]; a[200000]=1; return 'ok' }`, knob: shared.KnobMaxArraySize},
 		{name: "length = 1e9", src: `function handle(){ const a=[]; a.length=1e9; return 'ok' }`, knob: shared.KnobMaxArraySize},

@@ -19,10 +19,12 @@ const (
 	hiddenString = "%str"    // check the string of + += and templates, the array or object of a spread literal
 	hiddenTarget = "%target" // remember the object an index or length write goes to
 	hiddenSized  = "%sized"  // check the size of that object right after the write
+	hiddenSizeOf = "%sizeof" // %sizeof(o, o[k] = v): one call when o is a plain name
+	hiddenTickOf = "%tickof" // %sizeof that also ticks: a loop body that starts with such a write
 )
 
 // hiddenNames is the parameter order of the wrapper function.
-var hiddenNames = []string{hiddenTick, hiddenString, hiddenTarget, hiddenSized}
+var hiddenNames = []string{hiddenTick, hiddenString, hiddenTarget, hiddenSized, hiddenSizeOf, hiddenTickOf}
 
 // instrumenter checks the syntax tree (max_expr_depth, regular expressions,
 // no `with`) and rewrites it in place:
@@ -39,7 +41,6 @@ type instrumenter struct {
 	// analyze makes a walk record bindings instead of rewriting; see
 	// numericLocals.
 	analyze bool
-	decls   map[unistring.String]int // declarations per name, any kind
 	inits   map[unistring.String][]ast.Expression
 	writes  map[unistring.String][]*ast.AssignExpression
 	unsafe  map[unistring.String]bool
@@ -185,6 +186,20 @@ func hasSpread(list []ast.Expression) bool {
 func (in *instrumenter) tickBody(body ast.Statement, idx file.Idx) ast.Statement {
 	if in.analyze {
 		return body
+	}
+	// A body that starts with a checked write ticks in that same call
+	// (for (...) a[i] = x; costs one native call per iteration, not two).
+	first := body
+	if b, ok := body.(*ast.BlockStatement); ok && len(b.List) > 0 {
+		first = b.List[0]
+	}
+	if es, ok := first.(*ast.ExpressionStatement); ok {
+		if c, ok := es.Expression.(*ast.CallExpression); ok {
+			if id, ok := c.Callee.(*ast.Identifier); ok && id.Name == hiddenSizeOf {
+				id.Name = hiddenTickOf
+				return body
+			}
+		}
 	}
 	return &ast.BlockStatement{LeftBrace: idx, List: []ast.Statement{tickStmt(idx), body}, RightBrace: idx}
 }
@@ -370,7 +385,6 @@ func (in *instrumenter) binding(b *ast.Binding, depth int) error {
 	}
 	if id, ok := b.Target.(*ast.Identifier); ok {
 		if in.analyze {
-			in.decls[id.Name]++
 			in.inits[id.Name] = append(in.inits[id.Name], b.Initializer)
 		}
 	} else if err := in.pattern(b.Target, depth); err != nil {
@@ -410,8 +424,7 @@ func (in *instrumenter) pattern(e ast.Expression, depth int) error {
 	switch e := e.(type) {
 	case *ast.Identifier:
 		if in.analyze {
-			in.decls[e.Name]++ // may be a declaration (catch, for-of, parameter pattern)
-			in.unsafe[e.Name] = true
+			in.unsafe[e.Name] = true // a destructuring, catch or for-in/of target
 		}
 	case *ast.ArrayPattern:
 		for _, el := range e.Elements {
@@ -482,7 +495,6 @@ func (in *instrumenter) function(f *ast.FunctionLiteral, depth int) error {
 		return nil
 	}
 	if f.Name != nil && in.analyze {
-		in.decls[f.Name.Name]++
 		in.unsafe[f.Name.Name] = true
 	}
 	if err := in.params(f.ParameterList, depth); err != nil {
@@ -517,7 +529,6 @@ func (in *instrumenter) class(c *ast.ClassLiteral, depth int) error {
 		return nil
 	}
 	if c.Name != nil && in.analyze {
-		in.decls[c.Name.Name]++
 		in.unsafe[c.Name.Name] = true
 	}
 	var err error
@@ -700,15 +711,24 @@ func (in *instrumenter) assign(e *ast.AssignExpression, depth int) (ast.Expressi
 	}
 	idx := e.Idx0()
 	var out ast.Expression = e
+	var target *ast.Expression
 	switch l := e.Left.(type) {
 	case *ast.BracketExpression:
-		if _, super := l.Left.(*ast.SuperExpression); !super {
-			l.Left = call(hiddenTarget, idx, l.Left)
-			out = call(hiddenSized, idx, e)
-		}
+		target = &l.Left
 	case *ast.DotExpression:
-		if _, super := l.Left.(*ast.SuperExpression); !super && l.Identifier.Name == "length" {
-			l.Left = call(hiddenTarget, idx, l.Left)
+		if l.Identifier.Name == "length" {
+			target = &l.Left
+		}
+	}
+	if target != nil {
+		switch o := (*target).(type) {
+		case *ast.SuperExpression:
+		case *ast.Identifier, *ast.ThisExpression:
+			// Reading a name or this twice has no side effects and yields
+			// the same object: the write reads it before its key and value.
+			out = call(hiddenSizeOf, idx, o, e)
+		default:
+			*target = call(hiddenTarget, idx, o)
 			out = call(hiddenSized, idx, e)
 		}
 	}
@@ -753,18 +773,19 @@ func (in *instrumenter) numeric(e ast.Expression) bool {
 	return false
 }
 
-// numericLocals finds the bindings that only ever hold numbers, so x += 1
-// on them needs no string check (a counter or accumulator in a tight loop
-// would otherwise pay a native call per iteration). A name qualifies when
-// it is declared exactly once in the whole script, by var/let/const, is not
-// a parameter (sloppy arguments alias those), a destructuring or for-in/of
-// target, a function or class name, or a built-in global, and every
-// initializer and every =, += or logical assignment to it is numeric. The
-// set is the greatest fixpoint: names are removed until all that remain
-// are consistent. Without eval and with, nothing else can write a local.
+// numericLocals finds the names whose bindings only ever hold numbers, so
+// x += 1 on them needs no string check (a counter or accumulator in a tight
+// loop would otherwise pay a native call per iteration). The analysis is by
+// name, over the whole script: a name qualifies when every declaration of
+// it is a var/let/const with a numeric initializer (or none), it is never
+// a parameter (sloppy arguments alias those), a destructuring, catch or
+// for-in/of target, a function or class name, or a built-in global, and
+// every =, += or logical assignment to it anywhere is numeric. Then every
+// binding of that name holds numbers, whichever one a reference resolves
+// to. The set is the greatest fixpoint: names are removed until all that
+// remain are consistent. Without eval and with nothing else writes a local.
 func (in *instrumenter) numericLocals(body []ast.Statement) error {
 	in.analyze = true
-	in.decls = make(map[unistring.String]int)
 	in.inits = make(map[unistring.String][]ast.Expression)
 	in.writes = make(map[unistring.String][]*ast.AssignExpression)
 	in.unsafe = make(map[unistring.String]bool)
@@ -775,15 +796,18 @@ func (in *instrumenter) numericLocals(body []ast.Statement) error {
 			return err
 		}
 	}
-	for name, n := range in.decls {
-		if n == 1 && !in.unsafe[name] && !globalNames[string(name)] && len(in.inits[name]) == 1 {
+	for name := range in.inits {
+		if !in.unsafe[name] && !globalNames[string(name)] {
 			in.numbers[name] = true
 		}
 	}
 	for changed := true; changed; {
 		changed = false
 		for name := range in.numbers {
-			ok := in.numeric(in.inits[name][0])
+			ok := true
+			for _, init := range in.inits[name] {
+				ok = ok && in.numeric(init)
+			}
 			for _, w := range in.writes[name] {
 				switch w.Operator {
 				case token.ASSIGN, token.PLUS, token.LOGICAL_AND, token.LOGICAL_OR, token.COALESCE:

@@ -161,7 +161,7 @@ func newSandbox(prg *goja.Program) (*sandbox, error) {
 		return nil, fmt.Errorf("program did not produce its entry function")
 	}
 	sb.entry = fn
-	sb.natives = []goja.Value{rt.ToValue(sb.tick), rt.ToValue(sb.checkString), rt.ToValue(sb.target), rt.ToValue(sb.sized)}
+	sb.natives = []goja.Value{rt.ToValue(sb.tick), rt.ToValue(sb.checkString), rt.ToValue(sb.target), rt.ToValue(sb.sized), rt.ToValue(sb.sizeOf), rt.ToValue(sb.tickOf)}
 	return sb, nil
 }
 
@@ -217,6 +217,20 @@ func (sb *sandbox) sized(call goja.FunctionCall) goja.Value {
 		sb.checkObject(o, true)
 	}
 	return call.Argument(0)
+}
+
+// sizeOf checks its first argument after the write that is its second.
+func (sb *sandbox) sizeOf(call goja.FunctionCall) goja.Value {
+	if o, ok := call.Argument(0).(*goja.Object); ok {
+		sb.checkObject(o, true)
+	}
+	return call.Argument(1)
+}
+
+// tickOf is sizeOf plus the loop iteration's tick.
+func (sb *sandbox) tickOf(call goja.FunctionCall) goja.Value {
+	sb.tick(call)
+	return sb.sizeOf(call)
 }
 
 func (sb *sandbox) checkTargets() {
