@@ -35,6 +35,9 @@ const (
 	CodeScriptError           = "script_error"
 	CodeSandboxLimit          = "sandbox_limit"
 	CodeInternal              = "internal"
+	// CodeBadRequest: the request body could not be read (e.g. the client
+	// went away mid-upload).
+	CodeBadRequest = "bad_request"
 )
 
 // Error is the one error type of the contract: an HTTP status, a stable code,

@@ -167,3 +167,11 @@ func ValidateOverrides(o Overrides, ceiling Limits) error {
 	}
 	return nil
 }
+
+// EffectiveLimits are the limits a script runs with: the defaults with its
+// overrides applied, capped by the ceiling. The cap matters when an operator
+// lowers a PICLOUD_SANDBOX_MAX_* below overrides stored earlier: the node
+// then runs the script at the new ceiling rather than above it.
+func EffectiveLimits(defaults, ceiling Limits, o Overrides) Limits {
+	return defaults.Apply(o).Min(ceiling)
+}

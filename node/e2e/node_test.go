@@ -150,3 +150,31 @@ func TestAdminTLSPinnedToNodeID(t *testing.T) {
 		t.Fatalf("client pinned to another id: %v, want *IdentityMismatchError", err)
 	}
 }
+
+// An override stored under a generous ceiling is capped when the operator
+// later lowers the ceiling: the script runs, and reports, the new ceiling.
+func TestLoweredCeilingCapsStoredOverrides(t *testing.T) {
+	dir := t.TempDir()
+	e := wrap(t, nodetest.StartIn(t, dir))
+	s := e.script(shared.DefaultAppSlug, "loop", `function handle() { for (var i = 0; i < 5000; i++) {} return "done"; }`,
+		shared.Overrides{"max_operations": 1_000_000})
+	execute := func() reply {
+		return e.admin(request{Method: "POST", Path: fmt.Sprintf("/api/v1/execute/%d", s.ID)})
+	}
+	if r := execute(); r.Status != http.StatusOK {
+		t.Fatalf("under the built-in ceiling: %d %s", r.Status, r.Body)
+	}
+	e.n.Stop(t)
+
+	e = wrap(t, nodetest.StartIn(t, dir, func(c *server.Config) { c.Ceiling.MaxOperations = 500 }))
+	got, err := e.c.Script(e.ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Sandbox["max_operations"] != 1_000_000 || got.EffectiveSandbox.MaxOperations != 500 {
+		t.Errorf("stored %v, effective %d; want the override kept and 500 in force", got.Sandbox, got.EffectiveSandbox.MaxOperations)
+	}
+	if ee := execute().apiError(t, http.StatusInsufficientStorage, shared.CodeSandboxLimit); ee["limit"] != "max_operations" {
+		t.Errorf("507 names %v", ee["limit"])
+	}
+}

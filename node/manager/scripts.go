@@ -20,7 +20,7 @@ func (a *API) withEffective(s shared.Script) shared.Script {
 	if s.Sandbox == nil {
 		s.Sandbox = shared.Overrides{}
 	}
-	s.EffectiveSandbox = a.defaults.Apply(s.Sandbox)
+	s.EffectiveSandbox = shared.EffectiveLimits(a.defaults, a.ceiling, s.Sandbox)
 	return s
 }
 
@@ -198,7 +198,7 @@ func (a *API) checkProgram(source string, sandbox shared.Overrides) error {
 	if err := shared.ValidateOverrides(sandbox, a.ceiling); err != nil {
 		return err
 	}
-	_, err := a.compiler.Compile(0, 0, source, a.defaults.Apply(sandbox))
+	_, err := a.compiler.Compile(0, 0, source, shared.EffectiveLimits(a.defaults, a.ceiling, sandbox))
 	return err
 }
 

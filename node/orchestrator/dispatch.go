@@ -140,7 +140,7 @@ func (o *Orchestrator) run(w http.ResponseWriter, r *http.Request, x run) {
 		if errors.As(err, &tooBig) {
 			writeError(w, shared.TooLarge(o.maxBody))
 		} else { // the client went away or sent a broken body
-			writeError(w, shared.Errorf(http.StatusBadRequest, "bad_request", "reading the request body: %v", err))
+			writeError(w, shared.Errorf(http.StatusBadRequest, shared.CodeBadRequest, "reading the request body: %v", err))
 		}
 		return
 	}

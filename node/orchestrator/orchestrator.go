@@ -54,6 +54,9 @@ type Config struct {
 	// Defaults are the sandbox limits of a script without overrides
 	// (already capped by the node's ceiling).
 	Defaults shared.Limits
+	// Ceiling caps every script's effective limits, overrides included.
+	// Zero means shared.BuiltinCeiling.
+	Ceiling shared.Limits
 	// LogRetention is how many execution logs each app keeps; the oldest
 	// are pruned. 0 means DefaultLogRetention.
 	LogRetention int
@@ -72,6 +75,7 @@ type Orchestrator struct {
 	store    Store
 	exec     Executor
 	defaults shared.Limits
+	ceiling  shared.Limits
 	maxBody  int64
 	log      *slog.Logger
 	logs     *logWriter
@@ -95,10 +99,14 @@ func New(cfg Config) *Orchestrator {
 	if cfg.LogQueue <= 0 {
 		cfg.LogQueue = DefaultLogQueue
 	}
+	if cfg.Ceiling == (shared.Limits{}) {
+		cfg.Ceiling = shared.BuiltinCeiling()
+	}
 	return &Orchestrator{
 		store:    cfg.Store,
 		exec:     cfg.Executor,
 		defaults: cfg.Defaults,
+		ceiling:  cfg.Ceiling,
 		maxBody:  cfg.MaxBodyBytes,
 		log:      cfg.Logger,
 		logs:     newLogWriter(cfg.Store, cfg.LogQueue, cfg.LogRetention, cfg.Logger),

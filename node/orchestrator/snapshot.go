@@ -47,7 +47,7 @@ func (o *Orchestrator) build(data *store.Snapshot) *snapshot {
 		}
 	}
 	for _, sc := range data.Scripts {
-		sc.EffectiveSandbox = o.defaults.Apply(sc.Sandbox)
+		sc.EffectiveSandbox = shared.EffectiveLimits(o.defaults, o.ceiling, sc.Sandbox)
 		st := &scriptState{script: sc}
 		st.program, st.err = o.exec.Compile(sc.ID, sc.Version, sc.Source, sc.EffectiveSandbox)
 		if st.err != nil {

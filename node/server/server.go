@@ -72,6 +72,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		Store:        st,
 		Executor:     exec,
 		Defaults:     defaults,
+		Ceiling:      cfg.Ceiling,
 		LogRetention: cfg.LogRetention,
 		Logger:       logger.With("component", "orchestrator"),
 	})
