@@ -65,6 +65,8 @@ func TestAttackMatrix(t *testing.T) {
 		{name: "push loop", src: `function handle(){ const a=[]; for(;;) a.push(1); }`, knob: shared.KnobMaxArraySize},
 		{name: "index write far", src: `function handle(){ const a=[]; a[200000]=1; return 'ok' }`, knob: shared.KnobMaxArraySize},
 		{name: "length = 1e9", src: `function handle(){ const a=[]; a.length=1e9; return 'ok' }`, knob: shared.KnobMaxArraySize},
+		{name: "Reflect.set far index", src: `function handle(){ const a=[]; Reflect.set(a, 200000, 1); return 'ok' }`, knob: shared.KnobMaxArraySize},
+		{name: "defineProperty length", src: `function handle(){ const a=[]; Object.defineProperty(a, 'length', {value: 1e9}); return 'ok' }`, knob: shared.KnobMaxArraySize},
 		{name: "new Array(1e9)", src: `function handle(){ return new Array(1e9).length }`, knob: shared.KnobMaxArraySize},
 		{name: "Array(1e6).fill(0)", src: `function handle(){ return Array(1e6).fill(0).length }`, knob: shared.KnobMaxArraySize},
 		{name: "spread keys", src: `function handle(){ return [...Array(1e6).keys()].length }`, knob: shared.KnobMaxArraySize},

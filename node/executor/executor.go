@@ -1,29 +1,49 @@
 // Package executor runs scripts' handle(req) in a goja sandbox that enforces
 // the seven sandbox knobs of SPEC §5.
 //
+// Compile checks the source before goja's parser sees it (size, bracket
+// nesting: the parser recurses per level), parses, checks the syntax tree
+// (max_expr_depth, handle present, no `with`, no backtracking regexp
+// literals), instruments it and compiles it once per (script, version).
+//
 // How each knob is enforced:
-//   - max_operations: the syntax tree is instrumented with a hidden native
-//     %tick() at the start of every loop body and function body.
-//   - max_string_size, max_array_size, max_map_size: hidden natives check
-//     the result of +, += and template literals and the object of index and
-//     length writes right after them; built-ins that allocate in native code
-//     are wrapped and check before allocating where the arguments tell the
-//     size (see wrap.go); constructors (Array, typed arrays, ArrayBuffer,
-//     RegExp) are replaced by checking proxies.
-//   - max_call_levels: goja's SetMaxCallStackSize.
-//   - max_expr_depth: a bracket scan before parsing (the parser recurses per
-//     level) and a depth check of the syntax tree; both at compile time.
-//   - timeout_ms: a timer that interrupts the runtime.
+//   - max_operations: a hidden native %tick() at the start of every loop body
+//     and function body.
+//   - max_string_size, max_array_size, max_map_size: hidden natives check the
+//     result of +, += and template literals, spread literals, and the object
+//     of every index or length write right after it (instrument.go); built-ins
+//     that allocate in native code are wrapped and check before allocating
+//     when the arguments tell the size, after otherwise (wrap.go); Array,
+//     typed arrays, ArrayBuffer, RegExp, Map, Set and Proxy are replaced by
+//     checking proxies (prelude.js). += on names that provably only hold
+//     numbers skips the string check.
+//   - max_call_levels: goja's SetMaxCallStackSize; handle is level 1 and
+//     native built-ins in the chain count as levels.
+//   - max_expr_depth: the bracket pre-scan and the syntax tree check.
+//   - timeout_ms: a timer; a cancelled or expired context stops the run too.
 //
 // Every limit is delivered with Runtime.Interrupt, which try/catch/finally
-// cannot intercept, and the Result names the knob. Regular expressions that
-// need backtracking are refused (see regexp.go), and a node-wide heap fence
-// interrupts running scripts when the Go heap passes Options.HeapLimit.
+// cannot intercept, and Result.Err names the knob. Regular expressions that
+// would need goja's backtracking engine are refused (regexp.go). Data nested
+// deeper than 1,000 levels is refused before join, JSON.stringify, flat or a
+// proxy chain recurse on the Go stack. A node-wide heap fence stops running
+// scripts when the Go heap passes Options.HeapLimit (fence.go).
 //
-// Isolation: a script's top level runs in a fresh function scope on every
-// request, the global object and every built-in are frozen, eval and the
-// Function constructors are gone, and a runtime goes back to its pool only
-// after a clean run. No file system, network, process or timer API exists.
+// Isolation: the script's top level runs inside a wrapper function, afresh
+// for every request, so no script variable outlives a request; the global
+// object and every built-in reachable from it or from syntax are frozen;
+// eval and the Function constructors are gone; the hidden natives are
+// parameters of the wrapper, whose names no script can write. A runtime is
+// reused only after a clean run and thrown away after any limit, timeout or
+// uncaught error. There is no file system, network, process or timer API.
+//
+// Known limits of the approach: frozen built-ins make assignments such as
+// F.prototype.toString = f fail (silently in sloppy code, the "override
+// mistake"); implicit globals fail the same way; property counts of objects
+// only grow-checked on computed writes, Object.assign/defineProperties and
+// spreads (names written with o.name = are bounded by the source); prototype
+// and bound-function chains are bounded by max_operations and the heap fence
+// only; value estimates before join/JSON.stringify call getters once more.
 package executor
 
 import (

@@ -273,7 +273,36 @@ func (sb *sandbox) wrapBuiltins() error {
 	for _, name := range []string{"assign", "defineProperty", "defineProperties"} {
 		w(objCtor, name, func(rs *runState, c goja.FunctionCall) bool { return true }, true)
 	}
-	w(sb.object("Reflect"), "ownKeys", nil, true)
+	reflect := sb.object("Reflect")
+	w(reflect, "ownKeys", nil, true)
+	// Reflect.set and defineProperty return booleans: check their target.
+	for _, name := range []string{"set", "defineProperty"} {
+		fn := name
+		if reflect == nil {
+			break
+		}
+		orig, ok := goja.AssertFunction(reflect.Get(fn))
+		if !ok {
+			continue
+		}
+		checked := func(call goja.FunctionCall) goja.Value {
+			rs := sb.run
+			if rs != nil && rs.stopped() {
+				return goja.Undefined()
+			}
+			v, err := orig(call.This, call.Arguments...)
+			if err != nil {
+				panic(err)
+			}
+			if o, ok := call.Argument(0).(*goja.Object); ok && rs != nil {
+				sb.checkObject(o, true)
+			}
+			return v
+		}
+		if err := reflect.DefineDataProperty(fn, sb.rt.ToValue(checked), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
 
 	w(sb.object("Proxy"), "revocable", func(rs *runState, c goja.FunctionCall) bool {
 		sb.checkProxy(c)
