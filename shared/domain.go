@@ -115,6 +115,53 @@ func (e dnsError) Error() string { return string(e) }
 
 // normalizeDNSName normalises one exact DNS name: trailing dot dropped, IDNA
 // mapping and punycode, labels checked.
+// toASCII is the IDNA step of normalizeDNSName. Plain LDH names, which are
+// nearly every Host header, skip the IDNA tables: for them the mapping is
+// only lower-casing (this is on the data plane's request path).
+func toASCII(s string) (string, error) {
+	if plainLDH(s) {
+		return strings.ToLower(s), nil
+	}
+	return idnaToASCII(s)
+}
+
+func idnaToASCII(s string) (string, error) {
+	a, err := hostProfile.ToASCII(s)
+	if err != nil {
+		return "", dnsError("not a valid internationalised name")
+	}
+	a = strings.ToLower(a)
+	// The punycode form must read back as itself, or a stored claim would
+	// stop matching the hosts it was made for.
+	if again, err := hostProfile.ToASCII(a); err != nil || again != a {
+		return "", dnsError("not a valid internationalised name")
+	}
+	return a, nil
+}
+
+// plainLDH reports whether s holds only ASCII letters, digits, '-' and '.'
+// and no label that IDNA treats specially ("xn--" punycode, or any "??--").
+func plainLDH(s string) bool {
+	label := 0 // position within the current label
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			label = 0
+			continue
+		case c == '-':
+			if label == 2 || label == 3 {
+				return false
+			}
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		default:
+			return false
+		}
+		label++
+	}
+	return true
+}
+
 func normalizeDNSName(s string) (string, error) {
 	s = strings.TrimSuffix(s, ".")
 	if s == "" {
@@ -128,15 +175,9 @@ func normalizeDNSName(s string) (string, error) {
 			return "", dnsError("empty label")
 		}
 	}
-	a, err := hostProfile.ToASCII(s)
+	a, err := toASCII(s)
 	if err != nil {
-		return "", dnsError("not a valid internationalised name")
-	}
-	a = strings.ToLower(a)
-	// The punycode form must read back as itself, or a stored claim would
-	// stop matching the hosts it was made for.
-	if again, err := hostProfile.ToASCII(a); err != nil || again != a {
-		return "", dnsError("not a valid internationalised name")
+		return "", err
 	}
 	if len(a) > maxDomainLen {
 		return "", dnsError("longer than 253 characters")

@@ -214,3 +214,30 @@ func FuzzNormalizeHost(f *testing.F) {
 		}
 	})
 }
+
+// The ASCII fast path must agree with the IDNA profile on every input it
+// takes.
+func FuzzToASCIIFastPath(f *testing.F) {
+	for _, s := range []string{"example.com", "Example.COM", "a-b.c", "ab--c.d", "xn--bcher-kva.de", "a.b-.c", "-a.b", "1.2.3.4", "a..b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !plainLDH(s) {
+			return
+		}
+		fast, fastErr := toASCII(s)
+		slow, slowErr := idnaToASCII(s)
+		if (fastErr == nil) != (slowErr == nil) {
+			// The fast path leaves hyphen placement, empty and long labels to
+			// the checks that follow in normalizeDNSName; compare those too.
+			_, e1 := normalizeDNSName(s)
+			if e1 == nil && slowErr != nil {
+				t.Fatalf("%q: fast path accepts, IDNA refuses: %v", s, slowErr)
+			}
+			return
+		}
+		if fastErr == nil && fast != slow {
+			t.Fatalf("%q: fast %q, IDNA %q", s, fast, slow)
+		}
+	})
+}
