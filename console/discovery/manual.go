@@ -138,6 +138,7 @@ func (b *Browser) probeManual(ctx context.Context, hostport string) (Node, error
 		m.node = prev
 	} else {
 		m.node = n
+		m.scheme = n.Admin // pinned with the id: no later downgrade to http
 	}
 	b.notify()
 	return m.node, err
@@ -153,8 +154,13 @@ func portOf(hostport string) int {
 // node id taken from the certificate's key. With pin set, a different key
 // fails with *shared.IdentityMismatchError. scheme "" tries https and falls
 // back to http when the server does not speak TLS (admin TLS off); over
-// http the id is the one /version reports, unverified.
+// http the id is the one /version reports, unverified. With a pin, ""
+// means https: a pinned node is never silently downgraded to plain HTTP,
+// where anyone could claim its id.
 func Probe(ctx context.Context, scheme, hostport, pin string) (Node, error) {
+	if scheme == "" && pin != "" {
+		scheme = "https"
+	}
 	if scheme == "" || scheme == "https" {
 		// A bare handshake first: net/http hides tls.RecordHeaderError
 		// (the server speaks plain HTTP) behind an untyped error.

@@ -288,3 +288,38 @@ func TestFormat(t *testing.T) {
 		t.Errorf("a control character from the network reached the terminal:\n%q", out)
 	}
 }
+
+// A node first met over TLS that later answers in plain HTTP (anyone can
+// claim an id there) is refused, not silently downgraded.
+func TestManualEntryNoDowngradeToPlainHTTP(t *testing.T) {
+	n := newTestNode(t)
+	v := shared.Version{Product: "picloud", Version: "1.0.0", NodeID: n.id, Name: "pi"}
+	srv := serve(t, "127.0.0.1:0", &n, v)
+	addr := srv.Listener.Addr().String()
+	b := manualBrowser()
+	if _, err := b.AddManual(context.Background(), addr); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	serve(t, addr, nil, v) // same address, same claimed id, no TLS
+	b.Refresh(context.Background())
+	if nodes := b.Nodes(); len(nodes) != 1 || nodes[0].Err == nil || nodes[0].Admin != "https" {
+		t.Errorf("Nodes() = %+v, want the https entry with an error", nodes)
+	}
+	if _, err := discovery.Probe(context.Background(), "", addr, n.id); err == nil {
+		t.Error("pinned Probe accepted plain HTTP")
+	}
+}
+
+// A dev node with admin TLS off stays reachable as a manual entry.
+func TestManualEntryPlainHTTPStaysReachable(t *testing.T) {
+	srv := serve(t, "127.0.0.1:0", nil, shared.Version{Product: "picloud", NodeID: strings.Repeat("D", 26), Name: "dev"})
+	b := manualBrowser()
+	if _, err := b.AddManual(context.Background(), srv.Listener.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	b.Refresh(context.Background())
+	if nodes := b.Nodes(); len(nodes) != 1 || nodes[0].Err != nil || nodes[0].Admin != "http" {
+		t.Errorf("Nodes() = %+v", nodes)
+	}
+}
