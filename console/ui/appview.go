@@ -223,7 +223,15 @@ func (t *overviewTab) reload() {
 			if i == 10 {
 				break
 			}
-			objs = append(objs, widget.NewLabelWithStyle(logLine(l, names), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}))
+			l := l
+			b := widget.NewButton(logLine(l, names), func() {
+				// Open it in the Logs tab, with its detail.
+				v.Select("Logs")
+				v.logs.show(l)
+			})
+			b.Alignment = widget.ButtonAlignLeading
+			b.Importance = widget.LowImportance
+			objs = append(objs, b)
 		}
 		if len(objs) == 0 {
 			objs = append(objs, widget.NewLabel("No executions yet: call a route, or Run a script."))

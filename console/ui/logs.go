@@ -195,6 +195,9 @@ func (t *logsTab) render() {
 // show fills the detail pane with one execution.
 func (t *logsTab) show(l shared.Log) {
 	name := scriptNames(t.scripts)[l.ScriptID]
+	if name == "" {
+		name = "#" + strconv.FormatInt(l.ScriptID, 10)
+	}
 	route := "—"
 	if l.RouteID != nil {
 		route = "#" + strconv.FormatInt(*l.RouteID, 10)

@@ -22,7 +22,7 @@ func (s *scriptDetail) routesView() fyne.CanvasObject {
 	s.method = widget.NewSelectEntry([]string{shared.MethodAny, "GET", "POST", "PUT", "PATCH", "DELETE"})
 	s.method.SetText("GET")
 	s.path = widget.NewEntry()
-	s.path.SetPlaceHolder("/path, /users/:id or /files/*rest")
+	s.path.SetPlaceHolder("/path or /users/:id")
 	s.host = widget.NewEntry()
 	s.host.SetPlaceHolder("host (optional: every claimed host)")
 	s.routeMsg = newMsg()
