@@ -79,6 +79,7 @@ func TestAttackMatrix(t *testing.T) {
 		{name: "typed array", src: `function handle(){ return new Uint8Array(1e9).length }`, knob: shared.KnobMaxArraySize},
 		{name: "ArrayBuffer", src: `function handle(){ return new ArrayBuffer(1e10).byteLength }`, knob: shared.KnobMaxArraySize},
 		{name: "big JSON.parse", src: `function handle(){ return JSON.parse('[' + '0,'.repeat(20000) + '0]').length }`, knob: shared.KnobMaxArraySize},
+		{name: "big JSON.parse object", src: `function handle(){ let s = '{'; for (let i = 0; i < 12000; i++) s += '"k' + i + '":0,'; return Object.keys(JSON.parse(s + '"end":1}')).length }`, limits: func(l *shared.Limits) { l.MaxStringSize = 1 << 20 }, knob: shared.KnobMaxMapSize},
 		{name: "object keys", src: `function handle(){ const o={}; for(let i=0;;i++) o['k'+i]=i; }`, knob: shared.KnobMaxMapSize},
 		{name: "Map.set loop", src: `function handle(){ const m=new Map(); for(let i=0;;i++) m.set(i,i); }`, knob: shared.KnobMaxMapSize},
 		{name: "Set.add loop", src: `function handle(){ const s=new Set(); for(let i=0;;i++) s.add(i); }`, knob: shared.KnobMaxMapSize},

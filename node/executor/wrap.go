@@ -335,8 +335,7 @@ func (sb *sandbox) wrapBuiltins() error {
 	// JSON.
 	json := sb.object("JSON")
 	w(json, "parse", func(rs *runState, c goja.FunctionCall) bool {
-		sb.checkJSONNesting(c.Argument(0))
-		return true
+		return sb.checkJSONShape(c.Argument(0))
 	}, false)
 	if json != nil {
 		// parse results are checked deeply: one call builds many arrays/objects.
@@ -611,16 +610,23 @@ func (sb *sandbox) replaceFits(rs *runState, c goja.FunctionCall, all bool) bool
 	return true
 }
 
-// checkJSONNesting refuses JSON nested deeper than 1,000 levels before
-// goja's recursive parser sees it.
-func (sb *sandbox) checkJSONNesting(v goja.Value) {
+// checkJSONShape looks at JSON text before goja parses it: nesting deeper
+// than maxNesting is a SyntaxError (goja's parser recurses per level), and an
+// array or object with more elements than the knobs allow stops the script
+// before the parser allocates it.
+func (sb *sandbox) checkJSONShape(v goja.Value) bool {
 	s, ok := v.(goja.String)
-	if !ok {
-		return
+	if !ok || sb.run == nil {
+		return true
 	}
-	const maxNesting = 1000
+	rs := sb.run
+	type level struct {
+		object bool
+		commas int64
+	}
+	var stack []level
 	text := s.String()
-	depth, inString := 0, false
+	inString := false
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		if inString {
@@ -636,14 +642,31 @@ func (sb *sandbox) checkJSONNesting(v goja.Value) {
 		case '"':
 			inString = true
 		case '[', '{':
-			depth++
-			if depth > maxNesting {
+			if len(stack) >= maxNesting {
 				sb.throw("SyntaxError", errJSONDepth)
 			}
+			stack = append(stack, level{object: c == '{'})
 		case ']', '}':
-			depth--
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if len(stack) == 0 {
+				continue
+			}
+			top := &stack[len(stack)-1]
+			top.commas++
+			if top.object && top.commas >= rs.limits.MaxMapSize {
+				rs.stop(shared.KnobMaxMapSize)
+				return false
+			}
+			if !top.object && top.commas >= rs.limits.MaxArraySize {
+				rs.stop(shared.KnobMaxArraySize)
+				return false
+			}
 		}
 	}
+	return true
 }
 
 // checkDeep checks every array and object of a freshly parsed JSON value.
