@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"sync/atomic"
+	"time"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/file"
@@ -21,16 +23,33 @@ const MaxSourceSize = 256 << 10
 type Program struct {
 	ScriptID, Version int64
 
-	prg  *goja.Program
-	idle chan *sandbox // runtimes ready for the next request
+	prg      *goja.Program
+	idle     chan *sandbox // runtimes ready for the next request
+	lastUsed atomic.Int64  // unix nanoseconds of the last Run
 }
 
 // poolSize is how many idle runtimes a Program keeps. A sync.Pool would be
-// emptied by every GC, and a cold runtime costs milliseconds to harden.
-var poolSize = min(max(runtime.GOMAXPROCS(0), 2), 8)
+// emptied by every GC, and a cold runtime costs milliseconds to harden; an
+// idle runtime holds about 0.5 MB, so the pool is small and the janitor
+// empties the pools of scripts that have not run for idleTimeout.
+var poolSize = min(max(runtime.GOMAXPROCS(0)/2, 2), 4)
+
+// defaultIdleTimeout is how long a script's idle runtimes outlive its last run.
+const defaultIdleTimeout = 2 * time.Minute
 
 func newProgram(scriptID, version int64, prg *goja.Program) *Program {
 	return &Program{ScriptID: scriptID, Version: version, prg: prg, idle: make(chan *sandbox, poolSize)}
+}
+
+// drain drops the program's idle runtimes.
+func (p *Program) drain() {
+	for {
+		select {
+		case <-p.idle:
+		default:
+			return
+		}
+	}
 }
 
 type cacheKey struct{ id, version int64 }
@@ -61,9 +80,10 @@ func (e *Executor) Compile(scriptID, version int64, source string, limits shared
 		e.mu.Lock()
 		// A newer version replaces older ones of the same script, so the cache
 		// holds one entry per live script.
-		for k := range e.cache {
+		for k, old := range e.cache {
 			if k.id == scriptID && k.version != version {
 				delete(e.cache, k)
+				old.drain()
 			}
 		}
 		if old, ok := e.cache[key]; ok {
@@ -79,12 +99,45 @@ func (e *Executor) Compile(scriptID, version int64, source string, limits shared
 // Forget drops the cached programs of a script (e.g. after it was deleted).
 func (e *Executor) Forget(scriptID int64) {
 	e.mu.Lock()
-	for k := range e.cache {
+	for k, p := range e.cache {
 		if k.id == scriptID {
 			delete(e.cache, k)
+			p.drain()
 		}
 	}
 	e.mu.Unlock()
+}
+
+// janitor empties the pools of cached programs that have been idle for
+// idleTimeout. It runs while some cached program holds idle runtimes.
+func (e *Executor) janitor() {
+	t := time.NewTicker(e.idleTimeout / 4)
+	defer t.Stop()
+	for range t.C {
+		cutoff := time.Now().Add(-e.idleTimeout).UnixNano()
+		busy := false
+		e.mu.Lock()
+		for _, p := range e.cache {
+			if p.lastUsed.Load() < cutoff {
+				p.drain()
+			} else if len(p.idle) > 0 {
+				busy = true
+			}
+		}
+		e.mu.Unlock()
+		if !busy {
+			e.janitorRunning.Store(false)
+			return
+		}
+	}
+}
+
+// watchIdle makes sure the janitor runs. (A run that pools a runtime just
+// as the janitor exits starts it again on the script's next run.)
+func (e *Executor) watchIdle() {
+	if e.janitorRunning.CompareAndSwap(false, true) {
+		go e.janitor()
+	}
 }
 
 func compile(source string, limits shared.Limits) (*goja.Program, error) {

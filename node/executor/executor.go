@@ -55,6 +55,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
@@ -80,8 +81,10 @@ type Executor struct {
 	logger *slog.Logger
 	fence  *fence
 
-	mu    sync.Mutex
-	cache map[cacheKey]*Program
+	mu             sync.Mutex
+	cache          map[cacheKey]*Program
+	idleTimeout    time.Duration
+	janitorRunning atomic.Bool
 }
 
 // New returns an Executor. Its heap fence samples only while scripts run.
@@ -98,9 +101,10 @@ func New(opts Options) *Executor {
 		}
 	}
 	return &Executor{
-		logger: logger,
-		fence:  newFence(limit, logger),
-		cache:  make(map[cacheKey]*Program),
+		logger:      logger,
+		fence:       newFence(limit, logger),
+		cache:       make(map[cacheKey]*Program),
+		idleTimeout: defaultIdleTimeout,
 	}
 }
 
@@ -194,9 +198,13 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 	res.Duration = time.Since(start)
 
 	sb.run = nil
+	p.lastUsed.Store(time.Now().UnixNano())
 	if clean {
 		sb.rt.ClearInterrupt()
 		p.put(sb)
+		if p.ScriptID != 0 {
+			e.watchIdle()
+		}
 	}
 	return res
 }

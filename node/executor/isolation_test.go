@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/picloud/picloud/shared"
 )
@@ -138,5 +139,30 @@ func TestConcurrentRuns(t *testing.T) {
 		if got := <-done; got != "/p1" {
 			t.Fatalf("got %q", got)
 		}
+	}
+}
+
+// TestIdleRuntimesReleased: a script's pooled runtimes are dropped after it
+// has been idle, and a later request still runs.
+func TestIdleRuntimesReleased(t *testing.T) {
+	e := New(Options{})
+	e.idleTimeout = 40 * time.Millisecond
+	p, err := e.Compile(11, 1, `function handle(){ return "x" }`, shared.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(t, e.Run(context.Background(), p, shared.DefaultLimits(), nil))
+	if len(p.idle) != 1 {
+		t.Fatalf("idle runtimes after a run: %d", len(p.idle))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(p.idle) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("idle runtime never released")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := body(t, e.Run(context.Background(), p, shared.DefaultLimits(), nil)); got != "x" {
+		t.Fatalf("got %q", got)
 	}
 }
