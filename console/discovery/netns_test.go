@@ -674,3 +674,43 @@ func TestMultiHomedNodeIsReachedOnTheRightAddress(t *testing.T) {
 		t.Errorf("AdminURL = %q, want %q", got.AdminURL(), want)
 	}
 }
+
+// Raspberry Pi OS runs avahi-daemon: the node's responder shares port 5353
+// with it, whichever starts first, and consoles see both.
+func TestNodeBesideAvahiDaemon(t *testing.T) {
+	requireNetns(t)
+	for _, bin := range []string{"avahi-daemon", "avahi-browse", "avahi-publish", "dbus-daemon", "unshare"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("avahi test needs %s (apt-get install avahi-daemon avahi-utils)", bin)
+		}
+	}
+	for _, avahiFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("avahi first %v", avahiFirst), func(t *testing.T) {
+			l := newLAN(t)
+			ours := fakeNode{name: "pi", id: randomNodeID(t), version: "1.2.3", admin: "https", schema: 4, port: 7070, data: 8080}
+			theirs := fakeNode{name: "printer", id: randomNodeID(t), version: "9.9.9", admin: "http", schema: 7, port: 7071, data: 81}
+			ns, v4 := l.host("pi", true)
+			startAvahi := func() {
+				avahi := l.startCmd(ns, "avahi", []string{"unshare", "-m", "sh", "-c", avahiScript},
+					"PUB_NAME="+theirs.name, "PUB_ID="+theirs.id, "WANT_ID="+theirs.id)
+				avahi.waitLog(t, "Server startup complete")
+			}
+			if avahiFirst {
+				startAvahi()
+			}
+			node := l.start(ns, "announce", ours.env()...)
+			node.waitLog(t, `msg="mDNS: announcing"`, "iface=eth0")
+			if !avahiFirst {
+				startAvahi()
+			}
+			browser := l.start(l.hub, "browse")
+			nodes := browser.waitFor(t, 30*time.Second, "our node and avahi's service", func(ns []discovery.Node) bool {
+				_, okOurs := byID(ns, ours.id)
+				_, okTheirs := byID(ns, theirs.id)
+				return okOurs && okTheirs
+			})
+			got, _ := byID(nodes, ours.id)
+			ours.check(t, got, v4, netip.Addr{})
+		})
+	}
+}
