@@ -155,16 +155,24 @@ func (l *nodeList) merge(nodes []discovery.Node) {
 		if n.DataPort != 0 {
 			e.dataPort = n.DataPort
 		}
-		if addrs := n.AdminAddrs(); len(addrs) > 0 && (n.Err == nil || e.address == "") {
-			if e.address != addrs[0] && e.paired && l.c.reg != nil {
+		// A paired node keeps the scheme it was paired over: an announcement
+		// saying admin=http must not make the console send the token in the
+		// clear. Its address may move only while TLS pins its identity.
+		addrs := n.AdminAddrs()
+		switch {
+		case len(addrs) == 0 || (n.Err != nil && e.address != ""):
+		case e.paired && e.scheme == "https" && n.Admin == "https":
+			if e.address != addrs[0] && l.c.reg != nil {
 				if err := l.c.reg.SetAddress(e.id, e.name, addrs[0]); err != nil {
 					l.c.report("remember address: "+err.Error(), true)
 				}
 			}
 			e.address = addrs[0]
-		}
-		if n.Admin != "" {
-			e.scheme = n.Admin
+		case !e.paired:
+			e.address = addrs[0]
+			if n.Admin != "" {
+				e.scheme = n.Admin
+			}
 		}
 		if e.scheme == "" {
 			e.scheme = "https"
@@ -179,6 +187,9 @@ func (l *nodeList) merge(nodes []discovery.Node) {
 			e.lastErr = Message(n.Err)
 		default:
 			e.lastErr = ""
+			if !e.paired { // paired nodes' identity is probeAll's to judge
+				e.mismatch = ""
+			}
 		}
 	}
 	for key, e := range l.entries {

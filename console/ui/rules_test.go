@@ -5,12 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2/test"
+
+	"github.com/picloud/picloud/console/discovery"
+	"github.com/picloud/picloud/console/registry"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -105,5 +111,36 @@ func TestGroup(t *testing.T) {
 		if got := group(n); got != want {
 			t.Errorf("group(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+func TestAnnouncementCannotDowngradeAPairedNode(t *testing.T) {
+	a := test.NewApp()
+	defer a.Quit()
+	reg, err := registry.Open(filepath.Join(t.TempDir(), "nodes.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Put(registry.Node{ID: "NODEA", Name: "pi", Token: "secret", Address: "127.0.0.2:7070", Scheme: "https"}); err != nil {
+		t.Fatal(err)
+	}
+	c := New(a, test.NewWindow(nil), Options{Registry: reg, Probe: -1, Post: func(func()) {}})
+	defer c.Close()
+
+	// Someone on the LAN (loopback addresses here: tests dial nothing else) announces the paired id with plain-HTTP admin elsewhere.
+	c.nodes.merge([]discovery.Node{{ID: "NODEA", Name: "pi", Admin: "http", Port: 7070,
+		Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.66")}, Discovered: true}})
+	e := c.nodes.entries["NODEA"]
+	if e.scheme != "https" || e.address != "127.0.0.2:7070" {
+		t.Errorf("paired node now at %s://%s, want https://127.0.0.2:7070", e.scheme, e.address)
+	}
+	// Over https (pinned) it may move.
+	c.nodes.merge([]discovery.Node{{ID: "NODEA", Name: "pi", Admin: "https", Port: 7070,
+		Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.3")}, Discovered: true}})
+	if e.address != "127.0.0.3:7070" {
+		t.Errorf("paired https node did not follow its new address: %s", e.address)
+	}
+	if n, _ := reg.Get("NODEA"); n.Address != "127.0.0.3:7070" {
+		t.Errorf("registry address = %s", n.Address)
 	}
 }
