@@ -45,9 +45,9 @@ func run() error {
 	var (
 		regPath = flag.String("registry", env("PICLOUD_CONSOLE_REGISTRY", defReg), "file of paired nodes (env PICLOUD_CONSOLE_REGISTRY)")
 		mdns    = flag.String("mdns", env("PICLOUD_MDNS", "on"), "on|off: browse the LAN for nodes (env PICLOUD_MDNS)")
-		add     = flag.String("add", "", "comma-separated host:port of nodes to add by hand at start")
-		shots   = flag.String("screenshot-dir", "", "open each main screen, write PNGs into this folder and exit (needs --screenshot-node and --screenshot-token)")
-		shotAt  = flag.String("screenshot-node", env("PICLOUD_SCREENSHOT_NODE", ""), "host:port of the node the screenshot tour uses")
+		add     = flag.String("add", env("PICLOUD_CONSOLE_ADD", ""), "comma-separated host:port of nodes to add by hand at start (env PICLOUD_CONSOLE_ADD)")
+		shots   = flag.String("screenshot-dir", env("PICLOUD_SCREENSHOT_DIR", ""), "open each main screen, write PNGs into this folder and exit; needs --screenshot-node and --screenshot-token (env PICLOUD_SCREENSHOT_DIR)")
+		shotAt  = flag.String("screenshot-node", env("PICLOUD_SCREENSHOT_NODE", ""), "host:port of the node the screenshot tour uses (env PICLOUD_SCREENSHOT_NODE)")
 		shotTok = flag.String("screenshot-token", env("PICLOUD_SCREENSHOT_TOKEN", ""), "admin token of that node (env PICLOUD_SCREENSHOT_TOKEN)")
 		shotApp = flag.String("screenshot-app", "demo", "slug of the app the screenshot tour opens")
 		shotTO  = flag.String("screenshot-takeover", "", "a reserved slug the tour tries to rename the app to, to show the confirm dialog")
