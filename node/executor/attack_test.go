@@ -37,6 +37,8 @@ func TestAttackMatrix(t *testing.T) {
 		knob   string // LimitError knob; "" means a ScriptError containing errSub
 		errSub string
 	}{
+		{name: "expression nesting", src: "function handle(){ return " + strings.Repeat("[", 100) + strings.Repeat("]", 100) + " }", knob: shared.KnobMaxExprDepth},
+		{name: "expression nesting without brackets", src: "function handle(){ return " + strings.Repeat("!", 100) + "0 }", knob: shared.KnobMaxExprDepth},
 		{name: "infinite loop", src: `function handle(){ for(;;){} }`, knob: shared.KnobMaxOperations},
 		{name: "infinite while", src: `function handle(){ while(true); }`, knob: shared.KnobMaxOperations},
 		{name: "infinite do-while", src: `function handle(){ do {} while(true) }`, knob: shared.KnobMaxOperations},
@@ -117,6 +119,15 @@ func TestAttackMatrix(t *testing.T) {
 				tc.limits(&l)
 			}
 			start := time.Now()
+			if tc.knob == shared.KnobMaxExprDepth { // refused when saved or loaded
+				_, err := e.Compile(0, 0, tc.src, l)
+				se, ok := shared.AsError(err)
+				if !ok || se.Code != shared.CodeValidationFailed || se.Detail("limit") != shared.KnobMaxExprDepth {
+					t.Fatalf("want validation_failed naming max_expr_depth, got %v", err)
+				}
+				healthy(t, e)
+				return
+			}
 			res := run(t, e, tc.src, l, &Request{Method: "GET", Path: "/"})
 			if tc.knob != "" {
 				var le *LimitError
