@@ -150,7 +150,9 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 	}
 	rs := &runState{sb: sb, limits: limits}
 	sb.run = rs
-	sb.rt.SetMaxCallStackSize(int(min(limits.MaxCallLevels, 1<<20)))
+	// goja refuses a call once the stack already holds size frames; the
+	// bottom one is handle, hence -1.
+	sb.rt.SetMaxCallStackSize(int(min(limits.MaxCallLevels, 1<<20)) - 1)
 	sb.rt.ClearInterrupt()
 
 	timer := time.AfterFunc(time.Duration(limits.TimeoutMS)*time.Millisecond, func() { rs.stop(shared.KnobTimeoutMS) })
