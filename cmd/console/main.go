@@ -23,6 +23,12 @@ import (
 	"github.com/picloud/picloud/console/ui"
 )
 
+// Stamped by the release build: -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "picloud-console:", err)
@@ -52,7 +58,12 @@ func run() error {
 		shotApp = flag.String("screenshot-app", "demo", "slug of the app the screenshot tour opens")
 		shotTO  = flag.String("screenshot-takeover", "", "a reserved slug the tour tries to rename the app to, to show the confirm dialog")
 	)
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Printf("picloud-console %s (commit %s)\n", version, commit)
+		return nil
+	}
 	if *mdns != "on" && *mdns != "off" {
 		return fmt.Errorf("--mdns must be on or off, got %q", *mdns)
 	}
