@@ -25,6 +25,7 @@ type ledger struct {
 	scripts map[int64]ackScript
 	routes  map[int64]ackRoute // live routes
 	deleted map[int64]int64    // deleted route id → app id
+	gone    map[int64]string   // deleted app id → slug
 }
 
 type ackDomain struct {
@@ -48,6 +49,7 @@ func newLedger() *ledger {
 		scripts: map[int64]ackScript{},
 		routes:  map[int64]ackRoute{},
 		deleted: map[int64]int64{},
+		gone:    map[int64]string{},
 	}
 }
 
@@ -96,7 +98,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 		}
 		t1 := time.Now()
 		verify(t, ctx, node, led)
-		t.Logf("round %d: restart took %v, verifying %d apps %v", round, t1.Sub(t0).Round(time.Millisecond), len(led.apps), time.Since(t1).Round(time.Millisecond))
+		t.Logf("round %d: restart took %v, verifying %d apps (%d deleted) %v", round, t1.Sub(t0).Round(time.Millisecond), len(led.apps), len(led.gone), time.Since(t1).Round(time.Millisecond))
 		if t.Failed() {
 			t.Fatalf("round %d: acknowledged writes lost; node output:\n%s", round, node.Output())
 		}
@@ -232,7 +234,8 @@ func writeOne(ctx context.Context, node *Node, led *ledger, slug string, i int, 
 	}
 	led.do(func() { led.scripts[sc.ID] = ackScript{app.ID, slug, sc.Version, src2} })
 
-	if i%4 == 3 {
+	switch i % 6 {
+	case 3:
 		if !check("delete route", a.Do(ctx, http.MethodDelete, base+"/routes/"+strconv.FormatInt(rt.ID, 10), nil, nil)) {
 			return
 		}
@@ -240,6 +243,39 @@ func writeOne(ctx context.Context, node *Node, led *ledger, slug string, i int, 
 			delete(led.routes, rt.ID)
 			led.deleted[rt.ID] = app.ID
 		})
+	case 5:
+		// Deleting the app cascades to its domains, scripts and routes.
+		if !check("delete app", a.Do(ctx, http.MethodDelete, base, nil, nil)) {
+			return
+		}
+		led.do(func() { led.forgetApp(app.ID) })
+	}
+}
+
+// forgetApp records an acknowledged app deletion: the app and everything
+// it held must be gone after a crash.
+func (l *ledger) forgetApp(id int64) {
+	l.gone[id] = l.apps[id]
+	delete(l.apps, id)
+	for k, d := range l.domains {
+		if d.app == id {
+			delete(l.domains, k)
+		}
+	}
+	for k, s := range l.scripts {
+		if s.app == id {
+			delete(l.scripts, k)
+		}
+	}
+	for k, r := range l.routes {
+		if r.app == id {
+			delete(l.routes, k)
+		}
+	}
+	for k, app := range l.deleted {
+		if app == id {
+			delete(l.deleted, k)
+		}
 	}
 }
 
@@ -278,7 +314,11 @@ func execOne(ctx context.Context, node *Node, led *ledger, data *http.Client, r 
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err == nil && (resp.StatusCode != 200 || !strings.HasPrefix(string(b), sc.slug+" v")) {
-		fail("execute script %d of %s: %d %q", id, sc.slug, resp.StatusCode, b)
+		var live bool
+		led.do(func() { _, live = led.scripts[id] })
+		if live || resp.StatusCode != http.StatusNotFound { // 404 for a script whose app was just deleted is right
+			fail("execute script %d of %s: %d %q", id, sc.slug, resp.StatusCode, b)
+		}
 	}
 }
 
@@ -303,6 +343,11 @@ func verify(t *testing.T, ctx context.Context, node *Node, led *ledger) {
 			t.Errorf("acknowledged app %d %q: after restart %q", id, slug, have[id])
 		}
 	}
+	for id, slug := range led.gone {
+		if _, ok := have[id]; ok {
+			t.Errorf("app %d %q was deleted (204) but is back after restart", id, slug)
+		}
+	}
 
 	var scripts struct{ Scripts []shared.Script }
 	if err := a.Do(ctx, http.MethodGet, "/api/v1/admin/scripts", nil, &scripts); err != nil {
@@ -311,6 +356,11 @@ func verify(t *testing.T, ctx context.Context, node *Node, led *ledger) {
 	haveSc := map[int64]shared.Script{}
 	for _, s := range scripts.Scripts {
 		haveSc[s.ID] = s
+	}
+	for _, s := range haveSc {
+		if slug, ok := led.gone[s.AppID]; ok {
+			t.Errorf("script %d of deleted app %q is back after restart", s.ID, slug)
+		}
 	}
 	for id, want := range led.scripts {
 		got, ok := haveSc[id]
@@ -379,6 +429,12 @@ func verify(t *testing.T, ctx context.Context, node *Node, led *ledger) {
 	status, body, err := Get(ctx, data, "http://"+node.Addr+"/", "localhost")
 	if err != nil || status != 200 || string(body) != HelloBody {
 		t.Errorf("hello world after restart: %d %q %v", status, body, err)
+	}
+	for _, slug := range led.gone {
+		status, body, err := Get(ctx, data, "http://"+node.Addr+"/", slug+".crash.test")
+		if err != nil || status != http.StatusNotFound {
+			t.Errorf("GET %s.crash.test of a deleted app after restart: %d %q %v, want 404", slug, status, body, err)
+		}
 	}
 	for _, r := range led.routes {
 		sc := led.scripts[r.script]
