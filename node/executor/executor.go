@@ -7,9 +7,9 @@
 // literals), instruments it and compiles it once per (script, version).
 //
 // How each knob is enforced:
-//   - max_operations: a hidden native %tick() at the start of every loop body
-//     and function body.
-//   - max_string_size, max_array_size, max_map_size: hidden natives check the
+//   - max_operations: reading %tick.t, a hidden Go-backed object, at the start
+//     of every loop body and function body.
+//   - max_string_size, max_array_size, max_map_size: writes to %chk check the
 //     result of +, += and template literals, spread literals, and the object
 //     of every index or length write right after it (instrument.go); built-ins
 //     that allocate in native code are wrapped and check before allocating
@@ -32,7 +32,7 @@
 // Isolation: the script's top level runs inside a wrapper function, afresh
 // for every request, so no script variable outlives a request; the global
 // object and every built-in reachable from it or from syntax are frozen;
-// eval and the Function constructors are gone; the hidden natives are
+// eval and the Function constructors are gone; the hidden objects are
 // parameters of the wrapper, whose names no script can write. A runtime is
 // reused only after a clean run and thrown away after any limit, timeout or
 // uncaught error. There is no file system, network, process or timer API.

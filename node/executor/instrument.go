@@ -11,29 +11,37 @@ import (
 	"github.com/picloud/picloud/shared"
 )
 
-// Hidden natives the instrumenter calls. '%' cannot start a JavaScript
-// identifier, so a script can neither declare, shadow nor assign these
-// names; they are parameters of the wrapper function around the script.
+// Hidden objects the instrumented code talks to. '%' cannot start a
+// JavaScript identifier, so a script can neither declare, shadow nor assign
+// these names; they are parameters of the wrapper function around the
+// script. Both are goja dynamic objects backed by Go: reading or writing one
+// of their properties calls Go without the context save and restore of a
+// native function call, which halves the cost of the instrumentation.
 const (
-	hiddenTick   = "%tick"   // one operation; at each loop body and function body
-	hiddenString = "%str"    // check the string of + += and templates, the array or object of a spread literal
-	hiddenTarget = "%target" // remember the object an index or length write goes to
-	hiddenSized  = "%sized"  // check the size of that object right after the write
-	hiddenSizeOf = "%sizeof" // %sizeof(o, o[k] = v): one call when o is a plain name
-	hiddenTickOf = "%tickof" // %sizeof that also ticks: a loop body that starts with such a write
+	hiddenTick  = "%tick" // reading %tick.t costs one operation
+	hiddenCheck = "%chk"  // writing %chk.s/.t/.w checks a value (see checker)
 )
 
 // hiddenNames is the parameter order of the wrapper function.
-var hiddenNames = []string{hiddenTick, hiddenString, hiddenTarget, hiddenSized, hiddenSizeOf, hiddenTickOf}
+var hiddenNames = []string{hiddenTick, hiddenCheck}
+
+// setCheck is %chk.<key> = e, whose value is e.
+func setCheck(key string, e ast.Expression, idx file.Idx) ast.Expression {
+	return &ast.AssignExpression{
+		Operator: token.ASSIGN,
+		Left:     &ast.DotExpression{Left: ident(hiddenCheck, idx), Identifier: ast.Identifier{Name: unistring.String(key), Idx: idx}},
+		Right:    e,
+	}
+}
 
 // instrumenter checks the syntax tree (max_expr_depth, regular expressions,
 // no `with`) and rewrites it in place:
-//   - a %tick() call at the start of every loop body and function body, so
-//     every iteration and call costs an operation;
-//   - %str(a + b), %str(s += x), %str(`...`) so strings are checked right
-//     after they are built;
-//   - %sized(%target(o)[k] = v) and %sized(%target(a).length = n) so arrays
-//     and objects are checked right after an index or length write.
+//   - %tick.t at the start of every loop body and function body, so every
+//     iteration and call costs an operation;
+//   - %chk.s = a + b (also for +=, template literals and spread literals)
+//     so strings, arrays and objects are checked right after they are built;
+//   - %chk.w = ((%chk.t = o)[k] = v), and the same for a.length = n, so
+//     arrays and objects are checked right after an index or length write.
 type instrumenter struct {
 	file     *file.File
 	maxDepth int
@@ -67,7 +75,7 @@ func (in *instrumenter) program(p *ast.Program) (*ast.Program, error) {
 	}
 	idx := file.Idx(1)
 	body := append(p.Body, &ast.ReturnStatement{Return: idx, Argument: ident("handle", idx)})
-	// The hidden natives are parameters of the wrapper, so every reference
+	// The hidden objects are parameters of the wrapper, so every reference
 	// resolves statically to a closure slot instead of a dynamic global
 	// lookup. A sloppy wrapper gets a default value on its last parameter:
 	// that makes its arguments object unmapped, so neither arguments[i] = f
@@ -154,9 +162,7 @@ func call(name string, idx file.Idx, args ...ast.Expression) *ast.CallExpression
 	return &ast.CallExpression{Callee: ident(name, idx), LeftParenthesis: idx, ArgumentList: args, RightParenthesis: idx}
 }
 
-// tick costs one operation. It is a native call: an inline counter
-// (++%ops > %maxops && ...) is more bytecode than the call and measured
-// slower in goja.
+// tick costs one operation: %tick.t.
 func tick(idx file.Idx) ast.Expression {
 	return &ast.DotExpression{Left: ident(hiddenTick, idx), Identifier: ast.Identifier{Name: "t", Idx: idx}}
 }
@@ -165,12 +171,13 @@ func tickStmt(idx file.Idx) ast.Statement {
 	return &ast.ExpressionStatement{Expression: tick(idx)}
 }
 
-// checkString wraps a value that may be a freshly built string: %str(e).
+// checkString wraps a value that may be a freshly built string, array or
+// object: %chk.s = e.
 func (in *instrumenter) checkString(e ast.Expression, idx file.Idx) ast.Expression {
 	if in.analyze {
 		return e
 	}
-	return call(hiddenString, idx, e)
+	return setCheck("s", e, idx)
 }
 
 func hasSpread(list []ast.Expression) bool {
@@ -186,20 +193,6 @@ func hasSpread(list []ast.Expression) bool {
 func (in *instrumenter) tickBody(body ast.Statement, idx file.Idx) ast.Statement {
 	if in.analyze {
 		return body
-	}
-	// A body that starts with a checked write ticks in that same call
-	// (for (...) a[i] = x; costs one native call per iteration, not two).
-	first := body
-	if b, ok := body.(*ast.BlockStatement); ok && len(b.List) > 0 {
-		first = b.List[0]
-	}
-	if es, ok := first.(*ast.ExpressionStatement); ok {
-		if c, ok := es.Expression.(*ast.CallExpression); ok {
-			if id, ok := c.Callee.(*ast.Identifier); ok && id.Name == hiddenSizeOf {
-				id.Name = hiddenTickOf
-				return body
-			}
-		}
 	}
 	return &ast.BlockStatement{LeftBrace: idx, List: []ast.Statement{tickStmt(idx), body}, RightBrace: idx}
 }
@@ -356,7 +349,7 @@ func (in *instrumenter) stmt(s ast.Statement, depth int) (ast.Statement, error) 
 			s.Body = in.tickBody(s.Body, s.While)
 		}
 	case *ast.WithStatement:
-		// `with` could put an object in front of the hidden natives.
+		// `with` could put an object in front of the hidden objects.
 		return nil, in.fail(s.With, "the with statement is not supported")
 	case *ast.FunctionDeclaration:
 		err = in.function(s.Function, d)
@@ -721,15 +714,9 @@ func (in *instrumenter) assign(e *ast.AssignExpression, depth int) (ast.Expressi
 		}
 	}
 	if target != nil {
-		switch o := (*target).(type) {
-		case *ast.SuperExpression:
-		case *ast.Identifier, *ast.ThisExpression:
-			// Reading a name or this twice has no side effects and yields
-			// the same object: the write reads it before its key and value.
-			out = call(hiddenSizeOf, idx, o, e)
-		default:
-			*target = call(hiddenTarget, idx, o)
-			out = call(hiddenSized, idx, e)
+		if _, super := (*target).(*ast.SuperExpression); !super {
+			*target = setCheck("t", *target, idx)
+			out = setCheck("w", e, idx)
 		}
 	}
 	if e.Operator == token.PLUS {

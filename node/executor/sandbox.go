@@ -27,7 +27,7 @@ var preludeProgram = goja.MustCompile("prelude.js", preludeSource, true)
 type sandbox struct {
 	rt      *goja.Runtime
 	entry   goja.Callable // runs the script's top level, returns handle
-	natives []goja.Value  // hidden natives, in hiddenNames order
+	natives []goja.Value  // %tick and %chk, in hiddenNames order
 	run     *runState     // the current execution; nil between runs
 
 	jsonStringify goja.Callable // the original JSON.stringify
@@ -161,13 +161,11 @@ func newSandbox(prg *goja.Program) (*sandbox, error) {
 		return nil, fmt.Errorf("program did not produce its entry function")
 	}
 	sb.entry = fn
-	sb.natives = []goja.Value{rt.NewDynamicObject(ticker{sb}), rt.ToValue(sb.checkString), rt.ToValue(sb.target), rt.ToValue(sb.sized), rt.ToValue(sb.sizeOf), rt.ToValue(sb.tickOf)}
+	sb.natives = []goja.Value{rt.NewDynamicObject(ticker{sb}), rt.NewDynamicObject(checker{sb})}
 	return sb, nil
 }
 
-// ticker is %tick: reading any property costs one operation. A property
-// read of a dynamic object is cheaper in goja than a native call, which
-// saves and restores the VM context.
+// ticker is %tick: reading any property costs one operation.
 type ticker struct{ sb *sandbox }
 
 func (t ticker) Get(string) goja.Value {
@@ -183,20 +181,43 @@ func (ticker) Has(string) bool             { return false }
 func (ticker) Delete(string) bool          { return true }
 func (ticker) Keys() []string              { return nil }
 
-// tick costs one operation.
-func (sb *sandbox) tick(goja.FunctionCall) goja.Value {
-	rs := sb.run
-	rs.ops++
-	if rs.ops > rs.limits.MaxOperations {
-		rs.stop(shared.KnobMaxOperations)
-	}
-	return goja.Undefined()
-}
+// checker is %chk. Writing a property checks the value written:
+//
+//	s: a string (+, +=, templates) or the array or object of a spread literal;
+//	t: the object an index or length write is about to write to;
+//	w: after that write, the object of the innermost pending t.
+//
+// A write that threw leaves its target behind; w still checks the most
+// recent one, which is the one just written, and checkTargets checks any
+// leftovers at the end of the run.
+type checker struct{ sb *sandbox }
 
-// checkString checks what %str wraps: mostly strings, and the arrays and
-// objects that spread literals build.
-func (sb *sandbox) checkString(call goja.FunctionCall) goja.Value {
-	v := call.Argument(0)
+func (c checker) Set(key string, v goja.Value) bool {
+	sb := c.sb
+	switch key {
+	case "s":
+		sb.checkValueSize(v)
+	case "t":
+		if o, ok := v.(*goja.Object); ok {
+			sb.run.targets = append(sb.run.targets, o)
+		}
+	case "w":
+		rs := sb.run
+		if n := len(rs.targets); n > 0 {
+			o := rs.targets[n-1]
+			rs.targets = rs.targets[:n-1]
+			sb.checkObject(o, true)
+		}
+	}
+	return true
+}
+func (checker) Get(string) goja.Value { return goja.Undefined() }
+func (checker) Has(string) bool       { return false }
+func (checker) Delete(string) bool    { return true }
+func (checker) Keys() []string        { return nil }
+
+// checkValueSize checks a freshly built string, array or object.
+func (sb *sandbox) checkValueSize(v goja.Value) {
 	switch x := v.(type) {
 	case goja.String:
 		if int64(x.Length()) > sb.run.limits.MaxStringSize {
@@ -205,7 +226,6 @@ func (sb *sandbox) checkString(call goja.FunctionCall) goja.Value {
 	case *goja.Object:
 		sb.checkObject(x, false)
 	}
-	return v
 }
 
 // charge costs n operations, for built-in work proportional to data size.
@@ -214,41 +234,6 @@ func (rs *runState) charge(n int64) {
 	if rs.ops > rs.limits.MaxOperations {
 		rs.stop(shared.KnobMaxOperations)
 	}
-}
-
-func (sb *sandbox) target(call goja.FunctionCall) goja.Value {
-	v := call.Argument(0)
-	if o, ok := v.(*goja.Object); ok {
-		sb.run.targets = append(sb.run.targets, o)
-	}
-	return v
-}
-
-// sized checks the object of the innermost pending write. A write that threw
-// leaves its target behind; sized still checks the most recent one, which is
-// the one just written, and checkTargets checks any leftovers at the end.
-func (sb *sandbox) sized(call goja.FunctionCall) goja.Value {
-	rs := sb.run
-	if n := len(rs.targets); n > 0 {
-		o := rs.targets[n-1]
-		rs.targets = rs.targets[:n-1]
-		sb.checkObject(o, true)
-	}
-	return call.Argument(0)
-}
-
-// sizeOf checks its first argument after the write that is its second.
-func (sb *sandbox) sizeOf(call goja.FunctionCall) goja.Value {
-	if o, ok := call.Argument(0).(*goja.Object); ok {
-		sb.checkObject(o, true)
-	}
-	return call.Argument(1)
-}
-
-// tickOf is sizeOf plus the loop iteration's tick.
-func (sb *sandbox) tickOf(call goja.FunctionCall) goja.Value {
-	sb.tick(call)
-	return sb.sizeOf(call)
 }
 
 func (sb *sandbox) checkTargets() {
