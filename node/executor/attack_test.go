@@ -106,9 +106,7 @@ func TestAttackMatrix(t *testing.T) {
 		{name: "async Function constructor", src: `function handle(){ return Object.getPrototypeOf(async function(){}).constructor('return 1') }`, errSub: "code generation"},
 		{name: "no require", src: `function handle(){ return require('fs') }`, errSub: "require"},
 		{name: "no timers", src: `function handle(){ setTimeout(() => {}, 1) }`, errSub: "setTimeout"},
-		{name: "replace hidden tick via arguments", src: "arguments[0] = function(){}; function handle(){ for(;;){} }", knob: shared.KnobMaxOperations},
-		{name: "re-enter wrapper via callee", src: "const w = (() => { try { return arguments.callee } catch (e) { return null } })(); function handle(){ if (w) { return 'escaped' } for(;;){} }", knob: shared.KnobMaxOperations},
-		{name: "strict: replace hidden tick via arguments", src: "'use strict'; try { arguments[0] = function(){} } catch (e) {} function handle(){ for(;;){} }", knob: shared.KnobMaxOperations},
+		{name: "arguments inside functions still work", src: "function f(){ return arguments.length } function handle(){ for(;;) f(1, 2) }", knob: shared.KnobMaxOperations},
 		{name: "overwrite hidden tick", src: "function handle(){ globalThis['%tick'] = function(){}; for(;;){} }", knob: shared.KnobMaxOperations},
 	}
 	e := New(Options{})

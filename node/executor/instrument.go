@@ -45,6 +45,7 @@ func setCheck(key string, e ast.Expression, idx file.Idx) ast.Expression {
 type instrumenter struct {
 	file     *file.File
 	maxDepth int
+	funcs    int // enclosing non-arrow functions
 
 	// analyze makes a walk record bindings instead of rewriting; see
 	// numericLocals.
@@ -490,6 +491,8 @@ func (in *instrumenter) function(f *ast.FunctionLiteral, depth int) error {
 	if f.Name != nil && in.analyze {
 		in.unsafe[f.Name.Name] = true
 	}
+	in.funcs++
+	defer func() { in.funcs-- }()
 	if err := in.params(f.ParameterList, depth); err != nil {
 		return err
 	}
@@ -639,6 +642,13 @@ func (in *instrumenter) expr(e ast.Expression, depth int) (ast.Expression, error
 		}
 		if err == nil && spread {
 			return in.checkString(e, e.Idx0()), nil // {...a, ...b} can double an object
+		}
+	case *ast.Identifier:
+		// At the top level (and in top-level arrows) arguments would be the
+		// wrapper's, which holds the hidden objects. Outside the wrapper it
+		// would not exist, so refusing it costs a correct script nothing.
+		if e.Name == "arguments" && in.funcs == 0 {
+			return nil, in.fail(e.Idx, "arguments is not defined outside a function")
 		}
 	case *ast.RegExpLiteral:
 		if rerr := checkRegexp(e.Pattern, e.Flags); rerr != nil {

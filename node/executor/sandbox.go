@@ -212,9 +212,12 @@ func (c checker) Set(key string, v goja.Value) bool {
 	return true
 }
 func (checker) Get(string) goja.Value { return goja.Undefined() }
-func (checker) Has(string) bool       { return false }
-func (checker) Delete(string) bool    { return true }
-func (checker) Keys() []string        { return nil }
+
+// Has claims every key so goja never consults the prototype on a write,
+// where a setter could intercept the value.
+func (checker) Has(string) bool    { return true }
+func (checker) Delete(string) bool { return true }
+func (checker) Keys() []string     { return nil }
 
 // checkValueSize checks a freshly built string, array or object.
 func (sb *sandbox) checkValueSize(v goja.Value) {

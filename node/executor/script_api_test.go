@@ -178,6 +178,8 @@ func TestCompileErrors(t *testing.T) {
 		{"too large", "function handle(){}//" + strings.Repeat("x", MaxSourceSize), 413, shared.CodeTooLarge, 0, 0, ""},
 		{"backtracking regexp literal", "function handle(){ return /(a)\\1/.test('aa') }", 422, shared.CodeValidationFailed, 1, 27, "backtracking"},
 		{"with", "function handle(){ with ({}) { return 1 } }", 422, shared.CodeValidationFailed, 1, 20, "with"},
+		{"top-level arguments", "const hidden = arguments[1]; function handle(){ return 1 }", 422, shared.CodeValidationFailed, 1, 16, "arguments"},
+		{"arguments in a top-level arrow", "const get = () => arguments; function handle(){ return 1 }", 422, shared.CodeValidationFailed, 1, 19, "arguments"},
 	}
 	e := New(Options{})
 	for _, tc := range cases {
