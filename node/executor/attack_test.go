@@ -94,6 +94,8 @@ func TestAttackMatrix(t *testing.T) {
 		{name: "generator infinite", src: `function* g(){ for(;;) yield 1 } function handle(){ for (const x of g()) {} }`, limits: func(l *shared.Limits) { l.MaxOperations = 20_000; l.TimeoutMS = 2000 }, knob: shared.KnobMaxOperations},
 		{name: "async loop", src: `async function handle(){ for(;;) await 1 }`, limits: func(l *shared.Limits) { l.MaxOperations = 20_000; l.TimeoutMS = 2000 }, knob: shared.KnobMaxOperations},
 		{name: "regex bomb dynamic", src: `function handle(){ return new RegExp('^(a+)+\\1$').test('a'.repeat(30)+'b') }`, errSub: "backtracking"},
+		{name: "regex linear but heavy", src: `function handle(){ return String('a'.repeat(60000).search(/(a|aa){0,100}b/)) }`, knob: shared.KnobMaxOperations},
+		{name: "regex heavy in a loop", src: `function handle(){ const s = 'x'.repeat(60000); let n = 0; for(;;) n += s.search(/x{1,50}y/) }`, knob: shared.KnobMaxOperations},
 		{name: "regex bomb via match string", src: `function handle(){ return 'aaaa'.match('(a)\\1') }`, errSub: "backtracking"},
 		{name: "deeply nested join", src: `function handle(){ let a = [1]; for (let i = 0; i < 5000; i++) a = [a]; return String(a) }`, errSub: "nested deeper"},
 		{name: "deeply nested JSON.stringify", src: `function handle(){ let a = [1]; for (let i = 0; i < 5000; i++) a = [a]; return JSON.stringify(a) }`, errSub: "nested deeper"},

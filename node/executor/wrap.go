@@ -250,6 +250,7 @@ func (sb *sandbox) wrapBuiltins() error {
 		}
 		return true
 	}
+	sb.wrapExec()
 	w(stringProto, "match", regexArg, true)
 	w(stringProto, "matchAll", regexArg, false)
 	w(stringProto, "search", regexArg, false)
@@ -695,4 +696,61 @@ func (sb *sandbox) checkDeep(v goja.Value, depth int) {
 	for _, k := range keys {
 		sb.checkDeep(o.Get(k), depth+1)
 	}
+}
+
+// wrapExec bounds the native work of RegExp.prototype.exec; see
+// regexpStepsPerOp.
+func (sb *sandbox) wrapExec() {
+	proto := sb.object("RegExp", "prototype")
+	if proto == nil {
+		return
+	}
+	orig, ok := goja.AssertFunction(proto.Get("exec"))
+	if !ok {
+		return
+	}
+	sizes := make(map[string]int) // program size by flags + "/" + source
+	exec := func(call goja.FunctionCall) goja.Value {
+		rs := sb.run
+		rx, isObj := call.This.(*goja.Object)
+		if rs == nil || !isObj || rx.ClassName() != "RegExp" {
+			v, err := orig(call.This, call.Arguments...)
+			if err != nil {
+				panic(err)
+			}
+			return v
+		}
+		if rs.stopped() {
+			return goja.Null()
+		}
+		input := call.Argument(0).ToString() // once: a toString must not run twice
+		n := int64(input.(goja.String).Length())
+		flags := rx.Get("flags").String()
+		key := flags + "/" + rx.Get("source").String()
+		m, ok := sizes[key]
+		if !ok {
+			m = regexpProgramSize(rx.Get("source").String(), flags)
+			sizes[key] = m
+		}
+		start := int64(0)
+		if strings.ContainsAny(flags, "gy") {
+			start = min(toLength(rx.Get("lastIndex")), n)
+		}
+		worst := int64(m) * (n - start + 1) / regexpStepsPerOp
+		if rs.ops+worst > rs.limits.MaxOperations {
+			rs.stop(shared.KnobMaxOperations)
+			return goja.Null()
+		}
+		v, err := orig(rx, input)
+		if err != nil {
+			panic(err)
+		}
+		end := n
+		if res, ok := v.(*goja.Object); ok {
+			end = toLength(res.Get("index")) + int64(len(res.Get("0").String()))
+		}
+		rs.charge(int64(m) * (max(end-start, 0) + 1) / regexpStepsPerOp)
+		return v
+	}
+	_ = proto.DefineDataProperty("exec", sb.rt.ToValue(exec), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
