@@ -26,6 +26,10 @@ type ledger struct {
 	routes  map[int64]ackRoute // live routes
 	deleted map[int64]int64    // deleted route id → app id
 	gone    map[int64]string   // deleted app id → slug
+	// Deletes sent but not (yet) acknowledged: a crash may or may not have
+	// let them commit, so either outcome is right.
+	deletingRoute map[int64]bool
+	deletingApp   map[int64]bool
 }
 
 type ackDomain struct {
@@ -50,6 +54,9 @@ func newLedger() *ledger {
 		routes:  map[int64]ackRoute{},
 		deleted: map[int64]int64{},
 		gone:    map[int64]string{},
+
+		deletingRoute: map[int64]bool{},
+		deletingApp:   map[int64]bool{},
 	}
 }
 
@@ -236,19 +243,25 @@ func writeOne(ctx context.Context, node *Node, led *ledger, slug string, i int, 
 
 	switch i % 6 {
 	case 3:
+		led.do(func() { led.deletingRoute[rt.ID] = true })
 		if !check("delete route", a.Do(ctx, http.MethodDelete, base+"/routes/"+strconv.FormatInt(rt.ID, 10), nil, nil)) {
 			return
 		}
 		led.do(func() {
+			delete(led.deletingRoute, rt.ID)
 			delete(led.routes, rt.ID)
 			led.deleted[rt.ID] = app.ID
 		})
 	case 5:
 		// Deleting the app cascades to its domains, scripts and routes.
+		led.do(func() { led.deletingApp[app.ID] = true })
 		if !check("delete app", a.Do(ctx, http.MethodDelete, base, nil, nil)) {
 			return
 		}
-		led.do(func() { led.forgetApp(app.ID) })
+		led.do(func() {
+			delete(led.deletingApp, app.ID)
+			led.forgetApp(app.ID)
+		})
 	}
 }
 
@@ -315,8 +328,11 @@ func execOne(ctx context.Context, node *Node, led *ledger, data *http.Client, r 
 	resp.Body.Close()
 	if err == nil && (resp.StatusCode != 200 || !strings.HasPrefix(string(b), sc.slug+" v")) {
 		var live bool
-		led.do(func() { _, live = led.scripts[id] })
-		if live || resp.StatusCode != http.StatusNotFound { // 404 for a script whose app was just deleted is right
+		led.do(func() {
+			s, ok := led.scripts[id]
+			live = ok && !led.deletingApp[s.app]
+		})
+		if live || resp.StatusCode != http.StatusNotFound { // 404 for a script whose app is (being) deleted is right
 			fail("execute script %d of %s: %d %q", id, sc.slug, resp.StatusCode, b)
 		}
 	}
@@ -339,6 +355,9 @@ func verify(t *testing.T, ctx context.Context, node *Node, led *ledger) {
 		have[app.ID] = app.Slug
 	}
 	for id, slug := range led.apps {
+		if led.deletingApp[id] {
+			continue
+		}
 		if have[id] != slug {
 			t.Errorf("acknowledged app %d %q: after restart %q", id, slug, have[id])
 		}
@@ -363,6 +382,9 @@ func verify(t *testing.T, ctx context.Context, node *Node, led *ledger) {
 		}
 	}
 	for id, want := range led.scripts {
+		if led.deletingApp[want.app] {
+			continue
+		}
 		got, ok := haveSc[id]
 		switch {
 		case !ok:
@@ -386,6 +408,9 @@ func verify(t *testing.T, ctx context.Context, node *Node, led *ledger) {
 		appsWith[app] = true
 	}
 	for app := range appsWith {
+		if led.deletingApp[app] {
+			continue
+		}
 		base := "/api/v1/admin/apps/" + strconv.FormatInt(app, 10)
 		var doms struct{ Domains []shared.Domain }
 		if err := a.Do(ctx, http.MethodGet, base+"/domains", nil, &doms); err != nil {
@@ -411,7 +436,7 @@ func verify(t *testing.T, ctx context.Context, node *Node, led *ledger) {
 			}
 		}
 		for id, r := range led.routes {
-			if r.app == app && haveRt[id].ScriptID != r.script {
+			if r.app == app && !led.deletingRoute[id] && haveRt[id].ScriptID != r.script {
 				t.Errorf("acknowledged route %d of app %d is gone (have %+v)", id, app, routes.Routes)
 			}
 		}
@@ -436,7 +461,10 @@ func verify(t *testing.T, ctx context.Context, node *Node, led *ledger) {
 			t.Errorf("GET %s.crash.test of a deleted app after restart: %d %q %v, want 404", slug, status, body, err)
 		}
 	}
-	for _, r := range led.routes {
+	for id, r := range led.routes {
+		if led.deletingRoute[id] || led.deletingApp[r.app] {
+			continue
+		}
 		sc := led.scripts[r.script]
 		got := haveSc[r.script]
 		if got.Version != sc.version {
