@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"time"
 
 	"github.com/dop251/goja/parser"
 )
@@ -78,13 +79,19 @@ func checkRegexp(pattern, flags string) error {
 // measurements. Every exec (which test, match, replace, search and split
 // call, since the frozen RegExp.prototype puts goja on its generic path)
 // therefore first checks that m·n worst-case steps fit in the remaining
-// max_operations, at regexpStepsPerOp steps per operation, and afterwards
-// charges the steps it actually scanned.
-const regexpStepsPerOp = 16
+// max_operations at regexpStepsPerOp steps per operation, and afterwards
+// charges the time it took, one operation per regexpOpTime (about what a
+// loop iteration costs). Once the script is stopped, exec returns null at
+// once, so native loops over many matches end quickly.
+const (
+	regexpStepsPerOp = 16
+	regexpOpTime     = 100 * time.Nanosecond
+)
 
-// regexpProgramSize is the number of RE2 instructions of a pattern, or 0
-// when it cannot be compiled (goja then reports the error itself).
-func regexpProgramSize(pattern, flags string) int {
+// compileGoRegexp translates a JavaScript pattern to RE2 as goja does and
+// compiles it, returning the program's instruction count too. nil, 0 if
+// goja would not run it with RE2 (it then reports the error itself).
+func compileGoRegexp(pattern, flags string) (*regexp.Regexp, int64) {
 	var dotAll, unicode, ignoreCase, multiline bool
 	for _, f := range flags {
 		switch f {
@@ -100,25 +107,32 @@ func regexpProgramSize(pattern, flags string) int {
 	}
 	re2, err := parser.TransformRegExp(pattern, dotAll, unicode)
 	if err != nil {
-		return 0
+		return nil, 0
 	}
-	var fl syntax.Flags = syntax.Perl
-	if ignoreCase {
-		fl |= syntax.FoldCase
+	prefix := ""
+	if multiline {
+		prefix += "m"
 	}
 	if dotAll {
-		fl |= syntax.DotNL
+		prefix += "s"
 	}
-	if !multiline {
-		fl |= syntax.OneLine
+	if ignoreCase {
+		prefix += "i"
 	}
-	re, err := syntax.Parse(re2, fl)
+	if prefix != "" {
+		re2 = fmt.Sprintf("(?%s:%s)", prefix, re2)
+	}
+	re, err := regexp.Compile(re2)
 	if err != nil {
-		return 0
+		return nil, 0
 	}
-	prog, err := syntax.Compile(re.Simplify())
+	parsed, err := syntax.Parse(re2, syntax.Perl)
 	if err != nil {
-		return 0
+		return re, 0
 	}
-	return len(prog.Inst)
+	prog, err := syntax.Compile(parsed.Simplify())
+	if err != nil {
+		return re, 0
+	}
+	return re, int64(len(prog.Inst))
 }

@@ -30,10 +30,10 @@ type sandbox struct {
 	natives []goja.Value  // %tick and %chk, in hiddenNames order
 	run     *runState     // the current execution; nil between runs
 
-	jsonStringify goja.Callable // the original JSON.stringify
-	makeRequest   goja.Callable // the prelude's req factory
-	requestProto  *goja.Object  // prototype of req: json()
-	origMatch     goja.Callable // String.prototype.match before wrapping
+	jsonStringify goja.Callable             // the original JSON.stringify
+	makeRequest   goja.Callable             // the prelude's req factory
+	requestProto  *goja.Object              // prototype of req: json()
+	regexps       map[string]compiledRegexp // by flags + "/" + source
 }
 
 // runState is what one execution accumulates.
@@ -48,6 +48,8 @@ type runState struct {
 
 	out       strings.Builder
 	truncated bool
+
+	regexps map[*goja.Object]regexpInfo // per RegExp object used in this run
 
 	targets []*goja.Object       // objects of pending index/length writes
 	counts  map[*goja.Object]int // upper bound of own properties per object written to

@@ -2,8 +2,10 @@ package executor
 
 import (
 	"errors"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dop251/goja"
 
@@ -212,7 +214,6 @@ func (sb *sandbox) wrapBuiltins() error {
 	}, true)
 
 	// String.prototype.
-	sb.origMatch, _ = goja.AssertFunction(stringProto.Get("match"))
 	w(stringProto, "repeat", func(rs *runState, c goja.FunctionCall) bool {
 		l := strLen(c.This)
 		n := toLength(c.Argument(0))
@@ -582,14 +583,16 @@ func (sb *sandbox) replaceFits(rs *runState, c goja.FunctionCall, all bool) bool
 		} else {
 			matches = s + 1
 			if s+matches*per > rs.limits.MaxStringSize {
-				// Count the real matches (an array of at most len+1 short strings).
-				if sb.origMatch != nil {
-					if res, err := sb.origMatch(c.This, p); err == nil {
-						matches = 0
-						if o, ok := res.(*goja.Object); ok {
-							matches = toLength(o.Get("length"))
-						}
+				// Count the real matches with Go's regexp (the same RE2 program
+				// goja runs), paying for the scan like exec does.
+				if re, size := sb.goRegexp(p.Get("source").String(), p.Get("flags").String()); re != nil {
+					if rs.ops+size*(s+1)/regexpStepsPerOp > rs.limits.MaxOperations {
+						rs.stop(shared.KnobMaxOperations)
+						return false
 					}
+					began := time.Now()
+					matches = int64(len(re.FindAllStringIndex(c.This.String(), -1)))
+					rs.charge(1 + int64(time.Since(began)/regexpOpTime))
 				}
 			}
 		}
@@ -709,7 +712,6 @@ func (sb *sandbox) wrapExec() {
 	if !ok {
 		return
 	}
-	sizes := make(map[string]int) // program size by flags + "/" + source
 	exec := func(call goja.FunctionCall) goja.Value {
 		rs := sb.run
 		rx, isObj := call.This.(*goja.Object)
@@ -721,36 +723,66 @@ func (sb *sandbox) wrapExec() {
 			return v
 		}
 		if rs.stopped() {
+			// A native loop (split, replace) keeps calling exec after an
+			// interrupt; ending each call at once lets it finish.
 			return goja.Null()
+		}
+		info, ok := rs.regexps[rx]
+		if !ok {
+			flags := rx.Get("flags").String()
+			_, m := sb.goRegexp(rx.Get("source").String(), flags)
+			info = regexpInfo{size: m, resumes: strings.ContainsAny(flags, "gy")}
+			if rs.regexps == nil {
+				rs.regexps = make(map[*goja.Object]regexpInfo)
+			}
+			rs.regexps[rx] = info
 		}
 		input := call.Argument(0).ToString() // once: a toString must not run twice
 		n := int64(input.(goja.String).Length())
-		flags := rx.Get("flags").String()
-		key := flags + "/" + rx.Get("source").String()
-		m, ok := sizes[key]
-		if !ok {
-			m = regexpProgramSize(rx.Get("source").String(), flags)
-			sizes[key] = m
-		}
 		start := int64(0)
-		if strings.ContainsAny(flags, "gy") {
+		if info.resumes {
 			start = min(toLength(rx.Get("lastIndex")), n)
 		}
-		worst := int64(m) * (n - start + 1) / regexpStepsPerOp
+		worst := info.size * (n - start + 1) / regexpStepsPerOp
 		if rs.ops+worst > rs.limits.MaxOperations {
 			rs.stop(shared.KnobMaxOperations)
 			return goja.Null()
 		}
+		began := time.Now()
 		v, err := orig(rx, input)
+		rs.charge(1 + int64(time.Since(began)/regexpOpTime))
 		if err != nil {
 			panic(err)
 		}
-		end := n
-		if res, ok := v.(*goja.Object); ok {
-			end = toLength(res.Get("index")) + int64(len(res.Get("0").String()))
-		}
-		rs.charge(int64(m) * (max(end-start, 0) + 1) / regexpStepsPerOp)
 		return v
 	}
 	_ = proto.DefineDataProperty("exec", sb.rt.ToValue(exec), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+}
+
+type regexpInfo struct {
+	size    int64 // RE2 instructions
+	resumes bool  // global or sticky: starts at lastIndex
+}
+
+// goRegexp compiles a JavaScript pattern the way goja does for RE2 and
+// returns it with its program size; nil and 0 if goja would not use RE2.
+// Results are cached per runtime: scripts use few distinct patterns.
+func (sb *sandbox) goRegexp(pattern, flags string) (*regexp.Regexp, int64) {
+	key := flags + "/" + pattern
+	if c, ok := sb.regexps[key]; ok {
+		return c.re, c.size
+	}
+	re, size := compileGoRegexp(pattern, flags)
+	if sb.regexps == nil {
+		sb.regexps = make(map[string]compiledRegexp)
+	}
+	if len(sb.regexps) < 1024 {
+		sb.regexps[key] = compiledRegexp{re, size}
+	}
+	return re, size
+}
+
+type compiledRegexp struct {
+	re   *regexp.Regexp
+	size int64
 }
