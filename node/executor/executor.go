@@ -24,7 +24,8 @@
 //
 // Every limit is delivered with Runtime.Interrupt, which try/catch/finally
 // cannot intercept, and Result.Err names the knob. Regular expressions that
-// would need goja's backtracking engine are refused (regexp.go). Data nested
+// would need goja's backtracking engine are refused, and each match's native
+// work is bounded by max_operations before it starts (regexp.go). Data nested
 // deeper than 1,000 levels is refused before join, JSON.stringify, flat or a
 // proxy chain recurse on the Go stack. A node-wide heap fence stops running
 // scripts when the Go heap passes Options.HeapLimit (fence.go).
