@@ -772,7 +772,7 @@ func (in *instrumenter) numeric(e ast.Expression) bool {
 
 // numericLocals finds the names whose bindings only ever hold numbers, so
 // x += 1 on them needs no string check (a counter or accumulator in a tight
-// loop would otherwise pay a native call per iteration). The analysis is by
+// loop would otherwise pay a call into Go per iteration). The analysis is by
 // name, over the whole script: a name qualifies when every declaration of
 // it is a var/let/const with a numeric initializer (or none), it is never
 // a parameter (sloppy arguments alias those), a destructuring, catch or

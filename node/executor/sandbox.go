@@ -198,7 +198,7 @@ func (c checker) Set(key string, v goja.Value) bool {
 	sb := c.sb
 	switch key {
 	case "s":
-		sb.checkValueSize(v)
+		sb.checkValue(v)
 	case "t":
 		if o, ok := v.(*goja.Object); ok {
 			sb.run.targets = append(sb.run.targets, o)
@@ -220,18 +220,6 @@ func (checker) Get(string) goja.Value { return goja.Undefined() }
 func (checker) Has(string) bool    { return true }
 func (checker) Delete(string) bool { return true }
 func (checker) Keys() []string     { return nil }
-
-// checkValueSize checks a freshly built string, array or object.
-func (sb *sandbox) checkValueSize(v goja.Value) {
-	switch x := v.(type) {
-	case goja.String:
-		if int64(x.Length()) > sb.run.limits.MaxStringSize {
-			sb.run.stop(shared.KnobMaxStringSize)
-		}
-	case *goja.Object:
-		sb.checkObject(x, false)
-	}
-}
 
 // charge costs n operations, for built-in work proportional to data size.
 func (rs *runState) charge(n int64) {
