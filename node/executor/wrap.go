@@ -776,7 +776,7 @@ func (sb *sandbox) goRegexp(pattern, flags string) (*regexp.Regexp, int64) {
 	if sb.regexps == nil {
 		sb.regexps = make(map[string]compiledRegexp)
 	}
-	if len(sb.regexps) < 1024 {
+	if len(sb.regexps) < 256 && len(key) <= 4096 { // bounded: runtimes are pooled
 		sb.regexps[key] = compiledRegexp{re, size}
 	}
 	return re, size
