@@ -311,6 +311,20 @@ func (sb *sandbox) wrapBuiltins() error {
 		return true
 	}, false)
 
+	// Argument lists built from array-likes: goja allocates length slots
+	// first, so Math.max.apply(null, {length: 1e9}) would take 16 GB.
+	argList := func(i int) pre {
+		return func(rs *runState, c goja.FunctionCall) bool {
+			if o, ok := c.Argument(i).(*goja.Object); ok {
+				return array(rs, toLength(o.Get("length")))
+			}
+			return true
+		}
+	}
+	w(sb.object("Function", "prototype"), "apply", argList(1), false)
+	w(reflect, "apply", argList(2), false)
+	w(reflect, "construct", argList(1), false)
+
 	// Map and Set: refuse a new entry when full.
 	for _, spec := range []struct{ ctor, method string }{{"Map", "set"}, {"Set", "add"}} {
 		proto := sb.object(spec.ctor, "prototype")
