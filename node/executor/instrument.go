@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"math/big"
 	"strings"
 
 	"github.com/dop251/goja/ast"
@@ -649,6 +650,10 @@ func (in *instrumenter) expr(e ast.Expression, depth int) (ast.Expression, error
 		// would not exist, so refusing it costs a correct script nothing.
 		if e.Name == "arguments" && in.funcs == 0 {
 			return nil, in.fail(e.Idx, "arguments is not defined outside a function")
+		}
+	case *ast.NumberLiteral:
+		if _, big := e.Value.(*big.Int); big {
+			return nil, in.fail(e.Idx, "BigInt is not supported in the sandbox")
 		}
 	case *ast.RegExpLiteral:
 		if rerr := checkRegexp(e.Pattern, e.Flags); rerr != nil {

@@ -107,7 +107,8 @@ func TestNoHostAPIs(t *testing.T) {
 	e := New(Options{})
 	src := `function handle(){
 		const names = ['require', 'process', 'fetch', 'XMLHttpRequest', 'setTimeout', 'setInterval',
-			'setImmediate', 'queueMicrotask', 'eval', 'Function', 'GoError', 'module', 'exports', 'Deno', 'Bun', 'WebSocket'];
+			'setImmediate', 'queueMicrotask', 'eval', 'Function', 'GoError', 'module', 'exports', 'Deno', 'Bun', 'WebSocket',
+			'BigInt', 'BigInt64Array', 'BigUint64Array'];
 		return names.filter(n => { try { return typeof globalThis[n] !== 'undefined' && n !== 'Function' } catch (e) { return false } }).join(',')
 	}`
 	if got := body(t, run(t, e, src, shared.DefaultLimits(), nil)); got != "" {

@@ -41,7 +41,7 @@
 		guard('Set', () => {}, n.sized);
 		guard('ArrayBuffer', (a) => n.bytes(a[0]));
 		for (const t of ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array',
-			'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array']) {
+			'Uint32Array', 'Float32Array', 'Float64Array']) {
 			guard(t, (a) => n.arrayArgs(a[0]));
 		}
 
@@ -58,6 +58,15 @@
 		defProp(g, 'Function', { value: denied, ...hidden });
 		delete g.eval;
 		delete g.GoError;
+
+		// No BigInt: its arithmetic (2n ** 10n ** 9n, 1n << 10n ** 10n)
+		// allocates without bound inside single native operations.
+		delete g.BigInt;
+		delete g.BigInt64Array;
+		delete g.BigUint64Array;
+		for (const m of ['getBigInt64', 'getBigUint64', 'setBigInt64', 'setBigUint64']) {
+			delete g.DataView.prototype[m];
+		}
 
 		const log = n.log;
 		const method = (level) => function (...args) { log(level, args); };

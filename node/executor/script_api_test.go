@@ -180,6 +180,7 @@ func TestCompileErrors(t *testing.T) {
 		{"too large", "function handle(){}//" + strings.Repeat("x", MaxSourceSize), 413, shared.CodeTooLarge, 0, 0, ""},
 		{"backtracking regexp literal", "function handle(){ return /(a)\\1/.test('aa') }", 422, shared.CodeValidationFailed, 1, 27, "backtracking"},
 		{"with", "function handle(){ with ({}) { return 1 } }", 422, shared.CodeValidationFailed, 1, 20, "with"},
+		{"BigInt literal", "function handle(){ return String(2n ** 64n) }", 422, shared.CodeValidationFailed, 1, 34, "BigInt"},
 		{"top-level arguments", "const hidden = arguments[1]; function handle(){ return 1 }", 422, shared.CodeValidationFailed, 1, 16, "arguments"},
 		{"arguments in a top-level arrow", "const get = () => arguments; function handle(){ return 1 }", 422, shared.CodeValidationFailed, 1, 19, "arguments"},
 	}
