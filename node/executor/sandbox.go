@@ -34,6 +34,7 @@ type sandbox struct {
 	makeRequest   goja.Callable             // the prelude's req factory
 	requestProto  *goja.Object              // prototype of req: json()
 	regexps       map[string]compiledRegexp // by flags + "/" + source
+	joining       map[*goja.Object]bool     // arrays being joined: cycles join as ""
 }
 
 // runState is what one execution accumulates.

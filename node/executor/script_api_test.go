@@ -34,6 +34,7 @@ func TestResponses(t *testing.T) {
 		{"arrow handle", `const handle = (req) => "arrow"`, 200, "text/plain; charset=utf-8", "arrow", "", ""},
 		{"regexps work", `function handle(){ const s = 'a,b;c'; return [s.split(/[,;]/).join('|'), s.replace(/[,;]/g, '-'), /b/.test(s), s.search(/c/), (s.match(/[a-c]/g) || []).length, [...'a1b2'.matchAll(/\d/g)].length, /(?<x>b)/.exec(s).groups.x].join(' ') }`, 200, "text/plain; charset=utf-8", "a|b|c a-b-c true 4 3 2 b", "", ""},
 		{"global replace on 40 KB", `function handle(){ return String('ab'.repeat(20000).replace(/a/g, 'c').length) }`, 200, "text/plain; charset=utf-8", "40000", "", ""},
+		{"join converts like JavaScript", "function handle(){ return [1, true, null, undefined, 'é\\uD800', {toString(){ return 'o' }}, [2, [3]], 1.5].join('-') + ','.concat(1, null, 'x') }", 200, "text/plain; charset=utf-8", "1-true---é\uFFFD-o-2,3-1.5,1nullx", "", ""},
 		{"cyclic array joins", `function handle(){ const a = [1, 2]; a.push(a); return String(a) }`, 200, "text/plain; charset=utf-8", "1,2,", "", ""},
 		{"moderately nested JSON", `function handle(){ let a = [1]; for (let i = 0; i < 200; i++) a = [a]; return JSON.stringify(a).length + "" }`, 200, "text/plain; charset=utf-8", "403", "", ""},
 	}

@@ -192,6 +192,11 @@ func (sb *sandbox) wrapBuiltins() error {
 			w(arrayProto, name, before, resultChecked[name] || name == "join")
 		}
 	}
+	if arrayProto != nil {
+		if err := sb.replaceJoin(arrayProto); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
 	if typed := sb.typedArrayProto(); typed != nil {
 		w(typed, "join", func(rs *runState, c goja.FunctionCall) bool {
 			sep := int64(1)
@@ -228,13 +233,11 @@ func (sb *sandbox) wrapBuiltins() error {
 	pad := func(rs *runState, c goja.FunctionCall) bool { return str(rs, toLength(c.Argument(0))) }
 	w(stringProto, "padStart", pad, true)
 	w(stringProto, "padEnd", pad, true)
-	w(stringProto, "concat", func(rs *runState, c goja.FunctionCall) bool {
-		n := strLen(c.This)
-		for _, a := range c.Arguments {
-			n += strLen(a)
+	if stringProto != nil {
+		if err := stringProto.DefineDataProperty("concat", sb.rt.ToValue(sb.concat), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
+			firstErr = err
 		}
-		return str(rs, n)
-	}, true)
+	}
 	w(stringProto, "replace", func(rs *runState, c goja.FunctionCall) bool { return sb.replaceFits(rs, c, false) }, true)
 	w(stringProto, "replaceAll", func(rs *runState, c goja.FunctionCall) bool { return sb.replaceFits(rs, c, true) }, true)
 	regexArg := func(rs *runState, c goja.FunctionCall) bool {
@@ -799,4 +802,129 @@ func (sb *sandbox) goRegexp(pattern, flags string) (*regexp.Regexp, int64) {
 type compiledRegexp struct {
 	re   *regexp.Regexp
 	size int64
+}
+
+// replaceJoin puts a Go Array.prototype.join in place of goja's: the same
+// result (cycles join as empty, like goja), but built with a running size
+// check, and abandoned as soon as the script is stopped. goja's join
+// converts elements natively, so an element whose toString is native
+// (a String object, a bound valueOf) never gives an interrupt a chance:
+// 100,000 of them holding 1 MiB each would ask for 100 GB.
+func (sb *sandbox) replaceJoin(proto *goja.Object) error {
+	wrapped, _ := goja.AssertFunction(proto.Get("join")) // the checking wrapper: length and nesting
+	join := func(call goja.FunctionCall) goja.Value {
+		rs := sb.run
+		if rs == nil || wrapped == nil {
+			if wrapped == nil {
+				return goja.Undefined()
+			}
+			v, err := wrapped(call.This, call.Arguments...)
+			if err != nil {
+				panic(err)
+			}
+			return v
+		}
+		if rs.stopped() {
+			return goja.Undefined()
+		}
+		o := call.This.ToObject(sb.rt)
+		if sb.joining[o] {
+			return sb.rt.ToValue("") // a cycle
+		}
+		if !sb.joinFits(rs, o, call.Argument(0)) {
+			return goja.Undefined()
+		}
+		var sep goja.String = sb.rt.ToValue(",").(goja.String)
+		if s := call.Argument(0); !goja.IsUndefined(s) {
+			sep = sb.toJSString(s)
+		}
+		if sb.joining == nil {
+			sb.joining = make(map[*goja.Object]bool)
+		}
+		sb.joining[o] = true
+		defer delete(sb.joining, o)
+		n := toLength(o.Get("length"))
+		var b goja.StringBuilder
+		total := int64(0)
+		for i := int64(0); i < n; i++ {
+			if i > 0 {
+				b.WriteString(sep)
+				total += int64(sep.Length())
+			}
+			if e := o.Get(strconv.FormatInt(i, 10)); e != nil && !goja.IsUndefined(e) && !goja.IsNull(e) {
+				s := sb.toJSString(e)
+				b.WriteString(s)
+				total += int64(s.Length())
+			}
+			if total > rs.limits.MaxStringSize {
+				rs.stop(shared.KnobMaxStringSize)
+			}
+			if rs.stopped() {
+				return goja.Undefined()
+			}
+		}
+		return b.String()
+	}
+	return proto.DefineDataProperty("join", sb.rt.ToValue(join), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+}
+
+// joinFits runs the checks of the join wrapper (receiver length, nesting,
+// size estimate) without joining.
+func (sb *sandbox) joinFits(rs *runState, o *goja.Object, sepArg goja.Value) bool {
+	if toLength(o.Get("length")) > rs.limits.MaxArraySize {
+		rs.stop(shared.KnobMaxArraySize)
+		return false
+	}
+	sep := int64(1)
+	if !goja.IsUndefined(sepArg) {
+		sep = int64(len(sepArg.String()))
+	}
+	es := sb.newEstimator(0)
+	n := es.join(o, sep, rs.limits.MaxStringSize, 0)
+	if es.tooDeep {
+		sb.throw("RangeError", errTooNested)
+	}
+	if n > rs.limits.MaxStringSize {
+		rs.stop(shared.KnobMaxStringSize)
+		return false
+	}
+	return true
+}
+
+// concat is String.prototype.concat with a running size check, for the
+// same reason as join: arguments may convert natively.
+func (sb *sandbox) concat(call goja.FunctionCall) goja.Value {
+	rs := sb.run
+	if goja.IsUndefined(call.This) || goja.IsNull(call.This) {
+		sb.throw("TypeError", errors.New("String.prototype.concat called on null or undefined"))
+	}
+	var b goja.StringBuilder
+	first := sb.toJSString(call.This)
+	b.WriteString(first)
+	total := int64(first.Length())
+	for _, a := range call.Arguments {
+		s := sb.toJSString(a)
+		b.WriteString(s)
+		total += int64(s.Length())
+		if rs != nil && total > rs.limits.MaxStringSize {
+			rs.stop(shared.KnobMaxStringSize)
+			return goja.Undefined()
+		}
+	}
+	return b.String()
+}
+
+// toJSString is JavaScript's ToString, keeping goja's UTF-16 strings as they
+// are (goja's exported ToString returns primitives unconverted).
+func (sb *sandbox) toJSString(v goja.Value) goja.String {
+	if o, ok := v.(*goja.Object); ok {
+		v = o.ToString() // ToPrimitive with hint string; may run script code
+	}
+	switch x := v.(type) {
+	case goja.String:
+		return x
+	case *goja.Symbol:
+		sb.throw("TypeError", errors.New("cannot convert a Symbol value to a string"))
+	}
+	return sb.rt.ToValue(v.String()).(goja.String)
 }
