@@ -429,6 +429,11 @@ func (sb *sandbox) stringify(v, replacer, space goja.Value) (goja.Value, error) 
 			return goja.Undefined(), nil
 		}
 	}
+	if rs != nil {
+		if _, isList := replacer.(*goja.Object); !isList || isFunction(replacer) {
+			replacer = sb.rt.ToValue(sb.sizedReplacer(rs, replacer))
+		}
+	}
 	out, err := sb.jsonStringify(goja.Undefined(), v, replacer, space)
 	if err != nil {
 		return nil, err
@@ -437,6 +442,51 @@ func (sb *sandbox) stringify(v, replacer, space goja.Value) (goja.Value, error) 
 		sb.checkValue(out)
 	}
 	return out, nil
+}
+
+func isFunction(v goja.Value) bool {
+	_, ok := goja.AssertFunction(v)
+	return ok
+}
+
+// sizedReplacer wraps a JSON.stringify replacer function (or none) in one
+// that keeps a running total of the output and stops the script when it
+// passes max_string_size. goja calls it for every value after toJSON, so
+// values the estimate could not see (a native toJSON returning a big
+// string, 100,000 times) are counted before they are appended; once the
+// script is stopped every value becomes undefined and goja finishes fast.
+func (sb *sandbox) sizedReplacer(rs *runState, user goja.Value) func(goja.FunctionCall) goja.Value {
+	fn, hasUser := goja.AssertFunction(user)
+	total := int64(0)
+	return func(call goja.FunctionCall) goja.Value {
+		if rs.stopped() {
+			return goja.Undefined()
+		}
+		key, val := call.Argument(0), call.Argument(1)
+		if hasUser {
+			v, err := fn(call.This, key, val)
+			if err != nil {
+				panic(err)
+			}
+			val = v
+		}
+		total += int64(len(key.String())) + 4
+		switch x := val.(type) {
+		case goja.String:
+			total += int64(x.Length()) + 2
+		case *goja.Object:
+			total += 2 // its members come through here one by one
+		default:
+			if !goja.IsUndefined(x) {
+				total += int64(len(x.String()))
+			}
+		}
+		if total > rs.limits.MaxStringSize {
+			rs.stop(shared.KnobMaxStringSize)
+			return goja.Undefined()
+		}
+		return val
+	}
 }
 
 // maxNesting bounds the nesting of arrays and objects that built-ins walk
