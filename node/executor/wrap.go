@@ -172,6 +172,12 @@ func (sb *sandbox) wrapBuiltins() error {
 					return str(rs, n)
 				}
 			}
+			if name == "sort" || name == "toSorted" {
+				plain := before
+				before = func(rs *runState, c goja.FunctionCall) bool {
+					return plain(rs, c) && sb.sortFits(rs, c)
+				}
+			}
 			if name == "flat" {
 				plain := before
 				before = func(rs *runState, c goja.FunctionCall) bool {
@@ -262,7 +268,12 @@ func (sb *sandbox) wrapBuiltins() error {
 		w(stringProto, name, nil, true)
 	}
 	strCtor := sb.object("String")
-	for _, name := range []string{"fromCharCode", "fromCodePoint", "raw"} {
+	if strCtor != nil {
+		if err := strCtor.DefineDataProperty("raw", sb.rt.ToValue(sb.stringRaw), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	for _, name := range []string{"fromCharCode", "fromCodePoint"} {
 		w(strCtor, name, nil, true)
 	}
 	g := sb.rt.GlobalObject()
@@ -967,6 +978,9 @@ func (sb *sandbox) concat(call goja.FunctionCall) goja.Value {
 // toJSString is JavaScript's ToString, keeping goja's UTF-16 strings as they
 // are (goja's exported ToString returns primitives unconverted).
 func (sb *sandbox) toJSString(v goja.Value) goja.String {
+	if v == nil {
+		v = goja.Undefined()
+	}
 	if o, ok := v.(*goja.Object); ok {
 		v = o.ToString() // ToPrimitive with hint string; may run script code
 	}
@@ -977,4 +991,88 @@ func (sb *sandbox) toJSString(v goja.Value) goja.String {
 		sb.throw("TypeError", errors.New("cannot convert a Symbol value to a string"))
 	}
 	return sb.rt.ToValue(v.String()).(goja.String)
+}
+
+// sortFits bounds a sort without a comparator: goja compares elements as
+// strings in native code, about n·log n comparisons of up to their length
+// each, which long strings make seconds of uninterruptible work. The worst
+// case is charged against max_operations (sortBytesPerOp bytes compared per
+// operation) before sorting. A comparator function runs as script code and
+// counts itself.
+func (sb *sandbox) sortFits(rs *runState, c goja.FunctionCall) bool {
+	if !goja.IsUndefined(c.Argument(0)) {
+		return true
+	}
+	o, ok := c.This.(*goja.Object)
+	if !ok {
+		return true
+	}
+	n := toLength(o.Get("length"))
+	if n < 2 {
+		return true
+	}
+	var total int64
+	for i := int64(0); i < n; i++ {
+		switch e := o.Get(strconv.FormatInt(i, 10)).(type) {
+		case goja.String:
+			total += int64(e.Length())
+		case *goja.Object:
+			if e.ClassName() == "String" {
+				total += toLength(e.Get("length"))
+			}
+		}
+	}
+	log := int64(1)
+	for m := n; m > 1; m >>= 1 {
+		log++
+	}
+	cost := total * log / sortBytesPerOp
+	if rs.ops+cost > rs.limits.MaxOperations {
+		rs.stop(shared.KnobMaxOperations)
+		return false
+	}
+	rs.charge(cost)
+	return true
+}
+
+// sortBytesPerOp is how many bytes of string comparison cost about as much
+// as one operation (a loop iteration, ~100 ns).
+const sortBytesPerOp = 512
+
+// stringRaw is String.raw with a running size check (its segments convert
+// natively, like join's elements).
+func (sb *sandbox) stringRaw(call goja.FunctionCall) goja.Value {
+	rs := sb.run
+	raw := call.Argument(0).ToObject(sb.rt).Get("raw")
+	if raw == nil || goja.IsUndefined(raw) || goja.IsNull(raw) {
+		sb.throw("TypeError", errors.New("String.raw needs an object with a raw property"))
+	}
+	segs := raw.ToObject(sb.rt)
+	n := toLength(segs.Get("length"))
+	if rs != nil && n > rs.limits.MaxArraySize {
+		rs.stop(shared.KnobMaxArraySize)
+		return goja.Undefined()
+	}
+	var b goja.StringBuilder
+	total := int64(0)
+	add := func(v goja.Value) bool {
+		s := sb.toJSString(v)
+		b.WriteString(s)
+		total += int64(s.Length())
+		if rs != nil && total > rs.limits.MaxStringSize {
+			rs.stop(shared.KnobMaxStringSize)
+		}
+		return rs == nil || !rs.stopped()
+	}
+	for i := int64(0); i < n; i++ {
+		if !add(segs.Get(strconv.FormatInt(i, 10))) {
+			return goja.Undefined()
+		}
+		if i+1 < n && int(i+1) < len(call.Arguments) {
+			if !add(call.Arguments[i+1]) {
+				return goja.Undefined()
+			}
+		}
+	}
+	return b.String()
 }
