@@ -31,6 +31,7 @@ type sandbox struct {
 	run     *runState     // the current execution; nil between runs
 
 	jsonStringify goja.Callable             // the original JSON.stringify
+	funcToString  goja.Callable             // Function.prototype.toString
 	makeRequest   goja.Callable             // the prelude's req factory
 	requestProto  *goja.Object              // prototype of req: json()
 	regexps       map[string]compiledRegexp // by flags + "/" + source
@@ -114,6 +115,7 @@ func newSandbox(prg *goja.Program) (*sandbox, error) {
 	g := rt.GlobalObject()
 
 	sb.jsonStringify, _ = goja.AssertFunction(g.Get("JSON").ToObject(rt).Get("stringify"))
+	sb.funcToString, _ = goja.AssertFunction(g.Get("Function").ToObject(rt).Get("prototype").ToObject(rt).Get("toString"))
 
 	if err := sb.wrapBuiltins(); err != nil {
 		return nil, fmt.Errorf("wrap built-ins: %w", err)

@@ -172,6 +172,15 @@ func (sb *sandbox) wrapBuiltins() error {
 					return str(rs, n)
 				}
 			}
+			if callbackMethods[name] {
+				plain := before
+				before = func(rs *runState, c goja.FunctionCall) bool {
+					if len(c.Arguments) > 0 {
+						c.Arguments[0] = sb.guardCallback(rs, c.Arguments[0])
+					}
+					return plain(rs, c)
+				}
+			}
 			if name == "sort" || name == "toSorted" {
 				plain := before
 				before = func(rs *runState, c goja.FunctionCall) bool {
@@ -215,6 +224,9 @@ func (sb *sandbox) wrapBuiltins() error {
 	}
 	arrayCtor := sb.object("Array")
 	w(arrayCtor, "from", func(rs *runState, c goja.FunctionCall) bool {
+		if len(c.Arguments) > 1 {
+			c.Arguments[1] = sb.guardCallback(rs, c.Arguments[1])
+		}
 		if o, ok := c.Argument(0).(*goja.Object); ok {
 			return array(rs, toLength(o.Get("length")))
 		}
@@ -244,8 +256,18 @@ func (sb *sandbox) wrapBuiltins() error {
 			firstErr = err
 		}
 	}
-	w(stringProto, "replace", func(rs *runState, c goja.FunctionCall) bool { return sb.replaceFits(rs, c, false) }, true)
-	w(stringProto, "replaceAll", func(rs *runState, c goja.FunctionCall) bool { return sb.replaceFits(rs, c, true) }, true)
+	w(stringProto, "replace", func(rs *runState, c goja.FunctionCall) bool {
+		if len(c.Arguments) > 1 {
+			c.Arguments[1] = sb.guardCallback(rs, c.Arguments[1])
+		}
+		return sb.replaceFits(rs, c, false)
+	}, true)
+	w(stringProto, "replaceAll", func(rs *runState, c goja.FunctionCall) bool {
+		if len(c.Arguments) > 1 {
+			c.Arguments[1] = sb.guardCallback(rs, c.Arguments[1])
+		}
+		return sb.replaceFits(rs, c, true)
+	}, true)
 	regexArg := func(rs *runState, c goja.FunctionCall) bool {
 		a := c.Argument(0)
 		if o, ok := a.(*goja.Object); ok {
@@ -365,6 +387,9 @@ func (sb *sandbox) wrapBuiltins() error {
 	// JSON.
 	json := sb.object("JSON")
 	w(json, "parse", func(rs *runState, c goja.FunctionCall) bool {
+		if len(c.Arguments) > 1 {
+			c.Arguments[1] = sb.guardCallback(rs, c.Arguments[1])
+		}
 		return sb.checkJSONShape(c.Argument(0))
 	}, false)
 	if json != nil {
@@ -1075,4 +1100,49 @@ func (sb *sandbox) stringRaw(call goja.FunctionCall) goja.Value {
 		}
 	}
 	return b.String()
+}
+
+// callbackMethods are the Array.prototype methods that call their first
+// argument once per element.
+var callbackMethods = map[string]bool{
+	"every": true, "filter": true, "find": true, "findIndex": true, "findLast": true,
+	"findLastIndex": true, "flatMap": true, "forEach": true, "map": true, "reduce": true,
+	"reduceRight": true, "some": true, "sort": true, "toSorted": true,
+}
+
+// guardCallback wraps a native callback (a built-in or bound function) that
+// a built-in will call in a loop. Script callbacks tick and can be
+// interrupted; a native one never returns to script code, so
+// arr.map(Function.prototype.call, String.prototype.repeat) would run to
+// the end whatever the timer or the heap fence said. The wrapper costs an
+// operation per call and ends the loop's work once the script is stopped.
+func (sb *sandbox) guardCallback(rs *runState, v goja.Value) goja.Value {
+	fn, ok := goja.AssertFunction(v)
+	if !ok || !sb.isNative(v) {
+		return v
+	}
+	return sb.rt.ToValue(func(call goja.FunctionCall) goja.Value {
+		if rs.stopped() {
+			return goja.Undefined()
+		}
+		rs.charge(1)
+		r, err := fn(call.This, call.Arguments...)
+		if err != nil {
+			panic(err)
+		}
+		return r
+	})
+}
+
+// isNative reports whether a function is a built-in, a bound function or a
+// proxy: Function.prototype.toString shows "[native code]" for exactly those.
+func (sb *sandbox) isNative(v goja.Value) bool {
+	if sb.funcToString == nil {
+		return false
+	}
+	src, err := sb.funcToString(v)
+	if err != nil {
+		return false
+	}
+	return strings.HasSuffix(src.String(), "[native code] }")
 }
