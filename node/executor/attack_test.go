@@ -59,6 +59,7 @@ func TestAttackMatrix(t *testing.T) {
 		{name: "sort of long strings", src: `function handle(){ const a = []; const base = 'y'.repeat(60000); for (let i = 0; i < 2000; i++) a.push(base + (i * 7919 % 2000)); return a.sort()[0].length }`, limits: func(l *shared.Limits) { l.MaxArraySize = 100000 }, knob: shared.KnobMaxOperations},
 		{name: "String.raw of String objects", src: `function handle(){ const big = new String('y'.repeat(60000)); return String.raw({raw: Array(5000).fill(big)}) }`, knob: shared.KnobMaxStringSize},
 		{name: "native callback in map", src: `function handle(){ const a = Array(5000).fill(60000); return a.map(Function.prototype.call, String.prototype.repeat.bind('y')).length }`, limits: func(l *shared.Limits) { l.MaxOperations = 1000 }, knob: shared.KnobMaxOperations},
+		{name: "Set of long strings", src: `function handle(){ const big = 'y'.repeat(60000); return new Set(Array(5000).fill(big)).size }`, limits: func(l *shared.Limits) { l.MaxOperations = 100_000 }, knob: shared.KnobMaxOperations},
 		{name: "join big separator", src: `function handle(){ return Array(5000).join('x'.repeat(60000)) }`, knob: shared.KnobMaxStringSize},
 		{name: "replaceAll growth", src: `function handle(){ return 'a'.repeat(60000).replaceAll('a', 'bbbbbbbbbb') }`, knob: shared.KnobMaxStringSize},
 		{name: "regex replace growth", src: `function handle(){ return 'a'.repeat(60000).replace(/a/g, 'bbbbbbbbbb') }`, limits: func(l *shared.Limits) { l.MaxOperations = 1 << 40 }, knob: shared.KnobMaxStringSize},

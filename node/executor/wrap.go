@@ -369,6 +369,14 @@ func (sb *sandbox) wrapBuiltins() error {
 		}
 		has, _ := goja.AssertFunction(proto.Get("has"))
 		w(proto, spec.method, func(rs *runState, c goja.FunctionCall) bool {
+			// Hashing a long string key is work in native code; new Set(array)
+			// calls this per element, so the charge also bounds that loop.
+			if l := strLen(c.Argument(0)); l > sortBytesPerOp {
+				rs.charge(l / sortBytesPerOp)
+				if rs.stopped() {
+					return false
+				}
+			}
 			o, ok := c.This.(*goja.Object)
 			if !ok || has == nil {
 				return true
