@@ -91,7 +91,7 @@ func StartBare(argv ...string) (*Proc, error) {
 func StartNodeJS() (*Proc, error) {
 	nodeBin, err := exec.LookPath("node")
 	if err != nil {
-		return nil, fmt.Errorf("Node.js baseline: %w", err)
+		return nil, fmt.Errorf("node.js baseline: %w", err)
 	}
 	addr, err := FreePort()
 	if err != nil {
