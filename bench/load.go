@@ -11,6 +11,7 @@ import (
 // LoadOptions configure a sustained-load run against one node.
 type LoadOptions struct {
 	NodeBin     string
+	NodeEnv     []string // extra KEY=VALUE settings for the node
 	Concurrency int
 	Warmup      time.Duration // load before the starting RSS is taken
 	Duration    time.Duration
@@ -92,7 +93,7 @@ func RunLoad(ctx context.Context, o LoadOptions) (*LoadReport, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	node, err := StartNode(ctx, o.NodeBin, dir)
+	node, err := StartNode(ctx, o.NodeBin, dir, o.NodeEnv...)
 	if err != nil {
 		return nil, err
 	}

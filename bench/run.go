@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 // DefaultOptions.
 type Options struct {
 	NodeBin       string   // picloud-node to run (built by the caller)
+	NodeEnv       []string // extra KEY=VALUE settings for every node, e.g. GOGC=400
 	BareCmd       []string // argv that runs ServeBare on the address in BareAddrEnv
 	Concurrency   int
 	Warmup        time.Duration
@@ -100,10 +102,10 @@ func (d DispatchResult) CPURatio() float64 {
 	return medianRatio(d.Big, d.Small, func(m measured) float64 { return float64(m.cpuPerReq()) })
 }
 
-// Median is the round with the median throughput of xs.
+// median is the round with the median throughput of xs.
 func median(xs []measured) measured {
 	s := slices.Clone(xs)
-	slices.SortFunc(s, func(a, b measured) int { return cmpFloat(a.RPS(), b.RPS()) })
+	slices.SortFunc(s, func(a, b measured) int { return cmp.Compare(a.RPS(), b.RPS()) })
 	return s[len(s)/2]
 }
 
@@ -180,7 +182,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	defer os.RemoveAll(dir)
 
 	say("starting PiCloud, bare Go and Node.js on loopback")
-	node, err := StartNode(ctx, o.NodeBin, dir+"/main")
+	node, err := StartNode(ctx, o.NodeBin, dir+"/main", o.NodeEnv...)
 	if err != nil {
 		return nil, err
 	}
@@ -225,11 +227,10 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 	}
 	for i, p := range procs {
-		runs := all[i]
-		rep.Servers[i].Rounds = slices.Clone(runs)
-		slices.SortFunc(runs, func(a, b measured) int { return cmpFloat(a.RPS(), b.RPS()) })
-		rep.Servers[i].Load = runs[len(runs)/2].LoadResult
-		rep.Servers[i].CPUPerReq = runs[len(runs)/2].cpuPerReq()
+		mid := median(all[i])
+		rep.Servers[i].Rounds = all[i]
+		rep.Servers[i].Load = mid.LoadResult
+		rep.Servers[i].CPUPerReq = mid.cpuPerReq()
 		m, err := p.Mem()
 		if err != nil {
 			return nil, err
@@ -253,16 +254,6 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		return nil, err
 	}
 	return rep, nil
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // hello warms a server up and then measures GET / with Host: localhost.
@@ -387,7 +378,7 @@ func measureDispatch(ctx context.Context, dir string, o Options, rep *Report, sa
 		}
 	}()
 	for i, n := range sizes {
-		node, startup, err := dispatchNode(ctx, o.NodeBin, fmt.Sprintf("%s/dispatch-%d", dir, n), n)
+		node, startup, err := dispatchNode(ctx, o.NodeBin, fmt.Sprintf("%s/dispatch-%d", dir, n), n, o.NodeEnv)
 		if err != nil {
 			return err
 		}
@@ -433,8 +424,8 @@ func measureDispatch(ctx context.Context, dir string, o Options, rep *Report, sa
 
 // dispatchNode makes a node whose database holds a dispatch table of n
 // entries and starts it, returning how long the start took.
-func dispatchNode(ctx context.Context, bin, dir string, n int) (*Node, time.Duration, error) {
-	node, err := StartNode(ctx, bin, dir) // creates and seeds the database
+func dispatchNode(ctx context.Context, bin, dir string, n int, env []string) (*Node, time.Duration, error) {
+	node, err := StartNode(ctx, bin, dir, env...) // creates and seeds the database
 	if err != nil {
 		return nil, 0, err
 	}
@@ -445,7 +436,7 @@ func dispatchNode(ctx context.Context, bin, dir string, n int) (*Node, time.Dura
 		return nil, 0, err
 	}
 	t0 := time.Now()
-	node, err = StartNode(ctx, bin, dir)
+	node, err = StartNode(ctx, bin, dir, env...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -510,6 +501,9 @@ func fmtDur(d time.Duration) string {
 func (r *Report) Print(w io.Writer) {
 	o := r.Opts
 	fmt.Fprintf(w, "\nPiCloud benchmark: loopback, %d CPUs, %s, Node.js %s\n", runtime.NumCPU(), r.GoVersion, r.NodeVersion)
+	if len(o.NodeEnv) > 0 {
+		fmt.Fprintf(w, "node environment: %s\n", strings.Join(o.NodeEnv, " "))
+	}
 	fmt.Fprintf(w, "hello world, GET / Host: localhost, %d keep-alive connections, %d round(s) of %v after %v warm-up each (median round shown; ratios are medians of per-round ratios)\n\n",
 		o.Concurrency, o.Rounds, o.Duration, o.Warmup)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -87,6 +88,8 @@ func runBench(ctx context.Context, args []string) (int, error) {
 	small := fs.Int("dispatch-small", d.DispatchSmall, "entries of the small dispatch table")
 	big := fs.Int("dispatch-big", d.DispatchBig, "entries of the big dispatch table")
 	strict := fs.Bool("strict", false, "exit 1 when a target is missed")
+	var env envFlag
+	fs.Var(&env, "node-env", "KEY=VALUE setting for every node started, e.g. GOGC=400 (repeatable)")
 	fs.Parse(args)
 
 	bin, cleanup, err := nodeBinary(ctx, *node)
@@ -103,6 +106,7 @@ func runBench(ctx context.Context, args []string) (int, error) {
 	}
 	rep, err := bench.Run(ctx, bench.Options{
 		NodeBin:       bin,
+		NodeEnv:       env,
 		BareCmd:       []string{self, "serve-bare"},
 		Concurrency:   *c,
 		Warmup:        *warm,
@@ -134,13 +138,15 @@ func runLoad(ctx context.Context, args []string) (int, error) {
 	dur := fs.Duration("duration", 60*time.Second, "sustained load time")
 	warm := fs.Duration("warmup", 3*time.Second, "warm-up before the starting RSS is taken")
 	settle := fs.Duration("settle", 5*time.Second, "idle time after the load before the final RSS")
+	var env envFlag
+	fs.Var(&env, "node-env", "KEY=VALUE setting for the node, e.g. GOGC=400 (repeatable)")
 	fs.Parse(args)
 	bin, cleanup, err := nodeBinary(ctx, *node)
 	if err != nil {
 		return 1, err
 	}
 	defer cleanup()
-	rep, err := bench.RunLoad(ctx, bench.LoadOptions{NodeBin: bin, Concurrency: *c, Duration: *dur, Warmup: *warm, Settle: *settle, Progress: os.Stderr})
+	rep, err := bench.RunLoad(ctx, bench.LoadOptions{NodeBin: bin, NodeEnv: env, Concurrency: *c, Duration: *dur, Warmup: *warm, Settle: *settle, Progress: os.Stderr})
 	if err != nil {
 		return 1, err
 	}
@@ -149,4 +155,17 @@ func runLoad(ctx context.Context, args []string) (int, error) {
 		return 1, nil
 	}
 	return 0, nil
+}
+
+// envFlag collects repeated KEY=VALUE flags.
+type envFlag []string
+
+func (e *envFlag) String() string { return strings.Join(*e, " ") }
+
+func (e *envFlag) Set(v string) error {
+	if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
