@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,8 +25,13 @@ type Load struct {
 	Path        string // default /
 	Concurrency int    // default 1
 	Duration    time.Duration
-	Requests    int64         // 0: no count limit (Duration must be set)
-	Timeout     time.Duration // per request; default 10 s
+	Requests    int64 // 0: no count limit (Duration must be set)
+	// Rate, when set, paces requests at this many per second in total
+	// (open loop, like wrk2) instead of sending them back to back; latency
+	// then counts from when a request was due, so a server that falls
+	// behind is charged for the queue it builds.
+	Rate    float64
+	Timeout time.Duration // per request; default 10 s
 	// Expect, when set, is the body every answer must carry; another body
 	// counts as a BodyMismatch error.
 	Expect []byte
@@ -92,15 +98,7 @@ func (l Load) Run(ctx context.Context) (*LoadResult, error) {
 		ctx, cancel = context.WithTimeout(ctx, l.Duration)
 		defer cancel()
 	}
-	var budget chan struct{} // one token per request when counted
-	if l.Requests > 0 {
-		budget = make(chan struct{}, l.Requests)
-		for range l.Requests {
-			budget <- struct{}{}
-		}
-		close(budget)
-	}
-
+	next := l.pace(ctx)
 	results := make([]*LoadResult, l.Concurrency)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -111,7 +109,7 @@ func (l Load) Run(ctx context.Context) (*LoadResult, error) {
 		go func() {
 			defer wg.Done()
 			w := worker{load: &l, req: req, res: res}
-			w.run(ctx, budget)
+			w.run(ctx, next)
 		}()
 	}
 	wg.Wait()
@@ -149,13 +147,51 @@ type worker struct {
 	body     bytes.Buffer
 }
 
-func (w *worker) run(ctx context.Context, budget <-chan struct{}) {
-	defer w.close()
-	for ctx.Err() == nil {
-		if budget != nil {
-			if _, ok := <-budget; !ok {
+// pace returns what workers call before each request: whether to send one
+// more, and when it was due (zero: now).
+func (l *Load) pace(ctx context.Context) func() (time.Time, bool) {
+	var remaining atomic.Int64
+	remaining.Store(l.Requests)
+	counted := func() bool { return l.Requests <= 0 || remaining.Add(-1) >= 0 }
+	if l.Rate <= 0 {
+		return func() (time.Time, bool) { return time.Time{}, ctx.Err() == nil && counted() }
+	}
+	due := make(chan time.Time, max(int(l.Rate), 1))
+	go func() {
+		defer close(due)
+		interval := float64(time.Second) / l.Rate
+		begin := time.Now()
+		for i := 0; ctx.Err() == nil && counted(); i++ {
+			at := begin.Add(time.Duration(float64(i) * interval))
+			// Sleep in steps of at least half a millisecond and send what
+			// became due meanwhile: a timer per request would cost more
+			// than the requests.
+			if wait := time.Until(at); wait > 500*time.Microsecond {
+				time.Sleep(wait)
+			}
+			select {
+			case due <- at:
+			case <-ctx.Done():
 				return
 			}
+		}
+	}()
+	return func() (time.Time, bool) {
+		select {
+		case at, ok := <-due:
+			return at, ok
+		case <-ctx.Done():
+			return time.Time{}, false
+		}
+	}
+}
+
+func (w *worker) run(ctx context.Context, next func() (time.Time, bool)) {
+	defer w.close()
+	for ctx.Err() == nil {
+		due, ok := next()
+		if !ok {
+			return
 		}
 		if w.conn == nil {
 			if err := w.dial(ctx); err != nil {
@@ -171,7 +207,7 @@ func (w *worker) run(ctx context.Context, budget <-chan struct{}) {
 				continue
 			}
 		}
-		w.one(ctx)
+		w.one(ctx, due)
 	}
 }
 
@@ -207,8 +243,11 @@ func (w *worker) connError(err error) {
 	}
 }
 
-func (w *worker) one(ctx context.Context) {
+func (w *worker) one(ctx context.Context, due time.Time) {
 	t0 := time.Now()
+	if due.IsZero() {
+		due = t0
+	}
 	w.conn.SetDeadline(t0.Add(w.load.Timeout))
 	if _, err := w.conn.Write(w.req); err != nil {
 		w.fail(ctx, err)
@@ -219,7 +258,7 @@ func (w *worker) one(ctx context.Context) {
 		w.fail(ctx, err)
 		return
 	}
-	d := time.Since(t0)
+	d := time.Since(due)
 	if ctx.Err() != nil {
 		return // finished after the end of the run: not part of it
 	}

@@ -158,3 +158,31 @@ func TestReadCPUOfThisProcessGrows(t *testing.T) {
 		t.Fatalf("CPU time did not grow over 300ms of spinning (%d loops): %v → %v", x, before, after)
 	}
 }
+
+func TestLoadAtAFixedRate(t *testing.T) {
+	srv := httptest.NewServer(BareHandler())
+	defer srv.Close()
+	res, err := Load{Addr: strings.TrimPrefix(srv.URL, "http://"), Concurrency: 4, Rate: 400, Duration: time.Second, Expect: []byte(HelloBody)}.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK < 340 || res.OK > 410 || res.Errors() != 0 {
+		t.Fatalf("400 req/s for 1s: %v", res)
+	}
+}
+
+// At a fixed rate a server that cannot keep up is charged for the queue it
+// builds, not only for the requests it answers (no coordinated omission).
+func TestLoadAtAFixedRateChargesTheQueue(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond) // at most 50 req/s on one connection
+	}))
+	defer srv.Close()
+	res, err := Load{Addr: strings.TrimPrefix(srv.URL, "http://"), Concurrency: 1, Rate: 100, Duration: time.Second}.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p99 := res.Latency.Quantile(0.99); p99 < 200*time.Millisecond {
+		t.Fatalf("p99 %v: the queue of a server at half the asked rate was not counted (%v)", p99, res)
+	}
+}

@@ -32,6 +32,7 @@ func TestChecksJudgeEachTarget(t *testing.T) {
 		big    time.Duration // CPU/req at the big dispatch table (small: 50µs)
 		update time.Duration
 		idle   int64
+		atRate []time.Duration // p99 of PiCloud and bare Go at the same rate, when measured
 		want   map[string]bool
 	}{
 		{
@@ -60,6 +61,16 @@ func TestChecksJudgeEachTarget(t *testing.T) {
 			big: 50 * time.Microsecond, update: time.Millisecond, idle: 1,
 			want: map[string]bool{"throughput PiCloud / bare Go": true, "throughput PiCloud / Node.js": true},
 		},
+		{
+			// The p99 target is judged at the same load when that was
+			// measured: a slower server's closed-loop p99 is longer by
+			// Little's law alone.
+			name:   "p99 at the same rate",
+			rounds: [][3]measured{round(500, 1000, 800, 40*time.Millisecond, 2*time.Millisecond)},
+			big:    50 * time.Microsecond, update: time.Millisecond, idle: 1,
+			atRate: []time.Duration{3 * time.Millisecond, 2 * time.Millisecond},
+			want:   map[string]bool{"p99 PiCloud / bare Go": true},
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rep := &Report{Opts: DefaultOptions(), NodeIdle: Mem{RSS: c.idle}}
@@ -69,6 +80,9 @@ func TestChecksJudgeEachTarget(t *testing.T) {
 					rep.Servers[i].Rounds = append(rep.Servers[i].Rounds, r[i])
 					rep.Servers[i].Load = r[i].LoadResult
 				}
+			}
+			for i, p99 := range c.atRate {
+				rep.Servers[i].AtRate = fakeRound(250, p99, 0).LoadResult
 			}
 			rep.Update.Record(c.update)
 			small := fakeRound(1000, time.Millisecond, 50*time.Microsecond)

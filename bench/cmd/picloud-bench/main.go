@@ -22,6 +22,7 @@ const usage = `picloud-bench measures PiCloud on loopback, bounded in time.
 Usage:
   picloud-bench bench [flags]   PiCloud vs bare Go vs Node.js, update latency, dispatch 10 vs 10,000
   picloud-bench load [flags]    sustained load on one node: zero errors, RSS back near its start
+  picloud-bench hit -addr host:port [flags]   load any server with the same client
   picloud-bench serve-bare -addr host:port   the bare Go baseline (bench starts it)
 
 Without -node, picloud-node is built first (run from inside the module).
@@ -41,6 +42,8 @@ func main() {
 		code, err = runBench(ctx, os.Args[2:])
 	case "load":
 		code, err = runLoad(ctx, os.Args[2:])
+	case "hit":
+		code, err = runHit(ctx, os.Args[2:])
 	case "serve-bare":
 		fs := flag.NewFlagSet("serve-bare", flag.ExitOnError)
 		addr := fs.String("addr", os.Getenv(bench.BareAddrEnv), "listen address")
@@ -168,4 +171,25 @@ func (e *envFlag) Set(v string) error {
 	}
 	*e = append(*e, v)
 	return nil
+}
+
+func runHit(ctx context.Context, args []string) (int, error) {
+	fs := flag.NewFlagSet("hit", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "server address host:port")
+	host := fs.String("host", "localhost", "Host header")
+	path := fs.String("path", "/", "request path")
+	c := fs.Int("c", bench.DefaultOptions().Concurrency, "concurrent keep-alive connections")
+	dur := fs.Duration("duration", 10*time.Second, "load time")
+	rate := fs.Float64("rate", 0, "paced req/s in total (0: back to back)")
+	fs.Parse(args)
+	res, err := bench.Load{Addr: *addr, Host: *host, Path: *path, Concurrency: *c, Duration: *dur, Rate: *rate}.Run(ctx)
+	if err != nil {
+		return 1, err
+	}
+	fmt.Println(res)
+	fmt.Println("statuses:", res.Statuses)
+	if res.FirstError != "" {
+		fmt.Println("first connection error:", res.FirstError)
+	}
+	return 0, nil
 }
