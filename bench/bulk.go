@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -109,4 +110,24 @@ func IntegrityCheck(ctx context.Context, path string) error {
 		return fmt.Errorf("integrity_check %s: %q", path, msgs)
 	}
 	return nil
+}
+
+// LoggedExecutions is how many execution logs were ever written to the
+// database at path (stopped node): execution_logs ids come from
+// AUTOINCREMENT, so its sequence counts rows that pruning has since removed.
+func LoggedExecutions(ctx context.Context, path string) (int64, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return 0, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer db.Close()
+	var n int64
+	err = db.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'execution_logs'`).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count execution logs in %s: %w", path, err)
+	}
+	return n, nil
 }

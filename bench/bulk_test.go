@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/picloud/picloud/node/store"
 	"github.com/picloud/picloud/shared"
@@ -55,5 +56,40 @@ func TestSeedDispatchIsReadByTheStore(t *testing.T) {
 	}
 	if _, err := st.CreateApp(ctx, shared.App{Slug: "app-8", Name: "again"}, false); !shared.IsCode(err, shared.CodeSlugTaken) {
 		t.Fatalf("creating a seeded slug again: %v, want slug_taken", err)
+	}
+}
+
+// LoggedExecutions counts every log ever written, also those pruned since.
+func TestLoggedExecutionsCountsPrunedLogs(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "picloud.db")
+	st, err := store.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := LoggedExecutions(ctx, path); err != nil || n != 0 {
+		t.Fatalf("fresh database: %d logs, %v", n, err)
+	}
+	app, err := st.App(ctx, shared.DefaultAppSlug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts, err := st.Scripts(ctx, app.ID)
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("seeded scripts: %v %v", scripts, err)
+	}
+	var logs []shared.Log
+	for range 5 {
+		logs = append(logs, shared.Log{AppID: app.ID, ScriptID: scripts[0].ID, Trigger: shared.TriggerRoute, Status: 200, StartedAt: time.Now()})
+	}
+	if err := st.InsertLogs(ctx, logs); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PruneLogs(ctx, app.ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if n, err := LoggedExecutions(ctx, path); err != nil || n != 5 {
+		t.Fatalf("5 logs written, 3 pruned: counted %d, %v", n, err)
 	}
 }

@@ -23,6 +23,8 @@ type LoadOptions struct {
 type LoadReport struct {
 	Opts                  LoadOptions
 	Result                *LoadResult
+	WarmOK                int64         // requests answered during the warm-up
+	Logged                int64         // execution logs the node wrote in all
 	CPU                   time.Duration // node CPU time during the sustained load
 	Idle, Warm, End, Back Mem           // before any load, after warm-up, at the end of the load, after settling
 }
@@ -49,6 +51,12 @@ func (r *LoadReport) Problems() []string {
 	if res.OK == 0 {
 		p = append(p, "no request succeeded")
 	}
+	// Every execution is logged (SPEC §4); a log dropped under load is an
+	// error of the node. More logs than answers are requests cut off by the
+	// end of a run.
+	if answered := r.WarmOK + res.OK; r.Logged < answered {
+		p = append(p, fmt.Sprintf("%d of %d executions answered were not logged", answered-r.Logged, answered))
+	}
 	if r.Back.RSS > r.RSSLimit() {
 		p = append(p, fmt.Sprintf("RSS %s after the load did not come back near its warm %s (limit %s)", MB(r.Back.RSS), MB(r.Warm.RSS), MB(r.RSSLimit())))
 	}
@@ -59,6 +67,7 @@ func (r *LoadReport) Problems() []string {
 func (r *LoadReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nsustained load: GET / Host: localhost, %d connections, %v\n", r.Opts.Concurrency, r.Opts.Duration)
 	fmt.Fprintf(w, "  %v\n", r.Result)
+	fmt.Fprintf(w, "  execution logs written: %d for %d answered requests (warm-up included)\n", r.Logged, r.WarmOK+r.Result.OK)
 	if r.Result.OK > 0 {
 		fmt.Fprintf(w, "  node CPU %v per request (%.2f of a core)\n", r.CPU/time.Duration(r.Result.OK), r.CPU.Seconds()/r.Result.Elapsed.Seconds())
 	}
@@ -104,9 +113,11 @@ func RunLoad(ctx context.Context, o LoadOptions) (*LoadReport, error) {
 	}
 	l := Load{Addr: node.Addr, Host: "localhost", Concurrency: o.Concurrency, Duration: o.Warmup, Expect: []byte(HelloBody)}
 	fmt.Fprintf(o.Progress, "load: %v warm-up at concurrency %d\n", o.Warmup, o.Concurrency)
-	if _, err := l.Run(ctx); err != nil {
+	warm, err := l.Run(ctx)
+	if err != nil {
 		return nil, err
 	}
+	rep.WarmOK = warm.OK
 	if rep.Warm, err = node.Mem(); err != nil {
 		return nil, err
 	}
@@ -141,6 +152,9 @@ func RunLoad(ctx context.Context, o LoadOptions) (*LoadReport, error) {
 	}
 	if err := node.Stop(30 * time.Second); err != nil {
 		return rep, fmt.Errorf("node did not shut down cleanly after the load: %w", err)
+	}
+	if rep.Logged, err = LoggedExecutions(ctx, node.DBPath()); err != nil {
+		return rep, err
 	}
 	return rep, nil
 }
