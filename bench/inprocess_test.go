@@ -2,12 +2,16 @@ package bench
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/picloud/picloud/node/nodetest"
+	"github.com/picloud/picloud/shared"
 )
 
 // In-process benchmarks: the node (or the bare baseline) and the client in
@@ -46,4 +50,40 @@ func BenchmarkBareHelloWorld(b *testing.B) {
 	srv := httptest.NewServer(BareHandler())
 	defer srv.Close()
 	benchLoad(b, strings.TrimPrefix(srv.URL, "http://"), "localhost", "/", HelloBody)
+}
+
+// BenchmarkNodeUpdateToFirstResponse times PATCH of the hello-world script
+// through the admin API until the data plane answers the new body: the
+// path behind the "update → first response" target, for pprof.
+func BenchmarkNodeUpdateToFirstResponse(b *testing.B) {
+	ctx := context.Background()
+	n := nodetest.Start(b)
+	admin := NewAdmin(n.AdminURL, n.Token)
+	scripts, err := n.Client.Scripts(ctx, "default")
+	if err != nil || len(scripts) == 0 {
+		b.Fatalf("seeded script: %v %v", scripts, err)
+	}
+	path := "/api/v1/admin/scripts/" + strconv.FormatInt(scripts[0].ID, 10)
+	data := &http.Client{Timeout: 5 * time.Second}
+	var total Histogram
+	b.ResetTimer()
+	for i := range b.N {
+		marker := fmt.Sprintf("Hello, World! %d", i)
+		src := fmt.Sprintf("function handle(req) { return %q; }", marker)
+		t0 := time.Now()
+		if err := admin.Do(ctx, http.MethodPatch, path, shared.UpdateScriptRequest{Source: &src}, nil); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			status, body, err := Get(ctx, data, n.DataURL+"/", "localhost")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if status == http.StatusOK && string(body) == marker {
+				break
+			}
+		}
+		total.Record(time.Since(t0))
+	}
+	b.ReportMetric(float64(total.Quantile(0.5).Microseconds()), "p50-µs")
 }
