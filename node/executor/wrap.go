@@ -193,15 +193,24 @@ func (sb *sandbox) wrapBuiltins() error {
 					if !plain(rs, c) {
 						return false
 					}
-					d := c.Argument(0)
-					if o, ok := c.This.(*goja.Object); ok && !goja.IsUndefined(d) && d.ToFloat() > maxNesting {
-						es := sb.newEstimator(0)
+					o, ok := c.This.(*goja.Object)
+					if !ok {
+						return true
+					}
+					depth := 1.0
+					if d := c.Argument(0); !goja.IsUndefined(d) {
+						depth = d.ToFloat()
+					}
+					es := sb.newEstimator(0)
+					if depth > maxNesting {
 						es.nesting(o, 0)
 						if es.tooDeep {
 							sb.throw("RangeError", errTooNested)
 						}
 					}
-					return true
+					// Shared sub-arrays flatten to copies: a=[a,a] thirty times
+					// is 2^30 elements from 31 small arrays.
+					return array(rs, es.flatLength(o, int(min(depth, maxNesting)), rs.limits.MaxArraySize))
 				}
 			}
 			w(arrayProto, name, before, resultChecked[name] || name == "join")
@@ -649,18 +658,57 @@ func (es *estimator) join(o *goja.Object, sep, budget int64, depth int) int64 {
 	return total
 }
 
-// nesting reports whether arrays nest deeper than maxNesting under o.
+// nesting reports whether arrays nest deeper than maxNesting under o. Each
+// distinct array is walked once (heights are remembered), so arrays shared
+// many times over do not make the walk exponential.
 func (es *estimator) nesting(o *goja.Object, depth int) {
-	if !es.enter(o, depth) {
-		return
+	heights := make(map[*goja.Object]int)
+	if depth+es.height(o, heights) > maxNesting {
+		es.tooDeep = true
+	}
+}
+
+func (es *estimator) height(o *goja.Object, heights map[*goja.Object]int) int {
+	if h, ok := heights[o]; ok {
+		return h
+	}
+	if es.path[o] || len(es.path) > maxNesting {
+		return 0 // a cycle, or already too deep to matter
+	}
+	es.path[o] = true
+	defer delete(es.path, o)
+	h := 0
+	n := toLength(o.Get("length"))
+	for i := int64(0); i < n && h <= maxNesting; i++ {
+		if e, ok := o.Get(strconv.FormatInt(i, 10)).(*goja.Object); ok && e.ClassName() == "Array" {
+			h = max(h, es.height(e, heights))
+		}
+	}
+	heights[o] = h + 1
+	return h + 1
+}
+
+// flatLength is the length o.flat(depth) would have, counted until it
+// passes budget.
+func (es *estimator) flatLength(o *goja.Object, depth int, budget int64) int64 {
+	if !es.enter(o, 0) {
+		return 0
 	}
 	defer delete(es.path, o)
 	n := toLength(o.Get("length"))
-	for i := int64(0); i < n && !es.tooDeep; i++ {
-		if e, ok := o.Get(strconv.FormatInt(i, 10)).(*goja.Object); ok && e.ClassName() == "Array" {
-			es.nesting(e, depth+1)
+	total := int64(0)
+	for i := int64(0); i < n && total <= budget; i++ {
+		e := o.Get(strconv.FormatInt(i, 10))
+		if e == nil {
+			continue // holes are skipped
 		}
+		if a, ok := e.(*goja.Object); ok && depth > 0 && a.ClassName() == "Array" {
+			total += es.flatLength(a, depth-1, budget-total)
+			continue
+		}
+		total++
 	}
+	return total
 }
 
 // replaceFits bounds the result of replace/replaceAll with a string
