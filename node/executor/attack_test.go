@@ -60,6 +60,7 @@ func TestAttackMatrix(t *testing.T) {
 		{name: "String.raw of String objects", src: `function handle(){ const big = new String('y'.repeat(60000)); return String.raw({raw: Array(5000).fill(big)}) }`, knob: shared.KnobMaxStringSize},
 		{name: "native callback in map", src: `function handle(){ const a = Array(5000).fill(60000); return a.map(Function.prototype.call, String.prototype.repeat.bind('y')).length }`, limits: func(l *shared.Limits) { l.MaxOperations = 1000 }, knob: shared.KnobMaxOperations},
 		{name: "Set of long strings", src: `function handle(){ const big = 'y'.repeat(60000); return new Set(Array(5000).fill(big)).size }`, limits: func(l *shared.Limits) { l.MaxOperations = 100_000 }, knob: shared.KnobMaxOperations},
+		{name: "toLocaleString of String objects", src: `function handle(){ const big = new String('y'.repeat(60000)); return Array(5000).fill(big).toLocaleString() }`, knob: shared.KnobMaxStringSize},
 		{name: "join big separator", src: `function handle(){ return Array(5000).join('x'.repeat(60000)) }`, knob: shared.KnobMaxStringSize},
 		{name: "replaceAll growth", src: `function handle(){ return 'a'.repeat(60000).replaceAll('a', 'bbbbbbbbbb') }`, knob: shared.KnobMaxStringSize},
 		{name: "regex replace growth", src: `function handle(){ return 'a'.repeat(60000).replace(/a/g, 'bbbbbbbbbb') }`, limits: func(l *shared.Limits) { l.MaxOperations = 1 << 40 }, knob: shared.KnobMaxStringSize},

@@ -38,6 +38,7 @@ func TestResponses(t *testing.T) {
 		{"JSON.stringify with replacers", `function handle(){ const o = {a: 1, b: 'x', c: [1, {d: 2}], e: undefined, f: new Date(0)}; return [JSON.stringify(o), JSON.stringify(o, (k, v) => typeof v === 'number' ? v * 10 : v), JSON.stringify(o, ['a', 'c']), JSON.stringify({a: [1]}, null, 1)].join(' ') }`, 200, "text/plain; charset=utf-8", `{"a":1,"b":"x","c":[1,{"d":2}],"f":"1970-01-01T00:00:00.000Z"} {"a":10,"b":"x","c":[10,{"d":20}],"f":"1970-01-01T00:00:00.000Z"} {"a":1,"c":[1,{}]} {` + "\n" + ` "a": [` + "\n" + `  1` + "\n" + ` ]` + "\n" + `}`, "", ""},
 		{"String.raw", "function handle(){ return String.raw`a\\n${1+1}b${'c'}` + String.raw({raw: ['x', 'y', 'z']}, 1) }", 200, "text/plain; charset=utf-8", "a\\n2bcx1yz", "", ""},
 		{"flat", "function handle(){ return [[1, [2, [3]]], , 4].flat().length + ',' + [[1, [2, [3]]]].flat(Infinity).join('') }", 200, "text/plain; charset=utf-8", "3,123", "", ""},
+		{"toLocaleString", "function handle(){ const a = [1, 'x', null, [2, 3]]; a.push(a); return a.toLocaleString() }", 200, "text/plain; charset=utf-8", "1,x,,2,3,", "", ""},
 		{"cyclic array joins", `function handle(){ const a = [1, 2]; a.push(a); return String(a) }`, 200, "text/plain; charset=utf-8", "1,2,", "", ""},
 		{"moderately nested JSON", `function handle(){ let a = [1]; for (let i = 0; i < 200; i++) a = [a]; return JSON.stringify(a).length + "" }`, 200, "text/plain; charset=utf-8", "403", "", ""},
 	}

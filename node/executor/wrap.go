@@ -1007,7 +1007,60 @@ func (sb *sandbox) replaceJoin(proto *goja.Object) error {
 		}
 		return b.String()
 	}
-	return proto.DefineDataProperty("join", sb.rt.ToValue(join), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	if err := proto.DefineDataProperty("join", sb.rt.ToValue(join), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
+		return err
+	}
+
+	// toLocaleString is join(",") of each element's toLocaleString(), with
+	// the same running check.
+	locale := func(call goja.FunctionCall) goja.Value {
+		rs := sb.run
+		o := call.This.ToObject(sb.rt)
+		if sb.joining[o] {
+			return sb.rt.ToValue("")
+		}
+		if rs != nil && (rs.stopped() || !sb.joinFits(rs, o, goja.Undefined())) {
+			return goja.Undefined()
+		}
+		if sb.joining == nil {
+			sb.joining = make(map[*goja.Object]bool)
+		}
+		sb.joining[o] = true
+		defer delete(sb.joining, o)
+		n := toLength(o.Get("length"))
+		var b goja.StringBuilder
+		total := int64(0)
+		for i := int64(0); i < n; i++ {
+			if i > 0 {
+				b.WriteUTF8String(",")
+				total++
+			}
+			e := o.Get(strconv.FormatInt(i, 10))
+			if e == nil || goja.IsUndefined(e) || goja.IsNull(e) {
+				continue
+			}
+			eo := e.ToObject(sb.rt)
+			fn, ok := goja.AssertFunction(eo.Get("toLocaleString"))
+			if !ok {
+				sb.throw("TypeError", errors.New("toLocaleString is not a function"))
+			}
+			v, err := fn(e)
+			if err != nil {
+				panic(err)
+			}
+			s := sb.toJSString(v)
+			b.WriteString(s)
+			total += int64(s.Length())
+			if rs != nil && total > rs.limits.MaxStringSize {
+				rs.stop(shared.KnobMaxStringSize)
+			}
+			if rs != nil && rs.stopped() {
+				return goja.Undefined()
+			}
+		}
+		return b.String()
+	}
+	return proto.DefineDataProperty("toLocaleString", sb.rt.ToValue(locale), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 // joinFits runs the checks of the join wrapper (receiver length, nesting,
