@@ -27,14 +27,18 @@
 // would need goja's backtracking engine are refused, and each match's native
 // work is bounded by max_operations before it starts (regexp.go). Data nested
 // deeper than 1,000 levels is refused before join, JSON.stringify, flat or a
-// proxy chain recurse on the Go stack. A node-wide heap fence stops running
+// proxy chain recurse on the Go stack. Built-ins that loop natively over
+// elements (join, concat, sort, String.raw, new Set(array), map with a
+// built-in callback, ...) check sizes as they go, cost operations and end
+// early once the script is stopped. A node-wide heap fence stops running
 // scripts when the Go heap passes Options.HeapLimit (fence.go).
 //
 // Isolation: the script's top level runs inside a wrapper function, afresh
 // for every request, so no script variable outlives a request; the global
 // object and every built-in reachable from it or from syntax are frozen;
 // eval and the Function constructors are gone; the hidden objects are
-// parameters of the wrapper, whose names no script can write. A runtime is
+// parameters of the wrapper, whose names no script can write, and top-level
+// `arguments` (the wrapper's) is refused at compile time. A runtime is
 // reused only after a clean run and thrown away after any limit, timeout or
 // uncaught error. There is no file system, network, process or timer API,
 // and no BigInt: its arithmetic allocates without bound inside one native
@@ -42,11 +46,12 @@
 //
 // Known limits of the approach: frozen built-ins make assignments such as
 // F.prototype.toString = f fail (silently in sloppy code, the "override
-// mistake"); implicit globals fail the same way; property counts of objects
-// only grow-checked on computed writes, Object.assign/defineProperties and
-// spreads (names written with o.name = are bounded by the source); prototype
-// and bound-function chains are bounded by max_operations and the heap fence
-// only; value estimates before join/JSON.stringify call getters once more.
+// mistake"); implicit globals fail the same way; object property counts are
+// checked on computed writes, Object.assign/defineProperties and spreads,
+// not on o.name = v (bounded by the source size); prototype and
+// bound-function chains are bounded only by max_operations and the heap
+// fence; the size estimates before join and JSON.stringify read getters one
+// extra time.
 package executor
 
 import (
