@@ -91,6 +91,8 @@ func TestAttackMatrix(t *testing.T) {
 		{name: "object spread", src: `function handle(){ const a={}, b={}; for(let i=0;i<6000;i++){ a['a'+i]=1; b['b'+i]=1 } return Object.keys({...a, ...b}).length }`, knob: shared.KnobMaxMapSize},
 		{name: "new Set from big array", src: `function handle(){ const a=[]; for(let i=0;i<9000;i++) a.push(i); return new Set(a).size }`, limits: func(l *shared.Limits) { l.MaxMapSize = 1000 }, knob: shared.KnobMaxMapSize},
 		{name: "flat of shared arrays", src: `function handle(){ let a = [1, 2]; for (let i = 0; i < 30; i++) a = [a, a]; return a.flat(Infinity).length }`, knob: shared.KnobMaxArraySize},
+		{name: "split into characters", src: `function handle(){ return 'x'.repeat(60000).split('').length }`, knob: shared.KnobMaxArraySize},
+		{name: "bind chain", src: `function handle(){ let f = function(){}; for(;;) f = f.bind(null) }`, limits: func(l *shared.Limits) { l.MaxStringSize = 6000; l.MaxOperations = 1 << 40 }, knob: shared.KnobMaxStringSize},
 		{name: "typed array", src: `function handle(){ return new Uint8Array(1e9).length }`, knob: shared.KnobMaxArraySize},
 		{name: "ArrayBuffer", src: `function handle(){ return new ArrayBuffer(1e10).byteLength }`, knob: shared.KnobMaxArraySize},
 		{name: "big JSON.parse", src: `function handle(){ return JSON.parse('[' + '0,'.repeat(20000) + '0]').length }`, knob: shared.KnobMaxArraySize},

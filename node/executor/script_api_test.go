@@ -39,6 +39,7 @@ func TestResponses(t *testing.T) {
 		{"String.raw", "function handle(){ return String.raw`a\\n${1+1}b${'c'}` + String.raw({raw: ['x', 'y', 'z']}, 1) }", 200, "text/plain; charset=utf-8", "a\\n2bcx1yz", "", ""},
 		{"flat", "function handle(){ return [[1, [2, [3]]], , 4].flat().length + ',' + [[1, [2, [3]]]].flat(Infinity).join('') }", 200, "text/plain; charset=utf-8", "3,123", "", ""},
 		{"toLocaleString", "function handle(){ const a = [1, 'x', null, [2, 3]]; a.push(a); return a.toLocaleString() }", 200, "text/plain; charset=utf-8", "1,x,,2,3,", "", ""},
+		{"split", "function handle(){ return ['a,b,,c'.split(',').length, 'abc'.split('').length, 'a,b,c'.split(',', 2).length, 'a1b2'.split(/\\d/).length].join('') }", 200, "text/plain; charset=utf-8", "4323", "", ""},
 		{"cyclic array joins", `function handle(){ const a = [1, 2]; a.push(a); return String(a) }`, 200, "text/plain; charset=utf-8", "1,2,", "", ""},
 		{"moderately nested JSON", `function handle(){ let a = [1]; for (let i = 0; i < 200; i++) a = [a]; return JSON.stringify(a).length + "" }`, 200, "text/plain; charset=utf-8", "403", "", ""},
 	}

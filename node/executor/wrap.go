@@ -295,7 +295,23 @@ func (sb *sandbox) wrapBuiltins() error {
 	w(stringProto, "match", regexArg, true)
 	w(stringProto, "matchAll", regexArg, false)
 	w(stringProto, "search", regexArg, false)
-	for _, name := range []string{"split", "toUpperCase", "toLowerCase", "toLocaleUpperCase", "toLocaleLowerCase", "normalize"} {
+	w(stringProto, "split", func(rs *runState, c goja.FunctionCall) bool {
+		// With a string separator the number of pieces is known up front.
+		sep, ok := c.Argument(0).(goja.String)
+		l := strLen(c.This)
+		if !ok || l < 0 {
+			return true
+		}
+		n := l
+		if sep.Length() > 0 {
+			n = int64(strings.Count(c.This.String(), sep.String())) + 1
+		}
+		if lim := c.Argument(1); !goja.IsUndefined(lim) {
+			n = min(n, toLength(lim))
+		}
+		return array(rs, n)
+	}, true)
+	for _, name := range []string{"toUpperCase", "toLowerCase", "toLocaleUpperCase", "toLocaleLowerCase", "normalize"} {
 		w(stringProto, name, nil, true)
 	}
 	strCtor := sb.object("String")
@@ -367,6 +383,14 @@ func (sb *sandbox) wrapBuiltins() error {
 		}
 	}
 	w(sb.object("Function", "prototype"), "apply", argList(1), false)
+	// bind names its result "bound " + name: a chain of binds grows the name
+	// quadratically in native code.
+	w(sb.object("Function", "prototype"), "bind", func(rs *runState, c goja.FunctionCall) bool {
+		if f, ok := c.This.(*goja.Object); ok {
+			return str(rs, strLen(f.Get("name"))+6)
+		}
+		return true
+	}, false)
 	w(reflect, "apply", argList(2), false)
 	w(reflect, "construct", argList(1), false)
 
