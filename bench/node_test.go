@@ -67,4 +67,12 @@ func TestSustainedLoad(t *testing.T) {
 	for _, p := range rep.Problems() {
 		t.Error(p)
 	}
+	// Logs dropped because a shared CI disk stalled fail `make load`; here
+	// only a log writer that loses more than a tenth of them fails.
+	answered := rep.WarmOK + rep.Result.OK
+	if n := rep.Unlogged(); n*10 > answered {
+		t.Errorf("%d of %d executions answered were not logged", n, answered)
+	} else if n > 0 {
+		t.Logf("warning: %d of %d executions answered were not logged", n, answered)
+	}
 }

@@ -140,7 +140,7 @@ func runLoad(ctx context.Context, args []string) (int, error) {
 	c := fs.Int("c", bench.DefaultOptions().Concurrency, "concurrent keep-alive connections")
 	dur := fs.Duration("duration", 60*time.Second, "sustained load time")
 	warm := fs.Duration("warmup", 3*time.Second, "warm-up before the starting RSS is taken")
-	settle := fs.Duration("settle", 5*time.Second, "idle time after the load before the final RSS")
+	settle := fs.Duration("settle", 5*time.Second, "idle time after the warm-up and after the load, watching RSS")
 	var env envFlag
 	fs.Var(&env, "node-env", "KEY=VALUE setting for the node, e.g. GOGC=400 (repeatable)")
 	fs.Parse(args)
@@ -154,7 +154,7 @@ func runLoad(ctx context.Context, args []string) (int, error) {
 		return 1, err
 	}
 	rep.Print(os.Stdout)
-	if len(rep.Problems()) > 0 {
+	if len(rep.Problems()) > 0 || rep.Unlogged() > 0 {
 		return 1, nil
 	}
 	return 0, nil
