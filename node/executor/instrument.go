@@ -160,10 +160,6 @@ func ident(name string, idx file.Idx) *ast.Identifier {
 	return &ast.Identifier{Name: unistring.String(name), Idx: idx}
 }
 
-func call(name string, idx file.Idx, args ...ast.Expression) *ast.CallExpression {
-	return &ast.CallExpression{Callee: ident(name, idx), LeftParenthesis: idx, ArgumentList: args, RightParenthesis: idx}
-}
-
 // tick costs one operation: %tick.t.
 func tick(idx file.Idx) ast.Expression {
 	return &ast.DotExpression{Left: ident(hiddenTick, idx), Identifier: ast.Identifier{Name: "t", Idx: idx}}

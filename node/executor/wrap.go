@@ -1115,6 +1115,7 @@ func (sb *sandbox) joinFits(rs *runState, o *goja.Object, sepArg goja.Value) boo
 func (sb *sandbox) concat(call goja.FunctionCall) goja.Value {
 	rs := sb.run
 	if goja.IsUndefined(call.This) || goja.IsNull(call.This) {
+		//lint:ignore ST1005 the text of a JavaScript TypeError, as engines word it
 		sb.throw("TypeError", errors.New("String.prototype.concat called on null or undefined"))
 	}
 	var b goja.StringBuilder
@@ -1203,6 +1204,7 @@ func (sb *sandbox) stringRaw(call goja.FunctionCall) goja.Value {
 	rs := sb.run
 	raw := call.Argument(0).ToObject(sb.rt).Get("raw")
 	if raw == nil || goja.IsUndefined(raw) || goja.IsNull(raw) {
+		//lint:ignore ST1005 the text of a JavaScript TypeError, as engines word it
 		sb.throw("TypeError", errors.New("String.raw needs an object with a raw property"))
 	}
 	segs := raw.ToObject(sb.rt)
