@@ -294,7 +294,8 @@ func (w *worker) readResponse() (status int, closeConn bool, err error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("malformed status line %q", line)
 	}
-	closeConn = line[7] == '0' // HTTP/1.0 closes unless told otherwise
+	http10 := line[7] == '0'
+	closeConn = http10 // HTTP/1.0 closes unless told otherwise
 	length, chunked := int64(-1), false
 	for {
 		line, err = w.br.ReadSlice('\n')
@@ -316,14 +317,14 @@ func (w *worker) readResponse() (status int, closeConn bool, err error) {
 				return 0, false, fmt.Errorf("bad Content-Length %q", value)
 			}
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			chunked = bytes.EqualFold(value, []byte("chunked"))
+			chunked = !http10 && bytes.EqualFold(value, []byte("chunked")) // HTTP/1.0 has no chunking
 		case bytes.EqualFold(name, []byte("Connection")):
 			closeConn = bytes.EqualFold(value, []byte("close"))
 		}
 	}
 	w.body.Reset()
 	switch {
-	case status == http.StatusNoContent || status == http.StatusNotModified || status < 200:
+	case status == http.StatusNoContent || status == http.StatusNotModified || status >= 100 && status < 200:
 	case chunked:
 		err = w.readChunked()
 	case length >= 0:

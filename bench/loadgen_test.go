@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -185,4 +188,43 @@ func TestLoadAtAFixedRateChargesTheQueue(t *testing.T) {
 	if p99 := res.Latency.Quantile(0.99); p99 < 200*time.Millisecond {
 		t.Fatalf("p99 %v: the queue of a server at half the asked rate was not counted (%v)", p99, res)
 	}
+}
+
+// FuzzReadResponse feeds the client's response parser arbitrary server
+// output: it must never panic, and where net/http reads the same bytes as
+// one response, both must agree on the status and the body.
+func FuzzReadResponse(f *testing.F) {
+	for _, seed := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n\r\nHello, World!",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\nHello, \r\n6;ext=1\r\nWorld!\r\n0\r\nTrailer: x\r\n\r\n",
+		"HTTP/1.1 204 No Content\r\n\r\n",
+		"HTTP/1.0 200 OK\r\n\r\nbody until close",
+		"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 4\r\n\r\nboom",
+		"HTTP/1.1 200 OK\nContent-Length: 2\n\nhi",
+		"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",
+		"garbage",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		w := worker{br: bufio.NewReader(bytes.NewReader(b))}
+		status, _, err := w.readResponse()
+		if err != nil {
+			return
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(b)), nil)
+		if err != nil {
+			return
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return
+		}
+		if resp.StatusCode != status {
+			t.Fatalf("status %d, net/http reads %d", status, resp.StatusCode)
+		}
+		if !bytes.Equal(body, w.body.Bytes()) {
+			t.Fatalf("body %q, net/http reads %q", w.body.Bytes(), body)
+		}
+	})
 }
