@@ -12,10 +12,22 @@ while IFS=: read -r file _ decl; do
   name=${name%%(*}
   pkg=./$(dirname "$file")
   echo "fuzz: $pkg $name (${secs}s)"
-  if ! go test -run='^$' -fuzz="^${name}\$" -fuzztime="${secs}s" "$pkg" >/tmp/fuzz-$$.log 2>&1; then
+  corpus="$pkg/testdata/fuzz/$name"
+  before=$(ls "$corpus" 2>/dev/null | wc -l)
+  for try in 1 2; do
+    if go test -run='^$' -fuzz="^${name}\$" -fuzztime="${secs}s" "$pkg" >/tmp/fuzz-$$.log 2>&1; then
+      break
+    fi
     cat /tmp/fuzz-$$.log
-    status=1
-  fi
+    # A finding is saved under testdata/fuzz: that is a real failure. A run
+    # that failed without saving one lost a worker (e.g. to the OOM killer
+    # on a loaded machine); try it once more.
+    if [ "$(ls "$corpus" 2>/dev/null | wc -l)" -ne "$before" ] || [ $try -eq 2 ]; then
+      status=1
+      break
+    fi
+    echo "fuzz: $name failed without a finding; retrying"
+  done
 done < <(git grep -n '^func Fuzz' -- '*_test.go')
 rm -f /tmp/fuzz-$$.log
 exit $status
