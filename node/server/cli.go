@@ -93,6 +93,7 @@ func (c CLI) serve(ctx context.Context, args []string, env func(string) string, 
 	for _, w := range warnings {
 		log.Warn("ignoring invalid sandbox ceiling: " + w)
 	}
+	tuneRuntime(env)
 	n, err := New(ctx, cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "picloud-node: %v\n", err)

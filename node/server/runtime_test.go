@@ -1,0 +1,31 @@
+package server
+
+import (
+	"runtime/debug"
+	"testing"
+)
+
+func TestMemTotalReadsThisMachine(t *testing.T) {
+	if got := memTotal(); got < 64<<20 {
+		t.Errorf("memTotal = %d, want this machine's RAM", got)
+	}
+}
+
+func TestTuneRuntimeRespectsOperatorSettings(t *testing.T) {
+	oldGC := debug.SetGCPercent(100)
+	oldLimit := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetGCPercent(oldGC); debug.SetMemoryLimit(oldLimit) })
+
+	tuneRuntime(envMap(map[string]string{"GOGC": "50", "GOMEMLIMIT": "1GiB"}))
+	if gc := debug.SetGCPercent(100); gc != 100 {
+		t.Errorf("GOGC set by the operator was overridden: %d", gc)
+	}
+
+	tuneRuntime(envMap(nil))
+	if gc := debug.SetGCPercent(100); gc != 400 {
+		t.Errorf("GC percent = %d, want 400", gc)
+	}
+	if l := debug.SetMemoryLimit(-1); l < minMemoryLimit || l > maxMemoryLimit {
+		t.Errorf("memory limit = %d, want within [%d, %d]", l, minMemoryLimit, maxMemoryLimit)
+	}
+}
