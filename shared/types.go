@@ -131,6 +131,9 @@ type Version struct {
 	Schema  int    `json:"schema"`
 	NodeID  string `json:"node_id"`
 	Name    string `json:"name"`
+	// DataPort is the data plane's port, so a console that reached the node
+	// by a typed address (no mDNS TXT) can still show the apps' URLs.
+	DataPort int `json:"data_port,omitempty"`
 }
 
 // Request bodies of the admin API. Pointer fields are optional; PATCH

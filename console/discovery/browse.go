@@ -38,7 +38,7 @@ type Node struct {
 	Version    string       `json:"version"`             // product version
 	Schema     int          `json:"schema"`              // database schema version
 	Admin      string       `json:"admin"`               // "https" or "http"
-	DataPort   int          `json:"data_port,omitempty"` // data-plane port; 0 when unknown (manual entries)
+	DataPort   int          `json:"data_port,omitempty"` // data-plane port (TXT data=, or /version for manual entries); 0 when unknown
 	LastSeen   time.Time    `json:"last_seen"`           // last mDNS answer or successful probe
 	Discovered bool         `json:"discovered"`          // answering over mDNS
 	Manual     string       `json:"manual,omitempty"`    // host:port typed by the user, "" if none

@@ -222,6 +222,7 @@ func probe(ctx context.Context, scheme, hostport, pin string) (Node, error) {
 		Version:  v.Version,
 		Schema:   v.Schema,
 		Admin:    scheme,
+		DataPort: v.DataPort,
 		LastSeen: time.Now(),
 		Manual:   hostport,
 	}

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -197,6 +198,9 @@ func TestBinaryFirstStartServesHelloWorldOverTLSAdmin(t *testing.T) {
 	conn.Close()
 	if got := shared.NodeIDFromSPKI(leaf.RawSubjectPublicKeyInfo); got != v.NodeID || v.Name != "pi-kitchen" || v.Product != "picloud" || v.Schema < 1 {
 		t.Errorf("/version = %+v; certificate hashes to %s", v, got)
+	}
+	if _, port, _ := net.SplitHostPort(p.data); strconv.Itoa(v.DataPort) != port {
+		t.Errorf("/version data_port = %d, want the data listener's %s", v.DataPort, port)
 	}
 	var dv shared.Version
 	getJSON(t, http.DefaultClient, "http://"+p.data+"/version", &dv)

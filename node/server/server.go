@@ -178,6 +178,8 @@ func (n *Node) Version() shared.Version {
 		Schema:  n.store.SchemaVersion(),
 		NodeID:  n.identity.NodeID,
 		Name:    n.cfg.Name,
+
+		DataPort: n.DataAddr().(*net.TCPAddr).Port,
 	}
 }
 
