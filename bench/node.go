@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -45,8 +46,21 @@ type Node struct {
 }
 
 // StartNode starts bin on dataDir with fresh loopback ports and waits until
-// both listeners answer. extraEnv adds or overrides settings.
+// both listeners answer. extraEnv adds or overrides settings. A node that
+// exits before it is ready (e.g. another process took a port between
+// FreePort and its bind) is started again on new ports, twice at most.
 func StartNode(ctx context.Context, bin, dataDir string, extraEnv ...string) (*Node, error) {
+	var err error
+	for range 3 {
+		var n *Node
+		if n, err = startNode(ctx, bin, dataDir, extraEnv); err == nil || !errors.Is(err, errExitedEarly) {
+			return n, err
+		}
+	}
+	return nil, err
+}
+
+func startNode(ctx context.Context, bin, dataDir string, extraEnv []string) (*Node, error) {
 	data, err := FreePort()
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -75,6 +76,10 @@ func FreePort() (string, error) {
 	return ln.Addr().String(), nil
 }
 
+// errExitedEarly is returned by WaitReady for a process that ended before
+// it answered.
+var errExitedEarly = errors.New("exited before it was ready")
+
 // Proc is a server under test running as its own process.
 type Proc struct {
 	Name string
@@ -141,7 +146,7 @@ func (p *Proc) WaitReady(ctx context.Context, url, host string, timeout time.Dur
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited before it was ready (%v):\n%s", p.Name, p.err, p.Output())
+			return fmt.Errorf("%s %w (%v):\n%s", p.Name, errExitedEarly, p.err, p.Output())
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready at %s after %v: %v\n%s", p.Name, url, timeout, err, p.Output())
 		case <-time.After(20 * time.Millisecond):

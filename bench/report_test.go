@@ -2,8 +2,11 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +129,23 @@ func TestSameAnswersRefusesDifferentWork(t *testing.T) {
 	}
 	if err := SameAnswers(ctx, []*Proc{{Name: "a", Addr: addr(good)}, {Name: "b", Addr: addr(other)}}); err == nil {
 		t.Fatal("a different content type was accepted as the same work")
+	}
+}
+
+// A node binary that dies at once is reported with its output, after a
+// bounded number of attempts, not waited for until the timeout.
+func TestStartNodeReportsANodeThatDies(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "picloud-node")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho 'picloud-node: invalid listen address' >&2\nexit 2\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := StartNode(context.Background(), bin, filepath.Join(dir, "data"))
+	if err == nil || !errors.Is(err, errExitedEarly) || !strings.Contains(err.Error(), "invalid listen address") {
+		t.Fatalf("got %v, want the node's own message and errExitedEarly", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("took %v to notice a node that exits at once", took)
 	}
 }
