@@ -28,11 +28,13 @@ type Program struct {
 	lastUsed atomic.Int64  // unix nanoseconds of the last Run
 }
 
-// poolSize is how many idle runtimes a Program keeps. A sync.Pool would be
-// emptied by every GC, and a cold runtime costs milliseconds to harden; an
-// idle runtime holds about 0.5 MB, so the pool is small and the janitor
-// empties the pools of scripts that have not run for idleTimeout.
-var poolSize = min(max(runtime.GOMAXPROCS(0)/2, 2), 4)
+// poolSize is how many scripts run at once and how many idle runtimes a
+// Program keeps: with no more runs than that, a busy script never builds a
+// runtime once warm. A sync.Pool would be emptied by every GC, and a cold
+// runtime costs milliseconds to harden; an idle runtime holds about 1 MB,
+// and the janitor empties the pools of scripts that have not run for
+// idleTimeout.
+var poolSize = 2 * runtime.GOMAXPROCS(0)
 
 // defaultIdleTimeout is how long a script's idle runtimes outlive its last run.
 const defaultIdleTimeout = 2 * time.Minute

@@ -89,6 +89,12 @@ type Executor struct {
 	logger *slog.Logger
 	fence  *fence
 
+	// slots bounds the scripts running at once: goja is CPU-bound, so more
+	// runs than a couple per core only cost memory (a runtime each) and
+	// latency. A run waits for a slot in arrival order, or until its context
+	// ends.
+	slots chan struct{}
+
 	mu             sync.Mutex
 	cache          map[cacheKey]*Program
 	idleTimeout    time.Duration
@@ -111,6 +117,7 @@ func New(opts Options) *Executor {
 	return &Executor{
 		logger:      logger,
 		fence:       newFence(limit, logger),
+		slots:       make(chan struct{}, poolSize),
 		cache:       make(map[cacheKey]*Program),
 		idleTimeout: defaultIdleTimeout,
 	}
@@ -149,6 +156,13 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 	if req == nil {
 		req = &Request{}
 	}
+
+	if !e.acquire(ctx) {
+		res.Err = ctxError(ctx)
+		res.Duration = time.Since(start)
+		return res
+	}
+	defer e.release()
 
 	sb, err := p.get()
 	if err != nil {
@@ -217,6 +231,32 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 		}
 	}
 	return res
+}
+
+// acquire waits for a run slot; false if ctx ended first.
+func (e *Executor) acquire(ctx context.Context) bool {
+	select {
+	case e.slots <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case e.slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (e *Executor) release() { <-e.slots }
+
+// ctxError is the error of a run whose context ended: the timeout knob for
+// a deadline, a ScriptError for a cancellation.
+func ctxError(ctx context.Context) error {
+	if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		return &LimitError{Knob: shared.KnobTimeoutMS}
+	}
+	return &ScriptError{Message: "execution cancelled: " + context.Cause(ctx).Error()}
 }
 
 // knobCancelled marks a run stopped because its context was cancelled; it

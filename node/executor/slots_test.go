@@ -1,0 +1,55 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// TestWaitingRunRespectsContext: with every run slot taken, a run waits,
+// and one whose context ends while waiting fails as a run stopped by that
+// context would; once a slot frees, runs go through again.
+func TestWaitingRunRespectsContext(t *testing.T) {
+	e := New(Options{})
+	p, err := e.Compile(1, 1, `function handle(){ return "ran" }`, shared.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range cap(e.slots) {
+		e.slots <- struct{}{}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	res := e.Run(ctx, p, shared.DefaultLimits(), nil)
+	var le *LimitError
+	if !errors.As(res.Err, &le) || le.Knob != shared.KnobTimeoutMS {
+		t.Fatalf("deadline while waiting: %v, want the timeout_ms limit", res.Err)
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	cancel()
+	res = e.Run(ctx, p, shared.DefaultLimits(), nil)
+	var se *ScriptError
+	if !errors.As(res.Err, &se) {
+		t.Fatalf("cancelled while waiting: %v, want a ScriptError", res.Err)
+	}
+
+	done := make(chan *Result)
+	go func() { done <- e.Run(context.Background(), p, shared.DefaultLimits(), nil) }()
+	select {
+	case res := <-done:
+		t.Fatalf("ran without a free slot: %v", res)
+	case <-time.After(20 * time.Millisecond):
+	}
+	<-e.slots
+	if got := body(t, <-done); got != "ran" {
+		t.Fatalf("got %q", got)
+	}
+	for range cap(e.slots) - 1 {
+		<-e.slots
+	}
+}
