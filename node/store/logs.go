@@ -3,7 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
+	"math/bits"
+	"strings"
+	"sync"
 
 	"github.com/picloud/picloud/shared"
 )
@@ -14,10 +19,53 @@ const (
 	MaxLogLimit     = 1000
 )
 
+// logsPerStmt is how many rows one INSERT of InsertLogs carries at most: a
+// multi-row statement pays the statement overhead once for all its rows,
+// and 64 rows × 13 columns stays far below SQLite's bound on parameters.
+// Shorter statements carry the rest of a batch in powers of two, so a
+// handful of statement texts, each prepared once per store, cover every
+// batch size.
+const (
+	logsPerStmt  = 64
+	logStmtSizes = 7 // 1, 2, 4, ..., 64 rows
+	logColumns   = 13
+)
+
+// logStatements caches InsertLogs' prepared statements, by log2 of their
+// row count. Parsing a 64-row INSERT costs more than binding it.
+type logStatements struct {
+	mu    sync.Mutex
+	stmts [logStmtSizes]*sql.Stmt
+}
+
+// insertLogStmts returns the prepared INSERTs, preparing them on first
+// use. It must not be called while the writer connection is held:
+// preparing takes it. Statements prepared here are closed with the
+// database.
+func (s *Store) insertLogStmts(ctx context.Context) (*[logStmtSizes]*sql.Stmt, error) {
+	c := &s.logStmts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, st := range c.stmts {
+		if st != nil {
+			continue
+		}
+		st, err := s.w.PrepareContext(ctx, insertLogsSQL(1<<i))
+		if err != nil {
+			return nil, fmt.Errorf("prepare insert of %d logs: %w", 1<<i, err)
+		}
+		c.stmts[i] = st
+	}
+	return &c.stmts, nil
+}
+
 // InsertLogs writes a batch of execution logs in one transaction: all of
 // them or none. Logs of an app deleted since the execution are dropped
 // (there is nobody left to read them), so one stale entry cannot sink the
-// batch it travels in. ID is assigned by the store.
+// batch it travels in. ID is assigned by the store, in the batch's order.
+//
+// Log transactions commit with synchronous=NORMAL (see writeLogs): a power
+// cut may lose the last batches written, never control data.
 func (s *Store) InsertLogs(ctx context.Context, logs []shared.Log) error {
 	if len(logs) == 0 {
 		return nil
@@ -28,19 +76,38 @@ func (s *Store) InsertLogs(ctx context.Context, logs []shared.Log) error {
 				i, l.Trigger, shared.TriggerRoute, shared.TriggerExecute)
 		}
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO execution_logs
-			(app_id, script_id, route_id, "trigger", host, method, path, status, duration_us, operations, error, output, started_at)
-			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM apps WHERE id = ?)`)
+	stmts, err := s.insertLogStmts(ctx)
+	if err != nil {
+		return fmt.Errorf("insert %d logs: %w", len(logs), err)
+	}
+	err = s.writeLogs(ctx, func(tx *sql.Tx) error {
+		live, err := liveApps(ctx, tx, logs)
 		if err != nil {
 			return err
 		}
-		defer stmt.Close()
+		args := make([]any, 0, len(logs)*logColumns)
 		for _, l := range logs {
-			if _, err := stmt.ExecContext(ctx, l.AppID, l.ScriptID, l.RouteID, l.Trigger, l.Host, l.Method, l.Path,
-				l.Status, l.DurationUS, l.Operations, l.Error, l.Output, formatTime(l.StartedAt), l.AppID); err != nil {
+			if !live[l.AppID] {
+				continue
+			}
+			var route any
+			if l.RouteID != nil {
+				route = *l.RouteID
+			}
+			args = append(args, l.AppID, l.ScriptID, route, l.Trigger, l.Host, l.Method, l.Path,
+				l.Status, l.DurationUS, l.Operations, l.Error, l.Output, formatTime(l.StartedAt))
+		}
+		var inTx [logStmtSizes]*sql.Stmt
+		for rest := len(args) / logColumns; rest > 0; {
+			i := bits.Len(uint(min(rest, logsPerStmt))) - 1 // largest statement that fits
+			if inTx[i] == nil {
+				inTx[i] = tx.StmtContext(ctx, stmts[i])
+			}
+			n := 1 << i
+			if _, err := inTx[i].ExecContext(ctx, args[:n*logColumns]...); err != nil {
 				return err
 			}
+			args, rest = args[n*logColumns:], rest-n
 		}
 		return nil
 	})
@@ -50,19 +117,104 @@ func (s *Store) InsertLogs(ctx context.Context, logs []shared.Log) error {
 	return nil
 }
 
+// insertLogsSQL is a plain multi-row INSERT of n execution logs.
+func insertLogsSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO execution_logs (app_id, script_id, route_id, "trigger", host, method, path, status,
+		duration_us, operations, error, output, started_at) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	return b.String()
+}
+
+// liveApps reports which of the apps the logs belong to still exist, read
+// inside the inserting transaction: one primary-key lookup per distinct
+// app, not per row.
+func liveApps(ctx context.Context, tx *sql.Tx, logs []shared.Log) (map[int64]bool, error) {
+	live := make(map[int64]bool, 4)
+	var ids []any
+	for _, l := range logs {
+		if _, ok := live[l.AppID]; !ok {
+			live[l.AppID] = false
+			ids = append(ids, l.AppID)
+		}
+	}
+	// Chunks well below SQLite's bound on parameters.
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		q := `SELECT id FROM apps WHERE id IN (?` + strings.Repeat(",?", len(chunk)-1) + `)`
+		found, err := queryAll(ctx, tx, func(sc scanner) (id int64, err error) { return id, sc.Scan(&id) }, q, chunk...)
+		if err != nil {
+			return nil, fmt.Errorf("apps of the logs: %w", err)
+		}
+		for _, id := range found {
+			live[id] = true
+		}
+	}
+	return live, nil
+}
+
 // PruneLogs deletes an app's logs except the newest keep (keep 0 deletes
-// them all).
+// them all). It walks keep index entries to find the cut, so callers
+// prune now and then (the log writer lets an app run a bounded slack over
+// its retention), not after every insert.
 func (s *Store) PruneLogs(ctx context.Context, appID int64, keep int) error {
 	if keep < 0 {
 		return fmt.Errorf("prune logs of app %d: keep %d is negative", appID, keep)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeLogs(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM execution_logs WHERE app_id = ?1 AND id <= ifnull(
 			(SELECT id FROM execution_logs WHERE app_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2), -1)`, appID, keep)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("prune logs of app %d: %w", appID, err)
+	}
+	return nil
+}
+
+// writeLogs runs fn in a write transaction that touches execution logs
+// only, committed with synchronous=NORMAL: in WAL mode that skips the fsync
+// of every commit and keeps the database consistent after a crash, which
+// may lose the last log transactions. Control data keeps FULL: the writer
+// pool has a single connection, held here from switching to NORMAL until
+// FULL is back, and a connection that could not be switched back is
+// discarded (the pool opens a new one with the DSN's FULL), so no other
+// write can ever run under NORMAL. A later FULL commit syncs the WAL, logs
+// before it included, so a crash never keeps a control write and loses a
+// log committed before it.
+func (s *Store) writeLogs(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin write: %w", err)
+	}
+	defer func() {
+		// Restore even when ctx is done: the connection goes back to the pool.
+		_, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL")
+		if rerr != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			err = errors.Join(err, fmt.Errorf("restore synchronous=FULL: %w", rerr))
+		}
+		conn.Close()
+	}()
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return fmt.Errorf("synchronous=NORMAL: %w", err)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin write: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }

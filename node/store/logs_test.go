@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -237,4 +239,146 @@ func TestPruneLogsKeepsNewestPerApp(t *testing.T) {
 	if err := s.PruneLogs(ctx, 999, 5); err != nil {
 		t.Errorf("pruning an app without logs: %v", err)
 	}
+}
+
+// Batches of every shape the writer's statements split into (64-row
+// statements, then powers of two) are stored whole, in the batch's order,
+// with logs of a deleted app dropped from the middle.
+func TestInsertLogsBatchSizes(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a, gone := mkApp(t, s, "a"), mkApp(t, s, "gone")
+	if err := s.DeleteApp(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	route := int64(7)
+	total := 0
+	for _, n := range []int{1, 2, 3, 63, 64, 65, 127, 128, 129, 200, 512, 513} {
+		batch := logsFor(a.ID, 1, n, time.Now())
+		for i := range batch {
+			batch[i].Path = fmt.Sprintf("/%d/%d", n, i)
+			if i%3 == 0 {
+				batch[i].RouteID = &route
+			}
+			if i%5 == 4 {
+				batch[i].AppID = gone.ID
+			}
+		}
+		if err := s.InsertLogs(ctx, batch); err != nil {
+			t.Fatalf("batch of %d: %v", n, err)
+		}
+		var want []shared.Log
+		for _, l := range batch {
+			if l.AppID == a.ID {
+				want = append(want, l)
+			}
+		}
+		total += len(want)
+		got, err := s.Logs(ctx, a.ID, 0, len(want), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("batch of %d: newest page has %d logs, want %d", n, len(got), len(want))
+		}
+		for i, g := range got { // newest first
+			w := want[len(want)-1-i]
+			w.ID, w.StartedAt = g.ID, w.StartedAt.UTC()
+			if !reflect.DeepEqual(g, w) {
+				t.Fatalf("batch of %d: log %d =\n%+v\nwant\n%+v", n, i, g, w)
+			}
+		}
+	}
+	if n := count(t, s, "execution_logs", a.ID); n != total {
+		t.Errorf("%d logs stored, want %d", n, total)
+	}
+	if n := count(t, s, "execution_logs", gone.ID); n != 0 {
+		t.Errorf("%d logs of a deleted app stored", n)
+	}
+}
+
+// Log transactions skip the fsync of each commit (synchronous=NORMAL);
+// every other write, before, after or between them and whatever becomes of
+// the log transaction, commits with synchronous=FULL.
+func TestLogWritesNeverLeaveControlWritesUnsynced(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a := mkApp(t, s, "a")
+	pragma := func(q querier) int {
+		t.Helper()
+		var v int
+		if err := q.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	controlSync := func() int {
+		t.Helper()
+		var v int
+		if err := s.write(ctx, func(tx *sql.Tx) error { v = pragma(tx); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if err := s.writeLogs(ctx, func(tx *sql.Tx) error {
+		if v := pragma(tx); v != 1 {
+			t.Errorf("log transaction runs with synchronous=%d, want 1 (NORMAL)", v)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if v := controlSync(); v != 2 {
+		t.Fatalf("control write after a log write: synchronous=%d, want 2 (FULL)", v)
+	}
+	// A log transaction that fails, or whose context ends inside it.
+	if err := s.writeLogs(ctx, func(*sql.Tx) error { return errors.New("boom") }); err == nil {
+		t.Fatal("a failing log transaction reported success")
+	}
+	if v := controlSync(); v != 2 {
+		t.Fatalf("control write after a failed log write: synchronous=%d", v)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	err := s.writeLogs(cctx, func(tx *sql.Tx) error {
+		cancel()
+		_, err := tx.ExecContext(cctx, "DELETE FROM execution_logs")
+		return err
+	})
+	if err == nil {
+		t.Fatal("a cancelled log transaction reported success")
+	}
+	if v := controlSync(); v != 2 {
+		t.Fatalf("control write after a cancelled log write: synchronous=%d", v)
+	}
+	// Concurrently: control writes queue behind log writes on the one
+	// writer connection and must find it back on FULL every time.
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := s.InsertLogs(ctx, logsFor(a.ID, 1, 3, time.Now())); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := s.PruneLogs(ctx, a.ID, 10); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		if v := controlSync(); v != 2 {
+			t.Errorf("control write %d ran with synchronous=%d", i, v)
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
 }

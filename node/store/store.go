@@ -35,6 +35,8 @@ type Store struct {
 	log    *slog.Logger
 	schema int
 	now    func() time.Time
+
+	logStmts logStatements // InsertLogs' prepared statements
 }
 
 // Open opens (creating if needed) the database at path, applies pending

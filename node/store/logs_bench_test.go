@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// BenchmarkInsertLogs measures writing execution logs in batches of the
+// sizes the log writer produces: one at a time when idle, hundreds under
+// load. ns/op is per batch; µs/log per row.
+func BenchmarkInsertLogs(b *testing.B) {
+	for _, n := range []int{1, 64, 512} {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			s, _ := openTest(b)
+			ctx := context.Background()
+			a := mkApp(b, s, "a")
+			sc := mkScript(b, s, a.ID, "main")
+			batch := logsFor(a.ID, sc.ID, n, time.Now())
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := s.InsertLogs(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/log")
+		})
+	}
+}
+
+// BenchmarkPruneLogs measures one prune of an app at the default retention
+// with a batch's worth of logs over it.
+func BenchmarkPruneLogs(b *testing.B) {
+	const keep, over = 10_000, 64
+	s, _ := openTest(b)
+	ctx := context.Background()
+	a := mkApp(b, s, "a")
+	if err := s.InsertLogs(ctx, logsFor(a.ID, 1, keep, time.Now())); err != nil {
+		b.Fatal(err)
+	}
+	extra := logsFor(a.ID, 1, over, time.Now())
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		if err := s.InsertLogs(ctx, extra); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := s.PruneLogs(ctx, a.ID, keep); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
