@@ -25,15 +25,25 @@ const (
 
 // logWriter records execution logs off the request path: requests put
 // entries on a buffered channel and one goroutine writes them in batches
-// (one transaction per batch, then prunes the apps concerned to the
-// retention). A batch is whatever has queued up while the previous one was
-// written, so under load batches grow instead of writes piling up.
+// (one transaction per batch). A batch is whatever has queued up while the
+// previous one was written, so under load batches grow instead of writes
+// piling up.
+//
+// Pruning an app to the retention walks retention index entries, so it is
+// not done after every batch: an app is pruned once slack (a tenth of the
+// retention) logs were written for it since its last prune, and every app
+// written since its last prune is pruned when the writer closes. Between
+// batches an app therefore holds at most retention+slack-1 logs; after a
+// graceful shutdown, at most retention. After a crash (no final prune) the
+// next run can add slack-1 more before pruning, so the bound is
+// retention+2*slack-2 until then.
 //
 // When the queue is full a request waits at most enqueueWait, then the entry
 // is dropped and counted; the writer reports drops in its log.
 type logWriter struct {
 	store     Store
 	retention int
+	slack     int // logs an app may gain over retention before it is pruned
 	log       *slog.Logger
 	ch        chan shared.Log
 	done      chan struct{}
@@ -43,15 +53,21 @@ type logWriter struct {
 
 	dropped atomic.Int64 // entries never queued
 	failed  atomic.Int64 // entries queued but not written
+
+	// unpruned counts, per app, the logs written since its last prune.
+	// Only the writer goroutine touches it.
+	unpruned map[int64]int
 }
 
 func newLogWriter(st Store, queue, retention int, logger *slog.Logger) *logWriter {
 	l := &logWriter{
 		store:     st,
 		retention: retention,
+		slack:     max(retention/10, 1),
 		log:       logger,
 		ch:        make(chan shared.Log, queue),
 		done:      make(chan struct{}),
+		unpruned:  make(map[int64]int),
 	}
 	go l.run()
 	return l
@@ -103,9 +119,14 @@ func (l *logWriter) run() {
 			reported = d
 		}
 	}
+	// Closing: leave every app at or under its retention.
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	l.prune(ctx, 1)
 }
 
-// write inserts one batch and prunes the apps it touched.
+// write inserts one batch and prunes the apps that went slack logs past
+// their last prune.
 func (l *logWriter) write(batch []shared.Log) {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
@@ -114,15 +135,24 @@ func (l *logWriter) write(batch []shared.Log) {
 		l.log.Error("execution logs lost", "count", len(batch), "err", err)
 		return
 	}
-	apps := make(map[int64]bool)
 	for _, e := range batch {
-		if apps[e.AppID] {
+		l.unpruned[e.AppID]++
+	}
+	l.prune(ctx, l.slack)
+}
+
+// prune prunes every app with at least atLeast logs written since its last
+// prune. An app whose prune fails stays due and is tried again later.
+func (l *logWriter) prune(ctx context.Context, atLeast int) {
+	for app, n := range l.unpruned {
+		if n < atLeast {
 			continue
 		}
-		apps[e.AppID] = true
-		if err := l.store.PruneLogs(ctx, e.AppID, l.retention); err != nil {
-			l.log.Error("pruning execution logs", "app", e.AppID, "err", err)
+		if err := l.store.PruneLogs(ctx, app, l.retention); err != nil {
+			l.log.Error("pruning execution logs", "app", app, "err", err)
+			continue
 		}
+		delete(l.unpruned, app)
 	}
 }
 
