@@ -45,8 +45,8 @@ func BenchmarkHelloFresh(b *testing.B) {
 	b.ReportAllocs()
 	cpu := cpuTime()
 	for b.Loop() {
-		fresh := newProgram(0, 0, p.prg) // empty pool
-		if res := e.Run(ctx, fresh, l, req); res.Err != nil {
+		fresh := New(Options{}) // empty pool
+		if res := fresh.Run(ctx, p, l, req); res.Err != nil {
 			b.Fatal(res.Err)
 		}
 	}

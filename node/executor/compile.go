@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
-	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
@@ -18,40 +17,27 @@ import (
 // MaxSourceSize is the largest script source accepted (SPEC §3: 413 over 256 KiB).
 const MaxSourceSize = 256 << 10
 
-// Program is a compiled, instrumented script. It is safe for concurrent use;
-// each Program keeps its own pool of prepared runtimes.
+// Program is a compiled, instrumented script. It is safe for concurrent use
+// and runs on any of the Executor's pooled runtimes.
 type Program struct {
 	ScriptID, Version int64
 
-	prg      *goja.Program
-	idle     chan *sandbox // runtimes ready for the next request
-	lastUsed atomic.Int64  // unix nanoseconds of the last Run
+	prg *goja.Program
 }
 
-// poolSize is how many scripts run at once and how many idle runtimes a
-// Program keeps: with no more runs than that, a busy script never builds a
-// runtime once warm. A sync.Pool would be emptied by every GC, and a cold
-// runtime costs milliseconds to harden; an idle runtime holds about 1 MB,
-// and the janitor empties the pools of scripts that have not run for
+// poolSize is how many scripts run at once and how many idle runtimes the
+// Executor keeps: with no more runs than that, a runtime is never built
+// once warm, whichever scripts run. A sync.Pool would be emptied by every
+// GC, and a cold runtime costs milliseconds to harden; an idle runtime holds
+// about 1 MB, and the janitor drops them once nothing has run for
 // idleTimeout.
 var poolSize = 2 * runtime.GOMAXPROCS(0)
 
-// defaultIdleTimeout is how long a script's idle runtimes outlive its last run.
+// defaultIdleTimeout is how long idle runtimes outlive the last run.
 const defaultIdleTimeout = 2 * time.Minute
 
 func newProgram(scriptID, version int64, prg *goja.Program) *Program {
-	return &Program{ScriptID: scriptID, Version: version, prg: prg, idle: make(chan *sandbox, poolSize)}
-}
-
-// drain drops the program's idle runtimes.
-func (p *Program) drain() {
-	for {
-		select {
-		case <-p.idle:
-		default:
-			return
-		}
-	}
+	return &Program{ScriptID: scriptID, Version: version, prg: prg}
 }
 
 type cacheKey struct{ id, version int64 }
@@ -82,10 +68,9 @@ func (e *Executor) Compile(scriptID, version int64, source string, limits shared
 		e.mu.Lock()
 		// A newer version replaces older ones of the same script, so the cache
 		// holds one entry per live script.
-		for k, old := range e.cache {
+		for k := range e.cache {
 			if k.id == scriptID && k.version != version {
 				delete(e.cache, k)
-				old.drain()
 			}
 		}
 		if old, ok := e.cache[key]; ok {
@@ -101,41 +86,37 @@ func (e *Executor) Compile(scriptID, version int64, source string, limits shared
 // Forget drops the cached programs of a script (e.g. after it was deleted).
 func (e *Executor) Forget(scriptID int64) {
 	e.mu.Lock()
-	for k, p := range e.cache {
+	for k := range e.cache {
 		if k.id == scriptID {
 			delete(e.cache, k)
-			p.drain()
 		}
 	}
 	e.mu.Unlock()
 }
 
-// janitor empties the pools of cached programs that have been idle for
-// idleTimeout. It runs while some cached program holds idle runtimes.
+// janitor drops the idle runtimes once nothing has run for idleTimeout. It
+// runs while some runtime is idle.
 func (e *Executor) janitor() {
 	t := time.NewTicker(e.idleTimeout / 4)
 	defer t.Stop()
 	for range t.C {
-		cutoff := time.Now().Add(-e.idleTimeout).UnixNano()
-		busy := false
-		e.mu.Lock()
-		for _, p := range e.cache {
-			if p.lastUsed.Load() < cutoff {
-				p.drain()
-			} else if len(p.idle) > 0 {
-				busy = true
+		if time.Now().Add(-e.idleTimeout).UnixNano() < e.lastRun.Load() {
+			continue
+		}
+		for drained := false; !drained; {
+			select {
+			case <-e.idle:
+			default:
+				drained = true
 			}
 		}
-		e.mu.Unlock()
-		if !busy {
-			e.janitorRunning.Store(false)
-			return
-		}
+		e.janitorRunning.Store(false)
+		return
 	}
 }
 
 // watchIdle makes sure the janitor runs. (A run that pools a runtime just
-// as the janitor exits starts it again on the script's next run.)
+// as the janitor exits starts it again on the next run.)
 func (e *Executor) watchIdle() {
 	if e.janitorRunning.CompareAndSwap(false, true) {
 		go e.janitor()

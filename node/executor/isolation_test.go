@@ -143,8 +143,8 @@ func TestConcurrentRuns(t *testing.T) {
 	}
 }
 
-// TestIdleRuntimesReleased: a script's pooled runtimes are dropped after it
-// has been idle, and a later request still runs.
+// TestIdleRuntimesReleased: pooled runtimes are dropped after nothing has
+// run for a while, and a later request still runs.
 func TestIdleRuntimesReleased(t *testing.T) {
 	e := New(Options{})
 	e.idleTimeout = 40 * time.Millisecond
@@ -153,11 +153,11 @@ func TestIdleRuntimesReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 	body(t, e.Run(context.Background(), p, shared.DefaultLimits(), nil))
-	if len(p.idle) != 1 {
-		t.Fatalf("idle runtimes after a run: %d", len(p.idle))
+	if len(e.idle) != 1 {
+		t.Fatalf("idle runtimes after a run: %d", len(e.idle))
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for len(p.idle) > 0 {
+	for len(e.idle) > 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("idle runtime never released")
 		}

@@ -21,13 +21,13 @@ var preludeSource string
 var preludeProgram = goja.MustCompile("prelude.js", preludeSource, true)
 
 // sandbox is one prepared goja runtime: built-ins wrapped and frozen, hidden
-// natives installed, the program's entry function ready. It serves one
-// request at a time and goes back to its Program's pool only after a clean
-// run.
+// natives installed. It belongs to no script: every run loads its program's
+// entry function afresh. It serves one request at a time and goes back to
+// the Executor's pool only after a clean run.
 type sandbox struct {
 	rt      *goja.Runtime
-	entry   goja.Callable // runs the script's top level, returns handle
 	natives []goja.Value  // %tick and %chk, in hiddenNames order
+	flush   goja.Callable // a no-op call: runs the pending promise jobs
 	run     *runState     // the current execution; nil between runs
 
 	jsonStringify goja.Callable             // the original JSON.stringify
@@ -108,8 +108,8 @@ func truncateUTF8(s string, n int) string {
 	return s[:n]
 }
 
-// newSandbox builds a hardened runtime for prg.
-func newSandbox(prg *goja.Program) (*sandbox, error) {
+// newSandbox builds a hardened runtime.
+func newSandbox() (*sandbox, error) {
 	rt := goja.New()
 	sb := &sandbox{rt: rt}
 	g := rt.GlobalObject()
@@ -157,17 +157,25 @@ func newSandbox(prg *goja.Program) (*sandbox, error) {
 	}
 	sb.makeRequest, _ = goja.AssertFunction(made)
 
-	entry, err := rt.RunProgram(prg)
+	sb.flush, _ = goja.AssertFunction(rt.ToValue(func(goja.FunctionCall) goja.Value { return goja.Undefined() }))
+	sb.natives = []goja.Value{rt.NewDynamicObject(ticker{sb}), rt.NewDynamicObject(checker{sb})}
+	return sb, nil
+}
+
+// load returns p's entry function, which runs the script's top level in a
+// fresh scope and returns handle. It is made anew for every run: evaluating
+// the program only creates that function (nothing global is declared), so a
+// run starts from nothing the runtime's earlier runs, of any script, made.
+func (sb *sandbox) load(p *Program) (goja.Callable, error) {
+	v, err := sb.rt.RunProgram(p.prg)
 	if err != nil {
-		return nil, fmt.Errorf("load program: %w", err)
+		return nil, err
 	}
-	fn, ok := goja.AssertFunction(entry)
+	fn, ok := goja.AssertFunction(v)
 	if !ok {
 		return nil, fmt.Errorf("program did not produce its entry function")
 	}
-	sb.entry = fn
-	sb.natives = []goja.Value{rt.NewDynamicObject(ticker{sb}), rt.NewDynamicObject(checker{sb})}
-	return sb, nil
+	return fn, nil
 }
 
 // ticker is %tick: reading any property costs one operation.
