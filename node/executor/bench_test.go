@@ -106,3 +106,29 @@ func BenchmarkFibInstrumented(b *testing.B)   { benchInstrumented(b, fibSrc) }
 func BenchmarkFibPlain(b *testing.B)          { benchPlain(b, fibSrc) }
 func BenchmarkSieveInstrumented(b *testing.B) { benchInstrumented(b, sieveSrc) }
 func BenchmarkSievePlain(b *testing.B)        { benchPlain(b, sieveSrc) }
+
+// BenchmarkHelloPooledRequest is BenchmarkHelloPooled with the request a
+// browser-like client sends: the cost of building req grows with it.
+func BenchmarkHelloPooledRequest(b *testing.B) {
+	e := New(Options{})
+	l := shared.DefaultLimits()
+	p, err := e.Compile(1, 1, helloSrc, l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := &Request{Method: "GET", Host: "example.test", Path: "/items/42", App: "default",
+		Params: map[string]string{"id": "42"},
+		Query:  map[string][]string{"q": {"x"}},
+		Header: map[string][]string{"User-Agent": {"Mozilla/5.0"}, "Accept": {"*/*"}, "Accept-Encoding": {"gzip"},
+			"Accept-Language": {"en"}, "Cookie": {"a=1"}, "X-Forwarded-For": {"10.0.0.1"}}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	e.Run(ctx, p, l, req) // warm the pool
+	cpu := cpuTime()
+	for b.Loop() {
+		if res := e.Run(ctx, p, l, req); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+	}
+	reportCPU(b, cpu)
+}

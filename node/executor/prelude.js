@@ -108,21 +108,5 @@
 				}
 			}
 		}
-
-		// The req factory: dict turns [k1, v1, k2, v2, ...] into an object,
-		// defining properties so a key like __proto__ stays a plain key.
-		const dict = (flat) => {
-			const o = {};
-			if (flat !== undefined) {
-				for (let i = 0; i < flat.length; i += 2) {
-					defProp(o, flat[i], { value: flat[i + 1], writable: true, enumerable: true, configurable: true });
-				}
-			}
-			return o;
-		};
-		return (proto, method, host, path, app, params, query, headers, body) => ({
-			__proto__: proto, method, host, path, app,
-			params: dict(params), query: dict(query), headers: dict(headers), body,
-		});
 	};
 })();

@@ -15,48 +15,70 @@ const (
 	contentTypeJSON = "application/json; charset=utf-8"
 )
 
-// request builds the req object of SPEC §5 with the prelude's factory:
-// one call into JavaScript is cheaper than a Set per field from Go. json()
+// request builds the req object of SPEC §5. It is built from Go with data
+// properties defined directly (so a key like __proto__ stays a plain key):
+// no JavaScript call, descriptor object or intermediate slice per key. json()
 // is a method of a shared, frozen prototype that parses this.body.
 func (sb *sandbox) request(r *Request) (goja.Value, error) {
 	rt := sb.rt
-	str := func(s string) goja.Value { return rt.ToValue(s) }
-	dict := func(flat []goja.Value) goja.Value {
-		if len(flat) == 0 {
-			return goja.Undefined()
-		}
-		return rt.NewArray(toAny(flat)...)
+	req := rt.NewObject()
+	if err := req.SetPrototype(sb.requestProto); err != nil {
+		return nil, err
 	}
-	var params, query, headers []goja.Value
+	params := rt.NewObject()
 	for _, k := range sortedKeys(r.Params) {
-		params = append(params, str(k), str(r.Params[k]))
+		defineField(params, k, rt.ToValue(r.Params[k]))
 	}
+	query := rt.NewObject()
 	for _, k := range sortedKeys(r.Query) {
 		vs := r.Query[k]
 		if len(vs) == 1 {
-			query = append(query, str(k), str(vs[0]))
+			defineField(query, k, rt.ToValue(vs[0]))
 			continue
 		}
 		items := make([]any, len(vs))
 		for i, v := range vs {
 			items[i] = v
 		}
-		query = append(query, str(k), rt.NewArray(items...))
+		defineField(query, k, rt.NewArray(items...))
 	}
-	for k, vs := range r.Header {
-		headers = append(headers, str(strings.ToLower(k)), str(strings.Join(vs, ", ")))
+	headers := rt.NewObject()
+	for _, k := range sortedKeys(r.Header) {
+		defineField(headers, lowerASCII(k), rt.ToValue(joinValues(r.Header[k])))
 	}
-	return sb.makeRequest(goja.Undefined(), sb.requestProto,
-		str(r.Method), str(r.Host), str(r.Path), str(r.App),
-		dict(params), dict(query), dict(headers), str(string(r.Body)))
+	defineField(req, "method", rt.ToValue(r.Method))
+	defineField(req, "host", rt.ToValue(r.Host))
+	defineField(req, "path", rt.ToValue(r.Path))
+	defineField(req, "app", rt.ToValue(r.App))
+	defineField(req, "params", params)
+	defineField(req, "query", query)
+	defineField(req, "headers", headers)
+	defineField(req, "body", rt.ToValue(string(r.Body)))
+	return req, nil
 }
 
-func toAny(vs []goja.Value) []any {
-	out := make([]any, len(vs))
-	for i, v := range vs {
-		out[i] = v
+// defineField defines an ordinary writable, enumerable, configurable own
+// property, as an object literal would, on a fresh extensible object.
+func defineField(o *goja.Object, k string, v goja.Value) {
+	_ = o.DefineDataProperty(k, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+}
+
+// lowerASCII lower-cases a header name without allocating when it already
+// is lower case (net/http canonicalises names: "Content-Type").
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return strings.ToLower(s)
+		}
 	}
-	return out
+	return s
+}
+
+func joinValues(vs []string) string {
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	return strings.Join(vs, ", ")
 }
 
 // requestJSON is req.json().

@@ -32,7 +32,6 @@ type sandbox struct {
 
 	jsonStringify goja.Callable             // the original JSON.stringify
 	funcToString  goja.Callable             // Function.prototype.toString
-	makeRequest   goja.Callable             // the prelude's req factory
 	requestProto  *goja.Object              // prototype of req: json()
 	regexps       map[string]compiledRegexp // by flags + "/" + source
 	joining       map[*goja.Object]bool     // arrays being joined: cycles join as ""
@@ -151,11 +150,9 @@ func newSandbox() (*sandbox, error) {
 	if err := sb.requestProto.Set("json", sb.requestJSON); err != nil {
 		return nil, err
 	}
-	made, err := setup(goja.Undefined(), g, natives, sb.requestProto)
-	if err != nil {
+	if _, err := setup(goja.Undefined(), g, natives, sb.requestProto); err != nil {
 		return nil, fmt.Errorf("prelude setup: %w", err)
 	}
-	sb.makeRequest, _ = goja.AssertFunction(made)
 
 	sb.flush, _ = goja.AssertFunction(rt.ToValue(func(goja.FunctionCall) goja.Value { return goja.Undefined() }))
 	sb.natives = []goja.Value{rt.NewDynamicObject(ticker{sb}), rt.NewDynamicObject(checker{sb})}
