@@ -19,6 +19,14 @@ const (
 	// keep up; waiting longer would make every request slow and then fail
 	// anyway, while a short wait absorbs bursts.
 	enqueueWait = 100 * time.Millisecond
+	// batchInterval is the least time between the starts of two batch
+	// writes while entries keep coming. Every transaction costs a commit
+	// (WAL frames for the table's and both indexes' pages) however few
+	// rows it carries; without the interval a fast commit makes the
+	// batches, and so the work per log, shrink as load grows. Entries
+	// wait at most this long in memory, where a crash loses them either
+	// way; Close does not wait for it.
+	batchInterval = 10 * time.Millisecond
 	// writeTimeout bounds one batch write or prune.
 	writeTimeout = 30 * time.Second
 )
@@ -26,8 +34,8 @@ const (
 // logWriter records execution logs off the request path: requests put
 // entries on a buffered channel and one goroutine writes them in batches
 // (one transaction per batch). A batch is whatever has queued up while the
-// previous one was written, so under load batches grow instead of writes
-// piling up.
+// previous one was written, or within batchInterval of its start, so under
+// load batches grow instead of writes piling up.
 //
 // Pruning an app to the retention walks retention index entries, so it is
 // not done after every batch: an app is pruned once slack (a tenth of the
@@ -99,8 +107,30 @@ func (l *logWriter) run() {
 	defer close(l.done)
 	batch := make([]shared.Log, 0, maxLogBatch)
 	var reported int64
+	var last time.Time // when the previous batch began to be written
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
 	for e := range l.ch {
 		batch = append(batch[:0], e)
+		// Writing back to back, gather until batchInterval after the
+		// previous write began: at most one transaction per interval
+		// under load, none delayed when the writer was idle.
+		if wait := time.Until(last.Add(batchInterval)); wait > 0 {
+			gather.Reset(wait)
+		gathering:
+			for len(batch) < maxLogBatch {
+				select {
+				case e, ok := <-l.ch:
+					if !ok {
+						break gathering
+					}
+					batch = append(batch, e)
+				case <-gather.C:
+					break gathering
+				}
+			}
+			gather.Stop()
+		}
 	fill:
 		for len(batch) < maxLogBatch {
 			select {
@@ -113,6 +143,7 @@ func (l *logWriter) run() {
 				break fill
 			}
 		}
+		last = time.Now()
 		l.write(batch)
 		if d := l.dropped.Load(); d != reported {
 			l.log.Warn("execution logs dropped: the log queue was full", "dropped", d-reported, "total", d)
