@@ -15,10 +15,9 @@ const (
 	contentTypeJSON = "application/json; charset=utf-8"
 )
 
-// request builds the req object of SPEC §5. It is built from Go with data
-// properties defined directly (so a key like __proto__ stays a plain key):
-// no JavaScript call, descriptor object or intermediate slice per key. json()
-// is a method of a shared, frozen prototype that parses this.body.
+// request builds the req object of SPEC §5 from Go, with no JavaScript
+// call and no intermediate slices. json() is a method of a shared, frozen
+// prototype that parses this.body.
 func (sb *sandbox) request(r *Request) (goja.Value, error) {
 	rt := sb.rt
 	req := rt.NewObject()
@@ -27,39 +26,48 @@ func (sb *sandbox) request(r *Request) (goja.Value, error) {
 	}
 	params := rt.NewObject()
 	for _, k := range sortedKeys(r.Params) {
-		defineField(params, k, rt.ToValue(r.Params[k]))
+		sb.field(params, k, rt.ToValue(r.Params[k]))
 	}
 	query := rt.NewObject()
 	for _, k := range sortedKeys(r.Query) {
 		vs := r.Query[k]
 		if len(vs) == 1 {
-			defineField(query, k, rt.ToValue(vs[0]))
+			sb.field(query, k, rt.ToValue(vs[0]))
 			continue
 		}
 		items := make([]any, len(vs))
 		for i, v := range vs {
 			items[i] = v
 		}
-		defineField(query, k, rt.NewArray(items...))
+		sb.field(query, k, rt.NewArray(items...))
 	}
 	headers := rt.NewObject()
 	for _, k := range sortedKeys(r.Header) {
-		defineField(headers, lowerASCII(k), rt.ToValue(joinValues(r.Header[k])))
+		sb.field(headers, lowerASCII(k), rt.ToValue(joinValues(r.Header[k])))
 	}
-	defineField(req, "method", rt.ToValue(r.Method))
-	defineField(req, "host", rt.ToValue(r.Host))
-	defineField(req, "path", rt.ToValue(r.Path))
-	defineField(req, "app", rt.ToValue(r.App))
-	defineField(req, "params", params)
-	defineField(req, "query", query)
-	defineField(req, "headers", headers)
-	defineField(req, "body", rt.ToValue(string(r.Body)))
+	// None of these names is on req's prototype chain.
+	for _, f := range [...]struct {
+		k string
+		v goja.Value
+	}{
+		{"method", rt.ToValue(r.Method)}, {"host", rt.ToValue(r.Host)}, {"path", rt.ToValue(r.Path)},
+		{"app", rt.ToValue(r.App)}, {"params", params}, {"query", query}, {"headers", headers},
+		{"body", rt.ToValue(string(r.Body))},
+	} {
+		_ = req.Set(f.k, f.v)
+	}
 	return req, nil
 }
 
-// defineField defines an ordinary writable, enumerable, configurable own
-// property, as an object literal would, on a fresh extensible object.
-func defineField(o *goja.Object, k string, v goja.Value) {
+// field gives o, a fresh plain object, the own data property k as an object
+// literal would. A plain assignment is cheaper than defining, but would
+// fail on a name Object.prototype (frozen) holds, such as toString, and set
+// the prototype for __proto__: those are defined instead.
+func (sb *sandbox) field(o *goja.Object, k string, v goja.Value) {
+	if sb.objectProto.Get(k) == nil {
+		_ = o.Set(k, v)
+		return
+	}
 	_ = o.DefineDataProperty(k, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
 }
 

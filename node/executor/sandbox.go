@@ -33,6 +33,7 @@ type sandbox struct {
 	jsonStringify goja.Callable             // the original JSON.stringify
 	funcToString  goja.Callable             // Function.prototype.toString
 	requestProto  *goja.Object              // prototype of req: json()
+	objectProto   *goja.Object              // Object.prototype
 	regexps       map[string]compiledRegexp // by flags + "/" + source
 	joining       map[*goja.Object]bool     // arrays being joined: cycles join as ""
 }
@@ -147,6 +148,7 @@ func newSandbox() (*sandbox, error) {
 		}
 	}
 	sb.requestProto = rt.NewObject()
+	sb.objectProto = sb.object("Object", "prototype")
 	if err := sb.requestProto.Set("json", sb.requestJSON); err != nil {
 		return nil, err
 	}
