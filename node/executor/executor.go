@@ -44,7 +44,9 @@
 // it queued before it ends, so a new script version starts warm and nothing
 // of one script's run is left for the next. At most 2×GOMAXPROCS scripts run
 // at once; more runs wait in order. A runtime is reused only after a clean
-// run and thrown away after any limit, timeout or uncaught error. There is no file system, network, process or timer API,
+// run and thrown away after any limit, timeout or uncaught error, or once
+// the keys scripts registered with Symbol.for (kept for the runtime's
+// lifetime) pass a budget. There is no file system, network, process or timer API,
 // and no BigInt: its arithmetic allocates without bound inside one native
 // operation (2n ** 10n ** 9n).
 //
@@ -232,7 +234,7 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 
 	sb.run = nil
 	e.lastRun.Store(time.Now().UnixNano())
-	if clean {
+	if clean && !sb.retire {
 		sb.rt.ClearInterrupt()
 		e.put(sb)
 		e.watchIdle()

@@ -36,6 +36,10 @@ type sandbox struct {
 	objectProto   *goja.Object              // Object.prototype
 	regexps       map[string]compiledRegexp // by flags + "/" + source
 	joining       map[*goja.Object]bool     // arrays being joined: cycles join as ""
+
+	symbolKeys  map[string]struct{} // Symbol.for keys registered in this runtime
+	symbolBytes int                 // their size, see noteSymbol
+	retire      bool                // do not reuse after this run
 }
 
 // runState is what one execution accumulates.

@@ -191,3 +191,31 @@ func TestNewVersionRunsWarm(t *testing.T) {
 		}
 	}
 }
+
+// TestSymbolRegistryDoesNotGrowAcrossRuns: Symbol.for keeps keys for the
+// runtime's lifetime, so a runtime whose scripts registered many keys is
+// retired instead of pooled; reusing one key does not count.
+func TestSymbolRegistryDoesNotGrowAcrossRuns(t *testing.T) {
+	e := oneRuntime()
+	l := shared.DefaultLimits()
+	same, err := e.Compile(1, 1, `function handle(){ for (let i = 0; i < 10000; i++) Symbol.for('k'); return String(Symbol.keyFor(Symbol.for('k'))) }`, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	many, err := e.Compile(2, 1, `function handle(){ const pad = 'x'.repeat(1000); for (let i = 0; i < 300; i++) Symbol.for(pad + i); return 'ok' }`, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < 3; n++ {
+		if got := body(t, e.Run(context.Background(), same, l, nil)); got != "k" {
+			t.Fatalf("got %q", got)
+		}
+	}
+	if pooled(e) == nil {
+		t.Fatal("reusing one Symbol.for key retired the runtime")
+	}
+	body(t, e.Run(context.Background(), many, l, nil))
+	if pooled(e) != nil {
+		t.Fatal("a runtime holding 300 KB of Symbol.for keys went back to the pool")
+	}
+}

@@ -50,6 +50,32 @@ func (sb *sandbox) wrap(obj *goja.Object, name string, before pre, post bool) er
 	return obj.DefineDataProperty(name, sb.rt.ToValue(fn), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
+// symbolBudget bounds the Symbol.for keys (bytes, plus symbolOverhead
+// each) a runtime may accumulate before it is retired.
+const (
+	symbolBudget   = 256 << 10
+	symbolOverhead = 64
+)
+
+// noteSymbol records a Symbol.for key; a key seen before costs nothing.
+func (sb *sandbox) noteSymbol(k string) {
+	if k != "" {
+		if _, seen := sb.symbolKeys[k]; seen {
+			return
+		}
+		if sb.symbolKeys == nil {
+			sb.symbolKeys = make(map[string]struct{})
+		}
+		if sb.symbolBytes+len(k) <= symbolBudget {
+			sb.symbolKeys[k] = struct{}{}
+		}
+	}
+	sb.symbolBytes += len(k) + symbolOverhead
+	if sb.symbolBytes > symbolBudget {
+		sb.retire = true
+	}
+}
+
 func (sb *sandbox) object(path ...string) *goja.Object {
 	o := sb.rt.GlobalObject()
 	for _, p := range path {
@@ -107,6 +133,20 @@ func (sb *sandbox) wrapBuiltins() error {
 		}
 		return true
 	}
+
+	// Symbol.for keeps each new key for the runtime's lifetime, which spans
+	// many runs of many scripts: past a budget of keys the runtime is
+	// retired after the run, so no script can make a pooled runtime hold
+	// memory.
+	w(sb.object("Symbol"), "for", func(_ *runState, call goja.FunctionCall) bool {
+		k, ok := call.Argument(0).(goja.String)
+		if !ok {
+			sb.noteSymbol("") // a non-string key: counted, not remembered
+			return true
+		}
+		sb.noteSymbol(k.String())
+		return true
+	}, false)
 
 	// Array.prototype: every method first checks the receiver's length (an
 	// oversized sparse array is cheap until a method walks it), growing ones
