@@ -43,7 +43,8 @@
 // program afresh (which only creates the wrapper) and runs the promise jobs
 // it queued before it ends, so a new script version starts warm and nothing
 // of one script's run is left for the next. At most 2×GOMAXPROCS scripts run
-// at once; more runs wait in order. A runtime is reused only after a clean
+// at once and more runs wait in order, unless the running ones are slow:
+// then up to twice as many again run beside them. A runtime is reused only after a clean
 // run and thrown away after any limit, timeout or uncaught error, or once
 // the keys scripts registered with Symbol.for (kept for the runtime's
 // lifetime) pass a budget. There is no file system, network, process or timer API,
@@ -98,8 +99,13 @@ type Executor struct {
 	// slots bounds the scripts running at once: goja is CPU-bound, so more
 	// runs than a couple per core only cost memory (a runtime each) and
 	// latency. A run waits for a slot in arrival order, or until its context
-	// ends.
-	slots chan struct{}
+	// ends. When every slot has been busy for slotWait, the runs holding
+	// them are slow (a loop until its timeout, say), and a run may take one
+	// of the extra slots instead, so a few slow scripts cannot hold up every
+	// other script for their whole timeout.
+	slots    chan struct{}
+	extra    chan struct{}
+	slotWait time.Duration
 	// idle holds hardened runtimes between runs. They belong to no script:
 	// each run loads its program afresh (see sandbox.load).
 	idle    chan *sandbox
@@ -128,6 +134,8 @@ func New(opts Options) *Executor {
 		logger:      logger,
 		fence:       newFence(limit, logger),
 		slots:       make(chan struct{}, poolSize),
+		extra:       make(chan struct{}, 2*poolSize),
+		slotWait:    defaultSlotWait,
 		idle:        make(chan *sandbox, poolSize),
 		cache:       make(map[cacheKey]*Program),
 		idleTimeout: defaultIdleTimeout,
@@ -168,12 +176,13 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 		req = &Request{}
 	}
 
-	if !e.acquire(ctx) {
+	slot := e.acquire(ctx)
+	if slot == nil {
 		res.Err = ctxError(ctx)
 		res.Duration = time.Since(start)
 		return res
 	}
-	defer e.release()
+	defer func() { <-slot }()
 
 	sb, err := e.get()
 	if err != nil {
@@ -242,22 +251,37 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 	return res
 }
 
-// acquire waits for a run slot; false if ctx ended first.
-func (e *Executor) acquire(ctx context.Context) bool {
+// defaultSlotWait is how long a run waits for a slot before it may take
+// an extra one. Runs of ordinary scripts free a slot within microseconds
+// to a few milliseconds on a busy machine.
+const defaultSlotWait = 20 * time.Millisecond
+
+// acquire waits for a run slot and returns the channel to release it to,
+// or nil if ctx ended first.
+func (e *Executor) acquire(ctx context.Context) chan struct{} {
 	select {
 	case e.slots <- struct{}{}:
-		return true
+		return e.slots
 	default:
 	}
+	t := time.NewTimer(e.slotWait)
+	defer t.Stop()
 	select {
 	case e.slots <- struct{}{}:
-		return true
+		return e.slots
 	case <-ctx.Done():
-		return false
+		return nil
+	case <-t.C:
+	}
+	select {
+	case e.slots <- struct{}{}:
+		return e.slots
+	case e.extra <- struct{}{}:
+		return e.extra
+	case <-ctx.Done():
+		return nil
 	}
 }
-
-func (e *Executor) release() { <-e.slots }
 
 // ctxError is the error of a run whose context ended: the timeout knob for
 // a deadline, a ScriptError for a cancellation.

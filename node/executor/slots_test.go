@@ -9,7 +9,7 @@ import (
 	"github.com/picloud/picloud/shared"
 )
 
-// TestWaitingRunRespectsContext: with every run slot taken, a run waits,
+// TestWaitingRunRespectsContext: with every run slot taken, extra ones too, a run waits,
 // and one whose context ends while waiting fails as a run stopped by that
 // context would; once a slot frees, runs go through again.
 func TestWaitingRunRespectsContext(t *testing.T) {
@@ -20,6 +20,9 @@ func TestWaitingRunRespectsContext(t *testing.T) {
 	}
 	for range cap(e.slots) {
 		e.slots <- struct{}{}
+	}
+	for range cap(e.extra) {
+		e.extra <- struct{}{}
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -51,5 +54,42 @@ func TestWaitingRunRespectsContext(t *testing.T) {
 	}
 	for range cap(e.slots) - 1 {
 		<-e.slots
+	}
+}
+
+// TestSlowRunsDoNotHoldUpOthers: when every slot stays busy (scripts
+// looping until their timeout), a run takes an extra slot after slotWait
+// instead of waiting for them, and gives it back.
+func TestSlowRunsDoNotHoldUpOthers(t *testing.T) {
+	e := New(Options{})
+	e.slotWait = 5 * time.Millisecond
+	l := shared.DefaultLimits()
+	slow, err := e.Compile(1, 1, `function handle(){ for (;;) {} }`, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quick, err := e.Compile(2, 1, `function handle(){ return "quick" }`, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	slowDone := make(chan *Result, cap(e.slots))
+	for range cap(e.slots) {
+		go func() { slowDone <- e.Run(ctx, slow, l, nil) }()
+	}
+	for len(e.slots) < cap(e.slots) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := body(t, e.Run(context.Background(), quick, l, nil)); got != "quick" {
+		t.Fatalf("got %q", got)
+	}
+	if n := len(e.extra); n != 0 {
+		t.Fatalf("%d extra slots still held", n)
+	}
+	cancel()
+	for range cap(e.slots) {
+		if res := <-slowDone; res.Err == nil {
+			t.Fatal("the looping script was not stopped")
+		}
 	}
 }
