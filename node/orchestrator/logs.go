@@ -44,7 +44,8 @@ const (
 // batches an app therefore holds at most retention+slack-1 logs; after a
 // graceful shutdown, at most retention. After a crash (no final prune) the
 // next run can add slack-1 more before pruning, so the bound is
-// retention+2*slack-2 until then.
+// retention+2*slack-2 until then. (A retention lowered between runs is
+// reached once slack logs of the app have been written.)
 //
 // When the queue is full a request waits at most enqueueWait, then the entry
 // is dropped and counted; the writer reports drops in its log.
