@@ -71,9 +71,12 @@ func (sb *sandbox) field(o *goja.Object, k string, v goja.Value) {
 	_ = o.DefineDataProperty(k, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
 }
 
-// lowerASCII lower-cases a header name without allocating when it already
-// is lower case (net/http canonicalises names: "Content-Type").
+// lowerASCII lower-cases a header name; net/http canonicalises them
+// ("Content-Type"), so the common ones come from a table, without allocating.
 func lowerASCII(s string) string {
+	if l, ok := commonHeaders[s]; ok {
+		return l
+	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
 			return strings.ToLower(s)
@@ -81,6 +84,19 @@ func lowerASCII(s string) string {
 	}
 	return s
 }
+
+// commonHeaders maps canonical request header names to lower case. Read-only.
+var commonHeaders = func() map[string]string {
+	m := make(map[string]string)
+	for _, l := range strings.Fields(`accept accept-encoding accept-language authorization cache-control
+		connection content-length content-type cookie dnt if-modified-since if-none-match origin pragma
+		referer sec-ch-ua sec-ch-ua-mobile sec-ch-ua-platform sec-fetch-dest sec-fetch-mode sec-fetch-site
+		sec-fetch-user upgrade-insecure-requests user-agent x-forwarded-for x-forwarded-host
+		x-forwarded-proto x-real-ip x-requested-with`) {
+		m[http.CanonicalHeaderKey(l)] = l
+	}
+	return m
+}()
 
 func joinValues(vs []string) string {
 	if len(vs) == 1 {
