@@ -45,8 +45,10 @@ func BenchmarkHelloFresh(b *testing.B) {
 	b.ReportAllocs()
 	cpu := cpuTime()
 	for b.Loop() {
-		fresh := New(Options{}) // empty pool
-		if res := fresh.Run(ctx, p, l, req); res.Err != nil {
+		for len(e.idle) > 0 { // empty pool
+			<-e.idle
+		}
+		if res := e.Run(ctx, p, l, req); res.Err != nil {
 			b.Fatal(res.Err)
 		}
 	}
@@ -131,4 +133,27 @@ func BenchmarkHelloPooledRequest(b *testing.B) {
 		}
 	}
 	reportCPU(b, cpu)
+}
+
+// BenchmarkFirstRunOfNewVersion is the first request after a script update:
+// the new version runs on an already hardened runtime.
+func BenchmarkFirstRunOfNewVersion(b *testing.B) {
+	e := New(Options{})
+	l := shared.DefaultLimits()
+	ctx := context.Background()
+	req := &Request{Method: "GET", Path: "/"}
+	b.ReportAllocs()
+	var v int64
+	for b.Loop() {
+		b.StopTimer()
+		v++
+		p, err := e.Compile(1, v, helloSrc, l)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if res := e.Run(ctx, p, l, req); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+	}
 }
