@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -36,16 +37,18 @@ func (o *Orchestrator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	routeID := t.route.ID
+	// The executor only reads params and headers (it copies them into the
+	// script's req), so the request's own header map is passed as is. The
+	// snapshot is immutable, so the log may point at its route id.
 	o.run(w, r, run{
 		trigger: shared.TriggerRoute,
 		app:     t.app.app,
 		script:  t.script,
-		routeID: &routeID,
+		routeID: &t.route.ID,
 		host:    t.host,
 		path:    r.URL.Path,
-		params:  paramMap(t.params),
-		header:  r.Header.Clone(),
+		params:  runParams(t.params),
+		header:  r.Header,
 	})
 }
 
@@ -99,7 +102,6 @@ func (o *Orchestrator) Execute(w http.ResponseWriter, r *http.Request, scriptID 
 		script:  sc,
 		host:    InternalHost,
 		path:    executePath(r.URL.Path, scriptID),
-		params:  map[string]string{},
 		header:  header,
 	})
 }
@@ -128,20 +130,15 @@ type run struct {
 	routeID *int64
 	host    string
 	path    string
-	params  map[string]string
-	header  http.Header
+	params  map[string]string // nil when none: the script sees {} either way
+	header  http.Header       // read, never written
 }
 
 // run executes the script, writes its answer and records the execution.
 func (o *Orchestrator) run(w http.ResponseWriter, r *http.Request, x run) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, o.maxBody))
+	body, err := o.readBody(w, r)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, shared.TooLarge(o.maxBody))
-		} else { // the client went away or sent a broken body
-			writeError(w, shared.Errorf(http.StatusBadRequest, shared.CodeBadRequest, "reading the request body: %v", err))
-		}
+		writeError(w, err)
 		return
 	}
 	entry := shared.Log{
@@ -162,13 +159,17 @@ func (o *Orchestrator) run(w http.ResponseWriter, r *http.Request, x run) {
 		writeError(w, scriptFailed(x.script.script))
 		return
 	}
+	var query url.Values
+	if r.URL.RawQuery != "" { // no empty map to build and sort for most requests
+		query = r.URL.Query()
+	}
 	res := o.exec.Run(r.Context(), x.script.program, x.script.script.EffectiveSandbox, &executor.Request{
 		Method: r.Method,
 		Host:   x.host,
 		Path:   x.path,
 		App:    x.app.Slug,
 		Params: x.params,
-		Query:  r.URL.Query(),
+		Query:  query,
 		Header: x.header,
 		Body:   body,
 	})
@@ -176,25 +177,11 @@ func (o *Orchestrator) run(w http.ResponseWriter, r *http.Request, x run) {
 	entry.Operations = res.Operations
 	entry.Output = res.Output
 
-	var limit *executor.LimitError
-	var fault *executor.ScriptError
 	switch {
-	case errors.As(res.Err, &limit):
-		entry.Status = http.StatusInsufficientStorage
-		entry.Error = limit.Error()
-		writeError(w, shared.Errorf(http.StatusInsufficientStorage, shared.CodeSandboxLimit,
-			"script %q exceeded the sandbox limit %s", x.script.script.Name, limit.Knob).With("limit", limit.Knob))
-	case errors.As(res.Err, &fault):
-		entry.Status = http.StatusInternalServerError
-		entry.Error = fault.Error()
-		if fault.Stack != "" {
-			entry.Error += "\n" + fault.Stack
-		}
-		writeError(w, scriptFailed(x.script.script))
 	case res.Err != nil:
-		entry.Status = http.StatusInternalServerError
-		entry.Error = res.Err.Error()
-		writeError(w, scriptFailed(x.script.script))
+		var e *shared.Error
+		entry.Status, entry.Error, e = runFailed(res.Err, x.script.script)
+		writeError(w, e)
 	case res.Status < 200 || res.Status > 599:
 		entry.Status = http.StatusInternalServerError
 		entry.Error = "handle returned the invalid status " + strconv.Itoa(res.Status)
@@ -205,6 +192,46 @@ func (o *Orchestrator) run(w http.ResponseWriter, r *http.Request, x run) {
 	}
 }
 
+// readBody reads the request body up to the node's limit. Most data-plane
+// requests have none (net/http gives them http.NoBody), and skip the
+// limiting reader and io.ReadAll's buffer.
+func (o *Orchestrator) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *shared.Error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, o.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, shared.TooLarge(o.maxBody)
+		}
+		// the client went away or sent a broken body
+		return nil, shared.Errorf(http.StatusBadRequest, shared.CodeBadRequest, "reading the request body: %v", err)
+	}
+	return body, nil
+}
+
+// runFailed turns a failed run's error into the log's status and error and
+// the public answer. It is a function of its own so that the targets of
+// errors.As are allocated only when a run fails.
+func runFailed(err error, sc shared.Script) (status int, logged string, public *shared.Error) {
+	var limit *executor.LimitError
+	var fault *executor.ScriptError
+	switch {
+	case errors.As(err, &limit):
+		return http.StatusInsufficientStorage, limit.Error(),
+			shared.Errorf(http.StatusInsufficientStorage, shared.CodeSandboxLimit,
+				"script %q exceeded the sandbox limit %s", sc.Name, limit.Knob).With("limit", limit.Knob)
+	case errors.As(err, &fault):
+		logged = fault.Error()
+		if fault.Stack != "" {
+			logged += "\n" + fault.Stack
+		}
+		return http.StatusInternalServerError, logged, scriptFailed(sc)
+	}
+	return http.StatusInternalServerError, err.Error(), scriptFailed(sc)
+}
+
 // scriptFailed is the public answer to a script fault. It carries no
 // message, line or stack of the script: those are in the execution log.
 func scriptFailed(sc shared.Script) *shared.Error {
@@ -212,27 +239,30 @@ func scriptFailed(sc shared.Script) *shared.Error {
 		"script %q failed; the execution log has the details", sc.Name).With("script_id", sc.ID)
 }
 
-// hopHeaders are response headers that belong to the connection, not to the
-// script: net/http sets them, and a wrong value from a script would break
-// the response.
-var hopHeaders = map[string]bool{
-	"Connection":        true,
-	"Content-Length":    true,
-	"Keep-Alive":        true,
-	"Transfer-Encoding": true,
-	"Trailer":           true,
-	"Upgrade":           true,
+// hopHeader reports whether a canonical response header name belongs to the
+// connection, not to the script: net/http sets these, and a wrong value
+// from a script would break the response.
+func hopHeader(k string) bool {
+	switch k {
+	case "Connection", "Content-Length", "Keep-Alive", "Transfer-Encoding", "Trailer", "Upgrade":
+		return true
+	}
+	return false
 }
 
 func writeResult(w http.ResponseWriter, res *executor.Result) {
 	h := w.Header()
 	for k, vs := range res.Header {
 		k = http.CanonicalHeaderKey(k)
-		if hopHeaders[k] {
+		if hopHeader(k) || len(vs) == 0 {
 			continue
 		}
-		for _, v := range vs {
-			h.Add(k, v)
+		// The Result is this request's alone, so its value slices can be
+		// taken over instead of copied value by value.
+		if prev := h[k]; len(prev) > 0 {
+			h[k] = append(prev, vs...)
+		} else {
+			h[k] = vs
 		}
 	}
 	w.WriteHeader(res.Status)

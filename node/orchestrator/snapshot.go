@@ -112,6 +112,15 @@ func unknownHost(host string) *shared.Error {
 	return shared.Errorf(http.StatusNotFound, shared.CodeUnknownHost, "no app claims the host %q", host).With("host", host)
 }
 
+// runParams is paramMap for a run: nil when the route has no parameters,
+// which the executor shows the script as the same empty object.
+func runParams(ps httprouter.Params) map[string]string {
+	if len(ps) == 0 {
+		return nil
+	}
+	return paramMap(ps)
+}
+
 // paramMap converts httprouter's params for the script and for resolve;
 // never nil, so the script always sees an object.
 func paramMap(ps httprouter.Params) map[string]string {
