@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -687,7 +688,10 @@ func TestRoutesAndPreviewAndDomainInUse(t *testing.T) {
 	typeInto(d.path, "/users/:id")
 	test.Tap(h.button("Add route"))
 	h.wait()
-	want := []string{"GET http://site.example.com:8080/users/:id", "GET http://*.example.org:8080/users/:id"}
+	// The node was added by address (no mDNS TXT): the data port comes from
+	// its /version.
+	port := strconv.Itoa(h.node.DataAddr().(*net.TCPAddr).Port)
+	want := []string{"GET http://site.example.com:" + port + "/users/:id", "GET http://*.example.org:" + port + "/users/:id"}
 	if got := d.PreviewURLs(); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("preview = %q, want %q", got, want)
 	}
@@ -703,7 +707,7 @@ func TestRoutesAndPreviewAndDomainInUse(t *testing.T) {
 	typeInto(d.host, "hooks.example.org")
 	test.Tap(h.button("Add route"))
 	h.wait()
-	if got := d.PreviewURLs(); len(got) != 3 || got[2] != "POST http://hooks.example.org:8080/hook" {
+	if got := d.PreviewURLs(); len(got) != 3 || got[2] != "POST http://hooks.example.org:"+port+"/hook" {
 		t.Errorf("preview with a host route = %q", got)
 	}
 
