@@ -246,6 +246,40 @@ func TestDispatch(t *testing.T) {
 	}
 }
 
+// A request with no route parameters, query or body still gives the
+// script empty objects and an empty string, and the script's response
+// headers reach the client (every value of a repeated one) while the
+// connection's own headers stay net/http's.
+func TestScriptSeesEmptyRequestPartsAndSetsHeaders(t *testing.T) {
+	n := newNode(t)
+	a := n.app("bare", "bare.test")
+	sc := n.script(a.ID, "h", `function handle(req) {
+  return {status: 201, headers: {"x-multi": ["a", "b"], "x-one": "1", "content-length": "999",
+    "transfer-encoding": "gzip", "connection": "close"},
+    body: JSON.stringify([req.params, req.query, req.body, typeof req.params, typeof req.query])};
+}`, nil)
+	n.route(a.ID, sc.ID, "GET", "/", nil)
+	n.rebuild()
+
+	got := n.get("bare.test", "/")
+	wantBody(t, got, 201, `[{},{},"","object","object"]`)
+	if vs := got.header.Values("X-Multi"); len(vs) != 2 || vs[0] != "a" || vs[1] != "b" {
+		t.Errorf("X-Multi = %q, want [a b]", vs)
+	}
+	if v := got.header.Get("X-One"); v != "1" {
+		t.Errorf("X-One = %q, want 1", v)
+	}
+	if v := got.header.Get("Content-Length"); v != strconv.Itoa(len(got.body)) {
+		t.Errorf("Content-Length = %q for a %d-byte body", v, len(got.body))
+	}
+	if v := got.header.Get("Transfer-Encoding"); v != "" {
+		t.Errorf("the script's Transfer-Encoding %q reached the client", v)
+	}
+	if v := got.header.Get("Connection"); v != "" {
+		t.Errorf("the script's Connection %q reached the client", v)
+	}
+}
+
 // Changes reach the very next request after Rebuild, with no restart.
 func TestChangesTakeEffectOnTheNextRequest(t *testing.T) {
 	n := newNode(t)
