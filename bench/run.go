@@ -254,11 +254,13 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		rep.Servers[i].Peak = m.Peak
 	}
 
-	// Latency at the same load: half the slowest server's throughput, a
-	// rate every server sustains, paced (open loop).
+	// Latency at the same load: half the lowest throughput of any round,
+	// a rate every server sustains, paced (open loop).
 	rep.Rate = math.Inf(1)
 	for _, sr := range rep.Servers {
-		rep.Rate = min(rep.Rate, sr.Load.RPS()/2)
+		for _, r := range sr.Rounds {
+			rep.Rate = min(rep.Rate, r.RPS()/2)
+		}
 	}
 	rep.Rate = max(math.Round(rep.Rate/100)*100, 100)
 	for round := range o.Rounds {
