@@ -14,6 +14,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/picloud/picloud/shared"
 )
 
 // Node is one paired node.
@@ -172,23 +174,7 @@ func (r *Registry) saveLocked() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".nodes-*.json")
-	if err != nil {
-		return fmt.Errorf("registry: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("registry: %w", err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("registry: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("registry: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), r.path); err != nil {
+	if err := shared.WriteFileAtomic(r.path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
 	return nil

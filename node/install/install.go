@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/picloud/picloud/shared"
 )
 
 // Runner runs a command on the machine and returns its standard output.
@@ -200,7 +202,7 @@ func (in *Installer) copyBinary(source, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return fmt.Errorf("install binary: %w", err)
 	}
-	if err := writeAtomic(target, data, 0o755); err != nil {
+	if err := shared.WriteFileAtomic(target, data, 0o755); err != nil {
 		return fmt.Errorf("install binary: %w", err)
 	}
 	return nil
@@ -293,7 +295,7 @@ func (in *Installer) writeFile(name string, data []byte, perm fs.FileMode) error
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", target, err)
 	}
-	if err := writeAtomic(target, data, perm); err != nil {
+	if err := shared.WriteFileAtomic(target, data, perm); err != nil {
 		return fmt.Errorf("write %s: %w", target, err)
 	}
 	return nil
@@ -335,32 +337,6 @@ func (in *Installer) printf(format string, args ...any) {
 	if in.Out != nil {
 		fmt.Fprintf(in.Out, format, args...)
 	}
-}
-
-// writeAtomic writes through a temporary file in the same directory and a
-// rename, so readers see the old or the new content, never a mix.
-func writeAtomic(name string, data []byte, perm fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
 }
 
 // commandLine shows a command the way a person would type it.

@@ -96,7 +96,7 @@ func RotateToken(dir string) (string, error) {
 		return "", fmt.Errorf("token: %w", err)
 	}
 	tok := base64.RawURLEncoding.EncodeToString(b)
-	if err := writeFileAtomic(filepath.Join(dir, tokenFile), []byte(tok+"\n"), 0o600); err != nil {
+	if err := shared.WriteFileAtomic(filepath.Join(dir, tokenFile), []byte(tok+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("token: %w", err)
 	}
 	return tok, nil
@@ -176,7 +176,7 @@ func loadOrCreateKey(path string) (*ecdsa.PrivateKey, error) {
 			return nil, fmt.Errorf("tls key: %w", err)
 		}
 		pemBytes := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-		if err := writeFileAtomic(path, pemBytes, 0o600); err != nil {
+		if err := shared.WriteFileAtomic(path, pemBytes, 0o600); err != nil {
 			return nil, fmt.Errorf("tls key: %w", err)
 		}
 		return key, nil
@@ -236,7 +236,7 @@ func loadOrCreateCert(path string, key *ecdsa.PrivateKey, name string) (tls.Cert
 		return tls.Certificate{}, fmt.Errorf("tls cert: %w", err)
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := writeFileAtomic(path, certPEM, 0o600); err != nil {
+	if err := shared.WriteFileAtomic(path, certPEM, 0o600); err != nil {
 		return tls.Certificate{}, fmt.Errorf("tls cert: %w", err)
 	}
 	c, err := tls.X509KeyPair(certPEM, keyPEM)
@@ -245,30 +245,4 @@ func loadOrCreateCert(path string, key *ecdsa.PrivateKey, name string) (tls.Cert
 	}
 	c.Leaf, _ = x509.ParseCertificate(der)
 	return c, nil
-}
-
-// writeFileAtomic writes data to a temporary file with perm and renames it
-// over path, so a crash never leaves a half-written secret.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
