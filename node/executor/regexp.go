@@ -30,39 +30,13 @@ var errBacktracking = errors.New("regular expression needs backtracking (backref
 // checkRegexp returns an error if goja would compile pattern with flags to the
 // backtracking engine. Invalid patterns return nil: goja reports those itself.
 func checkRegexp(pattern, flags string) error {
-	var dotAll, unicode, ignoreCase, multiline bool
-	for _, f := range flags {
-		switch f {
-		case 's':
-			dotAll = true
-		case 'u':
-			unicode = true
-		case 'i':
-			ignoreCase = true
-		case 'm':
-			multiline = true
-		}
-	}
-	re2, err := parser.TransformRegExp(pattern, dotAll, unicode)
+	re2, err := toRE2(pattern, flags)
 	if err != nil {
 		var incompat parser.RegexpErrorIncompatible
 		if errors.As(err, &incompat) {
 			return errBacktracking
 		}
 		return nil
-	}
-	prefix := ""
-	if multiline {
-		prefix += "m"
-	}
-	if dotAll {
-		prefix += "s"
-	}
-	if ignoreCase {
-		prefix += "i"
-	}
-	if prefix != "" {
-		re2 = fmt.Sprintf("(?%s:%s)", prefix, re2)
 	}
 	if _, err := regexp.Compile(re2); err != nil {
 		var se *syntax.Error
@@ -92,6 +66,29 @@ const (
 // compiles it, returning the program's instruction count too. nil, 0 if
 // goja would not run it with RE2 (it then reports the error itself).
 func compileGoRegexp(pattern, flags string) (*regexp.Regexp, int64) {
+	re2, err := toRE2(pattern, flags)
+	if err != nil {
+		return nil, 0
+	}
+	re, err := regexp.Compile(re2)
+	if err != nil {
+		return nil, 0
+	}
+	parsed, err := syntax.Parse(re2, syntax.Perl)
+	if err != nil {
+		return re, 0
+	}
+	prog, err := syntax.Compile(parsed.Simplify())
+	if err != nil {
+		return re, 0
+	}
+	return re, int64(len(prog.Inst))
+}
+
+// toRE2 translates a JavaScript pattern and its flags to RE2 syntax the way
+// goja does before it picks Go's engine; goja's error says why it could not
+// (parser.RegexpErrorIncompatible: the pattern needs backtracking).
+func toRE2(pattern, flags string) (string, error) {
 	var dotAll, unicode, ignoreCase, multiline bool
 	for _, f := range flags {
 		switch f {
@@ -107,7 +104,7 @@ func compileGoRegexp(pattern, flags string) (*regexp.Regexp, int64) {
 	}
 	re2, err := parser.TransformRegExp(pattern, dotAll, unicode)
 	if err != nil {
-		return nil, 0
+		return "", err
 	}
 	prefix := ""
 	if multiline {
@@ -122,17 +119,5 @@ func compileGoRegexp(pattern, flags string) (*regexp.Regexp, int64) {
 	if prefix != "" {
 		re2 = fmt.Sprintf("(?%s:%s)", prefix, re2)
 	}
-	re, err := regexp.Compile(re2)
-	if err != nil {
-		return nil, 0
-	}
-	parsed, err := syntax.Parse(re2, syntax.Perl)
-	if err != nil {
-		return re, 0
-	}
-	prog, err := syntax.Compile(parsed.Simplify())
-	if err != nil {
-		return re, 0
-	}
-	return re, int64(len(prog.Inst))
+	return re2, nil
 }
