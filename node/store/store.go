@@ -19,7 +19,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/picloud/picloud/migrations"
 )
@@ -46,7 +47,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s, err := open(ctx, path, logger, migrations.FS)
+	s, err := openRetrying(ctx, path, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +56,31 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		return nil, fmt.Errorf("seed %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// openRetrying is open, tried again while another process holds the file's
+// lock. Switching a fresh file to WAL needs an exclusive lock that SQLite
+// does not wait for through the busy handler, so a second node or tool
+// opening the same new file at that moment gets SQLITE_BUSY at once.
+func openRetrying(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		s, err := open(ctx, path, logger, migrations.FS)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // open opens the database and migrates it with the migrations in fsys,
