@@ -108,8 +108,10 @@ func (l *nodeList) start() {
 					if !ok {
 						return
 					}
-					nodes := b.Nodes()
-					l.c.opts.Post(func() { l.merge(nodes) })
+					// Read the browser when the UI runs the update, not now:
+					// a snapshot taken here could be older than a change the
+					// UI made itself meanwhile (e.g. Remove) and undo it.
+					l.c.opts.Post(func() { l.merge(b.Nodes()) })
 				}
 			}
 		}()
