@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/picloud/picloud/node/executor"
@@ -22,16 +21,10 @@ import (
 func benchNode(b *testing.B, n int) (o *Orchestrator, host, path string) {
 	b.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := openStore(b)
 	o = New(Config{Store: st, Executor: executor.New(executor.Options{}), Defaults: shared.DefaultLimits(),
 		LogQueue: 1 << 16, Logger: slog.New(slog.DiscardHandler)})
-	b.Cleanup(func() {
-		o.Close(ctx)
-		st.Close()
-	})
+	b.Cleanup(func() { o.Close(ctx) })
 	o.current.Store(o.build(benchData(n)))
 	// A wildcard claim three labels below its suffix, and a host-less route
 	// of the same app.

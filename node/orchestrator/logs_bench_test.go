@@ -3,11 +3,9 @@ package orchestrator
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/picloud/picloud/node/store"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -17,11 +15,7 @@ import (
 // has been running for a while). ns/op includes the final flush.
 func BenchmarkLogWriter(b *testing.B) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(b)
 	a, err := st.CreateApp(ctx, shared.App{Slug: "a", Name: "a"}, false)
 	if err != nil {
 		b.Fatal(err)

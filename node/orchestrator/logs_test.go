@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,11 +18,7 @@ import (
 // write, one at a time, so the counts between batches can be looked at.
 func TestLogPruningSlack(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "picloud.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	app := func(slug string) int64 {
 		a, err := st.CreateApp(ctx, shared.App{Slug: slug, Name: slug}, false)
 		if err != nil {

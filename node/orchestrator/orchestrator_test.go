@@ -34,6 +34,18 @@ type node struct {
 	admin *httptest.Server // Execute, as the manager mounts it
 }
 
+// openStore opens a real store on a fresh file, closed when the test ends
+// (after anything registered later, such as the orchestrator using it).
+func openStore(t testing.TB) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "picloud.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 func newNode(t testing.TB, opts ...func(*Config)) *node {
 	t.Helper()
 	ctx := context.Background()
