@@ -20,7 +20,9 @@
 //   - max_call_levels: goja's SetMaxCallStackSize; handle is level 1 and
 //     native built-ins in the chain count as levels.
 //   - max_expr_depth: the bracket pre-scan and the syntax tree check.
-//   - timeout_ms: a timer; a cancelled or expired context stops the run too.
+//   - timeout_ms: the run checks its clock every 1,024 operations, and the
+//     fence's sampler stops runs that are overdue inside native code; a
+//     cancelled or expired context stops the run the same way.
 //
 // Every limit is delivered with Runtime.Interrupt, which try/catch/finally
 // cannot intercept, and Result.Err names the knob. Regular expressions that
@@ -190,22 +192,14 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 		res.Err = &ScriptError{Message: "internal error preparing the sandbox"}
 		return res
 	}
-	rs := &runState{sb: sb, limits: limits}
+	rs := &runState{sb: sb, limits: limits, ctx: ctx,
+		deadline: time.Now().Add(time.Duration(limits.TimeoutMS) * time.Millisecond)}
 	sb.run = rs
 	// goja refuses a call once the stack already holds size frames; the
 	// bottom one is handle, hence -1.
 	sb.rt.SetMaxCallStackSize(int(min(limits.MaxCallLevels, 1<<20)) - 1)
 	sb.rt.ClearInterrupt()
-
-	timer := time.AfterFunc(time.Duration(limits.TimeoutMS)*time.Millisecond, func() { rs.stop(shared.KnobTimeoutMS) })
-	stopCtx := context.AfterFunc(ctx, func() {
-		if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-			rs.stop(shared.KnobTimeoutMS)
-		} else {
-			rs.stop(knobCancelled)
-		}
-	})
-	release := e.fence.enter(rs)
+	e.fence.enter(rs)
 
 	clean := false
 	func() {
@@ -218,13 +212,11 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 		clean = sb.execute(p, req, res)
 	}()
 
-	// Once finished, no timer, cancellation or fence can interrupt this
+	// Once finished, no deadline, cancellation or fence can interrupt this
 	// run any more. execute checked for limits at its end, so a limit that
 	// arrives after that is too late to matter.
 	rs.finish()
-	release()
-	timer.Stop()
-	stopCtx()
+	e.fence.leave(rs)
 
 	if le := rs.limit.Load(); le != nil && !clean {
 		if le.Knob == knobCancelled {
@@ -239,10 +231,11 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 	}
 	res.Output = rs.out.String()
 	res.Operations = rs.ops
-	res.Duration = time.Since(start)
+	end := time.Now()
+	res.Duration = end.Sub(start)
 
 	sb.run = nil
-	e.lastRun.Store(time.Now().UnixNano())
+	e.lastRun.Store(end.UnixNano())
 	if clean && !sb.retire {
 		sb.rt.ClearInterrupt()
 		e.put(sb)

@@ -8,12 +8,19 @@ import (
 	"time"
 )
 
-// fence is the node-wide last line of defence against memory: while any
-// script runs, a goroutine samples the Go heap every few milliseconds and,
-// when it passes the limit even after a collection, interrupts every
-// running script with LimitError{KnobHeapLimit}. The knobs bound what one
-// script builds; the fence covers what they cannot see (many scripts at
-// once, or native code building a value whose size no argument tells).
+// fence watches running scripts from one goroutine, which samples every
+// few milliseconds while any script runs. It is the node-wide last line of
+// defence against memory: when the Go heap passes the limit even after a
+// collection, it interrupts every running script with
+// LimitError{KnobHeapLimit}. The knobs bound what one script builds; the
+// fence covers what they cannot see (many scripts at once, or native code
+// building a value whose size no argument tells).
+//
+// It also stops runs past their deadline or whose context ended: a run
+// checks its clock itself every few operations (runState.checkClock), so
+// the fence only catches runs inside a long native call. One sampler
+// instead of a timer and a context callback per run keeps short runs free
+// of timer and allocation costs.
 type fence struct {
 	limit    uint64
 	interval time.Duration
@@ -33,21 +40,22 @@ func newFence(limit uint64, logger *slog.Logger) *fence {
 	return &fence{limit: limit, interval: 5 * time.Millisecond, logger: logger, runs: make(map[*runState]struct{})}
 }
 
-// enter registers a running script; the returned func unregisters it.
-func (f *fence) enter(rs *runState) (release func()) {
+// enter registers a running script until leave.
+func (f *fence) enter(rs *runState) {
 	f.mu.Lock()
 	f.runs[rs] = struct{}{}
 	if !f.running {
 		f.running = true
+		f.lastBusy = time.Now()
 		go f.watch()
 	}
 	f.mu.Unlock()
-	return func() {
-		f.mu.Lock()
-		delete(f.runs, rs)
-		f.lastBusy = time.Now()
-		f.mu.Unlock()
-	}
+}
+
+func (f *fence) leave(rs *runState) {
+	f.mu.Lock()
+	delete(f.runs, rs)
+	f.mu.Unlock()
 }
 
 const heapMetric = "/memory/classes/heap/objects:bytes"
@@ -56,10 +64,11 @@ func (f *fence) watch() {
 	sample := []metrics.Sample{{Name: heapMetric}}
 	t := time.NewTicker(f.interval)
 	defer t.Stop()
-	for range t.C {
+	var late []*runState
+	for now := range t.C {
 		f.mu.Lock()
 		if len(f.runs) == 0 {
-			if time.Since(f.lastBusy) > fenceIdle {
+			if now.Sub(f.lastBusy) > fenceIdle {
 				f.running = false
 				f.mu.Unlock()
 				return
@@ -67,8 +76,17 @@ func (f *fence) watch() {
 			f.mu.Unlock()
 			continue
 		}
-		f.lastBusy = time.Now()
+		f.lastBusy = now
+		late = late[:0]
+		for rs := range f.runs {
+			if rs.overdue(now) {
+				late = append(late, rs)
+			}
+		}
 		f.mu.Unlock()
+		for _, rs := range late {
+			rs.checkClock(now)
+		}
 		if f.heap(sample) <= f.limit {
 			continue
 		}

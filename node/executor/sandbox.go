@@ -1,11 +1,14 @@
 package executor
 
 import (
+	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dop251/goja"
 
@@ -30,12 +33,13 @@ type sandbox struct {
 	flush   goja.Callable // a no-op call: runs the pending promise jobs
 	run     *runState     // the current execution; nil between runs
 
-	jsonStringify goja.Callable             // the original JSON.stringify
-	funcToString  goja.Callable             // Function.prototype.toString
-	requestProto  *goja.Object              // prototype of req: json()
-	objectProto   *goja.Object              // Object.prototype
-	regexps       map[string]compiledRegexp // by flags + "/" + source
-	joining       map[*goja.Object]bool     // arrays being joined: cycles join as ""
+	jsonStringify goja.Callable              // the original JSON.stringify
+	funcToString  goja.Callable              // Function.prototype.toString
+	requestProto  *goja.Object               // prototype of req: json()
+	objectProto   *goja.Object               // Object.prototype
+	regexps       map[string]compiledRegexp  // by flags + "/" + source
+	entries       map[*Program]goja.Callable // see load
+	joining       map[*goja.Object]bool      // arrays being joined: cycles join as ""
 
 	symbolKeys  map[string]struct{} // Symbol.for keys registered in this runtime
 	symbolBytes int                 // their size, see noteSymbol
@@ -46,6 +50,13 @@ type sandbox struct {
 type runState struct {
 	sb     *sandbox
 	limits shared.Limits
+
+	// The run ends at deadline (timeout_ms) or when ctx ends. The run checks
+	// both itself once every clockEvery operations, from the first one on;
+	// the fence checks runs stuck in native code.
+	ctx       context.Context
+	deadline  time.Time
+	nextClock int64
 
 	ops   int64
 	limit atomic.Pointer[LimitError]
@@ -76,6 +87,44 @@ func (rs *runState) stop(knob string) {
 }
 
 func (rs *runState) stopped() bool { return rs.limit.Load() != nil }
+
+// clockEvery is how many operations a run does between two looks at its
+// clock and context: a tight loop overruns its deadline by at most that
+// many (tens of microseconds), and short runs never look.
+const clockEvery = 1024
+
+// tick counts n operations and enforces max_operations, and the deadline
+// and cancellation every clockEvery operations.
+func (rs *runState) tick(n int64) {
+	rs.ops += n
+	if rs.ops > rs.limits.MaxOperations {
+		rs.stop(shared.KnobMaxOperations)
+	}
+	if rs.ops >= rs.nextClock {
+		rs.nextClock = rs.ops + clockEvery
+		rs.checkClock(time.Now())
+	}
+}
+
+// overdue reports whether the run is past its deadline or its context
+// ended. Safe from any goroutine.
+func (rs *runState) overdue(now time.Time) bool {
+	return now.After(rs.deadline) || rs.ctx.Err() != nil
+}
+
+// checkClock stops the run when it is overdue: a deadline, the request's
+// included, is the timeout_ms knob; a cancellation is reported as such.
+func (rs *runState) checkClock(now time.Time) {
+	switch {
+	case now.After(rs.deadline):
+		rs.stop(shared.KnobTimeoutMS)
+	case rs.ctx.Err() == nil:
+	case errors.Is(context.Cause(rs.ctx), context.DeadlineExceeded):
+		rs.stop(shared.KnobTimeoutMS)
+	default:
+		rs.stop(knobCancelled)
+	}
+}
 
 // finish marks the run as over: later stop calls do nothing.
 func (rs *runState) finish() {
@@ -166,10 +215,16 @@ func newSandbox() (*sandbox, error) {
 }
 
 // load returns p's entry function, which runs the script's top level in a
-// fresh scope and returns handle. It is made anew for every run: evaluating
-// the program only creates that function (nothing global is declared), so a
-// run starts from nothing the runtime's earlier runs, of any script, made.
+// fresh scope and returns handle. Evaluating the program only creates that
+// function (nothing global is declared), and every call of it starts from
+// nothing the runtime's earlier runs, of any script, made. No script can
+// reach the function itself (top-level arguments is refused, and goja has
+// no Function.caller), so it is made once per runtime and program and kept
+// in a small cache.
 func (sb *sandbox) load(p *Program) (goja.Callable, error) {
+	if fn, ok := sb.entries[p]; ok {
+		return fn, nil
+	}
 	v, err := sb.rt.RunProgram(p.prg)
 	if err != nil {
 		return nil, err
@@ -178,18 +233,23 @@ func (sb *sandbox) load(p *Program) (goja.Callable, error) {
 	if !ok {
 		return nil, fmt.Errorf("program did not produce its entry function")
 	}
+	if len(sb.entries) >= maxEntries || sb.entries == nil {
+		// Dropping all at once keeps the cache trivial; old versions'
+		// programs are not kept alive for long.
+		sb.entries = make(map[*Program]goja.Callable)
+	}
+	sb.entries[p] = fn
 	return fn, nil
 }
+
+// maxEntries bounds the entry functions a runtime keeps.
+const maxEntries = 64
 
 // ticker is %tick: reading any property costs one operation.
 type ticker struct{ sb *sandbox }
 
 func (t ticker) Get(string) goja.Value {
-	rs := t.sb.run
-	rs.ops++
-	if rs.ops > rs.limits.MaxOperations {
-		rs.stop(shared.KnobMaxOperations)
-	}
+	t.sb.run.tick(1)
 	return goja.Undefined()
 }
 func (ticker) Set(string, goja.Value) bool { return false }
@@ -236,12 +296,7 @@ func (checker) Delete(string) bool { return true }
 func (checker) Keys() []string     { return nil }
 
 // charge costs n operations, for built-in work proportional to data size.
-func (rs *runState) charge(n int64) {
-	rs.ops += n
-	if rs.ops > rs.limits.MaxOperations {
-		rs.stop(shared.KnobMaxOperations)
-	}
-}
+func (rs *runState) charge(n int64) { rs.tick(n) }
 
 func (sb *sandbox) checkTargets() {
 	for _, o := range sb.run.targets {
