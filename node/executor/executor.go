@@ -196,8 +196,8 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 		deadline: time.Now().Add(time.Duration(limits.TimeoutMS) * time.Millisecond)}
 	sb.run = rs
 	// goja refuses a call once the stack already holds size frames; the
-	// bottom one is handle, hence -1.
-	sb.rt.SetMaxCallStackSize(int(min(limits.MaxCallLevels, 1<<20)) - 1)
+	// bottom one is the entry function, which calls handle (level 1).
+	sb.rt.SetMaxCallStackSize(int(min(limits.MaxCallLevels, 1<<20)))
 	sb.rt.ClearInterrupt()
 	e.fence.enter(rs)
 
@@ -324,22 +324,12 @@ func (sb *sandbox) execute(p *Program, req *Request, res *Result) bool {
 		res.Err = sb.scriptError(err)
 		return false
 	}
-	handleVal, err := entry(goja.Undefined(), sb.natives...)
-	if err != nil {
-		res.Err = sb.scriptError(err)
-		return false
-	}
-	handle, ok := goja.AssertFunction(handleVal)
-	if !ok {
-		res.Err = &ScriptError{Message: "handle is not a function"}
-		return false
-	}
 	jsReq, err := sb.request(req)
 	if err != nil {
 		res.Err = sb.scriptError(err)
 		return false
 	}
-	v, err := handle(goja.Undefined(), jsReq)
+	v, err := entry(goja.Undefined(), sb.natives[0], sb.natives[1], jsReq)
 	if err != nil {
 		res.Err = sb.scriptError(err)
 		return false
@@ -359,10 +349,13 @@ func (sb *sandbox) execute(p *Program, req *Request, res *Result) bool {
 	}
 	// Promise jobs queued while the response was read (a getter, toJSON)
 	// would otherwise run at the start of the runtime's next run, which may
-	// be another script's: run them now, under this run's limits.
-	if _, err := sb.flush(goja.Undefined()); err != nil {
-		res.Err = sb.scriptError(err)
-		return false
+	// be another script's: run them now, under this run's limits. Reading
+	// a primitive runs no script code.
+	if _, ok := v.(*goja.Object); ok {
+		if _, err := sb.flush(goja.Undefined()); err != nil {
+			res.Err = sb.scriptError(err)
+			return false
+		}
 	}
 	return !sb.run.stopped()
 }

@@ -21,10 +21,11 @@ import (
 const (
 	hiddenTick  = "%tick" // reading %tick.t costs one operation
 	hiddenCheck = "%chk"  // writing %chk.s/.t/.w checks a value (see checker)
+	hiddenReq   = "%req"  // the request, handle's argument
 )
 
 // hiddenNames is the parameter order of the wrapper function.
-var hiddenNames = []string{hiddenTick, hiddenCheck}
+var hiddenNames = []string{hiddenTick, hiddenCheck, hiddenReq}
 
 // setCheck is %chk.<key> = e, whose value is e.
 func setCheck(key string, e ast.Expression, idx file.Idx) ast.Expression {
@@ -59,7 +60,7 @@ type instrumenter struct {
 
 // program checks and instruments p and returns a program whose completion
 // value is a function that runs the script's top level in a fresh scope and
-// returns its handle. Running the top level per request is what keeps state
+// returns handle(req). Running the top level per request is what keeps state
 // from leaking between requests in a pooled runtime.
 func (in *instrumenter) program(p *ast.Program) (*ast.Program, error) {
 	if !hasHandle(p.Body) {
@@ -76,7 +77,11 @@ func (in *instrumenter) program(p *ast.Program) (*ast.Program, error) {
 		p.Body[i] = ns
 	}
 	idx := file.Idx(1)
-	body := append(p.Body, &ast.ReturnStatement{Return: idx, Argument: ident("handle", idx)})
+	// The wrapper calls handle itself: one call into the runtime per
+	// request instead of two.
+	body := append(p.Body, &ast.ReturnStatement{Return: idx, Argument: &ast.CallExpression{
+		Callee: ident("handle", idx), LeftParenthesis: idx, ArgumentList: []ast.Expression{ident(hiddenReq, idx)}, RightParenthesis: idx,
+	}})
 	// The hidden objects are parameters of the wrapper, so every reference
 	// resolves statically to a closure slot instead of a dynamic global
 	// lookup. A sloppy wrapper gets a default value on its last parameter:

@@ -23,3 +23,19 @@ func TestCallLevels(t *testing.T) {
 		t.Fatalf("depth 10: %v", res.Err)
 	}
 }
+
+// TestOneCallLevel: max_call_levels 1 runs handle itself and nothing it
+// calls.
+func TestOneCallLevel(t *testing.T) {
+	e := New(Options{})
+	l := shared.DefaultLimits()
+	l.MaxCallLevels = 1
+	if got := body(t, run(t, e, `function handle(){ return "ok" }`, l, nil)); got != "ok" {
+		t.Fatalf("got %q", got)
+	}
+	res := run(t, e, `function f(){ return "f" } function handle(){ return f() }`, l, nil)
+	var le *LimitError
+	if !errors.As(res.Err, &le) || le.Knob != shared.KnobMaxCallLevels {
+		t.Fatalf("a call from handle: %v", res.Err)
+	}
+}

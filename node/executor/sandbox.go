@@ -29,7 +29,7 @@ var preludeProgram = goja.MustCompile("prelude.js", preludeSource, true)
 // the Executor's pool only after a clean run.
 type sandbox struct {
 	rt      *goja.Runtime
-	natives []goja.Value  // %tick and %chk, in hiddenNames order
+	natives []goja.Value  // %tick and %chk, in hiddenNames order; then req
 	flush   goja.Callable // a no-op call: runs the pending promise jobs
 	run     *runState     // the current execution; nil between runs
 
@@ -215,7 +215,7 @@ func newSandbox() (*sandbox, error) {
 }
 
 // load returns p's entry function, which runs the script's top level in a
-// fresh scope and returns handle. Evaluating the program only creates that
+// fresh scope and returns what handle(req) returns. Evaluating the program only creates that
 // function (nothing global is declared), and every call of it starts from
 // nothing the runtime's earlier runs, of any script, made. No script can
 // reach the function itself (top-level arguments is refused, and goja has
