@@ -212,6 +212,58 @@ func normalizeDNSName(s string) (string, error) {
 // dropped, IDNA to punycode. Wildcards are not hosts. Failures are 422
 // invalid_domain with field "host".
 func NormalizeHost(host string) (string, error) {
+	if h, ok := normalHost(host); ok {
+		return h, nil
+	}
+	return normalizeHost(host)
+}
+
+// normalHost recognises, without allocating, the Host header nearly every
+// request carries: a name already in normal form, with or without a port.
+// That is lower-case LDH labels of 1 to 63 characters that IDNA leaves
+// alone (no "??--" label), without a trailing dot, and whose last label is
+// not all digits (numeric names and IP literals take the full path).
+func normalHost(s string) (string, bool) {
+	if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		if !validPort(s[i+1:]) {
+			return "", false
+		}
+		s = s[:i]
+	}
+	if s == "" || len(s) > maxDomainLen {
+		return "", false
+	}
+	label, digits := 0, true // position in the current label; all digits so far
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.':
+			if label == 0 || s[i-1] == '-' {
+				return "", false
+			}
+			label, digits = 0, true
+			continue
+		case 'a' <= c && c <= 'z':
+			digits = false
+		case '0' <= c && c <= '9':
+		case c == '-':
+			if label == 0 || label == 2 || label == 3 {
+				return "", false
+			}
+			digits = false
+		default:
+			return "", false
+		}
+		if label++; label > 63 {
+			return "", false
+		}
+	}
+	if label == 0 || s[len(s)-1] == '-' || digits {
+		return "", false
+	}
+	return s, true
+}
+
+func normalizeHost(host string) (string, error) {
 	bad := func(format string, args ...any) error {
 		return Errorf(http.StatusUnprocessableEntity, CodeInvalidDomain, format, args...).With("field", "host")
 	}

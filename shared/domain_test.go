@@ -241,3 +241,38 @@ func FuzzToASCIIFastPath(f *testing.F) {
 		}
 	})
 }
+
+// The allocation-free path of NormalizeHost must agree with the full one on
+// every host it takes.
+func FuzzNormalHostFastPath(f *testing.F) {
+	for _, s := range []string{"localhost", "localhost:8080", "a-b.example:443", "ab--c.d", "xn--bcher-kva.de",
+		"a.b-.c", "-a.b", "1.2.3.4", "1.2.3", "a..b", "example.com.", "Example.com", "a:", "::1", "x.1a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := normalHost(s)
+		if !ok {
+			return
+		}
+		full, err := normalizeHost(s)
+		if err != nil || full != fast {
+			t.Fatalf("%q: fast path %q, full path %q, %v", s, fast, full, err)
+		}
+	})
+}
+
+func TestNormalHostTakesCommonHosts(t *testing.T) {
+	for _, in := range []string{"localhost", "localhost:8080", "pi.lan", "api.example.com:443", "a1.b-2.c"} {
+		if _, ok := normalHost(in); !ok {
+			t.Errorf("normalHost(%q) declined a host in normal form", in)
+		}
+	}
+	for _, in := range []string{"Localhost", "localhost.", "127.0.0.1", "::1", "[::1]:80", "xn--bcher-kva.de", "a..b", " a.b"} {
+		if _, ok := normalHost(in); ok {
+			t.Errorf("normalHost(%q) took a host that needs the full path", in)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { NormalizeHost("api.example.com:8080") }); n != 0 {
+		t.Errorf("NormalizeHost of a normal host allocates %v times", n)
+	}
+}
