@@ -157,3 +157,20 @@ func BenchmarkFirstRunOfNewVersion(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRequestObject builds req for the request the bench client sends
+// (two headers, no query or params): a large share of a hello world's run.
+func BenchmarkRequestObject(b *testing.B) {
+	sb, err := newSandbox()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &Request{Method: "GET", Host: "localhost", Path: "/", App: "default",
+		Header: map[string][]string{"User-Agent": {"picloud-bench"}, "Accept": {"*/*"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := sb.request(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
