@@ -20,32 +20,25 @@ const (
 // prototype that parses this.body.
 func (sb *sandbox) request(r *Request) (goja.Value, error) {
 	rt := sb.rt
-	req := rt.NewObject()
-	if err := req.SetPrototype(sb.requestProto); err != nil {
-		return nil, err
-	}
-	params := rt.NewObject()
-	for _, k := range sortedKeys(r.Params) {
-		sb.field(params, k, rt.ToValue(r.Params[k]))
-	}
-	query := rt.NewObject()
+	req := sb.plainObject(nil)
+	params := sb.plainObject(r.Params)
+	query := rt.CreateObject(nil)
 	for _, k := range sortedKeys(r.Query) {
 		vs := r.Query[k]
 		if len(vs) == 1 {
-			sb.field(query, k, rt.ToValue(vs[0]))
+			_ = query.Set(k, rt.ToValue(vs[0]))
 			continue
 		}
 		items := make([]any, len(vs))
 		for i, v := range vs {
 			items[i] = v
 		}
-		sb.field(query, k, rt.NewArray(items...))
+		_ = query.Set(k, rt.NewArray(items...))
 	}
-	headers := rt.NewObject()
+	headers := rt.CreateObject(nil)
 	for _, k := range sortedKeys(r.Header) {
-		sb.field(headers, lowerASCII(k), rt.ToValue(joinValues(r.Header[k])))
+		_ = headers.Set(lowerASCII(k), rt.ToValue(joinValues(r.Header[k])))
 	}
-	// None of these names is on req's prototype chain.
 	for _, f := range [...]struct {
 		k string
 		v goja.Value
@@ -56,19 +49,28 @@ func (sb *sandbox) request(r *Request) (goja.Value, error) {
 	} {
 		_ = req.Set(f.k, f.v)
 	}
+	for _, o := range [...]*goja.Object{params, query, headers} {
+		if err := o.SetPrototype(sb.objectProto); err != nil {
+			return nil, err
+		}
+	}
+	if err := req.SetPrototype(sb.requestProto); err != nil {
+		return nil, err
+	}
 	return req, nil
 }
 
-// field gives o, a fresh plain object, the own data property k as an object
-// literal would. A plain assignment is cheaper than defining, but would
-// fail on a name Object.prototype (frozen) holds, such as toString, and set
-// the prototype for __proto__: those are defined instead.
-func (sb *sandbox) field(o *goja.Object, k string, v goja.Value) {
-	if sb.objectProto.Get(k) == nil {
-		_ = o.Set(k, v)
-		return
+// plainObject returns a new object with m's entries as own data properties
+// in key order, as an object literal would have them, and no prototype yet.
+// Without one, an assignment can neither hit a name Object.prototype holds
+// (frozen: the assignment would fail), nor set the prototype through
+// __proto__, nor walk a prototype chain: request sets the prototypes last.
+func (sb *sandbox) plainObject(m map[string]string) *goja.Object {
+	o := sb.rt.CreateObject(nil)
+	for _, k := range sortedKeys(m) {
+		_ = o.Set(k, sb.rt.ToValue(m[k]))
 	}
-	_ = o.DefineDataProperty(k, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+	return o
 }
 
 // lowerASCII lower-cases a header name; net/http canonicalises them
