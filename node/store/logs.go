@@ -80,9 +80,18 @@ func (s *Store) InsertLogs(ctx context.Context, logs []shared.Log) error {
 	if err != nil {
 		return fmt.Errorf("insert %d logs: %w", len(logs), err)
 	}
+	c := &s.logCounts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var live map[int64]bool
 	err = s.writeLogs(ctx, func(tx *sql.Tx) error {
-		live, err := liveApps(ctx, tx, logs)
-		if err != nil {
+		if len(c.n) > 0 {
+			if err := c.check(ctx, tx); err != nil {
+				return err
+			}
+		}
+		var err error
+		if live, err = liveApps(ctx, tx, logs); err != nil {
 			return err
 		}
 		args := make([]any, 0, len(logs)*logColumns)
@@ -112,7 +121,13 @@ func (s *Store) InsertLogs(ctx context.Context, logs []shared.Log) error {
 		return nil
 	})
 	if err != nil {
+		clear(c.n) // committed or not, nobody knows
 		return fmt.Errorf("insert %d logs: %w", len(logs), err)
+	}
+	for _, l := range logs {
+		if n, ok := c.n[l.AppID]; ok && live[l.AppID] {
+			c.n[l.AppID] = n + 1
+		}
 	}
 	return nil
 }
@@ -159,22 +174,83 @@ func liveApps(ctx context.Context, tx *sql.Tx, logs []shared.Log) (map[int64]boo
 	return live, nil
 }
 
+// logCounts remembers how many logs each app holds, so that PruneLogs can
+// find its cut by walking from the oldest end over the few logs it deletes
+// instead of over the retention's worth of newest ones. mu is held across
+// every log transaction, so a count always matches what this store
+// committed; a commit by any other connection (another process on the same
+// file) changes PRAGMA data_version and makes the store forget every count.
+// A count is taken with count(*) the first time an app is pruned; counts
+// are forgotten after a failed log transaction, an app's when a delete finds
+// fewer logs than expected (the app was deleted).
+type logCounts struct {
+	mu      sync.Mutex
+	n       map[int64]int
+	version int64 // PRAGMA data_version of the writer connection n is valid for
+}
+
+// check forgets the counts if another connection committed since they were
+// taken. It runs inside a log transaction, with mu held.
+func (c *logCounts) check(ctx context.Context, tx *sql.Tx) error {
+	var v int64
+	if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+		return fmt.Errorf("data version: %w", err)
+	}
+	if v != c.version {
+		clear(c.n)
+		c.version = v
+	}
+	return nil
+}
+
 // PruneLogs deletes an app's logs except the newest keep (keep 0 deletes
-// them all). It walks keep index entries to find the cut, so callers
-// prune now and then (the log writer lets an app run a bounded slack over
-// its retention), not after every insert.
+// them all). It walks the logs it deletes (and, the first time an app is
+// pruned, counts the app's logs), so callers prune now and then (the log
+// writer lets an app run a bounded slack over its retention), not after
+// every insert.
 func (s *Store) PruneLogs(ctx context.Context, appID int64, keep int) error {
 	if keep < 0 {
 		return fmt.Errorf("prune logs of app %d: keep %d is negative", appID, keep)
 	}
+	c := &s.logCounts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var held int
+	deleted := int64(0)
 	err := s.writeLogs(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM execution_logs WHERE app_id = ?1 AND id <= ifnull(
-			(SELECT id FROM execution_logs WHERE app_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2), -1)`, appID, keep)
+		if err := c.check(ctx, tx); err != nil {
+			return err
+		}
+		var known bool
+		if held, known = c.n[appID]; !known {
+			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM execution_logs WHERE app_id = ?`, appID).Scan(&held)
+			if err != nil {
+				return fmt.Errorf("count: %w", err)
+			}
+		}
+		if held <= keep {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM execution_logs WHERE app_id = ?1 AND id <= (
+			SELECT id FROM execution_logs WHERE app_id = ?1 ORDER BY id LIMIT 1 OFFSET ?2)`, appID, held-keep-1)
+		if err != nil {
+			return err
+		}
+		deleted, err = res.RowsAffected()
 		return err
 	})
 	if err != nil {
+		clear(c.n) // committed or not, nobody knows
 		return fmt.Errorf("prune logs of app %d: %w", appID, err)
 	}
+	if want := max(held-keep, 0); deleted != int64(want) {
+		delete(c.n, appID)
+		return nil
+	}
+	if c.n == nil {
+		c.n = make(map[int64]int)
+	}
+	c.n[appID] = min(held, keep)
 	return nil
 }
 

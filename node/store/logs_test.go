@@ -382,3 +382,104 @@ func TestLogWritesNeverLeaveControlWritesUnsynced(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// newestIDs lists the ids of an app's newest n logs, newest first, read
+// straight from the table.
+func newestIDs(t *testing.T, s *Store, appID int64, n int) []int64 {
+	t.Helper()
+	ids, err := queryAll(context.Background(), s.r, func(sc scanner) (id int64, err error) { return id, sc.Scan(&id) },
+		`SELECT id FROM execution_logs WHERE app_id = ? ORDER BY id DESC LIMIT ?`, appID, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// Pruning keeps exactly the newest logs however inserts, prunes, app
+// deletions and prunes to other retentions interleave, from many
+// goroutines at once.
+func TestPruneLogsExactUnderInterleavedWrites(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a, b, gone := mkApp(t, s, "a"), mkApp(t, s, "b"), mkApp(t, s, "gone")
+	const keep = 30
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				batch := append(logsFor(a.ID, 1, 1+(w+i)%7, time.Now()), logsFor(b.ID, 2, 1+i%3, time.Now())...)
+				if w == 0 {
+					batch = append(batch, logsFor(gone.ID, 1, 2, time.Now())...)
+				}
+				if err := s.InsertLogs(ctx, batch); err != nil {
+					t.Error(err)
+					return
+				}
+				app := a.ID
+				if i%2 == 1 {
+					app = b.ID
+				}
+				if err := s.PruneLogs(ctx, app, keep+w); err != nil {
+					t.Error(err)
+					return
+				}
+				if w == 1 && i == 20 {
+					if err := s.DeleteApp(ctx, gone.ID); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, app := range []int64{a.ID, b.ID, gone.ID} {
+		for _, k := range []int{keep + 5, keep, 3, 0} {
+			want := newestIDs(t, s, app, k)
+			if err := s.PruneLogs(ctx, app, k); err != nil {
+				t.Fatal(err)
+			}
+			if got := newestIDs(t, s, app, 1000); !reflect.DeepEqual(got, want) {
+				t.Fatalf("app %d pruned to %d: kept %d logs %v, want the newest %v", app, k, len(got), got, want)
+			}
+		}
+	}
+}
+
+// Another process writing the same file (adding logs, or pruning them to
+// its own retention) never makes this store prune into the newest logs it
+// should keep.
+func TestPruneLogsWithAnotherWriter(t *testing.T) {
+	s, path := openTest(t)
+	ctx := context.Background()
+	a := mkApp(t, s, "a")
+	other := rawDB(t, path)
+	defer other.Close()
+	const keep = 20
+	for i := range 12 {
+		if err := s.InsertLogs(ctx, logsFor(a.ID, 1, 7, time.Now())); err != nil {
+			t.Fatal(err)
+		}
+		switch i % 3 {
+		case 1: // the other process adds logs
+			if _, err := other.Exec(`INSERT INTO execution_logs (app_id, script_id, "trigger", started_at)
+				SELECT ?, 1, 'route', '2026-01-01T00:00:00.000000000Z' FROM execution_logs LIMIT 5`, a.ID); err != nil {
+				t.Fatal(err)
+			}
+		case 2: // the other process prunes harder
+			if _, err := other.Exec(`DELETE FROM execution_logs WHERE id NOT IN (
+				SELECT id FROM execution_logs ORDER BY id DESC LIMIT ?)`, keep-4); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := newestIDs(t, s, a.ID, keep)
+		if err := s.PruneLogs(ctx, a.ID, keep); err != nil {
+			t.Fatal(err)
+		}
+		if got := newestIDs(t, s, a.ID, 1000); !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: kept %v, want the newest %d: %v", i, got, keep, want)
+		}
+	}
+}

@@ -37,7 +37,8 @@ type Store struct {
 	schema int
 	now    func() time.Time
 
-	logStmts logStatements // InsertLogs' prepared statements
+	logStmts  logStatements // InsertLogs' prepared statements
+	logCounts logCounts     // logs each app holds, for PruneLogs
 }
 
 // Open opens (creating if needed) the database at path, applies pending
