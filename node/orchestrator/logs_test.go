@@ -2,8 +2,11 @@ package orchestrator
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,5 +97,79 @@ func TestLogPruningSlack(t *testing.T) {
 	}
 	if len(w.unpruned) != 0 {
 		t.Errorf("apps still due after the closing prune: %v", w.unpruned)
+	}
+}
+
+// Every entry is accounted for, whatever the writer is doing: written, or
+// dropped and counted because the queue stayed full (the database is
+// locked by another process) or the writer was closing. None is lost
+// silently or written twice, and close waits for requests that were
+// waiting for room when it began.
+func TestLogWriterAccountsForEveryEntry(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "picloud.db")
+	st, err := store.Open(ctx, path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a, err := st.CreateApp(ctx, shared.App{Slug: "a", Name: "a"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	lock, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+
+	w := newLogWriter(st, 4, 1000, slog.New(slog.DiscardHandler))
+	const senders, each = 8, 6
+	var wg sync.WaitGroup
+	for g := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				w.record(shared.Log{AppID: a.ID, ScriptID: 1, Trigger: shared.TriggerRoute,
+					Path: fmt.Sprintf("/%d/%d", g, i), StartedAt: time.Now()})
+			}
+		}()
+	}
+	closed := make(chan error, 1)
+	go func() {
+		time.Sleep(150 * time.Millisecond) // some senders are waiting for room by now
+		closed <- w.close(ctx)
+	}()
+	wg.Wait()
+	if _, err := lock.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	logs, err := st.Logs(ctx, a.ID, 0, store.MaxLogLimit, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, l := range logs {
+		if seen[l.Path] {
+			t.Fatalf("%s written twice", l.Path)
+		}
+		seen[l.Path] = true
+	}
+	dropped := int(w.dropped.Load())
+	if len(logs)+dropped != senders*each || dropped == 0 || len(logs) < 4 {
+		t.Fatalf("%d written + %d dropped of %d entries; want all accounted for, the queue's worth written, some dropped",
+			len(logs), dropped, senders*each)
 	}
 }
