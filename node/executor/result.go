@@ -18,9 +18,13 @@ const (
 // request builds the req object of SPEC §5 from Go, with no JavaScript
 // call and no intermediate slices. json() is a method of a shared, frozen
 // prototype that parses this.body.
+//
+// req.headers is built when it is first read: most scripts never look at
+// the dozen headers a browser sends. Until then it is an accessor that
+// turns itself into the plain data property it would have been.
 func (sb *sandbox) request(r *Request) (goja.Value, error) {
 	rt := sb.rt
-	req := sb.plainObject(nil)
+	req := rt.CreateObject(nil)
 	params := sb.plainObject(r.Params)
 	query := rt.CreateObject(nil)
 	for _, k := range sortedKeys(r.Query) {
@@ -35,21 +39,26 @@ func (sb *sandbox) request(r *Request) (goja.Value, error) {
 		}
 		_ = query.Set(k, rt.NewArray(items...))
 	}
-	headers := rt.CreateObject(nil)
-	for _, k := range sortedKeys(r.Header) {
-		_ = headers.Set(lowerASCII(k), rt.ToValue(joinValues(r.Header[k])))
-	}
 	for _, f := range [...]struct {
 		k string
 		v goja.Value
 	}{
 		{"method", rt.ToValue(r.Method)}, {"host", rt.ToValue(r.Host)}, {"path", rt.ToValue(r.Path)},
-		{"app", rt.ToValue(r.App)}, {"params", params}, {"query", query}, {"headers", headers},
-		{"body", rt.ToValue(string(r.Body))},
+		{"app", rt.ToValue(r.App)}, {"params", params}, {"query", query},
 	} {
 		_ = req.Set(f.k, f.v)
 	}
-	for _, o := range [...]*goja.Object{params, query, headers} {
+	if len(r.Header) == 0 {
+		_ = req.Set("headers", rt.CreateObject(sb.objectProto))
+	} else {
+		rs := sb.run
+		rs.req, rs.header = req, r.Header
+		if err := req.DefineAccessorProperty("headers", sb.headersGet, sb.headersSet, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+			return nil, err
+		}
+	}
+	_ = req.Set("body", rt.ToValue(string(r.Body)))
+	for _, o := range [...]*goja.Object{params, query} {
 		if err := o.SetPrototype(sb.objectProto); err != nil {
 			return nil, err
 		}
@@ -58,6 +67,39 @@ func (sb *sandbox) request(r *Request) (goja.Value, error) {
 		return nil, err
 	}
 	return req, nil
+}
+
+// getHeaders is the getter of req.headers until its first read: it builds
+// the headers object, makes it req's data property and returns it.
+func (sb *sandbox) getHeaders(goja.FunctionCall) goja.Value {
+	rs := sb.run
+	if rs == nil || rs.req == nil {
+		return goja.Undefined()
+	}
+	if rs.headers == nil {
+		rt := sb.rt
+		h := rt.CreateObject(nil)
+		for _, k := range sortedKeys(rs.header) {
+			_ = h.Set(lowerASCII(k), rt.ToValue(joinValues(rs.header[k])))
+		}
+		if err := h.SetPrototype(sb.objectProto); err != nil {
+			panic(err)
+		}
+		rs.headers = h
+		// Fails only if the script froze req first; the getter then keeps
+		// answering the same object.
+		_ = rs.req.DefineDataProperty("headers", h, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+	}
+	return rs.headers
+}
+
+// setHeaders is the setter of req.headers until its first read: the
+// assignment an ordinary data property would take.
+func (sb *sandbox) setHeaders(call goja.FunctionCall) goja.Value {
+	if o, ok := call.This.(*goja.Object); ok && sb.run != nil {
+		_ = o.DefineDataProperty("headers", call.Argument(0), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+	}
+	return goja.Undefined()
 }
 
 // plainObject returns a new object with m's entries as own data properties
@@ -128,6 +170,9 @@ func (sb *sandbox) parseJSON(body string) goja.Value {
 }
 
 func sortedKeys[V any](m map[string]V) []string {
+	if len(m) == 0 {
+		return nil
+	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,8 @@ type sandbox struct {
 	jsonStringify goja.Callable              // the original JSON.stringify
 	funcToString  goja.Callable              // Function.prototype.toString
 	requestProto  *goja.Object               // prototype of req: json()
+	headersGet    goja.Value                 // accessor of req.headers (getHeaders)
+	headersSet    goja.Value                 // and its setter (setHeaders)
 	objectProto   *goja.Object               // Object.prototype
 	regexps       map[string]compiledRegexp  // by flags + "/" + source
 	entries       map[*Program]goja.Callable // see load
@@ -67,6 +70,10 @@ type runState struct {
 	truncated bool
 
 	regexps map[*goja.Object]regexpInfo // per RegExp object used in this run
+
+	req     *goja.Object // req, while its headers are not built (getHeaders)
+	header  http.Header  // the request's headers
+	headers *goja.Object // req.headers, once built
 
 	targets []*goja.Object       // objects of pending index/length writes
 	counts  map[*goja.Object]int // upper bound of own properties per object written to
@@ -207,6 +214,16 @@ func newSandbox() (*sandbox, error) {
 	}
 	if _, err := setup(goja.Undefined(), g, natives, sb.requestProto); err != nil {
 		return nil, fmt.Errorf("prelude setup: %w", err)
+	}
+
+	// The accessor's functions are shared by every run of this runtime:
+	// frozen, no script can leave anything on them.
+	freeze, _ := goja.AssertFunction(sb.object("Object").Get("freeze"))
+	sb.headersGet, sb.headersSet = rt.ToValue(sb.getHeaders), rt.ToValue(sb.setHeaders)
+	for _, f := range []goja.Value{sb.headersGet, sb.headersSet} {
+		if _, err := freeze(goja.Undefined(), f); err != nil {
+			return nil, fmt.Errorf("freeze the headers accessor: %w", err)
+		}
 	}
 
 	sb.flush, _ = goja.AssertFunction(rt.ToValue(func(goja.FunctionCall) goja.Value { return goja.Undefined() }))
