@@ -104,7 +104,7 @@ func (s *Store) InsertLogs(ctx context.Context, logs []shared.Log) error {
 				route = *l.RouteID
 			}
 			args = append(args, l.AppID, l.ScriptID, route, l.Trigger, l.Host, l.Method, l.Path,
-				l.Status, l.DurationUS, l.Operations, l.Error, l.Output, formatTime(l.StartedAt))
+				int64(l.Status), l.DurationUS, l.Operations, nullIfEmpty(l.Error), nullIfEmpty(l.Output), formatTime(l.StartedAt))
 		}
 		var inTx [logStmtSizes]*sql.Stmt
 		for rest := len(args) / logColumns; rest > 0; {
@@ -141,9 +141,19 @@ func insertLogsSQL(n int) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,coalesce(?,''),coalesce(?,''),?)")
 	}
 	return b.String()
+}
+
+// nullIfEmpty binds the usually empty error and output as NULL, which
+// insertLogsSQL turns back into '': the driver copies every text value
+// into C memory and clears it after the statement, a NULL costs neither.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // liveApps reports which of the apps the logs belong to still exist, read
