@@ -147,8 +147,9 @@ func insertLogsSQL(n int) string {
 }
 
 // nullIfEmpty binds the usually empty error and output as NULL, which
-// insertLogsSQL turns back into ”: the driver copies every text value
-// into C memory and clears it after the statement, a NULL costs neither.
+// insertLogsSQL turns back into an empty string: the driver copies every
+// text value into C memory and clears it after the statement; a NULL costs
+// neither.
 func nullIfEmpty(s string) any {
 	if s == "" {
 		return nil
