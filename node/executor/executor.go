@@ -291,6 +291,10 @@ const knobCancelled = "cancelled"
 
 // fillLimits replaces unset knobs by the defaults, so a zero Limits is usable.
 func fillLimits(l shared.Limits) shared.Limits {
+	if l.MaxOperations > 0 && l.MaxStringSize > 0 && l.MaxArraySize > 0 && l.MaxMapSize > 0 &&
+		l.MaxCallLevels > 0 && l.MaxExprDepth > 0 && l.TimeoutMS > 0 {
+		return l // what the node passes: effective limits, every knob set
+	}
 	d := shared.DefaultLimits()
 	for _, k := range shared.Knobs {
 		if l.Get(k) <= 0 {
