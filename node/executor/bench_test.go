@@ -169,6 +169,7 @@ func BenchmarkRequestObject(b *testing.B) {
 		Header: map[string][]string{"User-Agent": {"picloud-bench"}, "Accept": {"*/*"}}}
 	b.ReportAllocs()
 	for b.Loop() {
+		sb.run = &runState{sb: sb, limits: shared.DefaultLimits()}
 		if _, err := sb.request(r); err != nil {
 			b.Fatal(err)
 		}
