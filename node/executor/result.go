@@ -220,16 +220,16 @@ func (sb *sandbox) safeString(v goja.Value) string {
 // response whose non-string body is sent as JSON; any other value is sent
 // as JSON. undefined and null are bad return values.
 func (sb *sandbox) response(v goja.Value, res *Result) error {
-	res.Header = make(http.Header)
 	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
 		return &ScriptError{Message: "handle returned no response (undefined or null)"}
 	}
 	if s, ok := v.(goja.String); ok {
 		res.Status = http.StatusOK
-		res.Header.Set("Content-Type", contentTypeText)
+		res.Header = http.Header{"Content-Type": {contentTypeText}}
 		res.Body = []byte(s.String())
 		return nil
 	}
+	res.Header = make(http.Header)
 	o, ok := v.(*goja.Object)
 	if !ok || o.ClassName() == "Array" || !isResponseShape(o) {
 		body, err := sb.jsonBody(v)
