@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -31,32 +32,44 @@ const (
 	logColumns   = 13
 )
 
-// logStatements caches InsertLogs' prepared statements, by log2 of their
-// row count. Parsing a 64-row INSERT costs more than binding it.
+// logStatements caches the log writes' prepared statements: the INSERTs by
+// log2 of their row count (parsing a 64-row INSERT costs more than binding
+// it), and the small queries every log transaction runs.
 type logStatements struct {
-	mu    sync.Mutex
-	stmts [logStmtSizes]*sql.Stmt
+	mu      sync.Mutex
+	insert  [logStmtSizes]*sql.Stmt
+	live    *sql.Stmt // which of a JSON array of app ids still exist
+	version *sql.Stmt // PRAGMA data_version, see logCounts
 }
 
-// insertLogStmts returns the prepared INSERTs, preparing them on first
-// use. It must not be called while the writer connection is held:
+// preparedLogStmts returns the prepared statements, preparing them on
+// first use. It must not be called while the writer connection is held:
 // preparing takes it. Statements prepared here are closed with the
 // database.
-func (s *Store) insertLogStmts(ctx context.Context) (*[logStmtSizes]*sql.Stmt, error) {
+func (s *Store) preparedLogStmts(ctx context.Context) (*logStatements, error) {
 	c := &s.logStmts
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, st := range c.stmts {
-		if st != nil {
-			continue
+	var err error
+	for i := range c.insert {
+		if c.insert[i] == nil {
+			if c.insert[i], err = s.w.PrepareContext(ctx, insertLogsSQL(1<<i)); err != nil {
+				return nil, fmt.Errorf("prepare insert of %d logs: %w", 1<<i, err)
+			}
 		}
-		st, err := s.w.PrepareContext(ctx, insertLogsSQL(1<<i))
-		if err != nil {
-			return nil, fmt.Errorf("prepare insert of %d logs: %w", 1<<i, err)
-		}
-		c.stmts[i] = st
 	}
-	return &c.stmts, nil
+	if c.live == nil {
+		c.live, err = s.w.PrepareContext(ctx, `SELECT id FROM apps WHERE id IN (SELECT value FROM json_each(?))`)
+		if err != nil {
+			return nil, fmt.Errorf("prepare app check: %w", err)
+		}
+	}
+	if c.version == nil {
+		if c.version, err = s.w.PrepareContext(ctx, `PRAGMA data_version`); err != nil {
+			return nil, fmt.Errorf("prepare data version: %w", err)
+		}
+	}
+	return c, nil
 }
 
 // InsertLogs writes a batch of execution logs in one transaction: all of
@@ -76,7 +89,7 @@ func (s *Store) InsertLogs(ctx context.Context, logs []shared.Log) error {
 				i, l.Trigger, shared.TriggerRoute, shared.TriggerExecute)
 		}
 	}
-	stmts, err := s.insertLogStmts(ctx)
+	stmts, err := s.preparedLogStmts(ctx)
 	if err != nil {
 		return fmt.Errorf("insert %d logs: %w", len(logs), err)
 	}
@@ -86,12 +99,12 @@ func (s *Store) InsertLogs(ctx context.Context, logs []shared.Log) error {
 	var live map[int64]bool
 	err = s.writeLogs(ctx, func(tx *sql.Tx) error {
 		if len(c.n) > 0 {
-			if err := c.check(ctx, tx); err != nil {
+			if err := c.check(ctx, tx.StmtContext(ctx, stmts.version)); err != nil {
 				return err
 			}
 		}
 		var err error
-		if live, err = liveApps(ctx, tx, logs); err != nil {
+		if live, err = liveApps(ctx, tx.StmtContext(ctx, stmts.live), logs); err != nil {
 			return err
 		}
 		args := make([]any, 0, len(logs)*logColumns)
@@ -110,7 +123,7 @@ func (s *Store) InsertLogs(ctx context.Context, logs []shared.Log) error {
 		for rest := len(args) / logColumns; rest > 0; {
 			i := bits.Len(uint(min(rest, logsPerStmt))) - 1 // largest statement that fits
 			if inTx[i] == nil {
-				inTx[i] = tx.StmtContext(ctx, stmts[i])
+				inTx[i] = tx.StmtContext(ctx, stmts.insert[i])
 			}
 			n := 1 << i
 			if _, err := inTx[i].ExecContext(ctx, args[:n*logColumns]...); err != nil {
@@ -158,31 +171,36 @@ func nullIfEmpty(s string) any {
 }
 
 // liveApps reports which of the apps the logs belong to still exist, read
-// inside the inserting transaction: one primary-key lookup per distinct
-// app, not per row.
-func liveApps(ctx context.Context, tx *sql.Tx, logs []shared.Log) (map[int64]bool, error) {
-	live := make(map[int64]bool, 4)
-	var ids []any
+// inside the inserting transaction with stmts.live: one primary-key lookup
+// per distinct app, not per row.
+func liveApps(ctx context.Context, live *sql.Stmt, logs []shared.Log) (map[int64]bool, error) {
+	apps := make(map[int64]bool, 4)
+	ids := []byte{'['}
 	for _, l := range logs {
-		if _, ok := live[l.AppID]; !ok {
-			live[l.AppID] = false
-			ids = append(ids, l.AppID)
+		if _, ok := apps[l.AppID]; !ok {
+			apps[l.AppID] = false
+			if len(ids) > 1 {
+				ids = append(ids, ',')
+			}
+			ids = strconv.AppendInt(ids, l.AppID, 10)
 		}
 	}
-	// Chunks well below SQLite's bound on parameters.
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), 500)]
-		ids = ids[len(chunk):]
-		q := `SELECT id FROM apps WHERE id IN (?` + strings.Repeat(",?", len(chunk)-1) + `)`
-		found, err := queryAll(ctx, tx, func(sc scanner) (id int64, err error) { return id, sc.Scan(&id) }, q, chunk...)
-		if err != nil {
+	rows, err := live.QueryContext(ctx, string(append(ids, ']')))
+	if err != nil {
+		return nil, fmt.Errorf("apps of the logs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
 			return nil, fmt.Errorf("apps of the logs: %w", err)
 		}
-		for _, id := range found {
-			live[id] = true
-		}
+		apps[id] = true
 	}
-	return live, nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("apps of the logs: %w", err)
+	}
+	return apps, nil
 }
 
 // logCounts remembers how many logs each app holds, so that PruneLogs can
@@ -201,10 +219,11 @@ type logCounts struct {
 }
 
 // check forgets the counts if another connection committed since they were
-// taken. It runs inside a log transaction, with mu held.
-func (c *logCounts) check(ctx context.Context, tx *sql.Tx) error {
+// taken. It runs inside a log transaction, with mu held; version is the
+// transaction's PRAGMA data_version statement.
+func (c *logCounts) check(ctx context.Context, version *sql.Stmt) error {
 	var v int64
-	if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+	if err := version.QueryRowContext(ctx).Scan(&v); err != nil {
 		return fmt.Errorf("data version: %w", err)
 	}
 	if v != c.version {
@@ -223,13 +242,17 @@ func (s *Store) PruneLogs(ctx context.Context, appID int64, keep int) error {
 	if keep < 0 {
 		return fmt.Errorf("prune logs of app %d: keep %d is negative", appID, keep)
 	}
+	stmts, err := s.preparedLogStmts(ctx)
+	if err != nil {
+		return fmt.Errorf("prune logs of app %d: %w", appID, err)
+	}
 	c := &s.logCounts
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var held int
 	deleted := int64(0)
-	err := s.writeLogs(ctx, func(tx *sql.Tx) error {
-		if err := c.check(ctx, tx); err != nil {
+	err = s.writeLogs(ctx, func(tx *sql.Tx) error {
+		if err := c.check(ctx, tx.StmtContext(ctx, stmts.version)); err != nil {
 			return err
 		}
 		var known bool

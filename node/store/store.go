@@ -37,7 +37,7 @@ type Store struct {
 	schema int
 	now    func() time.Time
 
-	logStmts  logStatements // InsertLogs' prepared statements
+	logStmts  logStatements // log writes' prepared statements
 	logCounts logCounts     // logs each app holds, for PruneLogs
 }
 
