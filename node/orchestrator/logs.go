@@ -37,20 +37,21 @@ const (
 // maxLogBatch). A batch is whatever has queued up while the previous one
 // was written, or within batchInterval of its start, so under load batches
 // grow instead of writes piling up. The writer is woken when the list goes
-// non-empty or reaches maxLogBatch, not for every entry: a wake-up costs
-// the scheduler more than appending the entry.
+// non-empty or fills a batch, not for every entry: a wake-up costs the
+// scheduler more than appending the entry.
 //
-// Pruning an app to the retention walks retention index entries, so it is
-// not done after every batch: an app is pruned once slack (a tenth of the
-// retention) logs were written for it since its last prune, and every app
-// written since its last prune is pruned when the writer closes. Between
-// batches an app therefore holds at most retention+slack-1 logs; after a
-// graceful shutdown, at most retention. After a crash (no final prune) the
-// next run can add slack-1 more before pruning, so the bound is
-// retention+2*slack-2 until then. (A retention lowered between runs is
-// reached once slack logs of the app have been written.)
+// Pruning an app is a transaction of its own (and an app's first prune in
+// a run counts its logs), so it is not done after every batch: an app is
+// pruned once slack (a tenth of the retention) logs were written for it
+// since its last prune, and every app written since its last prune is
+// pruned when the writer closes. Between batches an app therefore holds at
+// most retention+slack-1 logs; after a graceful shutdown, at most
+// retention. After a crash (no final prune) the next run can add slack-1
+// more before pruning, so the bound is retention+2*slack-2 until then. (A
+// retention lowered between runs is reached once slack logs of the app
+// have been written.)
 //
-// When queue entries are pending a request waits at most enqueueWait for
+// When queue entries are pending, a request waits at most enqueueWait for
 // room, then the entry is dropped and counted; the writer reports drops in
 // its log.
 type logWriter struct {
@@ -178,8 +179,9 @@ func (l *logWriter) run() {
 			continue
 		}
 		// Writing back to back, gather until batchInterval after the
-		// previous write began: at most one transaction per interval
-		// under load, none delayed when the writer was idle.
+		// previous write began or until a batch is full: under load at
+		// most one partial transaction per interval, and none delayed
+		// when the writer was idle.
 		if wait := time.Until(last.Add(batchInterval)); wait > 0 && n < l.full && !closed {
 			gather.Reset(wait)
 		gathering:
