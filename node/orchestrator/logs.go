@@ -31,14 +31,11 @@ const (
 	writeTimeout = 30 * time.Second
 )
 
-// logWriter records execution logs off the request path: requests append
-// entries to a pending list and one goroutine takes the whole list at a
-// time and writes it in batches (one transaction per batch of at most
-// maxLogBatch). A batch is whatever has queued up while the previous one
-// was written, or within batchInterval of its start, so under load batches
-// grow instead of writes piling up. The writer is woken when the list goes
-// non-empty or fills a batch, not for every entry: a wake-up costs the
-// scheduler more than appending the entry.
+// logWriter records execution logs off the request path: requests put
+// entries on a buffered channel and one goroutine writes them in batches
+// (one transaction per batch). A batch is whatever has queued up while the
+// previous one was written, or within batchInterval of its start, so under
+// load batches grow instead of writes piling up.
 //
 // Pruning an app is a transaction of its own (and an app's first prune in
 // a run counts its logs), so it is not done after every batch: an app is
@@ -51,26 +48,22 @@ const (
 // retention lowered between runs is reached once slack logs of the app
 // have been written.)
 //
-// When queue entries are pending, a request waits at most enqueueWait for
-// room, then the entry is dropped and counted; the writer reports drops in
-// its log.
+// While it gathers, the writer may be woken for single entries; a
+// mutex-guarded list that woke it once per batch measured no cheaper in
+// CPU per entry (BenchmarkLogWriterPaced), so the channel stays.
+//
+// When the queue is full a request waits at most enqueueWait, then the entry
+// is dropped and counted; the writer reports drops in its log.
 type logWriter struct {
 	store     Store
 	retention int
 	slack     int // logs an app may gain over retention before it is pruned
-	queue     int // most entries pending at once
-	full      int // pending entries that make a batch worth writing at once
 	log       *slog.Logger
+	ch        chan shared.Log
+	done      chan struct{}
 
-	mu      sync.Mutex
-	pending []shared.Log  // entries not yet taken by the writer, oldest first
-	spare   []shared.Log  // the writer's emptied previous list, reused for pending
-	room    chan struct{} // closed when the writer takes pending; nil while nobody waits for room
-	waiting int           // requests waiting for room; close lets them finish
-	closed  bool
-
-	wake chan struct{} // one token: pending went non-empty, filled a batch, or closing
-	done chan struct{}
+	mu     sync.RWMutex // held shared by senders, exclusively by close
+	closed bool
 
 	dropped atomic.Int64 // entries never queued
 	failed  atomic.Int64 // entries queued but not written
@@ -85,10 +78,8 @@ func newLogWriter(st Store, queue, retention int, logger *slog.Logger) *logWrite
 		store:     st,
 		retention: retention,
 		slack:     max(retention/10, 1),
-		queue:     queue,
-		full:      min(queue, maxLogBatch),
 		log:       logger,
-		wake:      make(chan struct{}, 1),
+		ch:        make(chan shared.Log, queue),
 		done:      make(chan struct{}),
 		unpruned:  make(map[int64]int),
 	}
@@ -98,127 +89,68 @@ func newLogWriter(st Store, queue, retention int, logger *slog.Logger) *logWrite
 
 // record queues one entry. It never blocks for more than enqueueWait.
 func (l *logWriter) record(e shared.Log) {
-	l.mu.Lock()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
 	if l.closed {
-		l.mu.Unlock()
 		l.dropped.Add(1)
 		return
 	}
-	if len(l.pending) < l.queue {
-		l.push(e)
-		l.mu.Unlock()
+	select {
+	case l.ch <- e:
 		return
+	default:
 	}
-	l.waiting++
 	t := time.NewTimer(enqueueWait)
 	defer t.Stop()
-	for {
-		if l.room == nil {
-			l.room = make(chan struct{})
-		}
-		room := l.room
-		l.mu.Unlock()
-		timeout := false
-		select {
-		case <-room:
-		case <-t.C:
-			timeout = true
-		}
-		l.mu.Lock()
-		if len(l.pending) < l.queue {
-			l.push(e)
-		} else if !timeout {
-			continue
-		} else {
-			l.dropped.Add(1)
-		}
-		l.waiting--
-		if l.closed {
-			l.signal() // the writer may be waiting for the last of us
-		}
-		l.mu.Unlock()
-		return
-	}
-}
-
-// push appends e to pending and wakes the writer when it has work: an
-// idle writer for the first entry, a gathering one for a full batch.
-// l.mu must be held.
-func (l *logWriter) push(e shared.Log) {
-	if l.pending == nil {
-		l.pending = make([]shared.Log, 0, l.full)
-	}
-	l.pending = append(l.pending, e)
-	if n := len(l.pending); n == 1 || n == l.full {
-		l.signal()
-	}
-}
-
-func (l *logWriter) signal() {
 	select {
-	case l.wake <- struct{}{}:
-	default:
+	case l.ch <- e:
+	case <-t.C:
+		l.dropped.Add(1)
 	}
 }
 
 func (l *logWriter) run() {
 	defer close(l.done)
+	batch := make([]shared.Log, 0, maxLogBatch)
 	var reported int64
 	var last time.Time // when the previous batch began to be written
 	gather := time.NewTimer(time.Hour)
 	gather.Stop()
-	for {
-		l.mu.Lock()
-		n, closed, waiting := len(l.pending), l.closed, l.waiting
-		l.mu.Unlock()
-		if n == 0 {
-			if closed && waiting == 0 {
-				break
-			}
-			<-l.wake
-			continue
-		}
+	for e := range l.ch {
+		batch = append(batch[:0], e)
 		// Writing back to back, gather until batchInterval after the
-		// previous write began or until a batch is full: under load at
-		// most one partial transaction per interval, and none delayed
-		// when the writer was idle.
-		if wait := time.Until(last.Add(batchInterval)); wait > 0 && n < l.full && !closed {
+		// previous write began: at most one transaction per interval
+		// under load, none delayed when the writer was idle.
+		if wait := time.Until(last.Add(batchInterval)); wait > 0 {
 			gather.Reset(wait)
 		gathering:
-			for {
+			for len(batch) < maxLogBatch {
 				select {
-				case <-l.wake:
-					l.mu.Lock()
-					n, closed = len(l.pending), l.closed
-					l.mu.Unlock()
-					if n >= l.full || closed {
+				case e, ok := <-l.ch:
+					if !ok {
 						break gathering
 					}
+					batch = append(batch, e)
 				case <-gather.C:
 					break gathering
 				}
 			}
 			gather.Stop()
 		}
-		l.mu.Lock()
-		batch := l.pending
-		l.pending, l.spare = l.spare, nil
-		if l.room != nil {
-			close(l.room)
-			l.room = nil
+	fill:
+		for len(batch) < maxLogBatch {
+			select {
+			case e, ok := <-l.ch:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, e)
+			default:
+				break fill
+			}
 		}
-		l.mu.Unlock()
-
 		last = time.Now()
-		for b := batch; len(b) > 0; {
-			n := min(len(b), maxLogBatch)
-			l.write(b[:n])
-			b = b[n:]
-		}
-		clear(batch) // let go of the entries' strings before reusing the array
-		l.mu.Lock()
-		l.spare = batch[:0]
-		l.mu.Unlock()
+		l.write(batch)
 		if d := l.dropped.Load(); d != reported {
 			l.log.Warn("execution logs dropped: the log queue was full", "dropped", d-reported, "total", d)
 			reported = d
@@ -265,16 +197,15 @@ func (l *logWriter) prune(ctx context.Context, atLeast int) {
 // the writer. Calling it again waits again.
 func (l *logWriter) close(ctx context.Context) error {
 	l.mu.Lock()
-	l.closed = true
-	l.signal()
+	if !l.closed {
+		l.closed = true
+		close(l.ch)
+	}
 	l.mu.Unlock()
 	select {
 	case <-l.done:
 	case <-ctx.Done():
-		l.mu.Lock()
-		n := len(l.pending)
-		l.mu.Unlock()
-		return fmt.Errorf("flush execution logs: %d still queued: %w", n, ctx.Err())
+		return fmt.Errorf("flush execution logs: %d still queued: %w", len(l.ch), ctx.Err())
 	}
 	if n := l.failed.Load(); n > 0 {
 		return fmt.Errorf("%d execution logs could not be written", n)
