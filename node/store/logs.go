@@ -26,20 +26,28 @@ const (
 // Shorter statements carry the rest of a batch in powers of two, so a
 // handful of statement texts, each prepared once per store, cover every
 // batch size.
+//
+// Binding is most of an insert's cost (the driver takes the connection's
+// mutex for every value and copies every text into C memory), and the logs
+// of a busy node come in runs from one request context: same app, script,
+// route, trigger, host and method. A run of at least minSharedRun rows is
+// written with shared INSERTs, which bind those six values once per
+// statement instead of once per row.
 const (
 	logsPerStmt  = 64
 	logStmtSizes = 7 // 1, 2, 4, ..., 64 rows
 	logColumns   = 13
+	minSharedRun = 8
 )
 
-// logStatements caches the log writes' prepared statements: the INSERTs by
-// log2 of their row count (parsing a 64-row INSERT costs more than binding
-// it), and the small queries every log transaction runs.
+// logStatements caches the log writes' prepared statements: the plain and
+// shared INSERTs by log2 of their row count (parsing a 64-row INSERT costs
+// more than binding it), and the small queries every log transaction runs.
 type logStatements struct {
 	mu      sync.Mutex
-	insert  [logStmtSizes]*sql.Stmt
-	live    *sql.Stmt // which of a JSON array of app ids still exist
-	version *sql.Stmt // PRAGMA data_version, see logCounts
+	insert  [2][logStmtSizes]*sql.Stmt // [0] plain, [1] shared
+	live    *sql.Stmt                  // which of a JSON array of app ids still exist
+	version *sql.Stmt                  // PRAGMA data_version, see logCounts
 }
 
 // preparedLogStmts returns the prepared statements, preparing them on
@@ -51,10 +59,14 @@ func (s *Store) preparedLogStmts(ctx context.Context) (*logStatements, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var err error
-	for i := range c.insert {
-		if c.insert[i] == nil {
-			if c.insert[i], err = s.w.PrepareContext(ctx, insertLogsSQL(1<<i)); err != nil {
-				return nil, fmt.Errorf("prepare insert of %d logs: %w", 1<<i, err)
+	for kind, stmts := range &c.insert {
+		for i, st := range stmts {
+			if st != nil {
+				continue
+			}
+			oneContext := kind == 1
+			if c.insert[kind][i], err = s.w.PrepareContext(ctx, insertLogsSQL(1<<i, oneContext)); err != nil {
+				return nil, fmt.Errorf("prepare insert of %d logs (shared %t): %w", 1<<i, oneContext, err)
 			}
 		}
 	}
@@ -107,29 +119,39 @@ func (s *Store) InsertLogs(ctx context.Context, logs []shared.Log) error {
 		if live, err = liveApps(ctx, tx.StmtContext(ctx, stmts.live), logs); err != nil {
 			return err
 		}
-		args := make([]any, 0, len(logs)*logColumns)
-		for _, l := range logs {
-			if !live[l.AppID] {
+		rows := make([]*shared.Log, 0, len(logs))
+		for i := range logs {
+			if live[logs[i].AppID] {
+				rows = append(rows, &logs[i])
+			}
+		}
+		ins := logInsert{ctx: ctx, tx: tx, stmts: stmts, args: make([]any, 0, logsPerStmt*logColumns)}
+		for len(rows) > 0 {
+			n := sameContext(rows)
+			if n >= minSharedRun {
+				n = stmtRows(n)
+				if err := ins.exec(rows[:n], true); err != nil {
+					return err
+				}
+				rows = rows[n:]
 				continue
 			}
-			var route any
-			if l.RouteID != nil {
-				route = *l.RouteID
+			// Plain statements up to the next long run.
+			for n < len(rows) {
+				m := sameContext(rows[n:])
+				if m >= minSharedRun {
+					break
+				}
+				n += m
 			}
-			args = append(args, l.AppID, l.ScriptID, route, l.Trigger, l.Host, l.Method, l.Path,
-				int64(l.Status), l.DurationUS, l.Operations, nullIfEmpty(l.Error), nullIfEmpty(l.Output), formatTime(l.StartedAt))
-		}
-		var inTx [logStmtSizes]*sql.Stmt
-		for rest := len(args) / logColumns; rest > 0; {
-			i := bits.Len(uint(min(rest, logsPerStmt))) - 1 // largest statement that fits
-			if inTx[i] == nil {
-				inTx[i] = tx.StmtContext(ctx, stmts.insert[i])
+			for plain := rows[:n]; len(plain) > 0; {
+				k := stmtRows(len(plain))
+				if err := ins.exec(plain[:k], false); err != nil {
+					return err
+				}
+				plain = plain[k:]
 			}
-			n := 1 << i
-			if _, err := inTx[i].ExecContext(ctx, args[:n*logColumns]...); err != nil {
-				return err
-			}
-			args, rest = args[n*logColumns:], rest-n
+			rows = rows[n:]
 		}
 		return nil
 	})
@@ -145,16 +167,86 @@ func (s *Store) InsertLogs(ctx context.Context, logs []shared.Log) error {
 	return nil
 }
 
-// insertLogsSQL is a plain multi-row INSERT of n execution logs.
-func insertLogsSQL(n int) string {
+// stmtRows is the row count of the largest INSERT that fits in n rows.
+func stmtRows(n int) int { return 1 << (bits.Len(uint(min(n, logsPerStmt))) - 1) }
+
+// logInsert runs InsertLogs' statements in one transaction.
+type logInsert struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	stmts *logStatements
+	inTx  [2][logStmtSizes]*sql.Stmt // the transaction's statements, made on first use
+	args  []any                      // reused from statement to statement
+}
+
+// exec inserts rows, a power of two of them up to logsPerStmt, with a
+// plain INSERT or, oneContext, a shared one: then every row must have the
+// request context of the first.
+func (w *logInsert) exec(rows []*shared.Log, oneContext bool) error {
+	kind, size := 0, bits.Len(uint(len(rows)))-1
+	if oneContext {
+		kind = 1
+	}
+	st := w.inTx[kind][size]
+	if st == nil {
+		st = w.tx.StmtContext(w.ctx, w.stmts.insert[kind][size])
+		w.inTx[kind][size] = st
+	}
+	args := w.args[:0]
+	for i, l := range rows {
+		if i == 0 || !oneContext {
+			var route any
+			if l.RouteID != nil {
+				route = *l.RouteID
+			}
+			args = append(args, l.AppID, l.ScriptID, route, l.Trigger, l.Host, l.Method)
+		}
+		args = append(args, l.Path, int64(l.Status), l.DurationUS, l.Operations,
+			nullIfEmpty(l.Error), nullIfEmpty(l.Output), formatTime(l.StartedAt))
+	}
+	w.args = args
+	_, err := st.ExecContext(w.ctx, args...)
+	return err
+}
+
+// sameContext counts the leading rows that have the request context of the
+// first: the values a shared INSERT binds once.
+func sameContext(rows []*shared.Log) int {
+	a := rows[0]
+	n := 1
+	for ; n < len(rows); n++ {
+		b := rows[n]
+		if b.AppID != a.AppID || b.ScriptID != a.ScriptID || (b.RouteID == nil) != (a.RouteID == nil) ||
+			(b.RouteID != nil && *b.RouteID != *a.RouteID) || b.Trigger != a.Trigger || b.Host != a.Host ||
+			b.Method != a.Method {
+			break
+		}
+	}
+	return n
+}
+
+// insertLogsSQL is a multi-row INSERT of n execution logs. Plain, every
+// row binds its 13 values. Shared (oneContext), the first row binds its 13
+// and every other row reuses the first's six context values (?1 to ?6) and
+// binds its 7 own: SQLite numbers a bare ? one past the highest number used
+// before it.
+func insertLogsSQL(n int, oneContext bool) string {
+	const (
+		row       = "(?,?,?,?,?,?,?,?,?,?,coalesce(?,''),coalesce(?,''),?)"
+		sharedRow = "(?1,?2,?3,?4,?5,?6,?,?,?,?,coalesce(?,''),coalesce(?,''),?)"
+	)
 	var b strings.Builder
 	b.WriteString(`INSERT INTO execution_logs (app_id, script_id, route_id, "trigger", host, method, path, status,
 		duration_us, operations, error, output, started_at) VALUES `)
 	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
+		switch {
+		case i == 0:
+			b.WriteString(row)
+		case oneContext:
+			b.WriteString("," + sharedRow)
+		default:
+			b.WriteString("," + row)
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,coalesce(?,''),coalesce(?,''),?)")
 	}
 	return b.String()
 }

@@ -483,3 +483,76 @@ func TestPruneLogsWithAnotherWriter(t *testing.T) {
 		}
 	}
 }
+
+// Runs of logs from one request context (the values shared INSERTs bind
+// once per statement) and short runs between them are stored whole and in
+// order, whatever the run lengths, whichever single context value changes
+// between runs, and when a log of a deleted app sits inside a run.
+func TestInsertLogsContextRuns(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a, b, gone := mkApp(t, s, "a"), mkApp(t, s, "b"), mkApp(t, s, "gone")
+	if err := s.DeleteApp(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := int64(1), int64(2)
+	contexts := []func(*shared.Log){
+		func(*shared.Log) {},
+		func(l *shared.Log) { l.AppID = b.ID },
+		func(l *shared.Log) { l.ScriptID = 2 },
+		func(l *shared.Log) { l.RouteID = &r1 },
+		func(l *shared.Log) { l.RouteID = &r2 },
+		func(l *shared.Log) { l.Trigger = shared.TriggerExecute },
+		func(l *shared.Log) { l.Host = "b.example" },
+		func(l *shared.Log) { l.Method = "POST" },
+	}
+	var batch []shared.Log
+	for i, n := range []int{1, 7, 8, 9, 1, 63, 65, 64, 2, 130, 1, 1, 8, 200, 3, 20} {
+		for j := range n {
+			l := shared.Log{AppID: a.ID, ScriptID: 1, Trigger: shared.TriggerRoute, Host: "a.example", Method: "GET",
+				Path: fmt.Sprintf("/%d/%d", i, j), Status: 200 + j%3, DurationUS: int64(j), Operations: int64(i),
+				StartedAt: time.Unix(int64(i), int64(j)).UTC()}
+			for _, c := range contexts[:1+i%len(contexts)] { // one value more than the run before
+				c(&l)
+			}
+			if j%10 == 9 {
+				l.Error, l.Output = "boom", "out\x00"+l.Path
+			}
+			batch = append(batch, l)
+			if j == n/2 && n > 100 {
+				batch = append(batch, logsFor(gone.ID, 1, 1, time.Now())...)
+			}
+		}
+	}
+	if err := s.InsertLogs(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	for _, app := range []int64{a.ID, b.ID} {
+		var want []shared.Log
+		for _, l := range batch {
+			if l.AppID == app {
+				want = append(want, l)
+			}
+		}
+		got, err := s.Logs(ctx, app, 0, MaxLogLimit, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("app %d: %d logs stored, want %d", app, len(got), len(want))
+		}
+		for i, g := range got { // newest first
+			w := want[len(want)-1-i]
+			w.ID = g.ID
+			if !reflect.DeepEqual(g, w) {
+				t.Fatalf("app %d: log %d =\n%+v\nwant\n%+v", app, i, g, w)
+			}
+			if i > 0 && g.ID >= got[i-1].ID {
+				t.Fatalf("app %d: ids %d, %d not in the batch's order", app, got[i-1].ID, g.ID)
+			}
+		}
+	}
+	if n := count(t, s, "execution_logs", gone.ID); n != 0 {
+		t.Errorf("%d logs of a deleted app stored", n)
+	}
+}
