@@ -26,7 +26,7 @@ func (sb *sandbox) request(r *Request) (goja.Value, error) {
 	rt := sb.rt
 	req := rt.CreateObject(nil)
 	params := sb.plainObject(r.Params)
-	query := rt.CreateObject(nil)
+	query := sb.emptyOrNil(len(r.Query))
 	for _, k := range sortedKeys(r.Query) {
 		vs := r.Query[k]
 		if len(vs) == 1 {
@@ -59,8 +59,10 @@ func (sb *sandbox) request(r *Request) (goja.Value, error) {
 	}
 	_ = req.Set("body", rt.ToValue(string(r.Body)))
 	for _, o := range [...]*goja.Object{params, query} {
-		if err := o.SetPrototype(sb.objectProto); err != nil {
-			return nil, err
+		if o.Prototype() == nil {
+			if err := o.SetPrototype(sb.objectProto); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := req.SetPrototype(sb.requestProto); err != nil {
@@ -102,13 +104,23 @@ func (sb *sandbox) setHeaders(call goja.FunctionCall) goja.Value {
 	return goja.Undefined()
 }
 
+// emptyOrNil returns a new object without a prototype to fill with n
+// properties, or, for none, the finished empty object {}.
+func (sb *sandbox) emptyOrNil(n int) *goja.Object {
+	if n == 0 {
+		return sb.rt.CreateObject(sb.objectProto)
+	}
+	return sb.rt.CreateObject(nil)
+}
+
 // plainObject returns a new object with m's entries as own data properties
-// in key order, as an object literal would have them, and no prototype yet.
+// in key order, as an object literal would have them, and no prototype yet
+// (unless m is empty: then it is the finished {}).
 // Without one, an assignment can neither hit a name Object.prototype holds
 // (frozen: the assignment would fail), nor set the prototype through
 // __proto__, nor walk a prototype chain: request sets the prototypes last.
 func (sb *sandbox) plainObject(m map[string]string) *goja.Object {
-	o := sb.rt.CreateObject(nil)
+	o := sb.emptyOrNil(len(m))
 	for _, k := range sortedKeys(m) {
 		_ = o.Set(k, sb.rt.ToValue(m[k]))
 	}
