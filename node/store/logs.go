@@ -358,7 +358,9 @@ func (s *Store) PruneLogs(ctx context.Context, appID int64, keep int) error {
 			return nil
 		}
 		// The cut first, on its own: a DELETE bounded by a subquery costs
-		// some 15% more per row.
+		// some 15% more per row. (Foreign keys off would save a quarter
+		// more, but that pragma expires every prepared statement, and
+		// preparing the INSERTs again costs as much.)
 		var cut int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM execution_logs WHERE app_id = ? ORDER BY id LIMIT 1 OFFSET ?`,
 			appID, held-keep-1).Scan(&cut)
