@@ -109,7 +109,7 @@ func (s *Store) InsertLogs(ctx context.Context, logs []shared.Log) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var live map[int64]bool
-	err = s.writeLogs(ctx, false, func(tx *sql.Tx) error {
+	err = s.writeLogs(ctx, func(tx *sql.Tx) error {
 		if len(c.n) > 0 {
 			if err := c.check(ctx, tx.StmtContext(ctx, stmts.version)); err != nil {
 				return err
@@ -343,7 +343,7 @@ func (s *Store) PruneLogs(ctx context.Context, appID int64, keep int) error {
 	defer c.mu.Unlock()
 	var held int
 	deleted := int64(0)
-	err = s.writeLogs(ctx, true, func(tx *sql.Tx) error {
+	err = s.writeLogs(ctx, func(tx *sql.Tx) error {
 		if err := c.check(ctx, tx.StmtContext(ctx, stmts.version)); err != nil {
 			return err
 		}
@@ -402,34 +402,22 @@ func (s *Store) PruneLogs(ctx context.Context, appID int64, keep int) error {
 // write can ever run under NORMAL. A later FULL commit syncs the WAL, logs
 // before it included, so a crash never keeps a control write and loses a
 // log committed before it.
-//
-// A transaction that only deletes logs (deleteOnly) also runs with foreign
-// keys off, switched back on the same way: deleting a log can never break
-// a foreign key, and with them on SQLite deletes through a list of row ids
-// instead of in one pass, a quarter slower per row.
-func (s *Store) writeLogs(ctx context.Context, deleteOnly bool, fn func(tx *sql.Tx) error) (err error) {
+func (s *Store) writeLogs(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin write: %w", err)
 	}
-	set, restore := []string{"PRAGMA synchronous = NORMAL"}, []string{"PRAGMA synchronous = FULL"}
-	if deleteOnly {
-		set, restore = append(set, "PRAGMA foreign_keys = OFF"), append(restore, "PRAGMA foreign_keys = ON")
-	}
 	defer func() {
 		// Restore even when ctx is done: the connection goes back to the pool.
-		for _, q := range restore {
-			if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), q); rerr != nil {
-				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-				err = errors.Join(err, fmt.Errorf("restore %q: %w", q, rerr))
-			}
+		_, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL")
+		if rerr != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			err = errors.Join(err, fmt.Errorf("restore synchronous=FULL: %w", rerr))
 		}
 		conn.Close()
 	}()
-	for _, q := range set {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("%s: %w", q, err)
-		}
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return fmt.Errorf("synchronous=NORMAL: %w", err)
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {

@@ -297,71 +297,61 @@ func TestInsertLogsBatchSizes(t *testing.T) {
 	}
 }
 
-// Log transactions skip the fsync of each commit (synchronous=NORMAL), and
-// those that only delete logs run without foreign keys; every other write,
-// before, after or between them and whatever becomes of the log
-// transaction, commits with synchronous=FULL and foreign keys on.
+// Log transactions skip the fsync of each commit (synchronous=NORMAL);
+// every other write, before, after or between them and whatever becomes of
+// the log transaction, commits with synchronous=FULL.
 func TestLogWritesNeverLeaveControlWritesUnsynced(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
 	a := mkApp(t, s, "a")
-	pragmas := func(q querier) (sync, fk int) {
+	pragma := func(q querier) int {
 		t.Helper()
-		if err := q.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		var v int
+		if err := q.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&v); err != nil {
 			t.Fatal(err)
 		}
-		if err := q.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
-			t.Fatal(err)
-		}
-		return sync, fk
+		return v
 	}
-	controlPragmas := func() (sync, fk int) {
+	controlSync := func() int {
 		t.Helper()
-		if err := s.write(ctx, func(tx *sql.Tx) error { sync, fk = pragmas(tx); return nil }); err != nil {
+		var v int
+		if err := s.write(ctx, func(tx *sql.Tx) error { v = pragma(tx); return nil }); err != nil {
 			t.Fatal(err)
 		}
-		return sync, fk
+		return v
 	}
-	wantControl := func(after string) {
-		t.Helper()
-		if sync, fk := controlPragmas(); sync != 2 || fk != 1 {
-			t.Fatalf("control write after %s: synchronous=%d foreign_keys=%d, want 2 (FULL) and 1", after, sync, fk)
+	if err := s.writeLogs(ctx, func(tx *sql.Tx) error {
+		if v := pragma(tx); v != 1 {
+			t.Errorf("log transaction runs with synchronous=%d, want 1 (NORMAL)", v)
 		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
-	for _, deleteOnly := range []bool{false, true} {
-		wantFK := 1
-		if deleteOnly {
-			wantFK = 0
-		}
-		if err := s.writeLogs(ctx, deleteOnly, func(tx *sql.Tx) error {
-			if sync, fk := pragmas(tx); sync != 1 || fk != wantFK {
-				t.Errorf("log transaction (delete only %t) runs with synchronous=%d foreign_keys=%d, want 1 (NORMAL) and %d",
-					deleteOnly, sync, fk, wantFK)
-			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		wantControl(fmt.Sprintf("a log write (delete only %t)", deleteOnly))
-		// A log transaction that fails, or whose context ends inside it.
-		if err := s.writeLogs(ctx, deleteOnly, func(*sql.Tx) error { return errors.New("boom") }); err == nil {
-			t.Fatal("a failing log transaction reported success")
-		}
-		wantControl(fmt.Sprintf("a failed log write (delete only %t)", deleteOnly))
-		cctx, cancel := context.WithCancel(ctx)
-		err := s.writeLogs(cctx, deleteOnly, func(tx *sql.Tx) error {
-			cancel()
-			_, err := tx.ExecContext(cctx, "DELETE FROM execution_logs")
-			return err
-		})
-		if err == nil {
-			t.Fatal("a cancelled log transaction reported success")
-		}
-		wantControl(fmt.Sprintf("a cancelled log write (delete only %t)", deleteOnly))
+	if v := controlSync(); v != 2 {
+		t.Fatalf("control write after a log write: synchronous=%d, want 2 (FULL)", v)
+	}
+	// A log transaction that fails, or whose context ends inside it.
+	if err := s.writeLogs(ctx, func(*sql.Tx) error { return errors.New("boom") }); err == nil {
+		t.Fatal("a failing log transaction reported success")
+	}
+	if v := controlSync(); v != 2 {
+		t.Fatalf("control write after a failed log write: synchronous=%d", v)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	err := s.writeLogs(cctx, func(tx *sql.Tx) error {
+		cancel()
+		_, err := tx.ExecContext(cctx, "DELETE FROM execution_logs")
+		return err
+	})
+	if err == nil {
+		t.Fatal("a cancelled log transaction reported success")
+	}
+	if v := controlSync(); v != 2 {
+		t.Fatalf("control write after a cancelled log write: synchronous=%d", v)
 	}
 	// Concurrently: control writes queue behind log writes on the one
-	// writer connection and must find it back on FULL with foreign keys
-	// every time.
+	// writer connection and must find it back on FULL every time.
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	wg.Add(1)
@@ -384,8 +374,8 @@ func TestLogWritesNeverLeaveControlWritesUnsynced(t *testing.T) {
 		}
 	}()
 	for i := 0; i < 200; i++ {
-		if sync, fk := controlPragmas(); sync != 2 || fk != 1 {
-			t.Errorf("control write %d ran with synchronous=%d foreign_keys=%d", i, sync, fk)
+		if v := controlSync(); v != 2 {
+			t.Errorf("control write %d ran with synchronous=%d", i, v)
 			break
 		}
 	}
