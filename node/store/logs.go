@@ -125,7 +125,7 @@ func (s *Store) InsertLogs(ctx context.Context, logs []shared.Log) error {
 				rows = append(rows, &logs[i])
 			}
 		}
-		ins := logInsert{ctx: ctx, tx: tx, stmts: stmts, args: make([]any, 0, logsPerStmt*logColumns)}
+		ins := logInsert{ctx: ctx, tx: tx, stmts: stmts, args: make([]any, 0, min(len(rows), logsPerStmt)*logColumns)}
 		for len(rows) > 0 {
 			n := sameContext(rows)
 			if n >= minSharedRun {
