@@ -30,7 +30,9 @@ type Program struct {
 // once warm, whichever scripts run. A sync.Pool would be emptied by every
 // GC, and a cold runtime costs milliseconds to harden; an idle runtime holds
 // about 1 MB, and the janitor drops them once nothing has run for
-// idleTimeout.
+// idleTimeout. It is fixed when the package is initialised, from the Ps
+// Go starts with (the CPUs it may use), before a node raises GOMAXPROCS
+// for its blocking file I/O.
 var poolSize = 2 * runtime.GOMAXPROCS(0)
 
 // defaultIdleTimeout is how long idle runtimes outlive the last run.

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -14,8 +15,17 @@ const (
 	maxMemoryLimit = 1 << 30
 )
 
-// tuneRuntime sets the garbage collector for a node, unless the operator set
-// GOGC or GOMEMLIMIT. Measured under load (bench/RESULTS.md): GC was ~45% of
+// tuneRuntime sets the scheduler and the garbage collector for a node,
+// unless the operator set GOMAXPROCS, GOGC or GOMEMLIMIT. Call it once.
+//
+// GOMAXPROCS: the execution-log writer's SQLite file I/O blocks its thread
+// in system calls, and a P held by a system call runs no other goroutine
+// until the runtime takes it back. Twice as many Ps as the CPUs Go found
+// (its default honours cgroup quotas) keep every core serving requests
+// meanwhile: +7% hello-world throughput on 2 cores (bench/RESULTS.md).
+// Script runs stay bounded by the CPUs (the executor's pool).
+//
+// GC: measured under load (bench/RESULTS.md): GC was ~45% of
 // the node's CPU at the default GOGC=100, because each request allocates a
 // few tens of KB of short-lived script state over a small live heap.
 // GOGC=400 trades idle-heap headroom for far fewer cycles, and a soft memory
@@ -23,6 +33,9 @@ const (
 // before a small Pi runs out of memory. The executor's heap fence derives
 // from that limit, so it also scales with the machine.
 func tuneRuntime(getenv func(string) string) {
+	if getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(2 * runtime.GOMAXPROCS(0))
+	}
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
