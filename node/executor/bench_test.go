@@ -170,8 +170,33 @@ func BenchmarkRequestObject(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		sb.run = &runState{sb: sb, limits: shared.DefaultLimits()}
-		if _, err := sb.request(r); err != nil {
+		if _, err := sb.request(r, allFields); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkHelloWholeRequest is BenchmarkHelloPooledRequest with a script
+// that sees req whole, so that every property is built.
+func BenchmarkHelloWholeRequest(b *testing.B) {
+	e := New(Options{})
+	l := shared.DefaultLimits()
+	p, err := e.Compile(1, 1, `function handle(req) { return Object.keys(req).join() }`, l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := &Request{Method: "GET", Host: "example.test", Path: "/items/42", App: "default",
+		Params: map[string]string{"id": "42"},
+		Query:  map[string][]string{"q": {"x"}},
+		Header: map[string][]string{"User-Agent": {"Mozilla/5.0"}, "Accept": {"*/*"}}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	e.Run(ctx, p, l, req) // warm the pool
+	cpu := cpuTime()
+	for b.Loop() {
+		if res := e.Run(ctx, p, l, req); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+	}
+	reportCPU(b, cpu)
 }

@@ -23,6 +23,7 @@ type Program struct {
 	ScriptID, Version int64
 
 	prg *goja.Program
+	req reqFields // the properties of req the script can observe
 }
 
 // poolSize is how many scripts run at once and how many idle runtimes the
@@ -38,8 +39,8 @@ var poolSize = 2 * runtime.GOMAXPROCS(0)
 // defaultIdleTimeout is how long idle runtimes outlive the last run.
 const defaultIdleTimeout = 2 * time.Minute
 
-func newProgram(scriptID, version int64, prg *goja.Program) *Program {
-	return &Program{ScriptID: scriptID, Version: version, prg: prg}
+func newProgram(scriptID, version int64, prg *goja.Program, req reqFields) *Program {
+	return &Program{ScriptID: scriptID, Version: version, prg: prg, req: req}
 }
 
 type cacheKey struct{ id, version int64 }
@@ -61,11 +62,11 @@ func (e *Executor) Compile(scriptID, version int64, source string, limits shared
 			return p, nil
 		}
 	}
-	prg, err := compile(source, limits)
+	prg, req, err := compile(source, limits)
 	if err != nil {
 		return nil, err
 	}
-	p := newProgram(scriptID, version, prg)
+	p := newProgram(scriptID, version, prg, req)
 	if scriptID != 0 {
 		e.mu.Lock()
 		// A newer version replaces older ones of the same script, so the cache
@@ -125,9 +126,9 @@ func (e *Executor) watchIdle() {
 	}
 }
 
-func compile(source string, limits shared.Limits) (*goja.Program, error) {
+func compile(source string, limits shared.Limits) (*goja.Program, reqFields, error) {
 	if len(source) > MaxSourceSize {
-		return nil, shared.Errorf(http.StatusRequestEntityTooLarge, shared.CodeTooLarge,
+		return nil, 0, shared.Errorf(http.StatusRequestEntityTooLarge, shared.CodeTooLarge,
 			"source is larger than %d bytes", MaxSourceSize).With("field", "source").With("limit", MaxSourceSize)
 	}
 	maxDepth := int(limits.MaxExprDepth)
@@ -135,22 +136,23 @@ func compile(source string, limits shared.Limits) (*goja.Program, error) {
 		maxDepth = int(shared.DefaultLimits().MaxExprDepth)
 	}
 	if line, col, deep := scanNesting(source, maxDepth); deep {
-		return nil, tooDeep(maxDepth, line, col)
+		return nil, 0, tooDeep(maxDepth, line, col)
 	}
 	astPrg, err := parser.ParseFile(nil, "script.js", source, 0, parser.WithDisableSourceMaps)
 	if err != nil {
-		return nil, syntaxError(err)
+		return nil, 0, syntaxError(err)
 	}
+	req := requestUse(astPrg) // before instrumenting rewrites the tree
 	in := &instrumenter{file: astPrg.File, maxDepth: maxDepth}
 	wrapped, err := in.program(astPrg)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	prg, err := goja.CompileAST(wrapped, false)
 	if err != nil {
-		return nil, syntaxError(err)
+		return nil, 0, syntaxError(err)
 	}
-	return prg, nil
+	return prg, req, nil
 }
 
 func tooDeep(max, line, col int) *shared.Error {

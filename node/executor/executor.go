@@ -328,7 +328,7 @@ func (sb *sandbox) execute(p *Program, req *Request, res *Result) bool {
 		res.Err = sb.scriptError(err)
 		return false
 	}
-	jsReq, err := sb.request(req)
+	jsReq, err := sb.request(req, p.req)
 	if err != nil {
 		res.Err = sb.scriptError(err)
 		return false

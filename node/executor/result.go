@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -19,56 +20,74 @@ const (
 // call and no intermediate slices. json() is a method of a shared, frozen
 // prototype that parses this.body.
 //
-// req.headers is built when it is first read: most scripts never look at
-// the dozen headers a browser sends. Until then it is an accessor that
-// turns itself into the plain data property it would have been.
-func (sb *sandbox) request(r *Request) (goja.Value, error) {
+// Only the properties in use are built (see requestUse): a script that
+// never reads req whole cannot tell. req.headers is built when it is
+// first read: most scripts never look at the dozen headers a browser
+// sends. Until then it is an accessor that turns itself into the plain
+// data property it would have been.
+func (sb *sandbox) request(r *Request, use reqFields) (goja.Value, error) {
+	if use == 0 {
+		return goja.Undefined(), nil
+	}
 	rt := sb.rt
 	req := rt.CreateObject(nil)
-	params := sb.plainObject(r.Params)
-	query := sb.emptyOrNil(len(r.Query))
-	for _, k := range sortedKeys(r.Query) {
-		vs := r.Query[k]
+	for _, f := range [...]struct {
+		bit  reqFields
+		name string
+		v    string
+	}{{fieldMethod, "method", r.Method}, {fieldHost, "host", r.Host}, {fieldPath, "path", r.Path}, {fieldApp, "app", r.App}} {
+		if use&f.bit != 0 {
+			_ = req.Set(f.name, rt.ToValue(f.v))
+		}
+	}
+	if use&fieldParams != 0 {
+		_ = req.Set("params", sb.plainObject(r.Params))
+	}
+	if use&fieldQuery != 0 {
+		_ = req.Set("query", sb.queryObject(r.Query))
+	}
+	if use&fieldHeaders != 0 {
+		if len(r.Header) == 0 {
+			_ = req.Set("headers", rt.CreateObject(sb.objectProto))
+		} else {
+			rs := sb.run
+			rs.req, rs.header = req, r.Header
+			if err := req.DefineAccessorProperty("headers", sb.headersGet, sb.headersSet, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if use&fieldBody != 0 {
+		_ = req.Set("body", rt.ToValue(string(r.Body)))
+	}
+	if err := req.SetPrototype(sb.requestProto); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// queryObject is req.query: one string per key, an array of strings for a
+// key given more than once.
+func (sb *sandbox) queryObject(q url.Values) *goja.Object {
+	rt := sb.rt
+	o := sb.emptyOrNil(len(q))
+	if len(q) == 0 {
+		return o
+	}
+	for _, k := range sortedKeys(q) {
+		vs := q[k]
 		if len(vs) == 1 {
-			_ = query.Set(k, rt.ToValue(vs[0]))
+			_ = o.Set(k, rt.ToValue(vs[0]))
 			continue
 		}
 		items := make([]any, len(vs))
 		for i, v := range vs {
 			items[i] = v
 		}
-		_ = query.Set(k, rt.NewArray(items...))
+		_ = o.Set(k, rt.NewArray(items...))
 	}
-	for _, f := range [...]struct {
-		k string
-		v goja.Value
-	}{
-		{"method", rt.ToValue(r.Method)}, {"host", rt.ToValue(r.Host)}, {"path", rt.ToValue(r.Path)},
-		{"app", rt.ToValue(r.App)}, {"params", params}, {"query", query},
-	} {
-		_ = req.Set(f.k, f.v)
-	}
-	if len(r.Header) == 0 {
-		_ = req.Set("headers", rt.CreateObject(sb.objectProto))
-	} else {
-		rs := sb.run
-		rs.req, rs.header = req, r.Header
-		if err := req.DefineAccessorProperty("headers", sb.headersGet, sb.headersSet, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
-			return nil, err
-		}
-	}
-	_ = req.Set("body", rt.ToValue(string(r.Body)))
-	for _, o := range [...]*goja.Object{params, query} {
-		if o.Prototype() == nil {
-			if err := o.SetPrototype(sb.objectProto); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := req.SetPrototype(sb.requestProto); err != nil {
-		return nil, err
-	}
-	return req, nil
+	sb.finish(o)
+	return o
 }
 
 // getHeaders is the getter of req.headers until its first read: it builds
@@ -84,9 +103,7 @@ func (sb *sandbox) getHeaders(goja.FunctionCall) goja.Value {
 		for _, k := range sortedKeys(rs.header) {
 			_ = h.Set(lowerASCII(k), rt.ToValue(joinValues(rs.header[k])))
 		}
-		if err := h.SetPrototype(sb.objectProto); err != nil {
-			panic(err)
-		}
+		sb.finish(h)
 		rs.headers = h
 		// Fails only if the script froze req first; the getter then keeps
 		// answering the same object.
@@ -114,17 +131,28 @@ func (sb *sandbox) emptyOrNil(n int) *goja.Object {
 }
 
 // plainObject returns a new object with m's entries as own data properties
-// in key order, as an object literal would have them, and no prototype yet
-// (unless m is empty: then it is the finished {}).
-// Without one, an assignment can neither hit a name Object.prototype holds
-// (frozen: the assignment would fail), nor set the prototype through
-// __proto__, nor walk a prototype chain: request sets the prototypes last.
+// in key order, as an object literal would have them. It is filled before
+// it has a prototype: an assignment then can neither hit a name
+// Object.prototype holds (frozen: the assignment would fail), nor set the
+// prototype through __proto__, nor walk a prototype chain.
 func (sb *sandbox) plainObject(m map[string]string) *goja.Object {
 	o := sb.emptyOrNil(len(m))
+	if len(m) == 0 {
+		return o
+	}
 	for _, k := range sortedKeys(m) {
 		_ = o.Set(k, sb.rt.ToValue(m[k]))
 	}
+	sb.finish(o)
 	return o
+}
+
+// finish gives an object filled without a prototype its prototype,
+// Object.prototype.
+func (sb *sandbox) finish(o *goja.Object) {
+	if err := o.SetPrototype(sb.objectProto); err != nil {
+		panic(err) // an extensible object without a prototype takes any
+	}
 }
 
 // lowerASCII lower-cases a header name; net/http canonicalises them
