@@ -156,7 +156,7 @@ type Request struct {
 // Result is the outcome of one execution.
 type Result struct {
 	Status     int
-	Header     http.Header
+	Header     http.Header // read-only: results may share it
 	Body       []byte
 	Output     string // console lines, capped at 64 KiB
 	Operations int64

@@ -265,11 +265,10 @@ func (sb *sandbox) response(v goja.Value, res *Result) error {
 	}
 	if s, ok := v.(goja.String); ok {
 		res.Status = http.StatusOK
-		res.Header = http.Header{"Content-Type": {contentTypeText}}
+		res.Header = sb.textHeader
 		res.Body = []byte(s.String())
 		return nil
 	}
-	res.Header = make(http.Header)
 	o, ok := v.(*goja.Object)
 	if !ok || o.ClassName() == "Array" || !isResponseShape(o) {
 		body, err := sb.jsonBody(v)
@@ -277,10 +276,11 @@ func (sb *sandbox) response(v goja.Value, res *Result) error {
 			return err
 		}
 		res.Status = http.StatusOK
-		res.Header.Set("Content-Type", contentTypeJSON)
+		res.Header = sb.jsonHeader
 		res.Body = body
 		return nil
 	}
+	res.Header = make(http.Header)
 
 	var err error
 	if ex := sb.rt.Try(func() { err = sb.responseObject(o, res) }); ex != nil {

@@ -39,6 +39,8 @@ type sandbox struct {
 	requestProto  *goja.Object               // prototype of req: json()
 	headersGet    goja.Value                 // accessor of req.headers (getHeaders)
 	headersSet    goja.Value                 // and its setter (setHeaders)
+	textHeader    http.Header                // a string response's header, shared and read-only
+	jsonHeader    http.Header                // a JSON response's
 	objectProto   *goja.Object               // Object.prototype
 	regexps       map[string]compiledRegexp  // by flags + "/" + source
 	entries       map[*Program]goja.Callable // see load
@@ -225,6 +227,9 @@ func newSandbox() (*sandbox, error) {
 			return nil, fmt.Errorf("freeze the headers accessor: %w", err)
 		}
 	}
+
+	sb.textHeader = http.Header{"Content-Type": {contentTypeText}}
+	sb.jsonHeader = http.Header{"Content-Type": {contentTypeJSON}}
 
 	sb.flush, _ = goja.AssertFunction(rt.ToValue(func(goja.FunctionCall) goja.Value { return goja.Undefined() }))
 	sb.natives = []goja.Value{rt.NewDynamicObject(ticker{sb}), rt.NewDynamicObject(checker{sb})}

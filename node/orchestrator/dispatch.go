@@ -257,8 +257,9 @@ func writeResult(w http.ResponseWriter, res *executor.Result) {
 		if hopHeader(k) || len(vs) == 0 {
 			continue
 		}
-		// The Result is this request's alone, so its value slices can be
-		// taken over instead of copied value by value.
+		// A Result's header is read-only and net/http copies the header
+		// map when the response is written, so value slices are taken
+		// over instead of copied value by value.
 		if prev := h[k]; len(prev) > 0 {
 			h[k] = append(prev, vs...)
 		} else {
