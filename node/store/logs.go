@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -46,7 +45,7 @@ const (
 type logStatements struct {
 	mu      sync.Mutex
 	insert  [2][logStmtSizes]*sql.Stmt // [0] plain, [1] shared
-	live    *sql.Stmt                  // which of a JSON array of app ids still exist
+	live    *sql.Stmt                  // whether an app still exists
 	version *sql.Stmt                  // PRAGMA data_version, see logCounts
 }
 
@@ -71,7 +70,7 @@ func (s *Store) preparedLogStmts(ctx context.Context) (*logStatements, error) {
 		}
 	}
 	if c.live == nil {
-		c.live, err = s.w.PrepareContext(ctx, `SELECT id FROM apps WHERE id IN (SELECT value FROM json_each(?))`)
+		c.live, err = s.w.PrepareContext(ctx, liveAppSQL)
 		if err != nil {
 			return nil, fmt.Errorf("prepare app check: %w", err)
 		}
@@ -262,35 +261,31 @@ func nullIfEmpty(s string) any {
 	return s
 }
 
+// liveAppSQL tells whether an app exists. An equality on the primary key is
+// a lookup whatever the planner's statistics say; a join of the batch's ids
+// with apps was planned as a scan of every app for every batch once the
+// statistics were taken when apps held one row.
+const liveAppSQL = `SELECT 1 FROM apps WHERE id = ?`
+
 // liveApps reports which of the apps the logs belong to still exist, read
 // inside the inserting transaction with stmts.live: one primary-key lookup
-// per distinct app, not per row.
+// per distinct app (a batch rarely has more than a few), not per row.
 func liveApps(ctx context.Context, live *sql.Stmt, logs []shared.Log) (map[int64]bool, error) {
 	apps := make(map[int64]bool, 4)
-	ids := []byte{'['}
 	for _, l := range logs {
-		if _, ok := apps[l.AppID]; !ok {
+		if _, seen := apps[l.AppID]; seen {
+			continue
+		}
+		var one int
+		err := live.QueryRowContext(ctx, l.AppID).Scan(&one)
+		switch {
+		case err == nil:
+			apps[l.AppID] = true
+		case errors.Is(err, sql.ErrNoRows):
 			apps[l.AppID] = false
-			if len(ids) > 1 {
-				ids = append(ids, ',')
-			}
-			ids = strconv.AppendInt(ids, l.AppID, 10)
+		default:
+			return nil, fmt.Errorf("app %d of the logs: %w", l.AppID, err)
 		}
-	}
-	rows, err := live.QueryContext(ctx, string(append(ids, ']')))
-	if err != nil {
-		return nil, fmt.Errorf("apps of the logs: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("apps of the logs: %w", err)
-		}
-		apps[id] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("apps of the logs: %w", err)
 	}
 	return apps, nil
 }

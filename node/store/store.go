@@ -125,6 +125,13 @@ func open(ctx context.Context, path string, logger *slog.Logger, fsys fs.FS) (*S
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 
+	// The statistics the last close left may be far off (rows written by
+	// another program, or a table that grew a lot): refresh those that are,
+	// so that the planner does not scan what it could look up.
+	if _, err := w.ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
+		logger.Warn("optimize on open", "err", err)
+	}
+
 	// Readers open after migrating, so they never see a half-created file.
 	r, err := sql.Open("sqlite", dsn("query_only(1)"))
 	if err != nil {
