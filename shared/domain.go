@@ -221,7 +221,7 @@ func NormalizeHost(host string) (string, error) {
 // normalHost recognises, without allocating, the Host header nearly every
 // request carries: a name already in normal form, with or without a port.
 // That is lower-case LDH labels of 1 to 63 characters that IDNA leaves
-// alone (no "??--" label), without a trailing dot, and whose last label is
+// alone (no label starting "??--", as punycode's "xn--"), without a trailing dot, and whose last label is
 // not all digits (numeric names and IP literals take the full path).
 func normalHost(s string) (string, bool) {
 	if i := strings.LastIndexByte(s, ':'); i >= 0 {
@@ -246,7 +246,7 @@ func normalHost(s string) (string, bool) {
 			digits = false
 		case '0' <= c && c <= '9':
 		case c == '-':
-			if label == 0 || label == 2 || label == 3 {
+			if label == 0 || label == 3 && s[i-1] == '-' { // "??--" is IDNA's
 				return "", false
 			}
 			digits = false

@@ -262,12 +262,12 @@ func FuzzNormalHostFastPath(f *testing.F) {
 }
 
 func TestNormalHostTakesCommonHosts(t *testing.T) {
-	for _, in := range []string{"localhost", "localhost:8080", "pi.lan", "api.example.com:443", "a1.b-2.c"} {
+	for _, in := range []string{"localhost", "localhost:8080", "pi.lan", "api.example.com:443", "a1.b-2.c", "my-app.lan", "app-5000.example:80"} {
 		if _, ok := normalHost(in); !ok {
 			t.Errorf("normalHost(%q) declined a host in normal form", in)
 		}
 	}
-	for _, in := range []string{"Localhost", "localhost.", "127.0.0.1", "::1", "[::1]:80", "xn--bcher-kva.de", "a..b", " a.b"} {
+	for _, in := range []string{"Localhost", "localhost.", "127.0.0.1", "::1", "[::1]:80", "xn--bcher-kva.de", "ab--c.de", "a..b", " a.b"} {
 		if _, ok := normalHost(in); ok {
 			t.Errorf("normalHost(%q) took a host that needs the full path", in)
 		}
