@@ -41,16 +41,19 @@
 // eval and the Function constructors are gone; the hidden objects are
 // parameters of the wrapper, whose names no script can write, and top-level
 // `arguments` (the wrapper's) is refused at compile time. Hardened runtimes
-// are pooled executor-wide and run any script: each run evaluates its
-// program afresh (which only creates the wrapper) and runs the promise jobs
-// it queued before it ends, so a new script version starts warm and nothing
-// of one script's run is left for the next. At most 2×GOMAXPROCS scripts run
-// at once and more runs wait in order, unless the running ones are slow:
-// then up to twice as many again run beside them. A runtime is reused only after a clean
-// run and thrown away after any limit, timeout or uncaught error, or once
-// the keys scripts registered with Symbol.for (kept for the runtime's
-// lifetime) pass a budget. There is no file system, network, process or timer API,
-// and no BigInt: its arithmetic allocates without bound inside one native
+// are pooled executor-wide and run any script: each run calls its
+// program's wrapper (made once per runtime and program; no script can
+// reach it), which runs the top level and then handle(req), and runs the
+// promise jobs it queued before it ends, so a new script version starts
+// warm and nothing of one script's run is left for the next. req holds
+// only the properties the script can observe (requestUse). At most twice
+// as many scripts as CPUs run at once and more runs wait in order, unless
+// the running ones are slow: then up to twice as many again run beside
+// them. A runtime is reused only after a clean run and thrown away after
+// any limit, timeout or uncaught error, or once the keys scripts
+// registered with Symbol.for (kept for the runtime's lifetime) pass a
+// budget. There is no file system, network, process or timer API, and no
+// BigInt: its arithmetic allocates without bound inside one native
 // operation (2n ** 10n ** 9n).
 //
 // Known limits of the approach: frozen built-ins make assignments such as
