@@ -13,13 +13,18 @@ import (
 const helloSrc = `function handle(req) { return "hello " + req.path }`
 
 func BenchmarkHelloPooled(b *testing.B) {
+	benchPooled(b, helloSrc, &Request{Method: "GET", Path: "/"})
+}
+
+// benchPooled runs src for req on a warm pool, as a node does between
+// script updates.
+func benchPooled(b *testing.B, src string, req *Request) {
 	e := New(Options{})
 	l := shared.DefaultLimits()
-	p, err := e.Compile(1, 1, helloSrc, l)
+	p, err := e.Compile(1, 1, src, l)
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := &Request{Method: "GET", Path: "/"}
 	ctx := context.Background()
 	b.ReportAllocs()
 	e.Run(ctx, p, l, req) // warm the pool
@@ -112,27 +117,16 @@ func BenchmarkSievePlain(b *testing.B)        { benchPlain(b, sieveSrc) }
 // BenchmarkHelloPooledRequest is BenchmarkHelloPooled with the request a
 // browser-like client sends: the cost of building req grows with it.
 func BenchmarkHelloPooledRequest(b *testing.B) {
-	e := New(Options{})
-	l := shared.DefaultLimits()
-	p, err := e.Compile(1, 1, helloSrc, l)
-	if err != nil {
-		b.Fatal(err)
-	}
-	req := &Request{Method: "GET", Host: "example.test", Path: "/items/42", App: "default",
+	benchPooled(b, helloSrc, browserRequest())
+}
+
+// browserRequest is a request as a browser sends it.
+func browserRequest() *Request {
+	return &Request{Method: "GET", Host: "example.test", Path: "/items/42", App: "default",
 		Params: map[string]string{"id": "42"},
 		Query:  map[string][]string{"q": {"x"}},
 		Header: map[string][]string{"User-Agent": {"Mozilla/5.0"}, "Accept": {"*/*"}, "Accept-Encoding": {"gzip"},
 			"Accept-Language": {"en"}, "Cookie": {"a=1"}, "X-Forwarded-For": {"10.0.0.1"}}}
-	ctx := context.Background()
-	b.ReportAllocs()
-	e.Run(ctx, p, l, req) // warm the pool
-	cpu := cpuTime()
-	for b.Loop() {
-		if res := e.Run(ctx, p, l, req); res.Err != nil {
-			b.Fatal(res.Err)
-		}
-	}
-	reportCPU(b, cpu)
 }
 
 // BenchmarkFirstRunOfNewVersion is the first request after a script update:
@@ -179,24 +173,5 @@ func BenchmarkRequestObject(b *testing.B) {
 // BenchmarkHelloWholeRequest is BenchmarkHelloPooledRequest with a script
 // that sees req whole, so that every property is built.
 func BenchmarkHelloWholeRequest(b *testing.B) {
-	e := New(Options{})
-	l := shared.DefaultLimits()
-	p, err := e.Compile(1, 1, `function handle(req) { return Object.keys(req).join() }`, l)
-	if err != nil {
-		b.Fatal(err)
-	}
-	req := &Request{Method: "GET", Host: "example.test", Path: "/items/42", App: "default",
-		Params: map[string]string{"id": "42"},
-		Query:  map[string][]string{"q": {"x"}},
-		Header: map[string][]string{"User-Agent": {"Mozilla/5.0"}, "Accept": {"*/*"}}}
-	ctx := context.Background()
-	b.ReportAllocs()
-	e.Run(ctx, p, l, req) // warm the pool
-	cpu := cpuTime()
-	for b.Loop() {
-		if res := e.Run(ctx, p, l, req); res.Err != nil {
-			b.Fatal(res.Err)
-		}
-	}
-	reportCPU(b, cpu)
+	benchPooled(b, `function handle(req) { return Object.keys(req).join() }`, browserRequest())
 }
