@@ -101,8 +101,13 @@ func open(ctx context.Context, path string, logger *slog.Logger, fsys fs.FS) (*S
 		return path + "?" + q.Encode()
 	}
 	// Writer: WAL, fsync on every commit, BEGIN IMMEDIATE so a write
-	// transaction holds the lock from its first statement.
-	w, err := sql.Open("sqlite", dsn("journal_mode(WAL)", "synchronous(FULL)")+"&_txlock=immediate")
+	// transaction holds the lock from its first statement. Its page cache
+	// is 16 MiB instead of SQLite's 2: the execution logs' pages, their
+	// indexes and the apps the log rows reference must stay cached, or
+	// every row inserted pays page reads (with 10,000 apps: +40% CPU per
+	// logged request, measured with perf). Pages are cached as they are
+	// read, so a small node does not grow.
+	w, err := sql.Open("sqlite", dsn("journal_mode(WAL)", "synchronous(FULL)", fmt.Sprintf("cache_size(%d)", writerCacheKiB))+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -160,11 +165,20 @@ func (s *Store) checkPragmas(ctx context.Context) error {
 	if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
 		return err
 	}
-	if !strings.EqualFold(mode, "wal") || fk != 1 || sync != 2 {
-		return fmt.Errorf("unexpected connection settings: journal_mode=%s foreign_keys=%d synchronous=%d", mode, fk, sync)
+	var cache int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&cache); err != nil {
+		return err
+	}
+	if !strings.EqualFold(mode, "wal") || fk != 1 || sync != 2 || cache != writerCacheKiB {
+		return fmt.Errorf("unexpected connection settings: journal_mode=%s foreign_keys=%d synchronous=%d cache_size=%d",
+			mode, fk, sync, cache)
 	}
 	return nil
 }
+
+// writerCacheKiB is the writer connection's page cache, as PRAGMA
+// cache_size takes it (negative: KiB).
+const writerCacheKiB = -16 << 10
 
 // Close closes the database. Pending transactions are rolled back.
 func (s *Store) Close() error {
