@@ -157,23 +157,7 @@ func TestLogsPagingStableUnderInserts(t *testing.T) {
 	if err := s.InsertLogs(ctx, logsFor(a.ID, 1, 200, time.Now())); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if err := s.InsertLogs(ctx, logsFor(a.ID, 1, 3, time.Now())); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	}()
+	stop := repeat(t, func() error { return s.InsertLogs(ctx, logsFor(a.ID, 1, 3, time.Now())) })
 	first, err := s.Logs(ctx, a.ID, 0, 10, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -191,8 +175,7 @@ func TestLogsPagingStableUnderInserts(t *testing.T) {
 		}
 		before = p[len(p)-1].ID
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	for i, l := range all {
 		if seen[l.ID] || (i > 0 && l.ID >= all[i-1].ID) {
 			t.Fatalf("log %d seen twice or out of order", l.ID)
@@ -352,35 +335,42 @@ func TestLogWritesNeverLeaveControlWritesUnsynced(t *testing.T) {
 	}
 	// Concurrently: control writes queue behind log writes on the one
 	// writer connection and must find it back on FULL every time.
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if err := s.InsertLogs(ctx, logsFor(a.ID, 1, 3, time.Now())); err != nil {
-				t.Error(err)
-				return
-			}
-			if err := s.PruneLogs(ctx, a.ID, 10); err != nil {
-				t.Error(err)
-				return
-			}
+	stop := repeat(t, func() error {
+		if err := s.InsertLogs(ctx, logsFor(a.ID, 1, 3, time.Now())); err != nil {
+			return err
 		}
-	}()
+		return s.PruneLogs(ctx, a.ID, 10)
+	})
 	for i := 0; i < 200; i++ {
 		if v := controlSync(); v != 2 {
 			t.Errorf("control write %d ran with synchronous=%d", i, v)
 			break
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
+}
+
+// repeat calls f in a goroutine, again and again, until the returned stop
+// is called (stop waits for it); an error fails the test and ends it.
+func repeat(t *testing.T, f func() error) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if err := f(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }
 
 // newestIDs lists the ids of an app's newest n logs, newest first, read
