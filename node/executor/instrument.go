@@ -69,12 +69,8 @@ func (in *instrumenter) program(p *ast.Program) (*ast.Program, error) {
 	if err := in.numericLocals(p.Body); err != nil {
 		return nil, err
 	}
-	for i, s := range p.Body {
-		ns, err := in.stmt(s, 1)
-		if err != nil {
-			return nil, err
-		}
-		p.Body[i] = ns
+	if err := in.stmts(p.Body, 1); err != nil {
+		return nil, err
 	}
 	idx := file.Idx(1)
 	// The wrapper calls handle itself: one call into the runtime per
