@@ -77,3 +77,47 @@ func BenchmarkPruneLogs(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLogsPage measures a logs page of an app at the default
+// retention: unfiltered, and filtered by a rare script (10 of the 10,000
+// logs, spread evenly), the worst case of a layout whose only log index is
+// (app_id, id, script_id): the page walks every index entry of the app.
+// ns/op is per page.
+func BenchmarkLogsPage(b *testing.B) {
+	const held, rareEvery = 10_000, 1_000
+	s, _ := openTest(b)
+	ctx := context.Background()
+	a := mkApp(b, s, "a")
+	common := mkScript(b, s, a.ID, "common")
+	rare := mkScript(b, s, a.ID, "rare")
+	logs := logsFor(a.ID, common.ID, held, time.Now())
+	for i := rareEvery / 2; i < held; i += rareEvery {
+		logs[i].ScriptID = rare.ID
+	}
+	if err := s.InsertLogs(ctx, logs); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		script int64
+		want   int
+	}{
+		{"unfiltered", 0, DefaultLogLimit},
+		{"rare-script", rare.ID, held / rareEvery},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu := cpuTime(b)
+			for b.Loop() {
+				page, err := s.Logs(ctx, a.ID, c.script, DefaultLogLimit, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(page) != c.want {
+					b.Fatalf("page of %d logs, want %d", len(page), c.want)
+				}
+			}
+			b.ReportMetric(float64((cpuTime(b)-cpu).Microseconds())/float64(b.N), "cpu-µs/page")
+		})
+	}
+}
