@@ -344,7 +344,7 @@ func (s *Store) PruneLogs(ctx context.Context, appID int64, keep int) error {
 		}
 		var known bool
 		if held, known = c.n[appID]; !known {
-			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM execution_logs WHERE app_id = ?`, appID).Scan(&held)
+			err := tx.QueryRowContext(ctx, countLogsSQL, appID).Scan(&held)
 			if err != nil {
 				return fmt.Errorf("count: %w", err)
 			}
@@ -357,17 +357,16 @@ func (s *Store) PruneLogs(ctx context.Context, appID int64, keep int) error {
 		// more, but that pragma expires every prepared statement, and
 		// preparing the INSERTs again costs as much.)
 		var cut int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM execution_logs WHERE app_id = ? ORDER BY id LIMIT 1 OFFSET ?`,
-			appID, held-keep-1).Scan(&cut)
+		err := tx.QueryRowContext(ctx, pruneCutSQL, appID, held-keep-1).Scan(&cut)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // fewer logs than counted: the app is gone
 		}
 		if err != nil {
 			return fmt.Errorf("find the cut: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM execution_logs WHERE app_id = ? AND id <= ?`, appID, cut)
+		res, err := tx.ExecContext(ctx, pruneDeleteSQL, appID, cut)
 		if err != nil {
-			return err
+			return fmt.Errorf("delete up to log %d: %w", cut, err)
 		}
 		deleted, err = res.RowsAffected()
 		return err
@@ -443,21 +442,16 @@ func (s *Store) Logs(ctx context.Context, appID, scriptID int64, limit int, befo
 		if _, err := appByID(ctx, tx, appID); err != nil {
 			return err
 		}
-		q := `SELECT id, app_id, script_id, route_id, "trigger", host, method, path, status, duration_us, operations,
-			error, output, started_at FROM execution_logs WHERE app_id = ?`
 		args := []any{appID}
 		if scriptID != 0 {
-			q += ` AND script_id = ?`
 			args = append(args, scriptID)
 		}
 		if before > 0 {
-			q += ` AND id < ?`
 			args = append(args, before)
 		}
-		q += ` ORDER BY id DESC LIMIT ?`
 		args = append(args, limit)
 		var err error
-		out, err = queryAll(ctx, tx, scanLog, q, args...)
+		out, err = queryAll(ctx, tx, scanLog, logsPageSQL(scriptID != 0, before > 0), args...)
 		return err
 	})
 	if err != nil {
@@ -465,6 +459,43 @@ func (s *Store) Logs(ctx context.Context, appID, scriptID int64, limit int, befo
 	}
 	return out, nil
 }
+
+// logIndex is execution_logs' only secondary index, (app_id, id, script_id)
+// (migration 0003): every log query below is a search of it.
+const logIndex = "execution_logs_app_id_id_script_id"
+
+// logsPageSQL is the query of a logs page: optionally of one script
+// (byScript), optionally below a cursor (before); its arguments are the app,
+// the script, the cursor (those present) and the limit.
+//
+// The page is a range on (app_id, id) of logIndex, walked newest first;
+// script_id is checked in the index entry, so the table row is read only
+// for a log of the script. INDEXED BY keeps it so: with statistics that give
+// an app a large share of the logs, the planner takes id < ? for the better
+// range and walks the table by rowid, every app's rows and whole rows (the
+// old (app_id, script_id, id) index had kept script pages off that path).
+func logsPageSQL(byScript, before bool) string {
+	q := `SELECT id, app_id, script_id, route_id, "trigger", host, method, path, status, duration_us, operations,
+		error, output, started_at FROM execution_logs INDEXED BY ` + logIndex + ` WHERE app_id = ?`
+	if byScript {
+		q += ` AND script_id = ?`
+	}
+	if before {
+		q += ` AND id < ?`
+	}
+	return q + ` ORDER BY id DESC LIMIT ?`
+}
+
+// The queries of PruneLogs, each a search of logIndex that finds its rows
+// from the index alone (covering): the count of an app's logs, the id of the
+// newest log to delete (the offset: how many older logs go with it), and the
+// delete up to it. The planner picks the index for them with or without
+// statistics (plan_test.go checks both), so they need no INDEXED BY.
+const (
+	countLogsSQL   = `SELECT count(*) FROM execution_logs WHERE app_id = ?`
+	pruneCutSQL    = `SELECT id FROM execution_logs WHERE app_id = ? ORDER BY id LIMIT 1 OFFSET ?`
+	pruneDeleteSQL = `DELETE FROM execution_logs WHERE app_id = ? AND id <= ?`
+)
 
 func scanLog(sc scanner) (shared.Log, error) {
 	var l shared.Log

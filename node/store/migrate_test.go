@@ -280,3 +280,148 @@ func TestLoadMigrationsRejectsBadNumbering(t *testing.T) {
 		t.Errorf("good set: %+v, %v", ms, err)
 	}
 }
+
+// TestMigration3KeepsLogsUsable upgrades a schema-2 database holding logs
+// (and the statistics a closed node leaves) to the single log index of
+// 0003: every log is kept, pages with and without a script and prunes
+// still return what they did, and the file passes integrity_check.
+func TestMigration3KeepsLogsUsable(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "picloud.db")
+	db := rawDB(t, path)
+	if v, err := migrate(ctx, db, migrations.FS, 2, slog.New(slog.DiscardHandler)); err != nil || v != 2 {
+		t.Fatalf("migrate to 2: version %d, %v", v, err)
+	}
+	// Apps 2 and 3 take turns; app 2's script 29 is rare (1 log in 500).
+	const at = `'2026-01-02T10:00:00.000000000Z'`
+	for _, q := range []string{
+		`INSERT INTO apps (id, slug, name, created_at, updated_at) VALUES
+			(1, 'default', 'Default', ` + at + `, ` + at + `), (2, 'a', 'A', ` + at + `, ` + at + `),
+			(3, 'b', 'B', ` + at + `, ` + at + `)`,
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)
+		INSERT INTO execution_logs (app_id, script_id, "trigger", path, status, started_at)
+		SELECT 2 + i % 2, CASE WHEN i % 1000 = 0 THEN 29 ELSE 10 * (2 + i % 2) + i % 3 END,
+			'route', '/' || i, 200, ` + at + ` FROM n ORDER BY i`,
+		`ANALYZE`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// What the logs of every app and script are, newest first, before the
+	// upgrade.
+	want := map[[2]int64][]int64{}
+	rows, err := db.QueryContext(ctx, `SELECT app_id, script_id, id FROM execution_logs ORDER BY id DESC`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var app, script, id int64
+		if err := rows.Scan(&app, &script, &id); err != nil {
+			t.Fatal(err)
+		}
+		want[[2]int64{app, 0}] = append(want[[2]int64{app, 0}], id)
+		want[[2]int64{app, script}] = append(want[[2]int64{app, script}], id)
+	}
+	rows.Close()
+	db.Close()
+	if len(want[[2]int64{2, 29}]) != 6 || len(want[[2]int64{2, 0}]) != 3000 {
+		t.Fatalf("data set: %d logs of the rare script, %d of app 2", len(want[[2]int64{2, 29}]), len(want[[2]int64{2, 0}]))
+	}
+
+	s := openAt(t, path)
+	if s.SchemaVersion() < 3 {
+		t.Fatalf("SchemaVersion = %d", s.SchemaVersion())
+	}
+	var indexes []string
+	rows, err = s.r.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'execution_logs'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		rows.Scan(&name)
+		indexes = append(indexes, name)
+	}
+	rows.Close()
+	if !reflect.DeepEqual(indexes, []string{logIndex}) {
+		t.Errorf("indexes of execution_logs = %q, want only %s", indexes, logIndex)
+	}
+	checkPages := func(when string) {
+		t.Helper()
+		for key, ids := range want {
+			for _, limit := range []int{7, MaxLogLimit} {
+				if got := pageThrough(t, s, key[0], key[1], limit); !reflect.DeepEqual(got, ids) {
+					t.Errorf("%s: logs of app %d script %d in pages of %d: %d logs %v..., want %d %v...",
+						when, key[0], key[1], limit, len(got), got[:min(3, len(got))], len(ids), ids[:min(3, len(ids))])
+				}
+			}
+		}
+	}
+	checkPages("after the upgrade")
+	checkIntegrity(t, s)
+
+	const keep = 1000
+	if err := s.PruneLogs(ctx, 2, keep); err != nil {
+		t.Fatal(err)
+	}
+	for key, ids := range want {
+		if key[0] != 2 {
+			continue
+		}
+		cut := want[[2]int64{2, 0}][keep-1] // the oldest log kept
+		var kept []int64
+		for _, id := range ids {
+			if id >= cut {
+				kept = append(kept, id)
+			}
+		}
+		want[key] = kept
+	}
+	if n := len(want[[2]int64{2, 0}]); n != keep {
+		t.Fatalf("expected %d logs of app 2 kept, computed %d", keep, n)
+	}
+	checkPages("after pruning app 2")
+
+	if err := s.DeleteApp(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM execution_logs WHERE app_id = 3`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("logs of the deleted app 3: %d, %v", left, err)
+	}
+	checkIntegrity(t, s)
+}
+
+// pageThrough reads every log of an app (of one script, unless scriptID is
+// 0) page by page, as a client following the before cursor would, and
+// returns their ids.
+func pageThrough(t *testing.T, s *Store, appID, scriptID int64, limit int) []int64 {
+	t.Helper()
+	var ids []int64
+	before := int64(0)
+	for {
+		page, err := s.Logs(context.Background(), appID, scriptID, limit, before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range page {
+			if l.AppID != appID || (scriptID != 0 && l.ScriptID != scriptID) {
+				t.Fatalf("log %d of app %d script %d in a page of app %d script %d", l.ID, l.AppID, l.ScriptID, appID, scriptID)
+			}
+			ids = append(ids, l.ID)
+		}
+		if len(page) < limit {
+			return ids
+		}
+		before = page[len(page)-1].ID
+	}
+}
+
+func checkIntegrity(t *testing.T, s *Store) {
+	t.Helper()
+	var res string
+	if err := s.w.QueryRow(`PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
+		t.Errorf("integrity_check = %q, %v", res, err)
+	}
+}
