@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/file"
 	"github.com/dop251/goja/parser"
 
@@ -138,9 +139,9 @@ func compile(source string, limits shared.Limits) (*goja.Program, reqFields, err
 	if line, col, deep := scanNesting(source, maxDepth); deep {
 		return nil, 0, tooDeep(maxDepth, line, col)
 	}
-	astPrg, err := parser.ParseFile(nil, "script.js", source, 0, parser.WithDisableSourceMaps)
+	astPrg, err := parse(source)
 	if err != nil {
-		return nil, 0, syntaxError(err)
+		return nil, 0, err
 	}
 	req := requestUse(astPrg) // before instrumenting rewrites the tree
 	in := &instrumenter{file: astPrg.File, maxDepth: maxDepth}
@@ -153,6 +154,21 @@ func compile(source string, limits shared.Limits) (*goja.Program, reqFields, err
 		return nil, 0, syntaxError(err)
 	}
 	return prg, req, nil
+}
+
+// parse parses source. goja's parser panics on some malformed sources
+// (function 08[...0( slices out of range): those are syntax errors too.
+func parse(source string) (prg *ast.Program, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			prg, err = nil, scriptSyntax("the source cannot be parsed", file.Position{})
+		}
+	}()
+	prg, err = parser.ParseFile(nil, "script.js", source, 0, parser.WithDisableSourceMaps)
+	if err != nil {
+		return nil, syntaxError(err)
+	}
+	return prg, nil
 }
 
 func tooDeep(max, line, col int) *shared.Error {

@@ -30,6 +30,7 @@ func FuzzCompile(f *testing.F) {
 		"function handle(){ return '\\u{1F600}'.repeat(3) }",
 		"class A { static { } #x = 1; get y(){ return this.#x } } function handle(){ return new A().y }",
 		"function* g(){ yield* [1] } async function handle(){ for await (const x of g()) {} return 'x' }",
+		"function 08[...0(", // goja's parser panics
 	}
 	for _, s := range seeds {
 		f.Add(s)
