@@ -23,8 +23,9 @@ const MaxSourceSize = 256 << 10
 type Program struct {
 	ScriptID, Version int64
 
-	prg *goja.Program
-	req reqFields // the properties of req the script can observe
+	prg   *goja.Program
+	req   reqFields // the properties of req the script can observe
+	reuse bool      // prg makes the entry maker, see instrumenter.program
 }
 
 // poolSize is how many scripts run at once and how many idle runtimes the
@@ -39,10 +40,6 @@ var poolSize = 2 * runtime.GOMAXPROCS(0)
 
 // defaultIdleTimeout is how long idle runtimes outlive the last run.
 const defaultIdleTimeout = 2 * time.Minute
-
-func newProgram(scriptID, version int64, prg *goja.Program, req reqFields) *Program {
-	return &Program{ScriptID: scriptID, Version: version, prg: prg, req: req}
-}
 
 type cacheKey struct{ id, version int64 }
 
@@ -63,11 +60,11 @@ func (e *Executor) Compile(scriptID, version int64, source string, limits shared
 			return p, nil
 		}
 	}
-	prg, req, err := compile(source, limits)
+	p, err := compile(source, limits, true)
 	if err != nil {
 		return nil, err
 	}
-	p := newProgram(scriptID, version, prg, req)
+	p.ScriptID, p.Version = scriptID, version
 	if scriptID != 0 {
 		e.mu.Lock()
 		// A newer version replaces older ones of the same script, so the cache
@@ -127,9 +124,11 @@ func (e *Executor) watchIdle() {
 	}
 }
 
-func compile(source string, limits shared.Limits) (*goja.Program, reqFields, error) {
+// compile makes a Program without identity. allowReuse false keeps the
+// per-request top level even for reusable programs (for tests).
+func compile(source string, limits shared.Limits, allowReuse bool) (*Program, error) {
 	if len(source) > MaxSourceSize {
-		return nil, 0, shared.Errorf(http.StatusRequestEntityTooLarge, shared.CodeTooLarge,
+		return nil, shared.Errorf(http.StatusRequestEntityTooLarge, shared.CodeTooLarge,
 			"source is larger than %d bytes", MaxSourceSize).With("field", "source").With("limit", MaxSourceSize)
 	}
 	maxDepth := int(limits.MaxExprDepth)
@@ -137,23 +136,23 @@ func compile(source string, limits shared.Limits) (*goja.Program, reqFields, err
 		maxDepth = int(shared.DefaultLimits().MaxExprDepth)
 	}
 	if line, col, deep := scanNesting(source, maxDepth); deep {
-		return nil, 0, tooDeep(maxDepth, line, col)
+		return nil, tooDeep(maxDepth, line, col)
 	}
 	astPrg, err := parse(source)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	req := requestUse(astPrg) // before instrumenting rewrites the tree
+	// Both analyses read the tree before instrumenting rewrites it.
+	p := &Program{req: requestUse(astPrg), reuse: allowReuse && reusable(astPrg)}
 	in := &instrumenter{file: astPrg.File, maxDepth: maxDepth}
-	wrapped, err := in.program(astPrg)
+	wrapped, err := in.program(astPrg, p.reuse)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	prg, err := goja.CompileAST(wrapped, false)
-	if err != nil {
-		return nil, 0, syntaxError(err)
+	if p.prg, err = goja.CompileAST(wrapped, false); err != nil {
+		return nil, syntaxError(err)
 	}
-	return prg, req, nil
+	return p, nil
 }
 
 // parse parses source. goja's parser panics on some malformed sources

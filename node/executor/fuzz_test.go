@@ -59,3 +59,44 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReuse: a reusable program answers the same with its top-level
+// functions kept across runs as with them made afresh, run after run.
+// Sources that read a clock or random numbers are skipped: they differ
+// from run to run anyway.
+func FuzzReuse(f *testing.F) {
+	for _, tt := range reusableCases {
+		f.Add(tt.src)
+	}
+	for _, tt := range reuseDiffCases {
+		f.Add(tt.src)
+	}
+	limits := shared.Limits{MaxOperations: 2000, MaxStringSize: 4096, MaxArraySize: 256, MaxMapSize: 256,
+		MaxCallLevels: 32, MaxExprDepth: 64, TimeoutMS: 1000}
+	f.Fuzz(func(t *testing.T, src string) {
+		if strings.Contains(src, "random") || strings.Contains(src, "Date") {
+			return
+		}
+		kept, err := compile(src, limits, true)
+		if err != nil || !kept.reuse {
+			return
+		}
+		fresh, err := compile(src, limits, false)
+		if err != nil {
+			t.Fatalf("compiles only for reuse: %v", err)
+		}
+		ek, ef := oneRuntime(), oneRuntime()
+		for i, path := range []string{"/1", "/2", "/1"} {
+			req := &Request{Method: "GET", Path: path}
+			got, want := ek.Run(t.Context(), kept, limits, req), ef.Run(t.Context(), fresh, limits, req)
+			if d := resultDiff(got, want, timedOut(got) || timedOut(want)); d != "" {
+				t.Fatalf("run %d: %s", i, d)
+			}
+		}
+	})
+}
+
+func timedOut(r *Result) bool {
+	le, ok := r.Err.(*LimitError)
+	return ok && le.Knob == shared.KnobTimeoutMS
+}

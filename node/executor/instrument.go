@@ -59,10 +59,17 @@ type instrumenter struct {
 }
 
 // program checks and instruments p and returns a program whose completion
-// value is a function that runs the script's top level in a fresh scope and
-// returns handle(req). Running the top level per request is what keeps state
-// from leaking between requests in a pooled runtime.
-func (in *instrumenter) program(p *ast.Program) (*ast.Program, error) {
+// value is the entry function: called with the hidden objects and req, it
+// runs the script's top level in a fresh scope and returns handle(req).
+// Running the top level per request is what keeps state from leaking
+// between requests in a pooled runtime.
+//
+// When reuse is set (p is reusable), running the top level does nothing a
+// script can tell from the previous run's, so it runs once per runtime
+// instead: the completion value is a function that, called once with the
+// hidden objects, makes the top-level functions and returns the entry,
+// which then takes req alone and only calls handle(req).
+func (in *instrumenter) program(p *ast.Program, reuse bool) (*ast.Program, error) {
 	if !hasHandle(p.Body) {
 		return nil, shared.Validation("source", "script must define a top-level function handle(req)")
 	}
@@ -72,30 +79,11 @@ func (in *instrumenter) program(p *ast.Program) (*ast.Program, error) {
 	if err := in.stmts(p.Body, 1); err != nil {
 		return nil, err
 	}
-	idx := file.Idx(1)
-	// The wrapper calls handle itself: one call into the runtime per
-	// request instead of two.
-	body := append(p.Body, &ast.ReturnStatement{Return: idx, Argument: &ast.CallExpression{
-		Callee: ident("handle", idx), LeftParenthesis: idx, ArgumentList: []ast.Expression{ident(hiddenReq, idx)}, RightParenthesis: idx,
-	}})
-	// The hidden objects are parameters of the wrapper, so every reference
-	// resolves statically to a closure slot instead of a dynamic global
-	// lookup. A sloppy wrapper gets a default value on its last parameter:
-	// that makes its arguments object unmapped, so neither arguments[i] = f
-	// nor arguments.callee (which then throws) can reach or replace them.
-	// A strict wrapper is unmapped anyway, and may not have the default.
-	params := &ast.ParameterList{Opening: idx, Closing: idx}
-	for _, name := range hiddenNames {
-		params.List = append(params.List, &ast.Binding{Target: ident(name, idx)})
-	}
-	if !strictDirective(p.Body) {
-		params.List[len(params.List)-1].Initializer = ident("undefined", idx)
-	}
-	fn := &ast.FunctionLiteral{
-		Function:        idx,
-		ParameterList:   params,
-		Body:            &ast.BlockStatement{LeftBrace: idx, List: body, RightBrace: idx},
-		DeclarationList: p.DeclarationList,
+	var fn *ast.FunctionLiteral
+	if reuse {
+		fn = reuseWrapper(p)
+	} else {
+		fn = entryWrapper(p)
 	}
 	return &ast.Program{
 		Body: []ast.Statement{&ast.ExpressionStatement{Expression: fn}},
@@ -103,23 +91,88 @@ func (in *instrumenter) program(p *ast.Program) (*ast.Program, error) {
 	}, nil
 }
 
+// wrapIdx is the source position of the wrappers' own nodes.
+const wrapIdx = file.Idx(1)
+
+// entryWrapper is function(%tick, %chk, %req) { <top level>; return handle(%req) }.
+// The hidden objects are parameters of the wrapper, so every reference
+// resolves statically to a closure slot instead of a dynamic global lookup.
+// A sloppy wrapper gets a default value on its last parameter: that makes
+// its arguments object unmapped, so neither arguments[i] = f nor
+// arguments.callee (which then throws) can reach or replace them. A strict
+// wrapper is unmapped anyway, and may not have the default.
+func entryWrapper(p *ast.Program) *ast.FunctionLiteral {
+	// The wrapper calls handle itself: one call into the runtime per
+	// request instead of two.
+	body := append(p.Body, callHandle())
+	params := hiddenParams(hiddenNames...)
+	if !strictDirective(p.Body) {
+		params.List[len(params.List)-1].Initializer = ident("undefined", wrapIdx)
+	}
+	return funcLit(params, body, p.DeclarationList)
+}
+
+// reuseWrapper is function(%tick, %chk) { <top level>; return function(%req) { return handle(%req) } }.
+// The inner function, the entry, holds no script code, so nothing can
+// reach its arguments; it is strict when the top level is.
+func reuseWrapper(p *ast.Program) *ast.FunctionLiteral {
+	entry := funcLit(hiddenParams(hiddenReq), []ast.Statement{callHandle()}, nil)
+	ret := &ast.ReturnStatement{Return: wrapIdx, Argument: entry}
+	return funcLit(hiddenParams(hiddenTick, hiddenCheck), append(p.Body, ret), p.DeclarationList)
+}
+
+// callHandle is return handle(%req).
+func callHandle() ast.Statement {
+	return &ast.ReturnStatement{Return: wrapIdx, Argument: &ast.CallExpression{
+		Callee: ident("handle", wrapIdx), LeftParenthesis: wrapIdx,
+		ArgumentList: []ast.Expression{ident(hiddenReq, wrapIdx)}, RightParenthesis: wrapIdx,
+	}}
+}
+
+func hiddenParams(names ...string) *ast.ParameterList {
+	params := &ast.ParameterList{Opening: wrapIdx, Closing: wrapIdx}
+	for _, name := range names {
+		params.List = append(params.List, &ast.Binding{Target: ident(name, wrapIdx)})
+	}
+	return params
+}
+
+func funcLit(params *ast.ParameterList, body []ast.Statement, decls []*ast.VariableDeclaration) *ast.FunctionLiteral {
+	return &ast.FunctionLiteral{
+		Function:        wrapIdx,
+		ParameterList:   params,
+		Body:            &ast.BlockStatement{LeftBrace: wrapIdx, List: body, RightBrace: wrapIdx},
+		DeclarationList: decls,
+	}
+}
+
 // strictDirective reports whether the program starts with a "use strict"
-// directive (written without escapes, as the spec requires).
+// directive.
 func strictDirective(body []ast.Statement) bool {
 	for _, s := range body {
 		es, ok := s.(*ast.ExpressionStatement)
 		if !ok {
 			return false
 		}
-		lit, ok := es.Expression.(*ast.StringLiteral)
-		if !ok {
+		if _, ok := es.Expression.(*ast.StringLiteral); !ok {
 			return false
 		}
-		if len(lit.Literal) >= 2 && lit.Literal[1:len(lit.Literal)-1] == "use strict" {
+		if isUseStrict(s) {
 			return true
 		}
 	}
 	return false
+}
+
+// isUseStrict reports whether s is the statement "use strict" (written
+// without escapes, as a directive must be).
+func isUseStrict(s ast.Statement) bool {
+	es, ok := s.(*ast.ExpressionStatement)
+	if !ok {
+		return false
+	}
+	lit, ok := es.Expression.(*ast.StringLiteral)
+	return ok && len(lit.Literal) >= 2 && lit.Literal[1:len(lit.Literal)-1] == "use strict"
 }
 
 func hasHandle(body []ast.Statement) bool {

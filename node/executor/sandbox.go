@@ -236,24 +236,22 @@ func newSandbox() (*sandbox, error) {
 	return sb, nil
 }
 
-// load returns p's entry function, which runs the script's top level in a
-// fresh scope and returns what handle(req) returns. Evaluating the program only creates that
-// function (nothing global is declared), and every call of it starts from
-// nothing the runtime's earlier runs, of any script, made. No script can
-// reach the function itself (top-level arguments is refused, and goja has
-// no Function.caller), so it is made once per runtime and program and kept
-// in a small cache.
+// load returns p's entry function, which returns what handle(req) returns;
+// call calls it. Evaluating the program only creates a function (nothing
+// global is declared), and every call of the entry starts from nothing the
+// runtime's earlier runs, of any script, made: it runs the script's top
+// level in a fresh scope, or, for a reusable program, calls into the
+// top-level functions made when it was loaded, which no run can tell from
+// fresh ones (see reusable). No script can reach the entry itself
+// (top-level arguments is refused, and goja has no Function.caller), so it
+// is made once per runtime and program and kept in a small cache.
 func (sb *sandbox) load(p *Program) (goja.Callable, error) {
 	if fn, ok := sb.entries[p]; ok {
 		return fn, nil
 	}
-	v, err := sb.rt.RunProgram(p.prg)
+	fn, err := sb.makeEntry(p)
 	if err != nil {
 		return nil, err
-	}
-	fn, ok := goja.AssertFunction(v)
-	if !ok {
-		return nil, fmt.Errorf("program did not produce its entry function")
 	}
 	if len(sb.entries) >= maxEntries || sb.entries == nil {
 		// Dropping all at once keeps the cache trivial; old versions'
@@ -262,6 +260,35 @@ func (sb *sandbox) load(p *Program) (goja.Callable, error) {
 	}
 	sb.entries[p] = fn
 	return fn, nil
+}
+
+// makeEntry evaluates p to its entry function. A reusable program
+// evaluates to a function that makes the top-level functions over this
+// runtime's hidden objects and returns the entry.
+func (sb *sandbox) makeEntry(p *Program) (goja.Callable, error) {
+	v, err := sb.rt.RunProgram(p.prg)
+	if err != nil {
+		return nil, err
+	}
+	fn, ok := goja.AssertFunction(v)
+	if ok && p.reuse {
+		if v, err = fn(goja.Undefined(), sb.natives...); err != nil {
+			return nil, err
+		}
+		fn, ok = goja.AssertFunction(v)
+	}
+	if !ok {
+		return nil, fmt.Errorf("program did not produce its entry function")
+	}
+	return fn, nil
+}
+
+// call runs entry, p's entry function, for one request.
+func (sb *sandbox) call(p *Program, entry goja.Callable, req goja.Value) (goja.Value, error) {
+	if p.reuse {
+		return entry(goja.Undefined(), req)
+	}
+	return entry(goja.Undefined(), sb.natives[0], sb.natives[1], req)
 }
 
 // maxEntries bounds the entry functions a runtime keeps.
