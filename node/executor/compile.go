@@ -25,7 +25,7 @@ type Program struct {
 
 	prg   *goja.Program
 	req   reqFields // the properties of req the script can observe
-	reuse bool      // prg makes the entry maker, see instrumenter.program
+	reuse bool      // the top-level functions are kept across runs (reusable)
 }
 
 // poolSize is how many scripts run at once and how many idle runtimes the
