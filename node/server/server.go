@@ -22,14 +22,17 @@ import (
 	"github.com/picloud/picloud/shared"
 )
 
-// HTTP timeouts. WriteTimeout must outlast the longest script the ceiling
-// allows (timeout_ms up to 30 s by default) plus the time to send its answer.
+// HTTP timeouts. The write timeout must outlast the longest script the
+// ceiling allows (timeout_ms up to 30 s by default) plus the time to send
+// its answer. The data plane enforces them with a connWatch, the admin API
+// with net/http's deadlines (see httpServer).
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 30 * time.Second
 	idleTimeout       = 120 * time.Second
 	writeSlack        = 10 * time.Second
 	shutdownGrace     = 30 * time.Second
+	watchTick         = 500 * time.Millisecond
 )
 
 // Node is a running PiCloud node.
@@ -42,6 +45,7 @@ type Node struct {
 
 	dataSrv, adminSrv *http.Server
 	dataLn, adminLn   net.Listener
+	watch             *connWatch                // the data plane's connection timeouts
 	announce          func(ctx context.Context) // nil when mDNS is off
 }
 
@@ -91,8 +95,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		Logger:   logger.With("component", "manager"),
 	})
 	writeTimeout := time.Duration(cfg.Ceiling.TimeoutMS)*time.Millisecond + writeSlack
-	n.dataSrv = n.httpServer(n.withNodeEndpoints(orch), writeTimeout)
-	n.adminSrv = n.httpServer(n.withNodeEndpoints(adminAPI), writeTimeout)
+	n.watch = newConnWatch(connLimits{header: readHeaderTimeout, idle: idleTimeout, active: writeTimeout}, watchTick)
+	n.dataSrv = n.httpServer(n.withNodeEndpoints(orch))
+	n.dataSrv.ConnState = n.watch.connState
+	n.adminSrv = n.httpServer(n.withNodeEndpoints(adminAPI))
+	n.adminSrv.ReadHeaderTimeout = readHeaderTimeout
+	n.adminSrv.ReadTimeout = readTimeout
+	n.adminSrv.WriteTimeout = writeTimeout
+	n.adminSrv.IdleTimeout = idleTimeout
 
 	if n.dataLn, err = net.Listen("tcp", cfg.Bind); err != nil {
 		return nil, fmt.Errorf("data plane listener %s: %w", cfg.Bind, err)
@@ -110,15 +120,16 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 	return n, nil
 }
 
-func (n *Node) httpServer(h http.Handler, writeTimeout time.Duration) *http.Server {
+// httpServer is a server for h without time limits: the caller sets them.
+// The data plane's come from a connWatch, which the admin API cannot use:
+// behind TLS, net/http's ConnState hook sees the TLS connection, not the
+// watched one. The admin API's traffic is light, so its deadlines cost
+// nothing that matters.
+func (n *Node) httpServer(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
+		Handler:        h,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
 	}
 }
 
@@ -213,7 +224,12 @@ func (n *Node) Serve(ctx context.Context) error {
 			errc <- fmt.Errorf("%s listener: %w", what, err)
 		}
 	}
-	go serve(n.dataSrv, n.dataLn, "data plane")
+	// The watch runs until the node has shut down, so that connections
+	// that stall during the shutdown are closed too.
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	go n.watch.run(watchCtx)
+	go serve(n.dataSrv, n.watch.listen(n.dataLn), "data plane")
 	go serve(n.adminSrv, n.adminLn, "admin")
 
 	annCtx, stopAnnounce := context.WithCancel(context.Background())
