@@ -93,3 +93,34 @@ func TestSlowRunsDoNotHoldUpOthers(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitForSlotDoesNotCountTowardsTimeout: timeout_ms bounds the script's
+// run, not the wait for a slot before it, so a run that waited longer than
+// its timeout still runs.
+func TestWaitForSlotDoesNotCountTowardsTimeout(t *testing.T) {
+	e := New(Options{})
+	l := shared.DefaultLimits().Apply(shared.Overrides{shared.KnobTimeoutMS: 30})
+	p, err := e.Compile(1, 1, `function handle(){ return "ran" }`, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range cap(e.slots) {
+		e.slots <- struct{}{}
+	}
+	for range cap(e.extra) {
+		e.extra <- struct{}{}
+	}
+	done := make(chan *Result)
+	go func() { done <- e.Run(context.Background(), p, l, nil) }()
+	time.Sleep(100 * time.Millisecond) // > timeout_ms
+	<-e.slots
+	if got := body(t, <-done); got != "ran" {
+		t.Fatalf("got %q", got)
+	}
+	for range cap(e.slots) - 1 {
+		<-e.slots
+	}
+	for range cap(e.extra) {
+		<-e.extra
+	}
+}
