@@ -42,7 +42,7 @@ func DefaultOptions() Options {
 		Concurrency:   64,
 		Warmup:        2 * time.Second,
 		Duration:      8 * time.Second,
-		Rounds:        3,
+		Rounds:        5,
 		UpdateSamples: 50,
 		DispatchSmall: 10,
 		DispatchBig:   10000,
