@@ -281,6 +281,11 @@ func (s *Store) DeleteApp(ctx context.Context, id int64) error {
 		if a.Slug == shared.DefaultAppSlug {
 			return shared.Errorf(http.StatusConflict, shared.CodeDefaultApp, "the default app cannot be deleted")
 		}
+		// Logs have no foreign key on their app (migration 0004): a key
+		// made every logged request look the app up.
+		if _, err := tx.ExecContext(ctx, deleteAppLogsSQL, id); err != nil {
+			return fmt.Errorf("delete logs of app %d: %w", id, err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM apps WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("delete app %d: %w", id, err)
 		}

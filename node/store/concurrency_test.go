@@ -280,3 +280,50 @@ func TestConcurrentOpenOfFreshFile(t *testing.T) {
 		t.Errorf("%d apps and %d scripts after concurrent opens, want 1 and 1", len(apps), len(scripts))
 	}
 }
+
+// Logs carry no foreign key on their app (migration 0004): the store alone
+// keeps logs of deleted apps out. Batches that mix a lasting app's logs
+// with those of apps deleted at the same moment keep every log of the
+// lasting app and leave no log without its app.
+func TestLogsOfAppsDeletedWhileLogging(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	kept := mkApp(t, s, "kept")
+	const rounds = 200
+	churn := make(chan int64, rounds)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for id := range churn {
+			if err := s.DeleteApp(ctx, id); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	want := 0
+	for i := range rounds {
+		a := mkApp(t, s, fmt.Sprintf("churn-%d", i))
+		churn <- a.ID // deleted before, during or after the batch
+		batch := append(logsFor(kept.ID, 1, 3, time.Now()), logsFor(a.ID, 1, 5+i%70, time.Now())...)
+		batch = append(batch, logsFor(kept.ID, 1, 2, time.Now())...)
+		if err := s.InsertLogs(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		want += 5
+	}
+	close(churn)
+	wg.Wait()
+	if n := count(t, s, "execution_logs", kept.ID); n != want {
+		t.Errorf("%d logs of the lasting app, want %d", n, want)
+	}
+	var orphans int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM execution_logs
+		WHERE app_id NOT IN (SELECT id FROM apps)`).Scan(&orphans); err != nil {
+		t.Fatal(err)
+	}
+	if orphans != 0 {
+		t.Errorf("%d logs of deleted apps left", orphans)
+	}
+}

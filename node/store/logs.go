@@ -353,9 +353,7 @@ func (s *Store) PruneLogs(ctx context.Context, appID int64, keep int) error {
 			return nil
 		}
 		// The cut first, on its own: a DELETE bounded by a subquery costs
-		// some 15% more per row. (Foreign keys off would save a quarter
-		// more, but that pragma expires every prepared statement, and
-		// preparing the INSERTs again costs as much.)
+		// some 15% more per row.
 		var cut int64
 		err := tx.QueryRowContext(ctx, pruneCutSQL, appID, held-keep-1).Scan(&cut)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -461,7 +459,7 @@ func (s *Store) Logs(ctx context.Context, appID, scriptID int64, limit int, befo
 }
 
 // logIndex is execution_logs' only secondary index, (app_id, id, script_id)
-// (migration 0003): every log query below is a search of it.
+// (migrations 0003 and 0004): every log query below is a search of it.
 const logIndex = "execution_logs_app_id_id_script_id"
 
 // logsPageSQL is the query of a logs page: optionally of one script
@@ -486,16 +484,23 @@ func logsPageSQL(byScript, before bool) string {
 	return q + ` ORDER BY id DESC LIMIT ?`
 }
 
-// The queries of PruneLogs, each a search of logIndex that finds its rows
-// from the index alone (covering): the count of an app's logs, the id of the
-// newest log to delete (the offset: how many older logs go with it), and the
-// delete up to it. The planner picks the index for them with or without
-// statistics (plan_test.go checks both), so they need no INDEXED BY.
+// The queries of PruneLogs, each a search of logIndex: the count of an
+// app's logs, the id of the newest log to delete (the offset: how many
+// older logs go with it), both from the index alone (covering), and the
+// delete up to it, one pass that deletes each index entry under the cursor
+// and its table row by rowid (with no foreign key on execution_logs since
+// 0004, nothing needs the row's values first). The planner picks the index
+// for them with or without statistics (plan_test.go checks both), so they
+// need no INDEXED BY.
 const (
 	countLogsSQL   = `SELECT count(*) FROM execution_logs WHERE app_id = ?`
 	pruneCutSQL    = `SELECT id FROM execution_logs WHERE app_id = ? ORDER BY id LIMIT 1 OFFSET ?`
 	pruneDeleteSQL = `DELETE FROM execution_logs WHERE app_id = ? AND id <= ?`
 )
+
+// deleteAppLogsSQL deletes every log of an app, for DeleteApp: a one-pass
+// search of logIndex on app_id, as pruneDeleteSQL.
+const deleteAppLogsSQL = `DELETE FROM execution_logs WHERE app_id = ?`
 
 func scanLog(sc scanner) (shared.Log, error) {
 	var l shared.Log

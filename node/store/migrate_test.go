@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -22,7 +23,7 @@ func migrationsFS() fs.FS { return migrations.FS }
 
 // rawDB opens path without the store, for building databases at a given
 // schema version.
-func rawDB(t *testing.T, path string) *sql.DB {
+func rawDB(t testing.TB, path string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)")
 	if err != nil {
@@ -423,5 +424,259 @@ func checkIntegrity(t *testing.T, s *Store) {
 	var res string
 	if err := s.w.QueryRow(`PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
 		t.Errorf("integrity_check = %q, %v", res, err)
+	}
+}
+
+// logRows is every column of every execution log, in id order, as text.
+func logRows(t *testing.T, q querier) []string {
+	t.Helper()
+	rows, err := q.QueryContext(context.Background(), `SELECT id, app_id, script_id, quote(route_id), "trigger", host,
+		method, path, status, duration_us, operations, error, output, started_at FROM execution_logs ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v [14]any
+		ptrs := make([]any, len(v))
+		for i := range v {
+			ptrs[i] = &v[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%#v", v))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// logSequence is execution_logs' AUTOINCREMENT counter; no row counts as 0,
+// as AUTOINCREMENT takes it.
+func logSequence(t *testing.T, q querier) int64 {
+	t.Helper()
+	var seq int64
+	err := q.QueryRowContext(context.Background(), `SELECT seq FROM sqlite_sequence WHERE name = 'execution_logs'`).Scan(&seq)
+	if err != nil && err != sql.ErrNoRows {
+		t.Fatal(err)
+	}
+	return seq
+}
+
+// TestMigration4DropsTheLogsAppKey upgrades schema-3 databases holding
+// logs to execution_logs without a foreign key on app_id: the table keeps
+// every column exactly, every log with its id, the sequence (above max(id)
+// when the newest logs were deleted: no id is ever handed out twice) and
+// its index; deleting an app deletes exactly its logs.
+func TestMigration4DropsTheLogsAppKey(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		logs     int
+		deleteAt int64 // logs with an id from here on are deleted before the upgrade (0: none)
+	}{
+		{"newest logs deleted", 3000, 2991},
+		{"every log deleted", 500, 1},
+		{"no log ever", 0, 0},
+		{"nothing deleted", 1000, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "picloud.db")
+			db := rawDB(t, path)
+			if v, err := migrate(ctx, db, migrations.FS, 3, slog.New(slog.DiscardHandler)); err != nil || v != 3 {
+				t.Fatalf("migrate to 3: version %d, %v", v, err)
+			}
+			// Apps 2 and 3 take turns; every column varies.
+			const at = `'2026-01-02T10:00:00.000000000Z'`
+			stmts := []string{
+				`INSERT INTO apps (id, slug, name, created_at, updated_at) VALUES
+					(1, 'default', 'Default', ` + at + `, ` + at + `), (2, 'a', 'A', ` + at + `, ` + at + `),
+					(3, 'b', 'B', ` + at + `, ` + at + `)`,
+				fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
+				INSERT INTO execution_logs (app_id, script_id, route_id, "trigger", host, method, path, status,
+					duration_us, operations, error, output, started_at)
+				SELECT 2 + i %% 2, 10 * (2 + i %% 2) + i %% 3, CASE WHEN i %% 4 = 0 THEN NULL ELSE i %% 7 END,
+					CASE WHEN i %% 4 = 0 THEN 'execute' ELSE 'route' END, 'h' || i %% 5, 'GET', '/' || i,
+					200 + i %% 3, i, 10 * i, CASE WHEN i %% 9 = 0 THEN 'boom ' || i ELSE '' END,
+					CASE WHEN i %% 2 = 0 THEN 'out' || char(10) ELSE '' END,
+					strftime('%%Y-%%m-%%dT%%H:%%M:%%S.000000000Z', 1767225600 + i, 'unixepoch')
+				FROM n WHERE %[1]d > 0 ORDER BY i`, tc.logs),
+			}
+			if tc.deleteAt > 0 {
+				stmts = append(stmts, fmt.Sprintf(`DELETE FROM execution_logs WHERE id >= %d`, tc.deleteAt))
+			}
+			stmts = append(stmts, `ANALYZE`)
+			for _, q := range stmts {
+				if _, err := db.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			wantRows, wantSeq := logRows(t, db), logSequence(t, db)
+			if tc.logs > 0 && wantSeq != int64(tc.logs) {
+				t.Fatalf("setup: sequence %d, want %d", wantSeq, tc.logs)
+			}
+			var oldSQL string
+			if err := db.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'execution_logs'`).Scan(&oldSQL); err != nil {
+				t.Fatal(err)
+			}
+			want := map[[2]int64][]int64{} // log ids of every app and script, newest first
+			for app := int64(2); app <= 3; app++ {
+				for _, script := range []int64{0, 10 * app, 10*app + 1, 10*app + 2} {
+					q := `SELECT id FROM execution_logs WHERE app_id = ? AND (? = 0 OR script_id = ?) ORDER BY id DESC`
+					ids, err := queryAll(ctx, db, func(sc scanner) (id int64, err error) { return id, sc.Scan(&id) }, q, app, script, script)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want[[2]int64{app, script}] = ids
+				}
+			}
+			db.Close()
+
+			s := openAt(t, path)
+			if s.SchemaVersion() < 4 {
+				t.Fatalf("SchemaVersion = %d", s.SchemaVersion())
+			}
+			if got := logRows(t, s.w); !reflect.DeepEqual(got, wantRows) {
+				t.Errorf("logs after the upgrade differ: %d rows, want %d", len(got), len(wantRows))
+			}
+			if got := logSequence(t, s.w); got != wantSeq {
+				t.Errorf("sequence after the upgrade = %d, want %d", got, wantSeq)
+			}
+			for key, ids := range want {
+				for _, limit := range []int{7, MaxLogLimit} {
+					if got := pageThrough(t, s, key[0], key[1], limit); !slices.Equal(got, ids) {
+						t.Errorf("logs of app %d script %d in pages of %d: %d logs, want %d", key[0], key[1], limit, len(got), len(ids))
+					}
+				}
+			}
+
+			// The table is 0001's, less the key: same columns, types,
+			// defaults, NOT NULLs and CHECKs, in the same text.
+			var newSQL string
+			if err := s.r.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'execution_logs'`).Scan(&newSQL); err != nil {
+				t.Fatal(err)
+			}
+			wantSQL := strings.Replace(oldSQL, " REFERENCES apps (id) ON DELETE CASCADE", "", 1)
+			if gotSQL := strings.Replace(newSQL, `"execution_logs"`, "execution_logs", 1); gotSQL != wantSQL || wantSQL == oldSQL {
+				t.Errorf("execution_logs after the upgrade:\n%s\nwant\n%s", newSQL, wantSQL)
+			}
+			var keys int
+			if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM pragma_foreign_key_list('execution_logs')`).Scan(&keys); err != nil || keys != 0 {
+				t.Errorf("execution_logs has %d foreign keys (%v), want none", keys, err)
+			}
+			var cols []string
+			rows, err := s.r.QueryContext(ctx, `SELECT i.name FROM sqlite_master m, pragma_index_info(m.name) i
+				WHERE m.type = 'index' AND m.tbl_name = 'execution_logs' ORDER BY m.name, i.seqno`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var c string
+				rows.Scan(&c)
+				cols = append(cols, c)
+			}
+			rows.Close()
+			if !reflect.DeepEqual(cols, []string{"app_id", "id", "script_id"}) {
+				t.Errorf("indexes of execution_logs cover %q, want only %s (app_id, id, script_id)", cols, logIndex)
+			}
+			if plan := strings.Join(queryPlan(t, s.r, deleteAppLogsSQL, 3), "; "); !strings.Contains(plan, "USING INDEX "+logIndex+" (app_id=?)") {
+				t.Errorf("plan of deleting an app's logs: %s", plan)
+			}
+			// Dropping the old table dropped its statistics; opening the
+			// store (PRAGMA optimize) takes them again.
+			var stats int
+			if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_stat1 WHERE idx = ?`, logIndex).Scan(&stats); err != nil {
+				t.Fatal(err)
+			}
+			if len(wantRows) > 0 && stats != 1 {
+				t.Errorf("statistics of %s after the upgrade: %d rows, want 1", logIndex, stats)
+			}
+			checkIntegrity(t, s)
+			checkForeignKeys(t, s)
+
+			// New ids continue the old sequence.
+			if err := s.InsertLogs(ctx, logsFor(2, 20, 1, time.Now())); err != nil {
+				t.Fatal(err)
+			}
+			page, err := s.Logs(ctx, 2, 0, 1, 0)
+			if err != nil || len(page) != 1 || page[0].ID != wantSeq+1 {
+				t.Fatalf("log inserted after the upgrade: %+v, %v; want id %d", page, err, wantSeq+1)
+			}
+			want[[2]int64{2, 0}] = append([]int64{page[0].ID}, want[[2]int64{2, 0}]...)
+
+			// Deleting app 3 deletes its logs, and no other.
+			if err := s.DeleteApp(ctx, 3); err != nil {
+				t.Fatal(err)
+			}
+			if n := count(t, s, "execution_logs", 3); n != 0 {
+				t.Errorf("%d logs of the deleted app 3 left", n)
+			}
+			if got := pageThrough(t, s, 2, 0, MaxLogLimit); !slices.Equal(got, want[[2]int64{2, 0}]) {
+				t.Errorf("logs of app 2 after deleting app 3: %d, want %d", len(got), len(want[[2]int64{2, 0}]))
+			}
+			checkIntegrity(t, s)
+			checkForeignKeys(t, s)
+		})
+	}
+}
+
+func checkForeignKeys(t *testing.T, s *Store) {
+	t.Helper()
+	rows, err := s.w.Query(`PRAGMA foreign_key_check`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		t.Error("foreign_key_check reports rows breaking a foreign key")
+	}
+}
+
+// BenchmarkMigration4 measures the upgrade to schema 4 of a database holding
+// 100,000 logs (ten apps at the default retention): ns/op is one upgrade.
+func BenchmarkMigration4(b *testing.B) {
+	ctx := context.Background()
+	const logs = 100_000
+	src := filepath.Join(b.TempDir(), "v3.db")
+	db := rawDB(b, src)
+	if v, err := migrate(ctx, db, migrations.FS, 3, slog.New(slog.DiscardHandler)); err != nil || v != 3 {
+		b.Fatalf("migrate to 3: version %d, %v", v, err)
+	}
+	for _, q := range []string{
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)
+		INSERT INTO apps (id, slug, name, created_at, updated_at) SELECT i, 'app' || i, 'x', '', '' FROM n`,
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
+		INSERT INTO execution_logs (app_id, script_id, route_id, "trigger", host, method, path, status, duration_us,
+			operations, started_at)
+		SELECT 1 + i %% 10, 1, 1, 'route', 'a.example', 'GET', '/' || i, 200, i, 10 * i,
+			'2026-01-02T10:00:00.000000000Z' FROM n`, logs),
+		`PRAGMA wal_checkpoint(TRUNCATE)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db.Close()
+	image, err := os.ReadFile(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		path := filepath.Join(b.TempDir(), "picloud.db")
+		if err := os.WriteFile(path, image, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		db := rawDB(b, path)
+		b.StartTimer()
+		if v, err := migrate(ctx, db, migrations.FS, 4, slog.New(slog.DiscardHandler)); err != nil || v != 4 {
+			b.Fatalf("migrate to 4: version %d, %v", v, err)
+		}
+		b.StopTimer()
+		db.Close()
+		b.StartTimer()
 	}
 }

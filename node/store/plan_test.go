@@ -139,16 +139,19 @@ func TestLogQueriesSearchTheLogIndex(t *testing.T) {
 		args     []any
 		want     string // the plan's step on execution_logs
 		byScript bool   // script_id must be checked in the index entry
+		onePass  bool   // a DELETE that collects no rowids first
 	}{
-		{"page", logsPageSQL(false, false), []any{big.ID, 100}, index(false, "app_id=?"), false},
-		{"page before", logsPageSQL(false, true), []any{big.ID, cursor, 100}, index(false, "app_id=? AND id<?"), false},
-		{"script page", logsPageSQL(true, false), []any{big.ID, rare.ID, 100}, index(false, "app_id=?"), true},
-		{"script page before", logsPageSQL(true, true), []any{big.ID, rare.ID, cursor, 100}, index(false, "app_id=? AND id<?"), true},
-		{"count", countLogsSQL, []any{big.ID}, index(true, "app_id=?"), false},
-		{"prune cut", pruneCutSQL, []any{big.ID, 10}, index(true, "app_id=?"), false},
-		{"prune delete", pruneDeleteSQL, []any{big.ID, 100}, index(true, "app_id=? AND id<?"), false},
-		// The cascade of deleting an app is planned with the DELETE.
-		{"app deletion", `DELETE FROM apps WHERE id = ?`, []any{small.ID}, index(true, "app_id=?"), false},
+		{"page", logsPageSQL(false, false), []any{big.ID, 100}, index(false, "app_id=?"), false, false},
+		{"page before", logsPageSQL(false, true), []any{big.ID, cursor, 100}, index(false, "app_id=? AND id<?"), false, false},
+		{"script page", logsPageSQL(true, false), []any{big.ID, rare.ID, 100}, index(false, "app_id=?"), true, false},
+		{"script page before", logsPageSQL(true, true), []any{big.ID, rare.ID, cursor, 100}, index(false, "app_id=? AND id<?"), true, false},
+		{"count", countLogsSQL, []any{big.ID}, index(true, "app_id=?"), false, false},
+		{"prune cut", pruneCutSQL, []any{big.ID, 10}, index(true, "app_id=?"), false, false},
+		// The deletes are one pass: each index entry found is deleted with
+		// its table row, sought by rowid (so not "covering").
+		{"prune delete", pruneDeleteSQL, []any{big.ID, 100}, index(false, "app_id=? AND id<?"), false, true},
+		// DeleteApp deletes the app's logs itself (no foreign key, 0004).
+		{"app deletion", deleteAppLogsSQL, []any{small.ID}, index(false, "app_id=?"), false, true},
 	}
 	check := func(t *testing.T, s *Store) {
 		for _, q := range queries {
@@ -165,6 +168,19 @@ func TestLogQueriesSearchTheLogIndex(t *testing.T) {
 			}
 			if q.byScript {
 				checkScriptInIndex(t, s, q.name, program(t, s.r, q.sql, q.args...))
+			}
+			if q.onePass {
+				for _, op := range program(t, s.r, q.sql, q.args...) {
+					if op.opcode == "RowSetAdd" || op.opcode == "OpenEphemeral" {
+						t.Errorf("%s: collects the rows before deleting them (%s)", q.name, op.opcode)
+					}
+				}
+			}
+		}
+		// Deleting the app row touches no log: no foreign key to cascade.
+		for _, step := range queryPlan(t, s.r, `DELETE FROM apps WHERE id = ?`, small.ID) {
+			if strings.Contains(step, "execution_logs") {
+				t.Errorf("deleting an app row plans a step on execution_logs: %q", step)
 			}
 		}
 		// And the pages are right.
