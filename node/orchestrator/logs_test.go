@@ -173,3 +173,54 @@ func TestLogWriterAccountsForEveryEntry(t *testing.T) {
 			len(logs), dropped, senders*each)
 	}
 }
+
+// A burst far larger than the queue, sent as fast as the senders can, is
+// written whole: the writer takes everything queued at each interval, so
+// it keeps up without any request waiting long enough to drop its entry.
+func TestLogWriterKeepsUpWithBurst(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "picloud.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a, err := st.CreateApp(ctx, shared.App{Slug: "a", Name: "a"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const senders, each = 4, 10_000
+	w := newLogWriter(st, DefaultLogQueue, senders*each, slog.New(slog.DiscardHandler))
+	var wg sync.WaitGroup
+	for g := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				w.record(shared.Log{AppID: a.ID, ScriptID: 1, Trigger: shared.TriggerRoute, Host: "localhost",
+					Method: "GET", Path: fmt.Sprintf("/%d/%d", g, i), Status: 200, StartedAt: time.Now()})
+			}
+		}()
+	}
+	wg.Wait()
+	if err := w.close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := w.dropped.Load(); d > 0 {
+		t.Fatalf("%d of %d entries dropped", d, senders*each)
+	}
+	var n int
+	for before := int64(0); ; {
+		page, err := st.Logs(ctx, a.ID, 0, store.MaxLogLimit, before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		n += len(page)
+		before = page[len(page)-1].ID
+	}
+	if n != senders*each {
+		t.Fatalf("%d logs written, want %d", n, senders*each)
+	}
+}
