@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -14,14 +15,15 @@ const (
 	maxMemoryLimit = 1 << 30
 )
 
-// tuneRuntime sets the garbage collector for a node, unless the operator
-// set GOGC or GOMEMLIMIT. Call it once.
+// tuneRuntime sets the scheduler and the garbage collector for a node,
+// unless the operator set GOMAXPROCS, GOGC or GOMEMLIMIT. Call it once.
 //
-// GOMAXPROCS stays as Go sets it (the CPUs, honouring cgroup quotas). Twice
-// that once kept both cores serving while the execution-log writer's
-// SQLite I/O held a P, +7% req/s; since the writer sleeps out its batch
-// interval and writes one large batch per interval, the extra Ps only cost
-// scheduling: 5-18% more CPU per request (bench/RESULTS.md, third day).
+// GOMAXPROCS: the execution-log writer's SQLite file I/O blocks its thread
+// in system calls, and a P held by a system call runs no other goroutine
+// until the runtime takes it back. Twice as many Ps as the CPUs Go found
+// (its default honours cgroup quotas) keep every core serving requests
+// meanwhile: +7% hello-world throughput on 2 cores (bench/RESULTS.md).
+// Script runs stay bounded by the CPUs (the executor's pool).
 //
 // GC: measured under load (bench/RESULTS.md): GC was ~45% of
 // the node's CPU at the default GOGC=100, because each request allocates a
@@ -31,6 +33,9 @@ const (
 // before a small Pi runs out of memory. The executor's heap fence derives
 // from that limit, so it also scales with the machine.
 func tuneRuntime(getenv func(string) string) {
+	if getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(2 * runtime.GOMAXPROCS(0))
+	}
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
