@@ -23,6 +23,9 @@ const (
 // until the runtime takes it back. Twice as many Ps as the CPUs Go found
 // (its default honours cgroup quotas) keep every core serving requests
 // meanwhile: +7% hello-world throughput on 2 cores (bench/RESULTS.md).
+// Measured again once the writer stopped waking for every entry: at the
+// CPUs' count the node used as much CPU per request but served 15% fewer
+// requests (make bench run J of the third day), so the doubling stays.
 // Script runs stay bounded by the CPUs (the executor's pool).
 //
 // GC: measured under load (bench/RESULTS.md): GC was ~45% of
