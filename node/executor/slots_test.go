@@ -18,12 +18,7 @@ func TestWaitingRunRespectsContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range cap(e.slots) {
-		e.slots <- struct{}{}
-	}
-	for range cap(e.extra) {
-		e.extra <- struct{}{}
-	}
+	takeAllSlots(e)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
@@ -104,12 +99,7 @@ func TestWaitForSlotDoesNotCountTowardsTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range cap(e.slots) {
-		e.slots <- struct{}{}
-	}
-	for range cap(e.extra) {
-		e.extra <- struct{}{}
-	}
+	takeAllSlots(e)
 	done := make(chan *Result)
 	go func() { done <- e.Run(context.Background(), p, l, nil) }()
 	time.Sleep(100 * time.Millisecond) // > timeout_ms
@@ -117,10 +107,14 @@ func TestWaitForSlotDoesNotCountTowardsTimeout(t *testing.T) {
 	if got := body(t, <-done); got != "ran" {
 		t.Fatalf("got %q", got)
 	}
-	for range cap(e.slots) - 1 {
-		<-e.slots
+}
+
+// takeAllSlots occupies every run slot, extra ones too, as runs would.
+func takeAllSlots(e *Executor) {
+	for range cap(e.slots) {
+		e.slots <- struct{}{}
 	}
 	for range cap(e.extra) {
-		<-e.extra
+		e.extra <- struct{}{}
 	}
 }

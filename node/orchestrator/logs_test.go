@@ -179,11 +179,7 @@ func TestLogWriterAccountsForEveryEntry(t *testing.T) {
 // it keeps up without any request waiting long enough to drop its entry.
 func TestLogWriterKeepsUpWithBurst(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "picloud.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	a, err := st.CreateApp(ctx, shared.App{Slug: "a", Name: "a"}, false)
 	if err != nil {
 		t.Fatal(err)
