@@ -133,23 +133,13 @@ func TestLogWriterAccountsForEveryEntry(t *testing.T) {
 
 	w := newLogWriter(st, 4, 1000, slog.New(slog.DiscardHandler))
 	const senders, each = 8, 6
-	var wg sync.WaitGroup
-	for g := range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				w.record(shared.Log{AppID: a.ID, ScriptID: 1, Trigger: shared.TriggerRoute,
-					Path: fmt.Sprintf("/%d/%d", g, i), StartedAt: time.Now()})
-			}
-		}()
-	}
+	sent := sendLogs(w, a.ID, senders, each)
 	closed := make(chan error, 1)
 	go func() {
 		time.Sleep(150 * time.Millisecond) // some senders are waiting for room by now
 		closed <- w.close(ctx)
 	}()
-	wg.Wait()
+	sent()
 	if _, err := lock.ExecContext(ctx, "ROLLBACK"); err != nil {
 		t.Fatal(err)
 	}
@@ -186,18 +176,7 @@ func TestLogWriterKeepsUpWithBurst(t *testing.T) {
 	}
 	const senders, each = 4, 10_000
 	w := newLogWriter(st, DefaultLogQueue, senders*each, slog.New(slog.DiscardHandler))
-	var wg sync.WaitGroup
-	for g := range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				w.record(shared.Log{AppID: a.ID, ScriptID: 1, Trigger: shared.TriggerRoute, Host: "localhost",
-					Method: "GET", Path: fmt.Sprintf("/%d/%d", g, i), Status: 200, StartedAt: time.Now()})
-			}
-		}()
-	}
-	wg.Wait()
+	sendLogs(w, a.ID, senders, each)()
 	if err := w.close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -219,4 +198,21 @@ func TestLogWriterKeepsUpWithBurst(t *testing.T) {
 	if n != senders*each {
 		t.Fatalf("%d logs written, want %d", n, senders*each)
 	}
+}
+
+// sendLogs has senders goroutines record each entries of app (paths
+// /sender/i) and returns a function that waits for them all.
+func sendLogs(w *logWriter, app int64, senders, each int) (wait func()) {
+	var wg sync.WaitGroup
+	for g := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				w.record(shared.Log{AppID: app, ScriptID: 1, Trigger: shared.TriggerRoute, Host: "localhost",
+					Method: "GET", Path: fmt.Sprintf("/%d/%d", g, i), Status: 200, StartedAt: time.Now()})
+			}
+		}()
+	}
+	return wg.Wait
 }
