@@ -8,6 +8,7 @@ require (
 	github.com/hashicorp/mdns v1.0.7
 	github.com/julienschmidt/httprouter v1.3.0
 	github.com/miekg/dns v1.1.72
+	github.com/robfig/cron/v3 v3.0.1
 	golang.org/x/net v0.62.0
 	golang.org/x/text v0.43.0
 	modernc.org/sqlite v1.62.0

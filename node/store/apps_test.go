@@ -235,6 +235,7 @@ func TestDeleteAppCascades(t *testing.T) {
 		mkDomain(t, s, a.ID, "*."+slug+".example")
 		sc := mkScript(t, s, a.ID, "main")
 		r := mkRoute(t, s, a.ID, sc.ID, "GET", "/", ptr("api."+slug+".example"))
+		mkSchedule(t, s, a.ID, sc.ID, "@daily")
 		if err := s.InsertLogs(ctx, []shared.Log{{AppID: a.ID, ScriptID: sc.ID, RouteID: &r.ID, Trigger: shared.TriggerRoute}}); err != nil {
 			t.Fatal(err)
 		}
@@ -242,7 +243,7 @@ func TestDeleteAppCascades(t *testing.T) {
 	}
 	gone, kept := fill("gone"), fill("kept")
 	keptBefore := map[string]int{}
-	tables := []string{"app_domains", "app_slug_history", "scripts", "routes", "execution_logs"}
+	tables := []string{"app_domains", "app_slug_history", "scripts", "routes", "schedules", "execution_logs"}
 	for _, table := range tables {
 		keptBefore[table] = count(t, s, table, kept.ID)
 		if count(t, s, table, gone.ID) == 0 {
