@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"runtime"
 	"time"
 
 	"github.com/dop251/goja"
@@ -27,19 +26,6 @@ type Program struct {
 	req   reqFields // the properties of req the script can observe
 	reuse bool      // the top-level functions are kept across runs (reusable)
 }
-
-// poolSize is how many scripts run at once and how many idle runtimes the
-// Executor keeps: with no more runs than that, a runtime is never built
-// once warm, whichever scripts run. A sync.Pool would be emptied by every
-// GC, and a cold runtime costs milliseconds to harden; an idle runtime holds
-// about 1 MB, and the janitor drops them once nothing has run for
-// idleTimeout. It is fixed when the package is initialised, from the Ps
-// Go starts with (the CPUs it may use), before a node raises GOMAXPROCS
-// for its blocking file I/O.
-var poolSize = 2 * runtime.GOMAXPROCS(0)
-
-// defaultIdleTimeout is how long idle runtimes outlive the last run.
-const defaultIdleTimeout = 2 * time.Minute
 
 type cacheKey struct{ id, version int64 }
 

@@ -71,12 +71,14 @@
 package executor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -97,26 +99,59 @@ type Options struct {
 	// past it, every running script is stopped with LimitError{KnobHeapLimit}.
 	// Zero means 90% of the Go memory limit if one is set, else 512 MiB.
 	HeapLimit uint64
-	Logger    *slog.Logger
+
+	// PoolSize is how many scripts run at once (the run slots) and how
+	// many idle runtimes the Executor keeps: with no more runs than that, a
+	// runtime is never built once warm, whichever scripts run. Zero means
+	// DefaultPoolSize().
+	PoolSize int
+
+	// SlotWait is how long a run waits for a slot before it may take one of
+	// the 2×PoolSize extra slots: when every slot has been busy that long,
+	// the runs holding them are slow (a loop until its timeout, say), and
+	// a few slow scripts must not hold up every other one. Zero means 20 ms;
+	// runs of ordinary scripts free a slot within microseconds to a few
+	// milliseconds on a busy machine.
+	SlotWait time.Duration
+
+	// IdleTimeout is how long idle runtimes (about 1 MB each) outlive the
+	// last run before they are dropped. Zero means 2 minutes.
+	IdleTimeout time.Duration
+
+	Logger *slog.Logger
 }
+
+// Defaults of Options.
+const (
+	defaultSlotWait    = 20 * time.Millisecond
+	defaultIdleTimeout = 2 * time.Minute
+)
+
+// DefaultPoolSize is the pool size of Options{}: twice the CPUs this
+// process may run on. It counts CPUs, not Ps: a node runs twice as many Ps
+// as CPUs for its blocking file I/O (node/server/runtime.go), while goja
+// runs are CPU-bound, so more runs at once than a couple per core only cost
+// memory (a runtime each) and latency. runtime.NumCPU does not see a
+// cgroup CPU quota; set PoolSize where one applies.
+func DefaultPoolSize() int { return 2 * runtime.NumCPU() }
 
 // Executor compiles and runs scripts. It is safe for concurrent use.
 type Executor struct {
 	logger *slog.Logger
 	fence  *fence
 
-	// slots bounds the scripts running at once: goja is CPU-bound, so more
-	// runs than a couple per core only cost memory (a runtime each) and
-	// latency. A run waits for a slot in arrival order, or until its context
-	// ends. When every slot has been busy for slotWait, the runs holding
-	// them are slow (a loop until its timeout, say), and a run may take one
-	// of the extra slots instead, so a few slow scripts cannot hold up every
-	// other script for their whole timeout.
+	// slots bounds the scripts running at once (Options.PoolSize). A run
+	// waits for a slot in arrival order, or until its context ends. When
+	// every slot has been busy for slotWait, a run may take one of the
+	// extra slots instead (Options.SlotWait).
 	slots    chan struct{}
 	extra    chan struct{}
 	slotWait time.Duration
 	// idle holds hardened runtimes between runs. They belong to no script:
 	// each run loads its program afresh (see sandbox.load).
+	// A sync.Pool would be emptied by every GC, and a cold runtime costs
+	// milliseconds to harden; the janitor drops them once nothing has run
+	// for idleTimeout.
 	idle    chan *sandbox
 	lastRun atomic.Int64 // unix nanoseconds of the end of the last run
 
@@ -139,15 +174,19 @@ func New(opts Options) *Executor {
 			limit = uint64(ml) / 10 * 9
 		}
 	}
+	pool := opts.PoolSize
+	if pool <= 0 {
+		pool = DefaultPoolSize()
+	}
 	return &Executor{
 		logger:      logger,
 		fence:       newFence(limit, logger),
-		slots:       make(chan struct{}, poolSize),
-		extra:       make(chan struct{}, 2*poolSize),
-		slotWait:    defaultSlotWait,
-		idle:        make(chan *sandbox, poolSize),
+		slots:       make(chan struct{}, pool),
+		extra:       make(chan struct{}, 2*pool),
+		slotWait:    cmp.Or(opts.SlotWait, defaultSlotWait),
+		idle:        make(chan *sandbox, pool),
 		cache:       make(map[cacheKey]*Program),
-		idleTimeout: defaultIdleTimeout,
+		idleTimeout: cmp.Or(opts.IdleTimeout, defaultIdleTimeout),
 	}
 }
 
@@ -258,11 +297,6 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 	}
 	return res
 }
-
-// defaultSlotWait is how long a run waits for a slot before it may take
-// an extra one. Runs of ordinary scripts free a slot within microseconds
-// to a few milliseconds on a busy machine.
-const defaultSlotWait = 20 * time.Millisecond
 
 // acquire waits for a run slot and returns the channel to release it to,
 // or nil if ctx ended first; waited tells whether a slot was not free at

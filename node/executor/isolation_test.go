@@ -146,8 +146,7 @@ func TestConcurrentRuns(t *testing.T) {
 // TestIdleRuntimesReleased: pooled runtimes are dropped after nothing has
 // run for a while, and a later request still runs.
 func TestIdleRuntimesReleased(t *testing.T) {
-	e := New(Options{})
-	e.idleTimeout = 40 * time.Millisecond
+	e := New(Options{IdleTimeout: 40 * time.Millisecond})
 	p, err := e.Compile(11, 1, `function handle(){ return "x" }`, shared.DefaultLimits())
 	if err != nil {
 		t.Fatal(err)

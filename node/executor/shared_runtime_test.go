@@ -11,10 +11,7 @@ import (
 // oneRuntime returns an Executor that runs one script at a time and keeps
 // one idle runtime, so consecutive runs of different scripts share it.
 func oneRuntime() *Executor {
-	e := New(Options{})
-	e.slots = make(chan struct{}, 1)
-	e.idle = make(chan *sandbox, 1)
-	return e
+	return New(Options{PoolSize: 1})
 }
 
 // pooled is the runtime waiting in e's single pool slot, or nil.

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -56,8 +57,7 @@ func TestWaitingRunRespectsContext(t *testing.T) {
 // looping until their timeout), a run takes an extra slot after slotWait
 // instead of waiting for them, and gives it back.
 func TestSlowRunsDoNotHoldUpOthers(t *testing.T) {
-	e := New(Options{})
-	e.slotWait = 5 * time.Millisecond
+	e := New(Options{SlotWait: 5 * time.Millisecond})
 	l := shared.DefaultLimits()
 	slow, err := e.Compile(1, 1, `function handle(){ for (;;) {} }`, l)
 	if err != nil {
@@ -116,5 +116,31 @@ func takeAllSlots(e *Executor) {
 	}
 	for range cap(e.extra) {
 		e.extra <- struct{}{}
+	}
+}
+
+// TestPoolSizeOption: Options.PoolSize sets the run slots, the extra slots
+// (twice as many) and the idle runtimes kept; zero means twice the CPUs.
+func TestPoolSizeOption(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		opts       Options
+		wantSlots  int
+		wantIdle   int
+		wantExtras int
+	}{
+		{"default", Options{}, DefaultPoolSize(), DefaultPoolSize(), 2 * DefaultPoolSize()},
+		{"three", Options{PoolSize: 3}, 3, 3, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := New(tc.opts)
+			if cap(e.slots) != tc.wantSlots || cap(e.idle) != tc.wantIdle || cap(e.extra) != tc.wantExtras {
+				t.Fatalf("slots %d, idle %d, extra %d; want %d, %d, %d",
+					cap(e.slots), cap(e.idle), cap(e.extra), tc.wantSlots, tc.wantIdle, tc.wantExtras)
+			}
+		})
+	}
+	if got, want := DefaultPoolSize(), 2*runtime.NumCPU(); got != want {
+		t.Fatalf("DefaultPoolSize() = %d, want %d", got, want)
 	}
 }
