@@ -18,7 +18,7 @@ func run(t *testing.T, e *Executor, src string, limits shared.Limits, req *Reque
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
-	return e.Run(context.Background(), p, limits, req)
+	return e.Run(context.Background(), Invocation{Program: p, Limits: limits, Request: req})
 }
 
 func TestHelloWorld(t *testing.T) {

@@ -189,13 +189,13 @@ func TestOperationsExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := e.Run(context.Background(), p, l, nil)
+	res := e.Run(context.Background(), Invocation{Program: p, Limits: l})
 	var le *LimitError
 	if !errors.As(res.Err, &le) || le.Knob != shared.KnobMaxOperations {
 		t.Fatalf("want max_operations, got %v", res.Err)
 	}
 	l.MaxOperations = 1_000_000
-	res = e.Run(context.Background(), p, l, nil)
+	res = e.Run(context.Background(), Invocation{Program: p, Limits: l})
 	if res.Err != nil || string(res.Body) != "10000" {
 		t.Fatalf("got %v %q", res.Err, res.Body)
 	}

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -27,10 +28,10 @@ func benchPooled(b *testing.B, src string, req *Request) {
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
-	e.Run(ctx, p, l, req) // warm the pool
+	e.Run(ctx, Invocation{Program: p, Limits: l, Request: req}) // warm the pool
 	cpu := cpuTime()
 	for b.Loop() {
-		if res := e.Run(ctx, p, l, req); res.Err != nil {
+		if res := e.Run(ctx, Invocation{Program: p, Limits: l, Request: req}); res.Err != nil {
 			b.Fatal(res.Err)
 		}
 	}
@@ -53,7 +54,7 @@ func BenchmarkHelloFresh(b *testing.B) {
 		for len(e.idle) > 0 { // empty pool
 			<-e.idle
 		}
-		if res := e.Run(ctx, p, l, req); res.Err != nil {
+		if res := e.Run(ctx, Invocation{Program: p, Limits: l, Request: req}); res.Err != nil {
 			b.Fatal(res.Err)
 		}
 	}
@@ -76,10 +77,10 @@ func benchInstrumented(b *testing.B, src string) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	e.Run(ctx, p, l, nil) // warm the pool
+	e.Run(ctx, Invocation{Program: p, Limits: l}) // warm the pool
 	cpu := cpuTime()
 	for b.Loop() {
-		if res := e.Run(ctx, p, l, nil); res.Err != nil {
+		if res := e.Run(ctx, Invocation{Program: p, Limits: l}); res.Err != nil {
 			b.Fatal(res.Err)
 		}
 	}
@@ -146,7 +147,7 @@ func BenchmarkFirstRunOfNewVersion(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if res := e.Run(ctx, p, l, req); res.Err != nil {
+		if res := e.Run(ctx, Invocation{Program: p, Limits: l, Request: req}); res.Err != nil {
 			b.Fatal(res.Err)
 		}
 	}
@@ -174,4 +175,30 @@ func BenchmarkRequestObject(b *testing.B) {
 // that sees req whole, so that every property is built.
 func BenchmarkHelloWholeRequest(b *testing.B) {
 	benchPooled(b, `function handle(req) { return Object.keys(req).join() }`, browserRequest())
+}
+
+// BenchmarkEnvPooled is a handle(req, env) that reads one of ten
+// variables: the cost of building env, beside BenchmarkHelloPooled.
+func BenchmarkEnvPooled(b *testing.B) {
+	e := New(Options{})
+	l := shared.DefaultLimits()
+	p, err := e.Compile(1, 1, `function handle(req, env) { return "hello " + env.NAME }`, l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vars := map[string]string{"NAME": "world"}
+	for i := range 9 {
+		vars[fmt.Sprintf("VAR_%d", i)] = "value"
+	}
+	inv := Invocation{Program: p, Limits: l, Request: &Request{Method: "GET", Path: "/"}, Bindings: &Bindings{Vars: vars}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	e.Run(ctx, inv) // warm the pool
+	cpu := cpuTime()
+	for b.Loop() {
+		if res := e.Run(ctx, inv); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+	}
+	reportCPU(b, cpu)
 }

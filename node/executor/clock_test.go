@@ -24,7 +24,7 @@ func TestCancelWhileRunning(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(20*time.Millisecond, cancel)
-	res := e.Run(ctx, p, l, nil)
+	res := e.Run(ctx, Invocation{Program: p, Limits: l})
 	var se *ScriptError
 	if !errors.As(res.Err, &se) || !strings.Contains(se.Message, "cancel") {
 		t.Fatalf("got %v, want the run cancelled", res.Err)

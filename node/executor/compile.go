@@ -23,9 +23,14 @@ type Program struct {
 	ScriptID, Version int64
 
 	prg   *goja.Program
-	req   reqFields // the properties of req the script can observe
-	reuse bool      // the top-level functions are kept across runs (reusable)
+	shape entryShape // which entry functions it has, and whether they see env
+	req   reqFields  // the properties of req the script can observe
+	reuse bool       // the top-level functions are kept across runs (reusable)
 }
+
+// Has reports whether the script defines e's function (handle or
+// scheduled): a route needs handle, a schedule scheduled.
+func (p *Program) Has(e Entry) bool { return p.shape.has(e) }
 
 type cacheKey struct{ id, version int64 }
 
@@ -128,10 +133,14 @@ func compile(source string, limits shared.Limits, allowReuse bool) (*Program, er
 	if err != nil {
 		return nil, err
 	}
-	// Both analyses read the tree before instrumenting rewrites it.
-	p := &Program{req: requestUse(astPrg), reuse: allowReuse && reusable(astPrg)}
+	// The analyses read the tree before instrumenting rewrites it.
+	shape, err := entryShapeOf(astPrg)
+	if err != nil {
+		return nil, err
+	}
+	p := &Program{shape: shape, req: requestUse(astPrg), reuse: allowReuse && reusable(astPrg)}
 	in := &instrumenter{file: astPrg.File, maxDepth: maxDepth}
-	wrapped, err := in.program(astPrg, p.reuse)
+	wrapped, err := in.program(astPrg, p.reuse, shape)
 	if err != nil {
 		return nil, err
 	}

@@ -190,6 +190,22 @@ func New(opts Options) *Executor {
 	}
 }
 
+// Invocation is one run of a program, whatever triggered it: which entry
+// function to call with what, under which limits, with which bindings.
+type Invocation struct {
+	Program *Program
+	// Limits are the effective limits; unset knobs take the defaults.
+	Limits shared.Limits
+	// Entry is the function to call: handle (the zero value) or scheduled.
+	Entry Entry
+	// Request is handle's req; nil is an empty request.
+	Request *Request
+	// Event is scheduled's event.
+	Event *ScheduledEvent
+	// Bindings are the app's env and host APIs; nil gives an empty env.
+	Bindings *Bindings
+}
+
 // Request is what a script sees as req.
 type Request struct {
 	Method, Host, Path, App string
@@ -199,7 +215,8 @@ type Request struct {
 	Body                    []byte
 }
 
-// Result is the outcome of one execution.
+// Result is the outcome of one execution. A run of scheduled that returned
+// (or whose promise resolved) has Status 200 and no header or body.
 type Result struct {
 	Status     int
 	Header     http.Header // read-only: results may share it
@@ -210,18 +227,24 @@ type Result struct {
 	Err        error // nil, *LimitError or *ScriptError
 }
 
-// Run executes p's handle(req) under limits. It never panics and reports
-// script faults only in Result.Err.
-func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, req *Request) (res *Result) {
+// Run executes inv: the program's handle(req, env) or scheduled(event, env)
+// under inv.Limits. It never panics and reports script faults only in
+// Result.Err.
+func (e *Executor) Run(ctx context.Context, inv Invocation) (res *Result) {
 	start := time.Now()
 	res = &Result{}
-	limits = fillLimits(limits)
+	limits := fillLimits(inv.Limits)
+	p := inv.Program
 	if p == nil || p.prg == nil {
 		res.Err = &ScriptError{Message: "no program"}
 		return res
 	}
-	if req == nil {
-		req = &Request{}
+	if !p.Has(inv.Entry) {
+		res.Err = &ScriptError{Message: "script defines no " + inv.Entry.String() + " function"}
+		return res
+	}
+	if inv.Request == nil {
+		inv.Request = &Request{}
 	}
 
 	slot, waited := e.acquire(ctx)
@@ -263,7 +286,7 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 				res.Err = &ScriptError{Message: fmt.Sprintf("internal error: %v", x)}
 			}
 		}()
-		clean = sb.execute(p, req, res)
+		clean = sb.execute(&inv, res)
 	}()
 
 	// Once finished, no deadline, cancellation or fence can interrupt this
@@ -288,7 +311,7 @@ func (e *Executor) Run(ctx context.Context, p *Program, limits shared.Limits, re
 	end := time.Now()
 	res.Duration = end.Sub(start)
 
-	sb.run = nil
+	rs.end()
 	e.lastRun.Store(end.UnixNano())
 	if clean && !sb.retire {
 		sb.rt.ClearInterrupt()
@@ -372,25 +395,30 @@ func (e *Executor) put(sb *sandbox) {
 	}
 }
 
-// execute runs the entry function and handle(req) and fills res. It
-// reports whether the runtime is clean enough to be reused.
-func (sb *sandbox) execute(p *Program, req *Request, res *Result) bool {
+// execute runs the program's entry function, which calls handle or
+// scheduled, and fills res. It reports whether the runtime is clean enough
+// to be reused.
+func (sb *sandbox) execute(inv *Invocation, res *Result) bool {
+	p := inv.Program
 	entry, err := sb.load(p)
 	if err != nil {
 		res.Err = sb.scriptError(err)
 		return false
 	}
-	jsReq, err := sb.request(req, p.req)
+	var arg goja.Value
+	if inv.Entry == EntryScheduled {
+		arg = sb.event(inv.Event)
+	} else if arg, err = sb.request(inv.Request, p.req); err != nil {
+		res.Err = sb.scriptError(err)
+		return false
+	}
+	env := sb.install(inv.Bindings, p.shape.env(inv.Entry))
+	v, err := sb.call(p, entry, arg, env, inv.Entry)
 	if err != nil {
 		res.Err = sb.scriptError(err)
 		return false
 	}
-	v, err := sb.call(p, entry, jsReq)
-	if err != nil {
-		res.Err = sb.scriptError(err)
-		return false
-	}
-	v, err = sb.settle(v)
+	v, err = sb.settle(v, inv.Entry)
 	if err != nil {
 		res.Err = sb.scriptError(err)
 		return false
@@ -398,6 +426,12 @@ func (sb *sandbox) execute(p *Program, req *Request, res *Result) bool {
 	sb.checkTargets()
 	if sb.run.stopped() {
 		return false
+	}
+	if inv.Entry == EntryScheduled {
+		// What scheduled returns is not used (SPEC §9); reading it runs
+		// no script code.
+		res.Status = http.StatusOK
+		return true
 	}
 	if err := sb.response(v, res); err != nil {
 		res.Err = err

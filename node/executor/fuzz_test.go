@@ -53,7 +53,7 @@ func FuzzCompile(f *testing.F) {
 			}
 			return
 		}
-		res := e.Run(t.Context(), p, limits, &Request{Method: "GET", Path: "/"})
+		res := e.Run(t.Context(), Invocation{Program: p, Limits: limits, Request: &Request{Method: "GET", Path: "/"}})
 		if res.Err == nil && res.Status == 0 {
 			t.Fatalf("success without a status")
 		}
@@ -88,7 +88,7 @@ func FuzzReuse(f *testing.F) {
 		ek, ef := oneRuntime(), oneRuntime()
 		for i, path := range []string{"/1", "/2", "/1"} {
 			req := &Request{Method: "GET", Path: path}
-			got, want := ek.Run(t.Context(), kept, limits, req), ef.Run(t.Context(), fresh, limits, req)
+			got, want := ek.Run(t.Context(), Invocation{Program: kept, Limits: limits, Request: req}), ef.Run(t.Context(), Invocation{Program: fresh, Limits: limits, Request: req})
 			if d := resultDiff(got, want, timedOut(got) || timedOut(want)); d != "" {
 				t.Fatalf("run %d: %s", i, d)
 			}

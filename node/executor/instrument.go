@@ -8,8 +8,6 @@ import (
 	"github.com/dop251/goja/file"
 	"github.com/dop251/goja/token"
 	"github.com/dop251/goja/unistring"
-
-	"github.com/picloud/picloud/shared"
 )
 
 // Hidden objects the instrumented code talks to. '%' cannot start a
@@ -21,11 +19,10 @@ import (
 const (
 	hiddenTick  = "%tick" // reading %tick.t costs one operation
 	hiddenCheck = "%chk"  // writing %chk.s/.t/.w checks a value (see checker)
-	hiddenReq   = "%req"  // the request, handle's argument
+	hiddenArg   = "%arg"  // the entry's first argument: req or the event
+	hiddenEnv   = "%env"  // env, when the entry can observe it
+	hiddenKind  = "%kind" // true to call scheduled, when the script has both
 )
-
-// hiddenNames is the parameter order of the wrapper function.
-var hiddenNames = []string{hiddenTick, hiddenCheck, hiddenReq}
 
 // setCheck is %chk.<key> = e, whose value is e.
 func setCheck(key string, e ast.Expression, idx file.Idx) ast.Expression {
@@ -59,20 +56,19 @@ type instrumenter struct {
 }
 
 // program checks and instruments p and returns a program whose completion
-// value is the entry function: called with the hidden objects and req, it
-// runs the script's top level in a fresh scope and returns handle(req).
-// Running the top level per request is what keeps state from leaking
-// between requests in a pooled runtime.
+// value is the entry function: called with the hidden objects and the
+// entry's arguments (see entryShape.params), it runs the script's top level
+// in a fresh scope and returns handle(req) or scheduled(event). Running the
+// top level per request is what keeps state from leaking between requests
+// in a pooled runtime.
 //
 // When reuse is set (p is reusable), running the top level does nothing a
 // script can tell from the previous run's, so it runs once per runtime
 // instead: the completion value is a function that, called once with the
 // hidden objects, makes the top-level functions and returns the entry,
-// which then takes req alone and only calls handle(req).
-func (in *instrumenter) program(p *ast.Program, reuse bool) (*ast.Program, error) {
-	if !hasHandle(p.Body) {
-		return nil, shared.Validation("source", "script must define a top-level function handle(req)")
-	}
+// which then takes the entry's arguments alone and only calls handle or
+// scheduled.
+func (in *instrumenter) program(p *ast.Program, reuse bool, shape entryShape) (*ast.Program, error) {
 	if err := in.numericLocals(p.Body); err != nil {
 		return nil, err
 	}
@@ -81,9 +77,9 @@ func (in *instrumenter) program(p *ast.Program, reuse bool) (*ast.Program, error
 	}
 	var fn *ast.FunctionLiteral
 	if reuse {
-		fn = reuseWrapper(p)
+		fn = reuseWrapper(p, shape)
 	} else {
-		fn = entryWrapper(p)
+		fn = entryWrapper(p, shape)
 	}
 	return &ast.Program{
 		Body: []ast.Statement{&ast.ExpressionStatement{Expression: fn}},
@@ -94,39 +90,73 @@ func (in *instrumenter) program(p *ast.Program, reuse bool) (*ast.Program, error
 // wrapIdx is the source position of the wrappers' own nodes.
 const wrapIdx = file.Idx(1)
 
-// entryWrapper is function(%tick, %chk, %req) { <top level>; return handle(%req) }.
+// entryWrapper is function(%tick, %chk, %arg) { <top level>; return handle(%arg) },
+// with the parameters and the call of shape (entryShape.call).
 // The hidden objects are parameters of the wrapper, so every reference
 // resolves statically to a closure slot instead of a dynamic global lookup.
 // A sloppy wrapper gets a default value on its last parameter: that makes
 // its arguments object unmapped, so neither arguments[i] = f nor
 // arguments.callee (which then throws) can reach or replace them. A strict
 // wrapper is unmapped anyway, and may not have the default.
-func entryWrapper(p *ast.Program) *ast.FunctionLiteral {
+func entryWrapper(p *ast.Program, shape entryShape) *ast.FunctionLiteral {
 	// The wrapper calls handle itself: one call into the runtime per
 	// request instead of two.
-	body := append(p.Body, callHandle())
-	params := hiddenParams(hiddenNames...)
+	body := append(p.Body, shape.call())
+	params := hiddenParams(append([]string{hiddenTick, hiddenCheck}, shape.params()...)...)
 	if !strictDirective(p.Body) {
 		params.List[len(params.List)-1].Initializer = ident("undefined", wrapIdx)
 	}
 	return funcLit(params, body, p.DeclarationList)
 }
 
-// reuseWrapper is function(%tick, %chk) { <top level>; return function(%req) { return handle(%req) } }.
-// The inner function, the entry, holds no script code, so nothing can
-// reach its arguments; it is strict when the top level is.
-func reuseWrapper(p *ast.Program) *ast.FunctionLiteral {
-	entry := funcLit(hiddenParams(hiddenReq), []ast.Statement{callHandle()}, nil)
+// reuseWrapper is function(%tick, %chk) { <top level>; return function(%arg) { return handle(%arg) } },
+// with the entry's parameters and call of shape. The inner function, the
+// entry, holds no script code, so nothing can reach its arguments; it is
+// strict when the top level is.
+func reuseWrapper(p *ast.Program, shape entryShape) *ast.FunctionLiteral {
+	entry := funcLit(hiddenParams(shape.params()...), []ast.Statement{shape.call()}, nil)
 	ret := &ast.ReturnStatement{Return: wrapIdx, Argument: entry}
 	return funcLit(hiddenParams(hiddenTick, hiddenCheck), append(p.Body, ret), p.DeclarationList)
 }
 
-// callHandle is return handle(%req).
-func callHandle() ast.Statement {
-	return &ast.ReturnStatement{Return: wrapIdx, Argument: &ast.CallExpression{
-		Callee: ident("handle", wrapIdx), LeftParenthesis: wrapIdx,
-		ArgumentList: []ast.Expression{ident(hiddenReq, wrapIdx)}, RightParenthesis: wrapIdx,
-	}}
+// params are the entry's own parameters: %arg, then %env when an entry
+// function can observe env, then %kind when the script has both.
+func (s entryShape) params() []string {
+	names := []string{hiddenArg}
+	if s.handleEnv || s.scheduledEnv {
+		names = append(names, hiddenEnv)
+	}
+	if s.handle && s.scheduled {
+		names = append(names, hiddenKind)
+	}
+	return names
+}
+
+// call is return handle(%arg), scheduled(%arg) or, for a script with
+// both, %kind ? scheduled(%arg) : handle(%arg); %env is passed on only to
+// a function that can observe it, so a handle(req) is called as before.
+func (s entryShape) call() ast.Statement {
+	var e ast.Expression
+	switch {
+	case s.handle && s.scheduled:
+		e = &ast.ConditionalExpression{Test: ident(hiddenKind, wrapIdx),
+			Consequent: callEntry("scheduled", s.scheduledEnv), Alternate: callEntry("handle", s.handleEnv)}
+	case s.scheduled:
+		e = callEntry("scheduled", s.scheduledEnv)
+	default:
+		e = callEntry("handle", s.handleEnv)
+	}
+	return &ast.ReturnStatement{Return: wrapIdx, Argument: e}
+}
+
+// callEntry is name(%arg) or name(%arg, %env).
+func callEntry(name string, env bool) ast.Expression {
+	args := []ast.Expression{ident(hiddenArg, wrapIdx)}
+	if env {
+		args = append(args, ident(hiddenEnv, wrapIdx))
+	}
+	return &ast.CallExpression{Callee: ident(name, wrapIdx), LeftParenthesis: wrapIdx,
+		ArgumentList: args, RightParenthesis: wrapIdx}
 }
 
 func hiddenParams(names ...string) *ast.ParameterList {
@@ -175,7 +205,8 @@ func isUseStrict(s ast.Statement) bool {
 	return ok && len(lit.Literal) >= 2 && lit.Literal[1:len(lit.Literal)-1] == "use strict"
 }
 
-func hasHandle(body []ast.Statement) bool {
+// defines reports whether the top level declares name as a function.
+func defines(body []ast.Statement, name unistring.String) bool {
 	isFunc := func(e ast.Expression) bool {
 		switch e.(type) {
 		case *ast.FunctionLiteral, *ast.ArrowFunctionLiteral:
@@ -185,7 +216,7 @@ func hasHandle(body []ast.Statement) bool {
 	}
 	bound := func(list []*ast.Binding) bool {
 		for _, b := range list {
-			if id, ok := b.Target.(*ast.Identifier); ok && id.Name == "handle" && isFunc(b.Initializer) {
+			if id, ok := b.Target.(*ast.Identifier); ok && id.Name == name && isFunc(b.Initializer) {
 				return true
 			}
 		}
@@ -194,7 +225,7 @@ func hasHandle(body []ast.Statement) bool {
 	for _, s := range body {
 		switch s := s.(type) {
 		case *ast.FunctionDeclaration:
-			if s.Function.Name != nil && s.Function.Name.Name == "handle" {
+			if s.Function.Name != nil && s.Function.Name.Name == name {
 				return true
 			}
 		case *ast.VariableStatement:

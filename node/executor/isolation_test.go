@@ -44,7 +44,7 @@ func TestStateDoesNotLeakBetweenRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			for n := 0; n < 3; n++ {
-				if got := body(t, e.Run(context.Background(), p, shared.DefaultLimits(), &Request{})); got != tc.want {
+				if got := body(t, e.Run(context.Background(), Invocation{Program: p, Limits: shared.DefaultLimits(), Request: &Request{}})); got != tc.want {
 					t.Fatalf("request %d: got %q, want %q", n+1, got, tc.want)
 				}
 			}
@@ -74,8 +74,8 @@ func TestNothingLeaksBetweenApps(t *testing.T) {
 		t.Fatal(err)
 	}
 	for n := 0; n < 3; n++ {
-		body(t, e.Run(context.Background(), pw, shared.DefaultLimits(), &Request{App: "a"}))
-		if got := body(t, e.Run(context.Background(), pr, shared.DefaultLimits(), &Request{App: "b"})); got != "undefined,undefined,undefined" {
+		body(t, e.Run(context.Background(), Invocation{Program: pw, Limits: shared.DefaultLimits(), Request: &Request{App: "a"}}))
+		if got := body(t, e.Run(context.Background(), Invocation{Program: pr, Limits: shared.DefaultLimits(), Request: &Request{App: "b"}})); got != "undefined,undefined,undefined" {
 			t.Fatalf("app b sees %q", got)
 		}
 	}
@@ -92,11 +92,11 @@ func TestRuntimeDiscardedAfterLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for n := 0; n < 3; n++ {
-		res := e.Run(context.Background(), p, l, &Request{Path: "/loop"})
+		res := e.Run(context.Background(), Invocation{Program: p, Limits: l, Request: &Request{Path: "/loop"}})
 		if res.Err == nil {
 			t.Fatal("loop was not stopped")
 		}
-		if got := body(t, e.Run(context.Background(), p, l, &Request{Path: "/"})); got != "fine" {
+		if got := body(t, e.Run(context.Background(), Invocation{Program: p, Limits: l, Request: &Request{Path: "/"}})); got != "fine" {
 			t.Fatalf("got %q", got)
 		}
 	}
@@ -127,7 +127,7 @@ func TestConcurrentRuns(t *testing.T) {
 	for g := 0; g < 8; g++ {
 		go func() {
 			for i := 0; i < 20; i++ {
-				res := e.Run(context.Background(), p, shared.DefaultLimits(), &Request{Path: "/p"})
+				res := e.Run(context.Background(), Invocation{Program: p, Limits: shared.DefaultLimits(), Request: &Request{Path: "/p"}})
 				if res.Err != nil || string(res.Body) != "/p1" {
 					done <- string(res.Body)
 					return
@@ -151,7 +151,7 @@ func TestIdleRuntimesReleased(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body(t, e.Run(context.Background(), p, shared.DefaultLimits(), nil))
+	body(t, e.Run(context.Background(), Invocation{Program: p, Limits: shared.DefaultLimits()}))
 	if len(e.idle) != 1 {
 		t.Fatalf("idle runtimes after a run: %d", len(e.idle))
 	}
@@ -162,7 +162,7 @@ func TestIdleRuntimesReleased(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := body(t, e.Run(context.Background(), p, shared.DefaultLimits(), nil)); got != "x" {
+	if got := body(t, e.Run(context.Background(), Invocation{Program: p, Limits: shared.DefaultLimits()})); got != "x" {
 		t.Fatalf("got %q", got)
 	}
 }

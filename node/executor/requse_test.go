@@ -91,7 +91,7 @@ func TestRequestUseAnswersAsAWholeReq(t *testing.T) {
 		}
 		whole := *p
 		whole.req = allFields
-		got, want := e.Run(context.Background(), p, l, req), e.Run(context.Background(), &whole, l, req)
+		got, want := e.Run(context.Background(), Invocation{Program: p, Limits: l, Request: req}), e.Run(context.Background(), Invocation{Program: &whole, Limits: l, Request: req})
 		if string(got.Body) != string(want.Body) || got.Status != want.Status || (got.Err == nil) != (want.Err == nil) ||
 			(got.Err != nil && got.Err.Error() != want.Err.Error()) {
 			t.Errorf("%s\nbuilt %08b: %d %q %v\nwhole:    %d %q %v", src, p.req, got.Status, got.Body, got.Err,

@@ -221,10 +221,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// settle unwraps a promise returned by an async handle. goja has run the
-// job queue by the time handle returns, so a promise is settled unless the
-// script waits on something that never happens.
-func (sb *sandbox) settle(v goja.Value) (goja.Value, error) {
+// settle unwraps a promise returned by an async handle or scheduled. goja
+// has run the job queue by the time the entry returns, so a promise is
+// settled unless the script waits on something that never happens.
+func (sb *sandbox) settle(v goja.Value, e Entry) (goja.Value, error) {
 	o, ok := v.(*goja.Object)
 	if !ok {
 		return v, nil
@@ -237,9 +237,9 @@ func (sb *sandbox) settle(v goja.Value) (goja.Value, error) {
 	case goja.PromiseStateFulfilled:
 		return p.Result(), nil
 	case goja.PromiseStateRejected:
-		return nil, &ScriptError{Message: "handle rejected: " + sb.safeString(p.Result())}
+		return nil, &ScriptError{Message: e.String() + " rejected: " + sb.safeString(p.Result())}
 	}
-	return nil, &ScriptError{Message: "handle returned a promise that never settled"}
+	return nil, &ScriptError{Message: e.String() + " returned a promise that never settled"}
 }
 
 // safeString converts v with JavaScript's String(), catching what a

@@ -214,7 +214,7 @@ func TestReuseAnswersAsFresh(t *testing.T) {
 			ek, ef := oneRuntime(), oneRuntime()
 			for i, path := range []string{"/1", "/2", "/3", "/1", "/2"} {
 				req := &Request{Method: "GET", Path: path, Header: http.Header{}}
-				got, want := ek.Run(t.Context(), kept, l, req), ef.Run(t.Context(), fresh, l, req)
+				got, want := ek.Run(t.Context(), Invocation{Program: kept, Limits: l, Request: req}), ef.Run(t.Context(), Invocation{Program: fresh, Limits: l, Request: req})
 				if d := resultDiff(got, want, tt.timed); d != "" {
 					t.Errorf("run %d (%s), reuse %v: %s", i, path, kept.reuse, d)
 				}
@@ -263,7 +263,7 @@ func TestForcedReuseLeaks(t *testing.T) {
 		ek, ef := oneRuntime(), oneRuntime()
 		var diff bool
 		for range 3 {
-			diff = diff || resultDiff(ek.Run(t.Context(), forced, l, nil), ef.Run(t.Context(), fresh, l, nil), false) != ""
+			diff = diff || resultDiff(ek.Run(t.Context(), Invocation{Program: forced, Limits: l}), ef.Run(t.Context(), Invocation{Program: fresh, Limits: l}), false) != ""
 		}
 		if !diff {
 			t.Errorf("%s: no difference", src)
@@ -278,12 +278,16 @@ func forceReuse(t *testing.T, src string) *Program {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &instrumenter{file: prg.File, maxDepth: 128}
-	wrapped, err := in.program(prg, true)
+	shape, err := entryShapeOf(prg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Program{req: allFields, reuse: true}
+	in := &instrumenter{file: prg.File, maxDepth: 128}
+	wrapped, err := in.program(prg, true, shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Program{shape: shape, req: allFields, reuse: true}
 	if p.prg, err = goja.CompileAST(wrapped, false); err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +314,7 @@ func TestReuseOnASharedRuntime(t *testing.T) {
 	}
 	for round := range 3 {
 		for i, p := range progs {
-			res := e.Run(t.Context(), p, l, &Request{Path: fmt.Sprintf("/%d", round)})
+			res := e.Run(t.Context(), Invocation{Program: p, Limits: l, Request: &Request{Path: fmt.Sprintf("/%d", round)}})
 			if got, want := string(res.Body), fmt.Sprint(i+round); got != want || res.Err != nil {
 				t.Fatalf("round %d, script %d: %q %v, want %q", round, i, got, res.Err, want)
 			}

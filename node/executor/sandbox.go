@@ -30,7 +30,8 @@ var preludeProgram = goja.MustCompile("prelude.js", preludeSource, true)
 // the Executor's pool only after a clean run.
 type sandbox struct {
 	rt      *goja.Runtime
-	natives []goja.Value  // %tick and %chk, in hiddenNames order; then req
+	natives []goja.Value  // %tick and %chk, the wrapper's first parameters
+	args    []goja.Value  // the entry's arguments, reused by every call
 	flush   goja.Callable // a no-op call: runs the pending promise jobs
 	run     *runState     // the current execution; nil between runs
 
@@ -53,8 +54,9 @@ type sandbox struct {
 
 // runState is what one execution accumulates.
 type runState struct {
-	sb     *sandbox
-	limits shared.Limits
+	sb       *sandbox
+	limits   shared.Limits
+	bindings *Bindings // the app's, see install; nil when none
 
 	// The run ends at deadline (timeout_ms) or when ctx ends. The run checks
 	// both itself once every clockEvery operations, from the first one on;
@@ -133,6 +135,13 @@ func (rs *runState) checkClock(now time.Time) {
 	default:
 		rs.stop(knobCancelled)
 	}
+}
+
+// end detaches the run from its runtime, after finish: from here on no
+// host function finds this run's bindings (they read sb.run).
+func (rs *runState) end() {
+	rs.bindings = nil
+	rs.sb.run = nil
 }
 
 // finish marks the run as over: later stop calls do nothing.
@@ -236,8 +245,8 @@ func newSandbox() (*sandbox, error) {
 	return sb, nil
 }
 
-// load returns p's entry function, which returns what handle(req) returns;
-// call calls it. Evaluating the program only creates a function (nothing
+// load returns p's entry function, which returns what handle(req) or
+// scheduled(event) returns; call calls it. Evaluating the program only creates a function (nothing
 // global is declared), and every call of the entry starts from nothing the
 // runtime's earlier runs, of any script, made: it runs the script's top
 // level in a fresh scope, or, for a reusable program, calls into the
@@ -283,12 +292,26 @@ func (sb *sandbox) makeEntry(p *Program) (goja.Callable, error) {
 	return fn, nil
 }
 
-// call runs entry, p's entry function, for one request.
-func (sb *sandbox) call(p *Program, entry goja.Callable, req goja.Value) (goja.Value, error) {
-	if p.reuse {
-		return entry(goja.Undefined(), req)
+// call runs entry, p's entry function, for one run: with the hidden
+// objects unless p is reusable, then the parameters of p's entry shape
+// (entryShape.params). goja copies the arguments onto its stack, so one
+// slice serves every call.
+func (sb *sandbox) call(p *Program, entry goja.Callable, arg, env goja.Value, e Entry) (goja.Value, error) {
+	args := sb.args[:0]
+	if !p.reuse {
+		args = append(args, sb.natives...)
 	}
-	return entry(goja.Undefined(), sb.natives[0], sb.natives[1], req)
+	args = append(args, arg)
+	if s := p.shape; s.handleEnv || s.scheduledEnv {
+		args = append(args, env)
+	}
+	if s := p.shape; s.handle && s.scheduled {
+		args = append(args, sb.rt.ToValue(e == EntryScheduled))
+	}
+	sb.args = args
+	v, err := entry(goja.Undefined(), args...)
+	clear(args) // keep nothing of this run alive from Go
+	return v, err
 }
 
 // maxEntries bounds the entry functions a runtime keeps.

@@ -237,7 +237,7 @@ func TestCompileCache(t *testing.T) {
 		t.Fatal("same (script, version) compiled twice")
 	}
 	p3, _ := e.Compile(5, 2, `function handle(){ return "v2" }`, l)
-	if got := body(t, e.Run(context.Background(), p3, l, nil)); got != "v2" {
+	if got := body(t, e.Run(context.Background(), Invocation{Program: p3, Limits: l})); got != "v2" {
 		t.Fatalf("got %q", got)
 	}
 	p0a, _ := e.Compile(0, 0, `function handle(){ return "a" }`, l)
@@ -257,14 +257,14 @@ func TestContextCancel(t *testing.T) {
 	l.MaxOperations = 1 << 60
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	res := e.Run(ctx, p, l, nil)
+	res := e.Run(ctx, Invocation{Program: p, Limits: l})
 	var se *ScriptError
 	if !errors.As(res.Err, &se) || !strings.Contains(se.Message, "cancel") {
 		t.Fatalf("got %v", res.Err)
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), 30_000_000) // 30ms
 	defer cancel()
-	res = e.Run(ctx, p, l, nil)
+	res = e.Run(ctx, Invocation{Program: p, Limits: l})
 	var le *LimitError
 	if !errors.As(res.Err, &le) || le.Knob != shared.KnobTimeoutMS {
 		t.Fatalf("got %v", res.Err)

@@ -108,7 +108,7 @@ func TestNothingLeaksBetweenScriptsOnOneRuntime(t *testing.T) {
 				t.Fatal(err)
 			}
 			for n := 0; n < 2; n++ {
-				resA := e.Run(context.Background(), pa, l, &Request{App: "a"})
+				resA := e.Run(context.Background(), Invocation{Program: pa, Limits: l, Request: &Request{App: "a"}})
 				if resA.Err != nil {
 					t.Fatalf("app a: %v", resA.Err)
 				}
@@ -116,7 +116,7 @@ func TestNothingLeaksBetweenScriptsOnOneRuntime(t *testing.T) {
 				if sb == nil {
 					t.Fatal("app a's clean run left no runtime in the pool")
 				}
-				resB := e.Run(context.Background(), pb, l, &Request{App: "b"})
+				resB := e.Run(context.Background(), Invocation{Program: pb, Limits: l, Request: &Request{App: "b"}})
 				if got := body(t, resB); got != tc.want {
 					t.Fatalf("app b got %q, want %q", got, tc.want)
 				}
@@ -151,15 +151,15 @@ func TestSharedRuntimeDiscardedAfterFault(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body(t, e.Run(context.Background(), good, l, nil))
+			body(t, e.Run(context.Background(), Invocation{Program: good, Limits: l}))
 			before := pooled(e)
-			if res := e.Run(context.Background(), bad, l, nil); res.Err == nil {
+			if res := e.Run(context.Background(), Invocation{Program: bad, Limits: l}); res.Err == nil {
 				t.Fatal("fault not reported")
 			}
 			if pooled(e) != nil {
 				t.Fatal("the faulted runtime went back to the pool")
 			}
-			if got := body(t, e.Run(context.Background(), good, l, nil)); got != "fine" {
+			if got := body(t, e.Run(context.Background(), Invocation{Program: good, Limits: l})); got != "fine" {
 				t.Fatalf("got %q", got)
 			}
 			if after := pooled(e); after == nil || after == before {
@@ -180,7 +180,7 @@ func TestNewVersionRunsWarm(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := pooled(e)
-		if got := body(t, e.Run(context.Background(), p, l, nil)); got != "v"+string(rune('0'+v)) {
+		if got := body(t, e.Run(context.Background(), Invocation{Program: p, Limits: l})); got != "v"+string(rune('0'+v)) {
 			t.Fatalf("version %d answered %q", v, got)
 		}
 		if v > 1 && pooled(e) != before {
@@ -204,14 +204,14 @@ func TestSymbolRegistryDoesNotGrowAcrossRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	for n := 0; n < 3; n++ {
-		if got := body(t, e.Run(context.Background(), same, l, nil)); got != "k" {
+		if got := body(t, e.Run(context.Background(), Invocation{Program: same, Limits: l})); got != "k" {
 			t.Fatalf("got %q", got)
 		}
 	}
 	if pooled(e) == nil {
 		t.Fatal("reusing one Symbol.for key retired the runtime")
 	}
-	body(t, e.Run(context.Background(), many, l, nil))
+	body(t, e.Run(context.Background(), Invocation{Program: many, Limits: l}))
 	if pooled(e) != nil {
 		t.Fatal("a runtime holding 300 KB of Symbol.for keys went back to the pool")
 	}

@@ -23,7 +23,7 @@ func TestWaitingRunRespectsContext(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	res := e.Run(ctx, p, shared.DefaultLimits(), nil)
+	res := e.Run(ctx, Invocation{Program: p, Limits: shared.DefaultLimits()})
 	var le *LimitError
 	if !errors.As(res.Err, &le) || le.Knob != shared.KnobTimeoutMS {
 		t.Fatalf("deadline while waiting: %v, want the timeout_ms limit", res.Err)
@@ -31,14 +31,16 @@ func TestWaitingRunRespectsContext(t *testing.T) {
 
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
-	res = e.Run(ctx, p, shared.DefaultLimits(), nil)
+	res = e.Run(ctx, Invocation{Program: p, Limits: shared.DefaultLimits()})
 	var se *ScriptError
 	if !errors.As(res.Err, &se) {
 		t.Fatalf("cancelled while waiting: %v, want a ScriptError", res.Err)
 	}
 
 	done := make(chan *Result)
-	go func() { done <- e.Run(context.Background(), p, shared.DefaultLimits(), nil) }()
+	go func() {
+		done <- e.Run(context.Background(), Invocation{Program: p, Limits: shared.DefaultLimits()})
+	}()
 	select {
 	case res := <-done:
 		t.Fatalf("ran without a free slot: %v", res)
@@ -70,12 +72,12 @@ func TestSlowRunsDoNotHoldUpOthers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	slowDone := make(chan *Result, cap(e.slots))
 	for range cap(e.slots) {
-		go func() { slowDone <- e.Run(ctx, slow, l, nil) }()
+		go func() { slowDone <- e.Run(ctx, Invocation{Program: slow, Limits: l}) }()
 	}
 	for len(e.slots) < cap(e.slots) {
 		time.Sleep(time.Millisecond)
 	}
-	if got := body(t, e.Run(context.Background(), quick, l, nil)); got != "quick" {
+	if got := body(t, e.Run(context.Background(), Invocation{Program: quick, Limits: l})); got != "quick" {
 		t.Fatalf("got %q", got)
 	}
 	if n := len(e.extra); n != 0 {
@@ -101,7 +103,7 @@ func TestWaitForSlotDoesNotCountTowardsTimeout(t *testing.T) {
 	}
 	takeAllSlots(e)
 	done := make(chan *Result)
-	go func() { done <- e.Run(context.Background(), p, l, nil) }()
+	go func() { done <- e.Run(context.Background(), Invocation{Program: p, Limits: l}) }()
 	time.Sleep(100 * time.Millisecond) // > timeout_ms
 	<-e.slots
 	if got := body(t, <-done); got != "ran" {

@@ -1,12 +1,14 @@
 package manager
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/picloud/picloud/node/executor"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -38,6 +40,10 @@ func (a *API) createRoute(w http.ResponseWriter, r *http.Request, ps httprouter.
 		a.fail(w, r, err)
 		return
 	}
+	if err := a.checkHandles(r.Context(), app.ID, route.ScriptID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	// The check runs inside the store's write transaction, so no other
 	// writer can add a clashing route or drop the claim in between.
 	check := func(existing []shared.Route, domains []shared.Domain) error {
@@ -57,6 +63,22 @@ func (a *API) createRoute(w http.ResponseWriter, r *http.Request, ps httprouter.
 	}
 	a.committed(r.Context(), "create route")
 	writeJSON(w, http.StatusCreated, created)
+}
+
+// checkHandles refuses a route to a script of the app that defines no
+// handle (a script may define only scheduled, SPEC §9). A script that is
+// missing or another app's is left to the store's check, and one that no
+// longer compiles to the data plane, which answers its routes 500.
+func (a *API) checkHandles(ctx context.Context, appID, scriptID int64) error {
+	sc, err := a.store.Script(ctx, scriptID)
+	if err != nil || sc.AppID != appID {
+		return nil
+	}
+	p, err := a.compiler.Compile(sc.ID, sc.Version, sc.Source, shared.EffectiveLimits(a.defaults, a.ceiling, sc.Sandbox))
+	if err == nil && !p.Has(executor.EntryHandle) {
+		return shared.Validation("script_id", "script %q defines no handle(req) function for a route to call", sc.Name)
+	}
+	return nil
 }
 
 // newRoute validates a route request: script_id, method, path and host.

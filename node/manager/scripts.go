@@ -6,6 +6,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/picloud/picloud/node/executor"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -103,7 +104,7 @@ func (a *API) createScript(w http.ResponseWriter, r *http.Request, _ httprouter.
 		a.fail(w, r, err)
 		return
 	}
-	if err := a.checkProgram(req.Source, req.Sandbox); err != nil {
+	if _, err := a.checkProgram(req.Source, req.Sandbox); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -156,7 +157,12 @@ func (a *API) updateScript(w http.ResponseWriter, r *http.Request, ps httprouter
 		if req.Sandbox != nil {
 			sandbox = *req.Sandbox
 		}
-		if err := a.checkProgram(source, sandbox); err != nil {
+		p, err := a.checkProgram(source, sandbox)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.checkRoutedHandle(r.Context(), cur, p); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -191,15 +197,32 @@ func (a *API) sandbox(w http.ResponseWriter, _ *http.Request, _ httprouter.Param
 // under the resulting limits, without caching (script id 0). Errors are
 // the contract's: too_large, unknown_field, sandbox_exceeds_ceiling,
 // validation_failed, script_syntax.
-func (a *API) checkProgram(source string, sandbox shared.Overrides) error {
+func (a *API) checkProgram(source string, sandbox shared.Overrides) (*executor.Program, error) {
 	if len(source) > MaxSourceBytes {
-		return shared.TooLarge(MaxSourceBytes).With("field", "source")
+		return nil, shared.TooLarge(MaxSourceBytes).With("field", "source")
 	}
 	if err := shared.ValidateOverrides(sandbox, a.ceiling); err != nil {
+		return nil, err
+	}
+	return a.compiler.Compile(0, 0, source, shared.EffectiveLimits(a.defaults, a.ceiling, sandbox))
+}
+
+// checkRoutedHandle refuses a new version without handle of a script that
+// routes call.
+func (a *API) checkRoutedHandle(ctx context.Context, cur shared.Script, p *executor.Program) error {
+	if p.Has(executor.EntryHandle) {
+		return nil
+	}
+	routes, err := a.store.Routes(ctx, cur.AppID)
+	if err != nil {
 		return err
 	}
-	_, err := a.compiler.Compile(0, 0, source, shared.EffectiveLimits(a.defaults, a.ceiling, sandbox))
-	return err
+	for _, rt := range routes {
+		if rt.ScriptID == cur.ID {
+			return shared.Validation("source", "routes call this script: it must keep its handle(req) function (route %d)", rt.ID)
+		}
+	}
+	return nil
 }
 
 func checkMemory(mb int64) error {

@@ -163,15 +163,19 @@ func (o *Orchestrator) run(w http.ResponseWriter, r *http.Request, x run) {
 	if r.URL.RawQuery != "" { // no empty map to build and sort for most requests
 		query = r.URL.Query()
 	}
-	res := o.exec.Run(r.Context(), x.script.program, x.script.script.EffectiveSandbox, &executor.Request{
-		Method: r.Method,
-		Host:   x.host,
-		Path:   x.path,
-		App:    x.app.Slug,
-		Params: x.params,
-		Query:  query,
-		Header: x.header,
-		Body:   body,
+	res := o.exec.Run(r.Context(), executor.Invocation{
+		Program: x.script.program,
+		Limits:  x.script.script.EffectiveSandbox,
+		Request: &executor.Request{
+			Method: r.Method,
+			Host:   x.host,
+			Path:   x.path,
+			App:    x.app.Slug,
+			Params: x.params,
+			Query:  query,
+			Header: x.header,
+			Body:   body,
+		},
 	})
 	entry.DurationUS = res.Duration.Microseconds()
 	entry.Operations = res.Operations

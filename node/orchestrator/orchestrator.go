@@ -44,7 +44,7 @@ type Store interface {
 // Executor compiles and runs scripts.
 type Executor interface {
 	Compile(scriptID, version int64, source string, limits shared.Limits) (*executor.Program, error)
-	Run(ctx context.Context, p *executor.Program, limits shared.Limits, req *executor.Request) *executor.Result
+	Run(ctx context.Context, inv executor.Invocation) *executor.Result
 }
 
 // Config configures an Orchestrator. Store and Executor are required.
