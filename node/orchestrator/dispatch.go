@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/picloud/picloud/node/executor"
 	"github.com/picloud/picloud/shared"
@@ -26,7 +25,7 @@ const executePrefix = "/api/v1/execute/"
 func (o *Orchestrator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	snap := o.current.Load()
 	if snap == nil {
-		writeError(w, shared.Errorf(http.StatusServiceUnavailable, shared.CodeInternal, "the node is starting"))
+		writeError(w, errStarting())
 		return
 	}
 	t, err := snap.resolve(r.Host, r.Method, r.URL.Path)
@@ -40,16 +39,14 @@ func (o *Orchestrator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The executor only reads params and headers (it copies them into the
 	// script's req), so the request's own header map is passed as is. The
 	// snapshot is immutable, so the log may point at its route id.
-	o.run(w, r, run{
+	o.serve(w, r, invocation{
 		trigger: shared.TriggerRoute,
-		app:     t.app.app,
+		app:     t.app,
 		script:  t.script,
 		routeID: &t.route.ID,
 		host:    t.host,
 		path:    r.URL.Path,
-		params:  runParams(t.params),
-		header:  r.Header,
-	})
+	}, runParams(t.params), r.Header)
 }
 
 // Resolve answers what the data plane would run for a host, method and
@@ -58,7 +55,7 @@ func (o *Orchestrator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (o *Orchestrator) Resolve(ctx context.Context, host, method, path string) (shared.Resolution, error) {
 	snap := o.current.Load()
 	if snap == nil {
-		return shared.Resolution{}, shared.Errorf(http.StatusServiceUnavailable, shared.CodeInternal, "the node is starting")
+		return shared.Resolution{}, errStarting()
 	}
 	t, err := snap.resolve(host, method, path)
 	if err != nil {
@@ -81,29 +78,23 @@ func (o *Orchestrator) Resolve(ctx context.Context, host, method, path string) (
 func (o *Orchestrator) Execute(w http.ResponseWriter, r *http.Request, scriptID int64) {
 	snap := o.current.Load()
 	if snap == nil {
-		writeError(w, shared.Errorf(http.StatusServiceUnavailable, shared.CodeInternal, "the node is starting"))
+		writeError(w, errStarting())
 		return
 	}
-	sc, ok := snap.scripts[scriptID]
-	if !ok {
-		writeError(w, shared.NotFound("script", scriptID))
-		return
-	}
-	a, ok := snap.apps[sc.script.AppID]
-	if !ok { // the store keeps scripts with their app; never expected
-		writeError(w, shared.NotFound("app", sc.script.AppID))
+	sc, a, err := snap.scriptOf(scriptID)
+	if err != nil {
+		writeError(w, err)
 		return
 	}
 	header := r.Header.Clone()
 	header.Del("Authorization")
-	o.run(w, r, run{
+	o.serve(w, r, invocation{
 		trigger: shared.TriggerExecute,
-		app:     a.app,
+		app:     a,
 		script:  sc,
 		host:    InternalHost,
 		path:    executePath(r.URL.Path, scriptID),
-		header:  header,
-	})
+	}, nil, header)
 }
 
 // executePath is the path a script run through execute sees: what follows
@@ -122,78 +113,35 @@ func executePath(p string, scriptID int64) string {
 	return p
 }
 
-// run is one execution of a script for a request.
-type run struct {
-	trigger string
-	app     shared.App
-	script  *scriptState
-	routeID *int64
-	host    string
-	path    string
-	params  map[string]string // nil when none: the script sees {} either way
-	header  http.Header       // read, never written
-}
-
-// run executes the script, writes its answer and records the execution.
-func (o *Orchestrator) run(w http.ResponseWriter, r *http.Request, x run) {
+// serve is the HTTP adapter of execute: it reads r into inv's request,
+// runs it and writes the script's answer, or the contract's error.
+func (o *Orchestrator) serve(w http.ResponseWriter, r *http.Request, inv invocation, params map[string]string, header http.Header) {
 	body, err := o.readBody(w, r)
 	if err != nil {
 		writeError(w, err)
-		return
-	}
-	entry := shared.Log{
-		AppID:     x.app.ID,
-		ScriptID:  x.script.script.ID,
-		RouteID:   x.routeID,
-		Trigger:   x.trigger,
-		Host:      x.host,
-		Method:    r.Method,
-		Path:      x.path,
-		StartedAt: time.Now().UTC(),
-	}
-	defer func() { o.logs.record(entry) }()
-
-	if x.script.err != nil {
-		entry.Status = http.StatusInternalServerError
-		entry.Error = "script does not compile: " + x.script.err.Error()
-		writeError(w, scriptFailed(x.script.script))
 		return
 	}
 	var query url.Values
 	if r.URL.RawQuery != "" { // no empty map to build and sort for most requests
 		query = r.URL.Query()
 	}
-	res := o.exec.Run(r.Context(), executor.Invocation{
-		Program: x.script.program,
-		Limits:  x.script.script.EffectiveSandbox,
-		Request: &executor.Request{
-			Method: r.Method,
-			Host:   x.host,
-			Path:   x.path,
-			App:    x.app.Slug,
-			Params: x.params,
-			Query:  query,
-			Header: x.header,
-			Body:   body,
-		},
-	})
-	entry.DurationUS = res.Duration.Microseconds()
-	entry.Operations = res.Operations
-	entry.Output = res.Output
-
-	switch {
-	case res.Err != nil:
-		var e *shared.Error
-		entry.Status, entry.Error, e = runFailed(res.Err, x.script.script)
-		writeError(w, e)
-	case res.Status < 200 || res.Status > 599:
-		entry.Status = http.StatusInternalServerError
-		entry.Error = "handle returned the invalid status " + strconv.Itoa(res.Status)
-		writeError(w, scriptFailed(x.script.script))
-	default:
-		entry.Status = res.Status
-		writeResult(w, res)
+	inv.method = r.Method
+	inv.request = &executor.Request{
+		Method: r.Method,
+		Host:   inv.host,
+		Path:   inv.path,
+		App:    inv.app.app.Slug,
+		Params: params,
+		Query:  query,
+		Header: header,
+		Body:   body,
 	}
+	res, _, failed := o.execute(r.Context(), inv)
+	if failed != nil {
+		writeError(w, failed)
+		return
+	}
+	writeResult(w, res)
 }
 
 // readBody reads the request body up to the node's limit. Most data-plane

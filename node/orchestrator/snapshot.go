@@ -21,6 +21,9 @@ type snapshot struct {
 type appState struct {
 	app    shared.App
 	routes *routeTable
+	// bindings are what the app's runs see as env and behind host APIs;
+	// one value serves every run (the executor only reads it).
+	bindings *executor.Bindings
 }
 
 type scriptState struct {
@@ -39,7 +42,7 @@ func (o *Orchestrator) build(data *store.Snapshot) *snapshot {
 		scripts: make(map[int64]*scriptState, len(data.Scripts)),
 	}
 	for _, a := range data.Apps {
-		s.apps[a.ID] = &appState{app: a, routes: newRouteTable()}
+		s.apps[a.ID] = &appState{app: a, routes: newRouteTable(), bindings: o.bindings(a, data)}
 	}
 	for _, d := range data.Domains {
 		if _, ok := s.apps[d.AppID]; ok {

@@ -1,0 +1,16 @@
+package orchestrator
+
+import (
+	"github.com/picloud/picloud/node/executor"
+	"github.com/picloud/picloud/node/store"
+	"github.com/picloud/picloud/shared"
+)
+
+// bindings builds app a's bindings from a snapshot of the store, once per
+// rebuild: every run of the app shares them. This is where per-app state
+// enters the execution path: the app's variables and secrets (env.NAME,
+// issue 16), its KV namespace (env.KV, issue 17) and its egress policy
+// (fetch, issue 19) are filled in here.
+func (o *Orchestrator) bindings(a shared.App, data *store.Snapshot) *executor.Bindings {
+	return &executor.Bindings{}
+}
