@@ -247,16 +247,15 @@ func (e *Executor) Run(ctx context.Context, inv Invocation) (res *Result) {
 		inv.Request = &Request{}
 	}
 
-	slot, waited := e.acquire(ctx)
+	slot, waited := e.acquire(ctx, nil)
 	if slot == nil {
 		res.Err = ctxError(ctx)
 		res.Duration = time.Since(start)
 		return res
 	}
-	defer func() { <-slot }()
-
 	sb, built, err := e.get()
 	if err != nil {
+		<-slot
 		e.logger.Error("prepare sandbox", "script", p.ScriptID, "err", err)
 		res.Err = &ScriptError{Message: "internal error preparing the sandbox"}
 		return res
@@ -269,8 +268,9 @@ func (e *Executor) Run(ctx context.Context, inv Invocation) (res *Result) {
 	if waited || built {
 		began = time.Now()
 	}
-	rs := &runState{sb: sb, limits: limits, ctx: ctx,
+	rs := &runState{sb: sb, limits: limits, ctx: ctx, exec: e, slot: slot,
 		deadline: began.Add(time.Duration(limits.TimeoutMS) * time.Millisecond)}
+	defer rs.releaseSlot() // the slot it holds at the end: waiting may change it
 	sb.run = rs
 	// goja refuses a call once the stack already holds size frames; the
 	// bottom one is the entry function, which calls handle (level 1).
@@ -322,9 +322,9 @@ func (e *Executor) Run(ctx context.Context, inv Invocation) (res *Result) {
 }
 
 // acquire waits for a run slot and returns the channel to release it to,
-// or nil if ctx ended first; waited tells whether a slot was not free at
-// once.
-func (e *Executor) acquire(ctx context.Context) (slot chan struct{}, waited bool) {
+// or nil if ctx ended or stop fired first (a nil stop never does); waited
+// tells whether a slot was not free at once.
+func (e *Executor) acquire(ctx context.Context, stop <-chan struct{}) (slot chan struct{}, waited bool) {
 	select {
 	case e.slots <- struct{}{}:
 		return e.slots, false
@@ -337,6 +337,8 @@ func (e *Executor) acquire(ctx context.Context) (slot chan struct{}, waited bool
 		return e.slots, true
 	case <-ctx.Done():
 		return nil, true
+	case <-stop:
+		return nil, true
 	case <-t.C:
 	}
 	select {
@@ -345,6 +347,8 @@ func (e *Executor) acquire(ctx context.Context) (slot chan struct{}, waited bool
 	case e.extra <- struct{}{}:
 		return e.extra, true
 	case <-ctx.Done():
+		return nil, true
+	case <-stop:
 		return nil, true
 	}
 }
@@ -414,6 +418,9 @@ func (sb *sandbox) execute(inv *Invocation, res *Result) bool {
 	}
 	env := sb.install(inv.Bindings, p.shape.env(inv.Entry))
 	v, err := sb.call(p, entry, arg, env, inv.Entry)
+	if err == nil && sb.run.loop != nil {
+		err = sb.await(v)
+	}
 	if err != nil {
 		res.Err = sb.scriptError(err)
 		return false

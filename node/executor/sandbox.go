@@ -58,6 +58,10 @@ type runState struct {
 	limits   shared.Limits
 	bindings *Bindings // the app's, see install; nil when none
 
+	exec *Executor
+	slot chan struct{} // the run slot held (e.slots or e.extra); nil while waiting
+	loop *loop         // the event loop, once the run started Go work (loop.go)
+
 	// The run ends at deadline (timeout_ms) or when ctx ends. The run checks
 	// both itself once every clockEvery operations, from the first one on;
 	// the fence checks runs stuck in native code.
@@ -94,6 +98,9 @@ func (rs *runState) stop(knob string) {
 	le := &LimitError{Knob: knob}
 	if rs.limit.CompareAndSwap(nil, le) {
 		rs.sb.rt.Interrupt(le)
+		if rs.loop != nil {
+			rs.loop.wake <- struct{}{} // buffered; sent once per run
+		}
 	}
 }
 
@@ -138,10 +145,22 @@ func (rs *runState) checkClock(now time.Time) {
 }
 
 // end detaches the run from its runtime, after finish: from here on no
-// host function finds this run's bindings (they read sb.run).
+// host function finds this run's bindings (they read sb.run), and the Go
+// work still outstanding is cancelled; its completions are never applied.
 func (rs *runState) end() {
+	if rs.loop != nil {
+		rs.loop.cancel()
+	}
 	rs.bindings = nil
 	rs.sb.run = nil
+}
+
+// releaseSlot gives the run's slot back, if it holds one.
+func (rs *runState) releaseSlot() {
+	if rs.slot != nil {
+		<-rs.slot
+		rs.slot = nil
+	}
 }
 
 // finish marks the run as over: later stop calls do nothing.
