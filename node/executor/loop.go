@@ -140,17 +140,17 @@ func (lp *loop) start(work AsyncWork, op *operation) {
 func (sb *sandbox) await(v goja.Value) error {
 	rs, lp := sb.run, sb.run.loop
 	p := promiseOf(v)
-	for p != nil && p.State() == goja.PromiseStatePending && lp.unsettled > 0 {
+	for p != nil && p.State() == goja.PromiseStatePending && lp.unsettled > 0 && !rs.stopped() {
 		c, ok := rs.wait()
-		if ok {
-			ok = sb.apply(c)
+		if !ok {
+			break
 		}
-		if !ok || rs.stopped() {
-			if le := rs.limit.Load(); le != nil {
-				return le
-			}
-			return errors.New("the run was stopped while waiting")
+		if err := sb.apply(c); err != nil {
+			return err
 		}
+	}
+	if le := rs.limit.Load(); le != nil {
+		return le
 	}
 	return nil
 }
@@ -191,9 +191,9 @@ func (rs *runState) stopContext() {
 
 // apply settles c's promise with what c's work produced, on the run's
 // goroutine; goja then runs the reactions. It starts queued work in the
-// goroutine c's work left, and reports false when the run was stopped
-// meanwhile.
-func (sb *sandbox) apply(c completion) bool {
+// goroutine c's work left. The error is uncatchable: an interrupt (a
+// limit, the deadline) or too deep a stack while reactions ran.
+func (sb *sandbox) apply(c completion) error {
 	lp := sb.run.loop
 	lp.inFlight--
 	lp.unsettled--
@@ -209,17 +209,9 @@ func (sb *sandbox) apply(c completion) bool {
 		err = ex
 	}
 	if err != nil {
-		err = c.op.reject(sb.rejection(err))
-	} else {
-		err = c.op.resolve(v)
+		return c.op.reject(sb.rejection(err))
 	}
-	// The resolving functions fail only uncatchably: an interrupt (a
-	// limit, the deadline) or too deep a stack while running reactions.
-	if err != nil {
-		sb.scriptError(err) // records a stack overflow as its limit
-		return false
-	}
-	return !sb.run.stopped()
+	return c.op.resolve(v)
 }
 
 // hostError is an error a host API rejects with as a JavaScript error of

@@ -232,10 +232,18 @@ func TestCancelWhileWaiting(t *testing.T) {
 func TestLimitAfterResuming(t *testing.T) {
 	e := New(Options{})
 	l := shared.DefaultLimits().Apply(shared.Overrides{shared.KnobMaxOperations: 10_000})
-	res := runWith(t, e, context.Background(), `async function handle(req, env) { await env.slow("x", 1); for (;;) {} }`, l, newSlowAPI().bindings())
-	var le *LimitError
-	if !errors.As(res.Err, &le) || le.Knob != shared.KnobMaxOperations {
-		t.Fatalf("got %v, want the max_operations limit", res.Err)
+	for _, tc := range []struct{ knob, src string }{
+		{shared.KnobMaxOperations, `async function handle(req, env) { await env.slow("x", 1); for (;;) {} }`},
+		{shared.KnobMaxCallLevels, `async function handle(req, env) { await env.slow("x", 1); function f() { return f() } return f() }`},
+		{shared.KnobMaxStringSize, `async function handle(req, env) { let s = await env.slow("x", 1); for (;;) s += s }`},
+	} {
+		t.Run(tc.knob, func(t *testing.T) {
+			res := runWith(t, e, context.Background(), tc.src, l, newSlowAPI().bindings())
+			var le *LimitError
+			if !errors.As(res.Err, &le) || le.Knob != tc.knob {
+				t.Fatalf("got %v, want the %s limit", res.Err, tc.knob)
+			}
+		})
 	}
 }
 
