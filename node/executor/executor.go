@@ -230,35 +230,68 @@ type Result struct {
 // Run executes inv: the program's handle(req, env) or scheduled(event, env)
 // under inv.Limits. It never panics and reports script faults only in
 // Result.Err.
-func (e *Executor) Run(ctx context.Context, inv Invocation) (res *Result) {
+func (e *Executor) Run(ctx context.Context, inv Invocation) *Result {
 	start := time.Now()
-	res = &Result{}
-	limits := fillLimits(inv.Limits)
+	res := &Result{}
+	if res.Err = checkInvocation(&inv); res.Err != nil {
+		return res
+	}
+	rs, err := e.begin(ctx, start, &inv)
+	if err != nil {
+		res.Err = err
+		res.Duration = time.Since(start)
+		return res
+	}
+	defer rs.releaseSlot() // the slot it holds at the end: waiting may change it
+
+	clean := e.protect(rs.sb, &inv, res)
+	// Once finished, no deadline, cancellation or fence can interrupt this
+	// run any more. execute checked for limits at its end, so a limit that
+	// arrives after that is too late to matter.
+	rs.finish()
+	e.fence.leave(rs)
+	clean = rs.conclude(res, clean)
+	end := time.Now()
+	res.Duration = end.Sub(start)
+
+	sb := rs.sb
+	rs.end()
+	e.lastRun.Store(end.UnixNano())
+	if clean && !sb.retire {
+		sb.rt.ClearInterrupt()
+		e.put(sb)
+		e.watchIdle()
+	}
+	return res
+}
+
+// checkInvocation refuses what cannot run and fills the defaults.
+func checkInvocation(inv *Invocation) error {
 	p := inv.Program
 	if p == nil || p.prg == nil {
-		res.Err = &ScriptError{Message: "no program"}
-		return res
+		return &ScriptError{Message: "no program"}
 	}
 	if !p.Has(inv.Entry) {
-		res.Err = &ScriptError{Message: "script defines no " + inv.Entry.String() + " function"}
-		return res
+		return &ScriptError{Message: "script defines no " + inv.Entry.String() + " function"}
 	}
+	inv.Limits = fillLimits(inv.Limits)
 	if inv.Request == nil {
 		inv.Request = &Request{}
 	}
+	return nil
+}
 
+// begin takes a run slot and a runtime and starts the run's state on it.
+func (e *Executor) begin(ctx context.Context, start time.Time, inv *Invocation) (*runState, error) {
 	slot, waited := e.acquire(ctx, nil)
 	if slot == nil {
-		res.Err = ctxError(ctx)
-		res.Duration = time.Since(start)
-		return res
+		return nil, ctxError(ctx)
 	}
 	sb, built, err := e.get()
 	if err != nil {
 		<-slot
-		e.logger.Error("prepare sandbox", "script", p.ScriptID, "err", err)
-		res.Err = &ScriptError{Message: "internal error preparing the sandbox"}
-		return res
+		e.logger.Error("prepare sandbox", "script", inv.Program.ScriptID, "err", err)
+		return nil, &ScriptError{Message: "internal error preparing the sandbox"}
 	}
 	// The timeout counts from when the script can start: after any wait
 	// for a slot and any build of a runtime. A warm node does neither, and
@@ -268,36 +301,36 @@ func (e *Executor) Run(ctx context.Context, inv Invocation) (res *Result) {
 	if waited || built {
 		began = time.Now()
 	}
+	limits := inv.Limits
 	rs := &runState{sb: sb, limits: limits, ctx: ctx, exec: e, slot: slot,
 		deadline: began.Add(time.Duration(limits.TimeoutMS) * time.Millisecond)}
-	defer rs.releaseSlot() // the slot it holds at the end: waiting may change it
 	sb.run = rs
 	// goja refuses a call once the stack already holds size frames; the
 	// bottom one is the entry function, which calls handle (level 1).
 	sb.rt.SetMaxCallStackSize(int(min(limits.MaxCallLevels, 1<<20)))
 	sb.rt.ClearInterrupt()
 	e.fence.enter(rs)
+	return rs, nil
+}
 
-	clean := false
-	func() {
-		defer func() {
-			if x := recover(); x != nil {
-				e.logger.Error("script run panicked", "script", p.ScriptID, "panic", x, "stack", string(debug.Stack()))
-				res.Err = &ScriptError{Message: fmt.Sprintf("internal error: %v", x)}
-			}
-		}()
-		clean = sb.execute(&inv, res)
+// protect is sb.execute, with a panic reported as an internal error.
+func (e *Executor) protect(sb *sandbox, inv *Invocation, res *Result) (clean bool) {
+	defer func() {
+		if x := recover(); x != nil {
+			e.logger.Error("script run panicked", "script", inv.Program.ScriptID, "panic", x, "stack", string(debug.Stack()))
+			res.Err = &ScriptError{Message: fmt.Sprintf("internal error: %v", x)}
+			clean = false
+		}
 	}()
+	return sb.execute(inv, res)
+}
 
-	// Once finished, no deadline, cancellation or fence can interrupt this
-	// run any more. execute checked for limits at its end, so a limit that
-	// arrives after that is too late to matter.
-	rs.finish()
-	e.fence.leave(rs)
-
+// conclude puts the run's limit, output and operations into res, and
+// reports whether the runtime may be reused.
+func (rs *runState) conclude(res *Result, clean bool) bool {
 	if le := rs.limit.Load(); le != nil && !clean {
 		if le.Knob == knobCancelled {
-			res.Err = &ScriptError{Message: "execution cancelled: " + context.Cause(ctx).Error()}
+			res.Err = &ScriptError{Message: "execution cancelled: " + context.Cause(rs.ctx).Error()}
 		} else {
 			res.Err = le
 		}
@@ -308,17 +341,7 @@ func (e *Executor) Run(ctx context.Context, inv Invocation) (res *Result) {
 	}
 	res.Output = rs.out.String()
 	res.Operations = rs.ops
-	end := time.Now()
-	res.Duration = end.Sub(start)
-
-	rs.end()
-	e.lastRun.Store(end.UnixNano())
-	if clean && !sb.retire {
-		sb.rt.ClearInterrupt()
-		e.put(sb)
-		e.watchIdle()
-	}
-	return res
+	return clean
 }
 
 // acquire waits for a run slot and returns the channel to release it to,
