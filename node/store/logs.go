@@ -95,9 +95,10 @@ func (s *Store) InsertLogs(ctx context.Context, logs []shared.Log) error {
 		return nil
 	}
 	for i, l := range logs {
-		if l.Trigger != shared.TriggerRoute && l.Trigger != shared.TriggerExecute {
-			return fmt.Errorf("insert logs: entry %d: trigger %q is neither %q nor %q",
-				i, l.Trigger, shared.TriggerRoute, shared.TriggerExecute)
+		switch l.Trigger {
+		case shared.TriggerRoute, shared.TriggerExecute, shared.TriggerCron:
+		default:
+			return fmt.Errorf("insert logs: entry %d: unknown trigger %q", i, l.Trigger)
 		}
 	}
 	stmts, err := s.preparedLogStmts(ctx)

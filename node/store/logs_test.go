@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -64,7 +65,7 @@ func TestInsertLogsAllOrNothing(t *testing.T) {
 	ctx := context.Background()
 	a := mkApp(t, s, "a")
 	batch := logsFor(a.ID, 1, 5, time.Now())
-	batch[3].Trigger = "cron"
+	batch[3].Trigger = "timer"
 	before := dump(t, s)
 	if err := s.InsertLogs(ctx, batch); err == nil {
 		t.Fatal("a batch with a bad trigger was accepted")
@@ -544,5 +545,33 @@ func TestInsertLogsContextRuns(t *testing.T) {
 	}
 	if n := count(t, s, "execution_logs", gone.ID); n != 0 {
 		t.Errorf("%d logs of a deleted app stored", n)
+	}
+}
+
+// TestInsertLogsEveryTrigger: each trigger of the contract is stored and
+// read back as such (a scheduled run is logged with trigger cron, §9).
+func TestInsertLogsEveryTrigger(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a := mkApp(t, s, "a")
+	triggers := []string{shared.TriggerRoute, shared.TriggerExecute, shared.TriggerCron}
+	batch := logsFor(a.ID, 1, len(triggers), time.Now())
+	for i := range batch {
+		batch[i].Trigger = triggers[i]
+	}
+	if err := s.InsertLogs(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Logs(ctx, a.ID, 0, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, l := range got {
+		seen = append(seen, l.Trigger)
+	}
+	slices.Sort(seen)
+	if want := []string{"cron", "execute", "route"}; !slices.Equal(seen, want) {
+		t.Errorf("triggers stored %q, want %q", seen, want)
 	}
 }
