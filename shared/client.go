@@ -187,6 +187,26 @@ func (c *Client) DeleteDomain(ctx context.Context, ref string, id int64) error {
 	return c.do(ctx, http.MethodDelete, appPath(ref)+"/domains/"+itoa(id), nil, nil, nil)
 }
 
+// Egress returns an app's egress allowlist (SPEC §10); empty when the app
+// has no network.
+func (c *Client) Egress(ctx context.Context, ref string) ([]string, error) {
+	var out Egress
+	err := c.do(ctx, http.MethodGet, appPath(ref)+"/egress", nil, nil, &out)
+	return out.Allow, err
+}
+
+// SetEgress replaces an app's egress allowlist and returns it as stored
+// (canonical spelling, duplicates dropped). An empty list closes the
+// network.
+func (c *Client) SetEgress(ctx context.Context, ref string, allow []string) ([]string, error) {
+	if allow == nil {
+		allow = []string{}
+	}
+	var out Egress
+	err := c.do(ctx, http.MethodPut, appPath(ref)+"/egress", nil, Egress{Allow: allow}, &out)
+	return out.Allow, err
+}
+
 // ---- scripts ----
 
 // Scripts lists the scripts of an app (id or slug), or of every app when

@@ -63,6 +63,7 @@ type Store interface {
 	DomainStore
 	ScriptStore
 	RouteStore
+	EgressStore
 }
 
 // Compiler checks a script at save time (the executor). Errors are
@@ -192,6 +193,9 @@ func NewAPI(cfg Config) *API {
 	a.handle(http.MethodGet, apps+"/:app/routes", a.listRoutes)
 	a.handle(http.MethodPost, apps+"/:app/routes", a.createRoute)
 	a.handle(http.MethodDelete, apps+"/:app/routes/:id", a.deleteRoute)
+
+	a.handle(http.MethodGet, apps+"/:app/egress", a.getEgress)
+	a.handle(http.MethodPut, apps+"/:app/egress", a.putEgress)
 
 	a.handle(http.MethodGet, "/api/v1/admin/resolve", a.resolve)
 	a.handle(http.MethodGet, apps+"/:app/logs", a.logs)

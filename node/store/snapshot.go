@@ -15,7 +15,10 @@ type Snapshot struct {
 	Domains []shared.Domain
 	Scripts []shared.Script // with Source; EffectiveSandbox left zero
 	Routes  []shared.Route
-	Schema  int
+	// Egress holds the egress allowlists of the apps that have one, by
+	// app id (SPEC §10).
+	Egress map[int64][]string
+	Schema int
 }
 
 // Snapshot reads a consistent copy of all apps, domains, scripts and routes,
@@ -30,7 +33,10 @@ func (s *Store) Snapshot(ctx context.Context) (*Snapshot, error) {
 		if snap.Scripts, err = queryScripts(ctx, tx, ``); err != nil {
 			return err
 		}
-		snap.Routes, err = queryRoutes(ctx, tx, ``)
+		if snap.Routes, err = queryRoutes(ctx, tx, ``); err != nil {
+			return err
+		}
+		snap.Egress, err = allEgress(ctx, tx)
 		return err
 	})
 	if err != nil {

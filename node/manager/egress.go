@@ -1,0 +1,61 @@
+package manager
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// EgressStore holds the apps' egress allowlists (SPEC §10).
+type EgressStore interface {
+	Egress(ctx context.Context, appID int64) ([]string, error)
+	SetEgress(ctx context.Context, appID int64, allow []string) ([]string, error)
+}
+
+func (a *API) getEgress(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	app, ok := a.appFromURL(w, r, ps)
+	if !ok {
+		return
+	}
+	allow, err := a.store.Egress(r.Context(), app.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, shared.Egress{Allow: allow})
+}
+
+// putEgress replaces the whole list: PUT {"allow": []} closes the network
+// again. "allow" must be present, so an empty body never wipes a list.
+func (a *API) putEgress(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	app, ok := a.appFromURL(w, r, ps)
+	if !ok {
+		return
+	}
+	var req struct {
+		Allow *[]string `json:"allow"`
+	}
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.Allow == nil {
+		a.fail(w, r, shared.Validation("allow", `"allow" is required: the list of hosts, addresses and ranges, [] for none`))
+		return
+	}
+	allow, err := shared.NormalizeEgress(*req.Allow)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	stored, err := a.store.SetEgress(r.Context(), app.ID, allow)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.committed(r.Context(), "set egress")
+	writeJSON(w, http.StatusOK, shared.Egress{Allow: stored})
+}
