@@ -64,6 +64,7 @@ type Store interface {
 	ScriptStore
 	RouteStore
 	EgressStore
+	ScheduleStore
 }
 
 // Compiler checks a script at save time (the executor). Errors are
@@ -86,6 +87,9 @@ type Config struct {
 	Store    Store
 	Compiler Compiler
 	Data     DataPlane
+	// Schedules is the scheduler: it reloads after a change and runs
+	// a schedule on request.
+	Schedules Scheduler
 	// Token returns the admin token in force; it is asked on every request,
 	// so a rotation takes effect at once. An empty token refuses everyone.
 	Token func() string
@@ -116,6 +120,8 @@ type API struct {
 	store    Store
 	compiler Compiler
 	data     DataPlane
+	sched    Scheduler
+	now      func() time.Time
 	token    func() string
 	defaults shared.Limits
 	ceiling  shared.Limits
@@ -147,6 +153,8 @@ func NewAPI(cfg Config) *API {
 		store:    cfg.Store,
 		compiler: cfg.Compiler,
 		data:     cfg.Data,
+		sched:    cfg.Schedules,
+		now:      cfg.Now,
 		token:    cfg.Token,
 		defaults: cfg.Defaults,
 		ceiling:  cfg.Ceiling,
@@ -196,6 +204,11 @@ func NewAPI(cfg Config) *API {
 
 	a.handle(http.MethodGet, apps+"/:app/egress", a.getEgress)
 	a.handle(http.MethodPut, apps+"/:app/egress", a.putEgress)
+
+	a.handle(http.MethodGet, apps+"/:app/schedules", a.listSchedules)
+	a.handle(http.MethodPost, apps+"/:app/schedules", a.createSchedule)
+	a.handle(http.MethodDelete, apps+"/:app/schedules/:id", a.deleteSchedule)
+	a.handle(http.MethodPost, apps+"/:app/schedules/:id/run", a.runSchedule)
 
 	a.handle(http.MethodGet, "/api/v1/admin/resolve", a.resolve)
 	a.handle(http.MethodGet, apps+"/:app/logs", a.logs)
@@ -272,5 +285,8 @@ func (a *API) authorized(r *http.Request) bool {
 func (a *API) committed(ctx context.Context, what string) {
 	if err := a.data.Rebuild(context.WithoutCancel(ctx)); err != nil {
 		a.log.Error("rebuild routing table after change", "change", what, "err", err)
+	}
+	if a.sched != nil {
+		a.sched.Reload(context.WithoutCancel(ctx))
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/picloud/picloud/node/executor"
 	"github.com/picloud/picloud/node/manager"
 	"github.com/picloud/picloud/node/orchestrator"
+	"github.com/picloud/picloud/node/scheduler"
 	"github.com/picloud/picloud/node/store"
 	"github.com/picloud/picloud/shared"
 )
@@ -74,8 +75,12 @@ func start(t *testing.T) *node {
 		t.Fatal(err)
 	}
 	clk := &clock{now: time.Now()}
+	sched := scheduler.New(scheduler.Config{Store: st, Executor: orch, Logger: log})
+	schedCtx, stopSched := context.WithCancel(ctx)
+	schedDone := make(chan struct{})
+	go func() { defer close(schedDone); sched.Run(schedCtx) }()
 	api := manager.NewAPI(manager.Config{
-		Store: st, Compiler: exec, Data: orch,
+		Store: st, Compiler: exec, Data: orch, Schedules: sched,
 		Token:    func() string { return token },
 		Defaults: defaults, Ceiling: ceiling,
 		Logger: log, Now: clk.Now,
@@ -87,6 +92,8 @@ func start(t *testing.T) *node {
 	t.Cleanup(func() {
 		n.admin.Close()
 		n.data.Close()
+		stopSched()
+		<-schedDone
 		_ = orch.Close(ctx)
 		_ = st.Close()
 	})

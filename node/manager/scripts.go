@@ -166,6 +166,10 @@ func (a *API) updateScript(w http.ResponseWriter, r *http.Request, ps httprouter
 			a.fail(w, r, err)
 			return
 		}
+		if err := a.checkScheduledKept(r.Context(), cur, p); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	}
 	s, err := a.store.UpdateScript(r.Context(), id, req)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/picloud/picloud/node/executor"
 	"github.com/picloud/picloud/node/manager"
 	"github.com/picloud/picloud/node/orchestrator"
+	"github.com/picloud/picloud/node/scheduler"
 	"github.com/picloud/picloud/node/store"
 	"github.com/picloud/picloud/shared"
 )
@@ -42,6 +43,9 @@ type Node struct {
 	identity *Identity
 	store    *store.Store
 	orch     *orchestrator.Orchestrator
+	sched    *scheduler.Scheduler
+	// stopSched stops the scheduler and waits for its runs; set by Serve.
+	stopSched func()
 
 	dataSrv, adminSrv *http.Server
 	dataLn, adminLn   net.Listener
@@ -83,16 +87,18 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 	if err := orch.Rebuild(ctx); err != nil {
 		return nil, fmt.Errorf("build routing table: %w", err)
 	}
-	n = &Node{cfg: cfg, log: logger, identity: id, store: st, orch: orch}
+	sched := scheduler.New(scheduler.Config{Store: st, Executor: orch, Logger: logger.With("component", "scheduler")})
+	n = &Node{cfg: cfg, log: logger, identity: id, store: st, orch: orch, sched: sched}
 
 	adminAPI := manager.New(manager.Config{
-		Store:    st,
-		Compiler: exec,
-		Data:     orch,
-		Token:    id.Tokens.Token,
-		Defaults: defaults,
-		Ceiling:  cfg.Ceiling,
-		Logger:   logger.With("component", "manager"),
+		Store:     st,
+		Compiler:  exec,
+		Data:      orch,
+		Schedules: sched,
+		Token:     id.Tokens.Token,
+		Defaults:  defaults,
+		Ceiling:   cfg.Ceiling,
+		Logger:    logger.With("component", "manager"),
 	})
 	writeTimeout := time.Duration(cfg.Ceiling.TimeoutMS)*time.Millisecond + writeSlack
 	n.watch = newConnWatch(connLimits{header: readHeaderTimeout, idle: idleTimeout, active: writeTimeout}, watchTick)
@@ -231,6 +237,10 @@ func (n *Node) Serve(ctx context.Context) error {
 	go n.watch.run(watchCtx)
 	go serve(n.dataSrv, n.watch.listen(n.dataLn), "data plane")
 	go serve(n.adminSrv, n.adminLn, "admin")
+	schedCtx, stopSched := context.WithCancel(context.Background())
+	schedDone := make(chan struct{})
+	go func() { defer close(schedDone); n.sched.Run(schedCtx) }()
+	n.stopSched = func() { stopSched(); <-schedDone }
 
 	annCtx, stopAnnounce := context.WithCancel(context.Background())
 	var annDone sync.WaitGroup
@@ -262,6 +272,9 @@ func (n *Node) shutdown() error {
 	}
 	wg.Wait()
 	err := errors.Join(errs...)
+	if n.stopSched != nil { // before the log writer closes: the runs it stops are logged
+		n.stopSched()
+	}
 	if e := n.orch.Close(ctx); e != nil {
 		err = errors.Join(err, fmt.Errorf("flush execution logs: %w", e))
 	}
