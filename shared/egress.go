@@ -174,6 +174,15 @@ func NormalizeEgress(allow []string) ([]string, error) {
 	return out, nil
 }
 
+// EgressDeniedError is a request the egress allowlist refused: its URL,
+// or the address its host resolved to. Scripts see a TypeError with this
+// message.
+type EgressDeniedError struct {
+	Host string
+}
+
+func (e *EgressDeniedError) Error() string { return "egress not allowed: " + e.Host }
+
 // EgressPolicy decides an app's outbound requests (SPEC §10). It is built
 // once per rebuild from the stored entries and only read afterwards, so
 // every run of the app may share it. The zero policy (and nil) allows
