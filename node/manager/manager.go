@@ -65,6 +65,7 @@ type Store interface {
 	RouteStore
 	EgressStore
 	ScheduleStore
+	EnvStore
 }
 
 // Compiler checks a script at save time (the executor). Errors are
@@ -209,6 +210,10 @@ func NewAPI(cfg Config) *API {
 	a.handle(http.MethodPost, apps+"/:app/schedules", a.createSchedule)
 	a.handle(http.MethodDelete, apps+"/:app/schedules/:id", a.deleteSchedule)
 	a.handle(http.MethodPost, apps+"/:app/schedules/:id/run", a.runSchedule)
+
+	a.handle(http.MethodGet, apps+"/:app/env", a.listEnv)
+	a.handle(http.MethodPut, apps+"/:app/env/:name", a.putEnv)
+	a.handle(http.MethodDelete, apps+"/:app/env/:name", a.deleteEnv)
 
 	a.handle(http.MethodGet, "/api/v1/admin/resolve", a.resolve)
 	a.handle(http.MethodGet, apps+"/:app/logs", a.logs)

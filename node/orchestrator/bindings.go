@@ -12,5 +12,7 @@ import (
 // issue 16), its KV namespace (env.KV, issue 17) and its egress policy
 // (fetch, issue 19) are filled in here.
 func (o *Orchestrator) bindings(a shared.App, data *store.Snapshot) *executor.Bindings {
-	return &executor.Bindings{}
+	return &executor.Bindings{
+		Vars: envVars(appEnv(data.Env, a.ID)),
+	}
 }

@@ -44,6 +44,7 @@ func (o *Orchestrator) execute(ctx context.Context, inv invocation) (res *execut
 		StartedAt: time.Now().UTC(),
 	}
 	res, failed = o.run(ctx, inv, &entry)
+	inv.app.redact(&entry)
 	o.logs.record(entry)
 	return res, entry, failed
 }

@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -24,6 +25,8 @@ type appState struct {
 	// bindings are what the app's runs see as env and behind host APIs;
 	// one value serves every run (the executor only reads it).
 	bindings *executor.Bindings
+	// redactor hides the app's secrets in its logs; nil when it has none.
+	redactor *strings.Replacer
 }
 
 type scriptState struct {
@@ -42,7 +45,8 @@ func (o *Orchestrator) build(data *store.Snapshot) *snapshot {
 		scripts: make(map[int64]*scriptState, len(data.Scripts)),
 	}
 	for _, a := range data.Apps {
-		s.apps[a.ID] = &appState{app: a, routes: newRouteTable(), bindings: o.bindings(a, data)}
+		s.apps[a.ID] = &appState{app: a, routes: newRouteTable(), bindings: o.bindings(a, data),
+			redactor: newRedactor(appEnv(data.Env, a.ID))}
 	}
 	for _, d := range data.Domains {
 		if _, ok := s.apps[d.AppID]; ok {

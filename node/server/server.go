@@ -73,6 +73,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 			st.Close()
 		}
 	}()
+	if err := useSecrets(ctx, cfg.DataDir, st, logger.With("component", "secrets")); err != nil {
+		return nil, err
+	}
 
 	defaults := shared.DefaultLimits().Min(cfg.Ceiling)
 	exec := executor.New(executor.Options{Logger: logger.With("component", "executor")})

@@ -236,6 +236,7 @@ func TestDeleteAppCascades(t *testing.T) {
 		sc := mkScript(t, s, a.ID, "main")
 		r := mkRoute(t, s, a.ID, sc.ID, "GET", "/", ptr("api."+slug+".example"))
 		mkSchedule(t, s, a.ID, sc.ID, "@daily")
+		putEnv(t, s, a.ID, "TOKEN", "x", false)
 		if err := s.InsertLogs(ctx, []shared.Log{{AppID: a.ID, ScriptID: sc.ID, RouteID: &r.ID, Trigger: shared.TriggerRoute}}); err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +244,7 @@ func TestDeleteAppCascades(t *testing.T) {
 	}
 	gone, kept := fill("gone"), fill("kept")
 	keptBefore := map[string]int{}
-	tables := []string{"app_domains", "app_slug_history", "scripts", "routes", "schedules", "execution_logs"}
+	tables := []string{"app_domains", "app_slug_history", "scripts", "routes", "schedules", "execution_logs", "app_env"}
 	for _, table := range tables {
 		keptBefore[table] = count(t, s, table, kept.ID)
 		if count(t, s, table, gone.ID) == 0 {

@@ -18,11 +18,12 @@ type Snapshot struct {
 	// Egress holds the egress allowlists of the apps that have one, by
 	// app id (SPEC §10).
 	Egress map[int64][]string
+	Env    []EnvValue // variables and secrets in clear, by app and name
 	Schema int
 }
 
-// Snapshot reads a consistent copy of all apps, domains, scripts and routes,
-// each ordered by id.
+// Snapshot reads a consistent copy of all apps, domains, scripts, routes
+// (each ordered by id) and variables.
 func (s *Store) Snapshot(ctx context.Context) (*Snapshot, error) {
 	snap := &Snapshot{Schema: s.schema}
 	err := s.read(ctx, func(tx *sql.Tx) error {
@@ -36,7 +37,10 @@ func (s *Store) Snapshot(ctx context.Context) (*Snapshot, error) {
 		if snap.Routes, err = queryRoutes(ctx, tx, ``); err != nil {
 			return err
 		}
-		snap.Egress, err = allEgress(ctx, tx)
+		if snap.Egress, err = allEgress(ctx, tx); err != nil {
+			return err
+		}
+		snap.Env, err = s.snapshotEnv(ctx, tx)
 		return err
 	})
 	if err != nil {

@@ -39,6 +39,7 @@ type Store struct {
 
 	logStmts  logStatements // log writes' prepared statements
 	logCounts logCounts     // logs each app holds, for PruneLogs
+	secrets   Sealer        // seals the apps' secrets (UseSecrets)
 }
 
 // Open opens (creating if needed) the database at path, applies pending
