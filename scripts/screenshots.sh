@@ -58,6 +58,10 @@ hello=$(api POST /api/v1/admin/scripts "$(cat <<'JSON'
 JSON
 )" | id_of)
 broken=$(api POST /api/v1/admin/scripts '{"app_id":"demo","name":"flaky","source":"function handle(req) { throw new Error(\"database unreachable\") }"}' | id_of)
+nightly=$(api POST /api/v1/admin/scripts '{"app_id":"demo","name":"nightly","source":"async function scheduled(event, env) {\n  console.log(\"cleaning up for\", new Date(event.scheduledTime).toISOString());\n}\n"}' | id_of)
+sched=$(api POST /api/v1/admin/apps/demo/schedules "{\"script_id\":$nightly,\"cron\":\"0 3 * * *\",\"timezone\":\"Europe/Berlin\"}" | id_of)
+api POST "/api/v1/admin/apps/demo/schedules/$sched/run" >/dev/null
+api POST /api/v1/admin/apps/demo/schedules "{\"script_id\":$nightly,\"cron\":\"*/15 * * * *\"}" >/dev/null
 api POST /api/v1/admin/apps/demo/routes "{\"script_id\":$hello,\"method\":\"GET\",\"path\":\"/\"}" >/dev/null
 api POST /api/v1/admin/apps/demo/routes "{\"script_id\":$hello,\"method\":\"GET\",\"path\":\"/hello/:name\"}" >/dev/null
 api POST /api/v1/admin/apps/demo/routes "{\"script_id\":$broken,\"method\":\"ANY\",\"path\":\"/flaky\"}" >/dev/null

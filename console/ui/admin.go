@@ -37,6 +37,7 @@ type Admin interface {
 	Logs(ctx context.Context, ref string, scriptID int64, limit int, before int64) ([]shared.Log, error)
 
 	executor
+	scheduleAdmin
 }
 
 // executor is the one call Run needs beyond Admin.

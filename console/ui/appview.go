@@ -27,6 +27,7 @@ type appView struct {
 	overview *overviewTab
 	scripts  *scriptsTab
 	domains  *domainsTab
+	sched    *schedulesTab
 	settings *settingsTab
 	logs     *logsTab
 }
@@ -61,12 +62,14 @@ func (nv *nodeView) showApp(a shared.App) {
 	v.overview = newOverviewTab(v)
 	v.scripts = newScriptsTab(v)
 	v.domains = newDomainsTab(v)
+	v.sched = newSchedulesTab(v)
 	v.settings = newSettingsTab(v)
 	v.logs = newLogsTab(v)
 	v.tabs = container.NewAppTabs(
 		container.NewTabItem("Overview", v.overview.view),
 		container.NewTabItem("Scripts", v.scripts.view),
 		container.NewTabItem("Domains", v.domains.view),
+		container.NewTabItem("Schedules", v.sched.view),
 		container.NewTabItem("Settings", v.settings.view),
 		container.NewTabItem("Logs", v.logs.view),
 	)
@@ -99,6 +102,8 @@ func (v *appView) selected(tab string) {
 		v.scripts.reload()
 	case "Domains":
 		v.domains.reload()
+	case "Schedules":
+		v.sched.reload()
 	case "Settings":
 		v.settings.reload()
 	case "Logs":

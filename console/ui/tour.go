@@ -109,6 +109,13 @@ func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
 	if err := step("10-domains", func() { v.Select("Domains") }); err != nil {
 		return err
 	}
+	if err := step("10-schedules", func() {
+		v.Select("Schedules")
+		v.sched.zone.SetText("Europe/Berlin")
+		v.sched.cron.SetText("30 7 * * MON-FRI")
+	}); err != nil {
+		return err
+	}
 	if err := step("11-settings", func() {
 		v.Select("Settings")
 		v.settings.slug.SetText(app + "-v2")
