@@ -2,11 +2,13 @@ package manager_test
 
 import (
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/picloud/picloud/node/secrets"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -111,6 +113,33 @@ func TestSchedules(t *testing.T) {
 		}
 		_, err = n.c.RunSchedule(n.ctx, "other", s.ID)
 		wantCode(t, err, 404, shared.CodeNotFound)
+	})
+
+	t.Run("env as for handle", func(t *testing.T) {
+		// A secret too: its value is masked in the run's output.
+		key, _, err := secrets.Load(filepath.Join(t.TempDir(), "secrets.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.store.UseSecrets(key)
+		for name, secret := range map[string]bool{"BACKUP_DIR": false, "TOKEN": true} {
+			value := "/mnt/usb"
+			if secret {
+				value = "s3cr3t-token"
+			}
+			if _, err := n.c.PutEnv(n.ctx, "jobs", name, shared.PutEnvRequest{Value: &value, Secret: &secret}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		uses := mustScript(t, n, "jobs", "uses-env", `function scheduled(event, env) { console.log(env.BACKUP_DIR, env.TOKEN) }`)
+		sc, err := n.c.CreateSchedule(n.ctx, "jobs", shared.CreateScheduleRequest{ScriptID: uses.ID, Cron: "@daily"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := n.c.RunSchedule(n.ctx, "jobs", sc.ID)
+		if err != nil || run.Status != 200 || run.Output != "/mnt/usb [secret TOKEN]\n" {
+			t.Errorf("run with env = %+v, %v", run, err)
+		}
 	})
 
 	t.Run("the script keeps scheduled", func(t *testing.T) {
