@@ -36,3 +36,8 @@ func (e *ScriptError) Error() string {
 	}
 	return b.String()
 }
+
+// maxErrorText caps a ScriptError's message and its stack, each, like the
+// console output (SPEC §2): a script that throws a 1 MB message must not
+// store megabytes per request.
+const maxErrorText = 64 << 10

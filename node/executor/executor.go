@@ -33,7 +33,10 @@
 // elements (join, concat, sort, String.raw, new Set(array), map with a
 // built-in callback, ...) check sizes as they go, cost operations and end
 // early once the script is stopped. A node-wide heap fence stops running
-// scripts when the Go heap passes Options.HeapLimit (fence.go).
+// scripts when the Go heap passes Options.HeapLimit (fence.go). handle's
+// return value is read field by field while the run's limits still apply,
+// and nothing of it is copied to Go before its size is known to fit: the
+// body within max_string_size, the headers within 64 KiB (result.go).
 //
 // Isolation: the script's top level runs inside a wrapper function, afresh
 // for every request, so no script variable outlives a request; the global
@@ -71,6 +74,7 @@
 package executor
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -497,25 +501,63 @@ func (sb *sandbox) scriptError(err error) error {
 			return le
 		}
 	}
-	se := &ScriptError{Message: err.Error()}
+	var le *LimitError
+	var se *ScriptError
 	var ex *goja.Exception
-	if errors.As(err, &ex) {
-		se.Message = sb.safeString(ex.Value())
-		if obj, ok := ex.Value().(*goja.Object); ok {
+	switch {
+	case errors.As(err, &le):
+		return le
+	case errors.As(err, &se):
+		return se
+	case !errors.As(err, &ex):
+		return &ScriptError{Message: capText(err.Error(), maxErrorText)}
+	}
+	se = sb.thrown(ex)
+	// Describing the thrown value runs its toString and stack getter,
+	// which a limit may have stopped.
+	if le := sb.run.limit.Load(); le != nil {
+		return le
+	}
+	return se
+}
+
+// thrown describes what the script threw: its message, position and stack,
+// Message and Stack together at most maxErrorText bytes, the stack cut
+// first. goja's Exception.Error and String would run the value's toString
+// outside any guard.
+func (sb *sandbox) thrown(ex *goja.Exception) *ScriptError {
+	se := &ScriptError{}
+	v := ex.Value()
+	_ = sb.guard(func() error {
+		se.Message = sb.safeText(v, maxErrorText)
+		if obj, ok := v.(*goja.Object); ok {
 			if s := obj.Get("stack"); s != nil && !goja.IsUndefined(s) {
-				se.Stack = s.String()
+				se.Stack = sb.safeText(s, maxErrorText)
 			}
 		}
-		for _, f := range ex.Stack() {
-			pos := f.Position()
-			if pos.Line > 0 {
-				se.Line, se.Column = pos.Line, pos.Column
-				break
-			}
-		}
-		if se.Stack == "" {
-			se.Stack = ex.String()
+		return nil
+	})
+	frames := ex.Stack()
+	for _, f := range frames {
+		if pos := f.Position(); pos.Line > 0 {
+			se.Line, se.Column = pos.Line, pos.Column
+			break
 		}
 	}
+	if se.Stack == "" {
+		var b bytes.Buffer
+		b.WriteString(se.Message)
+		b.WriteByte('\n')
+		for _, f := range frames {
+			if b.Len() > maxErrorText {
+				break
+			}
+			b.WriteString("\tat ")
+			f.Write(&b)
+			b.WriteByte('\n')
+		}
+		se.Stack = b.String()
+	}
+	se.Stack = capText(se.Stack, maxErrorText-len(se.Message))
 	return se
 }

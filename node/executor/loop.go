@@ -250,13 +250,3 @@ func (sb *sandbox) newError(ctor, message string) goja.Value {
 	}
 	return obj
 }
-
-// promiseOf returns the promise v is, or nil.
-func promiseOf(v goja.Value) *goja.Promise {
-	o, ok := v.(*goja.Object)
-	if !ok {
-		return nil
-	}
-	p, _ := o.Export().(*goja.Promise)
-	return p
-}

@@ -3,12 +3,19 @@ package executor
 import (
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"net/url"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/dop251/goja"
+
+	"github.com/picloud/picloud/shared"
 )
 
 const (
@@ -225,52 +232,139 @@ func sortedKeys[V any](m map[string]V) []string {
 // has run the job queue by the time the entry returns, so a promise is
 // settled unless the script waits on something that never happens.
 func (sb *sandbox) settle(v goja.Value, e Entry) (goja.Value, error) {
-	o, ok := v.(*goja.Object)
-	if !ok {
-		return v, nil
-	}
-	p, ok := o.Export().(*goja.Promise)
-	if !ok {
+	p := promiseOf(v)
+	if p == nil {
 		return v, nil
 	}
 	switch p.State() {
 	case goja.PromiseStateFulfilled:
 		return p.Result(), nil
 	case goja.PromiseStateRejected:
-		return nil, &ScriptError{Message: e.String() + " rejected: " + sb.safeString(p.Result())}
+		var reason string
+		if err := sb.guard(func() error { reason = sb.safeText(p.Result(), maxErrorText); return nil }); err != nil {
+			return nil, sb.scriptError(err)
+		}
+		return nil, &ScriptError{Message: capText(e.String()+" rejected: "+reason, maxErrorText)}
 	}
 	return nil, &ScriptError{Message: e.String() + " returned a promise that never settled"}
 }
 
-// safeString converts v with JavaScript's String(), catching what a
-// script-defined toString throws.
-func (sb *sandbox) safeString(v goja.Value) string {
+var promiseType = reflect.TypeOf((*goja.Promise)(nil))
+
+// promiseOf returns the promise v is, or nil. It asks for the type Export
+// would return: exporting a script's value to find out would copy all of
+// it to Go first, whatever its size.
+func promiseOf(v goja.Value) *goja.Promise {
+	o, ok := v.(*goja.Object)
+	if !ok || o.ExportType() != promiseType {
+		return nil
+	}
+	p, _ := o.Export().(*goja.Promise)
+	return p
+}
+
+// guard runs read, which reads a script's values from Go. Reading can run
+// script code (getters, Proxy traps, toString, valueOf, toJSON) under the
+// run's limits, so it runs as a native call of the runtime: a throw comes
+// back as the error, and so does a limit or timeout that stops that code,
+// which goja re-panics past Runtime.Try.
+func (sb *sandbox) guard(read func() error) error {
+	var rerr error
+	sb.reading = func() { rerr = read() }
+	_, err := sb.reader(goja.Undefined())
+	sb.reading = nil
+	if err != nil {
+		return err
+	}
+	return rerr
+}
+
+// safeText converts v with JavaScript's String(), catching what a
+// script-defined toString throws, cut to at most n bytes, marked, and
+// converting no more of a long string than it keeps. Call it inside guard
+// when v may be an object: its toString may loop until a limit stops it.
+func (sb *sandbox) safeText(v goja.Value, n int) string {
 	if v == nil {
 		return "undefined"
 	}
-	var s string
-	if ex := sb.rt.Try(func() { s = v.String() }); ex != nil {
+	var b []byte
+	ok := true
+	if ex := sb.rt.Try(func() { b, ok = utf8Of(v.ToString(), n) }); ex != nil {
 		return "(unprintable value)"
 	}
-	return s
+	if !ok {
+		return capText(string(b)+"…", n)
+	}
+	return string(b)
 }
+
+// utf8Of returns v, a string, in UTF-8, at most limit bytes; ok is false
+// when v is longer. goja converts a non-ASCII string to Go through a slice
+// of runes, four bytes a character and several times the string in all,
+// so such strings are read rune by rune instead.
+func utf8Of(v goja.Value, limit int) (b []byte, ok bool) {
+	s, isString := v.(goja.String)
+	if !isString || reflect.ValueOf(s).Kind() == reflect.String {
+		// An ASCII string is a Go string already (goja's asciiString).
+		str := v.String()
+		if len(str) > limit {
+			return []byte(str[:limit]), false
+		}
+		return []byte(str), true
+	}
+	n := s.Length() // UTF-16 units: 1 to 3 bytes each in UTF-8
+	b = make([]byte, 0, min(3*n, limit))
+	r := s.Reader()
+	for {
+		c, _, err := r.ReadRune()
+		if err == io.EOF {
+			return b, true
+		}
+		if err != nil { // a lone surrogate, as utf16.Decode has it
+			c = utf8.RuneError
+		}
+		if len(b)+utf8.RuneLen(c) > limit {
+			return b, false
+		}
+		b = utf8.AppendRune(b, c)
+	}
+}
+
+// maxHeaderBytes bounds a response's headers, names and values together,
+// as common servers bound a request's.
+const maxHeaderBytes = 64 << 10
+
+var errHeadersTooLarge = &ScriptError{Message: "bad return value: response headers exceed 64 KiB"}
 
 // response turns handle's return value into a Result (SPEC §5): a string
 // is a 200 text/plain body; an object with status, headers or body is a
 // response whose non-string body is sent as JSON; any other value is sent
 // as JSON. undefined and null are bad return values.
+//
+// The value is read field by field inside the sandbox, under the run's
+// limits: nothing is copied to Go before its size is known to fit.
 func (sb *sandbox) response(v goja.Value, res *Result) error {
 	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
 		return &ScriptError{Message: "handle returned no response (undefined or null)"}
 	}
 	if s, ok := v.(goja.String); ok {
+		body, err := sb.stringBody(s)
+		if err != nil {
+			return err
+		}
 		res.Status = http.StatusOK
 		res.Header = sb.textHeader
-		res.Body = []byte(s.String())
+		res.Body = body
 		return nil
 	}
 	o, ok := v.(*goja.Object)
-	if !ok || o.ClassName() == "Array" || !isResponseShape(o) {
+	shaped := false
+	if ok && o.ClassName() != "Array" {
+		if err := sb.guard(func() error { shaped = sb.isResponseShape(o); return nil }); err != nil {
+			return sb.scriptError(err)
+		}
+	}
+	if !shaped {
 		body, err := sb.jsonBody(v)
 		if err != nil {
 			return err
@@ -281,17 +375,25 @@ func (sb *sandbox) response(v goja.Value, res *Result) error {
 		return nil
 	}
 	res.Header = make(http.Header)
-
-	var err error
-	if ex := sb.rt.Try(func() { err = sb.responseObject(o, res) }); ex != nil {
-		return sb.scriptError(ex)
+	if err := sb.guard(func() error { return sb.responseObject(o, res) }); err != nil {
+		return sb.scriptError(err)
 	}
-	return err
+	return nil
 }
 
-func isResponseShape(o *goja.Object) bool {
-	for _, k := range o.Keys() {
-		if k == "status" || k == "headers" || k == "body" {
+// responseFields are the own enumerable properties that make an object a
+// response rather than a value to send as JSON.
+var responseFields = [...]string{"status", "headers", "body"}
+
+// isResponseShape looks up the three names one by one instead of listing
+// every key of o. It panics with what a Proxy trap throws; call it in guard.
+func (sb *sandbox) isResponseShape(o *goja.Object) bool {
+	for _, k := range responseFields {
+		own, err := sb.ownEnumerable(o, sb.rt.ToValue(k))
+		if err != nil {
+			panic(err)
+		}
+		if own.ToBoolean() {
 			return true
 		}
 	}
@@ -304,32 +406,24 @@ func (sb *sandbox) responseObject(o *goja.Object, res *Result) error {
 		f := s.ToFloat()
 		// 1xx are not final responses; net/http cannot send them as one.
 		if f != float64(int(f)) || f < 200 || f > 599 {
-			return &ScriptError{Message: fmt.Sprintf("bad return value: status %s is not an integer from 200 to 599", sb.safeString(s))}
+			return &ScriptError{Message: fmt.Sprintf("bad return value: status %s is not an integer from 200 to 599", sb.safeText(s, 100))}
 		}
 		res.Status = int(f)
 	}
 	if h, ok := o.Get("headers").(*goja.Object); ok {
-		for _, k := range h.Keys() {
-			name := http.CanonicalHeaderKey(k)
-			if !validHeaderName(name) {
-				return &ScriptError{Message: fmt.Sprintf("bad return value: invalid header name %q", k)}
-			}
-			val := h.Get(k)
-			if arr, ok := val.(*goja.Object); ok && arr.ClassName() == "Array" {
-				n := toLength(arr.Get("length"))
-				for i := int64(0); i < n; i++ {
-					res.Header.Add(name, headerValue(arr.Get(fmt.Sprint(i)).String()))
-				}
-				continue
-			}
-			res.Header.Set(name, headerValue(val.String()))
+		if err := sb.responseHeaders(h, res.Header); err != nil {
+			return err
 		}
 	}
 	body := o.Get("body")
 	switch b := body.(type) {
 	case nil:
 	case goja.String:
-		res.Body = []byte(b.String())
+		out, err := sb.stringBody(b)
+		if err != nil {
+			return err
+		}
+		res.Body = out
 		if res.Header.Get("Content-Type") == "" {
 			res.Header.Set("Content-Type", contentTypeText)
 		}
@@ -349,12 +443,66 @@ func (sb *sandbox) responseObject(o *goja.Object, res *Result) error {
 	return nil
 }
 
+// responseHeaders copies the headers object h into hdr, at most
+// maxHeaderBytes of names and values: a value is measured before it is
+// converted to Go.
+func (sb *sandbox) responseHeaders(h *goja.Object, hdr http.Header) error {
+	left := maxHeaderBytes
+	for _, k := range h.Keys() {
+		name := http.CanonicalHeaderKey(k)
+		if !validHeaderName(name) {
+			return &ScriptError{Message: fmt.Sprintf("bad return value: invalid header name %q", capText(k, 100))}
+		}
+		val := h.Get(k)
+		if arr, ok := val.(*goja.Object); ok && arr.ClassName() == "Array" {
+			n := toLength(arr.Get("length"))
+			for i := int64(0); i < n; i++ {
+				s, err := headerText(arr.Get(strconv.FormatInt(i, 10)), name, &left)
+				if err != nil {
+					return err
+				}
+				hdr.Add(name, s)
+			}
+			continue
+		}
+		s, err := headerText(val, name, &left)
+		if err != nil {
+			return err
+		}
+		hdr.Set(name, s)
+	}
+	return nil
+}
+
+// headerText converts one header value and charges it, with its name and
+// framing, to left.
+func headerText(v goja.Value, name string, left *int) (string, error) {
+	n := len(name) + len(": \r\n")
+	b, ok := utf8Of(v.ToString(), *left-n)
+	if !ok {
+		return "", errHeadersTooLarge
+	}
+	s := headerValue(string(b))
+	*left -= n + len(s)
+	return s, nil
+}
+
+// stringBody is a string response body, at most max_string_size long.
+func (sb *sandbox) stringBody(s goja.String) ([]byte, error) {
+	if int64(s.Length()) > sb.run.limits.MaxStringSize {
+		return nil, &LimitError{Knob: shared.KnobMaxStringSize}
+	}
+	b, _ := utf8Of(s, math.MaxInt)
+	return b, nil
+}
+
 func (sb *sandbox) jsonBody(v goja.Value) ([]byte, error) {
 	var out goja.Value
-	var err error
-	if ex := sb.rt.Try(func() { out, err = sb.stringify(v, goja.Undefined(), goja.Undefined()) }); ex != nil {
-		return nil, sb.scriptError(ex)
-	}
+	err := sb.guard(func() error {
+		var err error
+		out, err = sb.stringify(v, goja.Undefined(), goja.Undefined())
+		return err
+	})
 	if err != nil {
 		return nil, sb.scriptError(err)
 	}
@@ -364,7 +512,20 @@ func (sb *sandbox) jsonBody(v goja.Value) ([]byte, error) {
 	if out == nil || goja.IsUndefined(out) {
 		return nil, &ScriptError{Message: "bad return value: body cannot be encoded as JSON"}
 	}
-	return []byte(out.String()), nil
+	b, _ := utf8Of(out, math.MaxInt)
+	return b, nil
+}
+
+// capText cuts s to at most n bytes, on a character boundary, marked.
+func capText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…(truncated)"
+	if n < len(mark) {
+		return ""
+	}
+	return truncateUTF8(s, n-len(mark)) + mark
 }
 
 func validHeaderName(s string) bool {

@@ -33,10 +33,13 @@ type sandbox struct {
 	natives []goja.Value  // %tick and %chk, the wrapper's first parameters
 	args    []goja.Value  // the entry's arguments, reused by every call
 	flush   goja.Callable // a no-op call: runs the pending promise jobs
-	run     *runState     // the current execution; nil between runs
+	reader  goja.Callable // calls reading: see guard
+	reading func()
+	run     *runState // the current execution; nil between runs
 
 	jsonStringify goja.Callable              // the original JSON.stringify
 	funcToString  goja.Callable              // Function.prototype.toString
+	ownEnumerable goja.Callable              // Object.prototype.propertyIsEnumerable
 	requestProto  *goja.Object               // prototype of req: json()
 	headersGet    goja.Value                 // accessor of req.headers (getHeaders)
 	headersSet    goja.Value                 // and its setter (setHeaders)
@@ -260,6 +263,11 @@ func newSandbox() (*sandbox, error) {
 	sb.jsonHeader = http.Header{"Content-Type": {contentTypeJSON}}
 
 	sb.flush, _ = goja.AssertFunction(rt.ToValue(func(goja.FunctionCall) goja.Value { return goja.Undefined() }))
+	sb.reader, _ = goja.AssertFunction(rt.ToValue(func(goja.FunctionCall) goja.Value {
+		sb.reading()
+		return goja.Undefined()
+	}))
+	sb.ownEnumerable, _ = goja.AssertFunction(sb.objectProto.Get("propertyIsEnumerable"))
 	sb.natives = []goja.Value{rt.NewDynamicObject(ticker{sb}), rt.NewDynamicObject(checker{sb})}
 	return sb, nil
 }
