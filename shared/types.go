@@ -73,20 +73,22 @@ const (
 
 // Log is one execution of a script.
 type Log struct {
-	ID         int64     `json:"id"`
-	AppID      int64     `json:"app_id"`
-	ScriptID   int64     `json:"script_id"`
-	RouteID    *int64    `json:"route_id"`
-	Trigger    string    `json:"trigger"`
-	Host       string    `json:"host"`
-	Method     string    `json:"method"`
-	Path       string    `json:"path"`
-	Status     int       `json:"status"`
-	DurationUS int64     `json:"duration_us"`
-	Operations int64     `json:"operations"`
-	Error      string    `json:"error"`
-	Output     string    `json:"output"`
-	StartedAt  time.Time `json:"started_at"`
+	ID         int64  `json:"id"`
+	AppID      int64  `json:"app_id"`
+	ScriptID   int64  `json:"script_id"`
+	RouteID    *int64 `json:"route_id"`
+	Trigger    string `json:"trigger"`
+	Host       string `json:"host"`
+	Method     string `json:"method"`
+	Path       string `json:"path"`
+	Status     int    `json:"status"`
+	DurationUS int64  `json:"duration_us"`
+	Operations int64  `json:"operations"`
+	// Subrequests counts the run's fetches (SPEC §10).
+	Subrequests int       `json:"subrequests"`
+	Error       string    `json:"error"`
+	Output      string    `json:"output"`
+	StartedAt   time.Time `json:"started_at"`
 }
 
 // Slug check statuses (SPEC §3).

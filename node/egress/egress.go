@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/picloud/picloud/node/executor"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -81,6 +82,11 @@ func (c *Client) App(appID int64, allow []string) (*App, error) {
 		}
 	}
 	return a, nil
+}
+
+// Fetcher is App as the orchestrator asks for it.
+func (c *Client) Fetcher(appID int64, allow []string) (executor.Fetcher, error) {
+	return c.App(appID, allow)
 }
 
 // Retain drops the transports of apps not in keep (deleted apps).

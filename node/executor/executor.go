@@ -227,8 +227,10 @@ type Result struct {
 	Body       []byte
 	Output     string // console lines, capped at 64 KiB
 	Operations int64
-	Duration   time.Duration
-	Err        error // nil, *LimitError or *ScriptError
+	// Subrequests counts the fetches the script made (SPEC §10).
+	Subrequests int
+	Duration    time.Duration
+	Err         error // nil, *LimitError or *ScriptError
 }
 
 // Run executes inv: the program's handle(req, env) or scheduled(event, env)
@@ -345,6 +347,9 @@ func (rs *runState) conclude(res *Result, clean bool) bool {
 	}
 	res.Output = rs.out.String()
 	res.Operations = rs.ops
+	if rs.fetch != nil {
+		res.Subrequests = rs.fetch.made
+	}
 	return clean
 }
 
@@ -466,6 +471,12 @@ func (sb *sandbox) execute(inv *Invocation, res *Result) bool {
 		// no script code.
 		res.Status = http.StatusOK
 		return true
+	}
+	// A Response handle returned (fetch.go) becomes a plain result; a
+	// fetched body is read first.
+	if v, err = sb.responseOf(v); err != nil {
+		res.Err = sb.scriptError(err)
+		return false
 	}
 	if err := sb.response(v, res); err != nil {
 		res.Err = err

@@ -35,7 +35,11 @@ type sandbox struct {
 	flush   goja.Callable // a no-op call: runs the pending promise jobs
 	reader  goja.Callable // calls reading: see guard
 	reading func()
-	run     *runState // the current execution; nil between runs
+	// responseResult turns a Response handle returned into a result
+	// (fetch.go).
+	responseResult goja.Callable
+	responseProto  *goja.Object
+	run            *runState // the current execution; nil between runs
 
 	jsonStringify goja.Callable              // the original JSON.stringify
 	funcToString  goja.Callable              // Function.prototype.toString
@@ -61,9 +65,10 @@ type runState struct {
 	limits   shared.Limits
 	bindings *Bindings // the app's, see install; nil when none
 
-	exec *Executor
-	slot chan struct{} // the run slot held (e.slots or e.extra); nil while waiting
-	loop *loop         // the event loop, once the run started Go work (loop.go)
+	exec  *Executor
+	slot  chan struct{} // the run slot held (e.slots or e.extra); nil while waiting
+	loop  *loop         // the event loop, once the run started Go work (loop.go)
+	fetch *fetchRun     // fetches of the run, once it made one (fetch.go)
 
 	// The run ends at deadline (timeout_ms) or when ctx ends. The run checks
 	// both itself once every clockEvery operations, from the first one on;
@@ -244,6 +249,9 @@ func newSandbox() (*sandbox, error) {
 	sb.objectProto = sb.object("Object", "prototype")
 	if err := sb.requestProto.Set("json", sb.requestJSON); err != nil {
 		return nil, err
+	}
+	if err := sb.installFetch(); err != nil {
+		return nil, fmt.Errorf("fetch: %w", err)
 	}
 	if _, err := setup(goja.Undefined(), g, natives, sb.requestProto); err != nil {
 		return nil, fmt.Errorf("prelude setup: %w", err)

@@ -12,7 +12,16 @@ import (
 // issue 16), its KV namespace (env.KV, issue 17) and its egress policy
 // (fetch, issue 19) are filled in here.
 func (o *Orchestrator) bindings(a shared.App, data *store.Snapshot) *executor.Bindings {
-	return &executor.Bindings{
+	b := &executor.Bindings{
 		Vars: envVars(appEnv(data.Env, a.ID)),
 	}
+	if allow := data.Egress[a.ID]; o.egress != nil && len(allow) > 0 {
+		f, err := o.egress.Fetcher(a.ID, allow)
+		if err != nil {
+			o.log.Error("egress allowlist", "app", a.Slug, "err", err)
+		} else {
+			b.Fetch = f
+		}
+	}
+	return b
 }

@@ -69,6 +69,7 @@ func (o *Orchestrator) run(ctx context.Context, inv invocation, entry *shared.Lo
 	res := o.exec.Run(ctx, x)
 	entry.DurationUS = res.Duration.Microseconds()
 	entry.Operations = res.Operations
+	entry.Subrequests = res.Subrequests
 	entry.Output = res.Output
 
 	var failed *shared.Error

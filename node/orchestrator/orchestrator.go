@@ -66,7 +66,15 @@ type Config struct {
 	// LogQueue is how many execution logs may wait for the writer. 0 means
 	// DefaultLogQueue.
 	LogQueue int
-	Logger   *slog.Logger
+	// Egress gives each app the fetcher of its egress allowlist (SPEC
+	// §10, node/egress); nil keeps every app's network closed.
+	Egress Egress
+	Logger *slog.Logger
+}
+
+// Egress makes the fetcher of one app's allowlist (*egress.Client).
+type Egress interface {
+	Fetcher(appID int64, allow []string) (executor.Fetcher, error)
 }
 
 // Orchestrator is the data plane. It is an http.Handler for the apps'
@@ -79,6 +87,7 @@ type Orchestrator struct {
 	maxBody  int64
 	log      *slog.Logger
 	logs     *logWriter
+	egress   Egress
 
 	current   atomic.Pointer[snapshot]
 	rebuildMu sync.Mutex // one rebuild at a time, so an older read never replaces a newer one
@@ -110,6 +119,7 @@ func New(cfg Config) *Orchestrator {
 		maxBody:  cfg.MaxBodyBytes,
 		log:      cfg.Logger,
 		logs:     newLogWriter(cfg.Store, cfg.LogQueue, cfg.LogRetention, cfg.Logger),
+		egress:   cfg.Egress,
 	}
 }
 

@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/picloud/picloud/node/egress"
 	"github.com/picloud/picloud/node/executor"
 	"github.com/picloud/picloud/node/manager"
 	"github.com/picloud/picloud/node/orchestrator"
@@ -79,12 +81,18 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 
 	defaults := shared.DefaultLimits().Min(cfg.Ceiling)
 	exec := executor.New(executor.Options{Logger: logger.With("component", "executor")})
+	// Scripts' fetches never reach the node's own listeners unless an app
+	// lists them by address and port (SPEC §10). They are bound below,
+	// before anything runs.
+	var self func() []netip.AddrPort
+	fetcher := egress.New(egress.Config{Self: func() []netip.AddrPort { return self() }})
 	orch := orchestrator.New(orchestrator.Config{
 		Store:        st,
 		Executor:     exec,
 		Defaults:     defaults,
 		Ceiling:      cfg.Ceiling,
 		LogRetention: cfg.LogRetention,
+		Egress:       fetcher,
 		Logger:       logger.With("component", "orchestrator"),
 	})
 	if err := orch.Rebuild(ctx); err != nil {
@@ -120,6 +128,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		n.dataLn.Close()
 		return nil, fmt.Errorf("admin listener %s: %w", cfg.AdminBind, err)
 	}
+	self = n.listenerAddrs
 	if cfg.AdminTLS {
 		n.adminLn = tls.NewListener(n.adminLn, &tls.Config{
 			Certificates: []tls.Certificate{id.Cert},
@@ -127,6 +136,17 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		})
 	}
 	return n, nil
+}
+
+// listenerAddrs are the addresses the node's listeners are bound to.
+func (n *Node) listenerAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, ln := range []net.Listener{n.dataLn, n.adminLn} {
+		if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil {
+			out = append(out, ap)
+		}
+	}
+	return out
 }
 
 // httpServer is a server for h without time limits: the caller sets them.
