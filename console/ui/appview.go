@@ -264,8 +264,15 @@ func logLine(l shared.Log, names map[int64]string) string {
 	if failed(l) {
 		mark = "!"
 	}
+	method, path := l.Method, l.Path
+	if l.Trigger == shared.TriggerCron { // a scheduled run has no request
+		method, path = "cron", "scheduled()"
+		if l.Error == shared.SkippedStillRunning {
+			path = l.Error
+		}
+	}
 	return fmt.Sprintf("%s %s %3d %8s  %-6s %s  [%s]", mark, l.StartedAt.Local().Format("15:04:05"), l.Status,
-		formatDuration(l.DurationUS), l.Method, l.Path, name)
+		formatDuration(l.DurationUS), method, path, name)
 }
 
 func formatDuration(us int64) string {

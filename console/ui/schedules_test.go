@@ -7,6 +7,8 @@ import (
 
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/picloud/picloud/shared"
 )
 
 func TestSchedulesTab(t *testing.T) {
@@ -123,4 +125,27 @@ func labelsOf(tab *schedulesTab) string {
 		}
 	}
 	return strings.Join(out, " | ")
+}
+
+func TestLogLineOfScheduledRuns(t *testing.T) {
+	at := time.Date(2026, 12, 2, 3, 0, 0, 0, time.Local)
+	names := map[int64]string{7: "backup"}
+	for _, tc := range []struct {
+		name string
+		log  shared.Log
+		want string
+	}{
+		{"run", shared.Log{ScriptID: 7, Trigger: shared.TriggerCron, Status: 200, DurationUS: 1500, StartedAt: at},
+			"  03:00:00 200    1.5ms  cron   scheduled()  [backup]"},
+		{"skipped", shared.Log{ScriptID: 7, Trigger: shared.TriggerCron, Error: shared.SkippedStillRunning, StartedAt: at},
+			"! 03:00:00   0      0µs  cron   skipped: still running  [backup]"},
+		{"route", shared.Log{ScriptID: 7, Trigger: shared.TriggerRoute, Method: "GET", Path: "/x", Status: 200, StartedAt: at},
+			"  03:00:00 200      0µs  GET    /x  [backup]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := logLine(tc.log, names); got != tc.want {
+				t.Errorf("logLine = %q, want %q", got, tc.want)
+			}
+		})
+	}
 }
