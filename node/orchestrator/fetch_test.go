@@ -68,6 +68,24 @@ func TestFetchPerAppEgress(t *testing.T) {
 	n.rebuild()
 	wantBody(t, n.get("home.test", "/"), 200, "upstream /")
 	wantBody(t, n.get("other.test", "/"), 200, "TypeError: egress not allowed: 127.0.0.1")
+	// The log counts the fetch, refused or not.
+	for _, a := range []int64{home.ID, other.ID} {
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			logs, err := n.store.Logs(n.ctx, a, 0, 1, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(logs) == 1 {
+				if logs[0].Subrequests != 1 {
+					t.Fatalf("app %d: log subrequests = %d, want 1", a, logs[0].Subrequests)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("app %d: no log written", a)
+			}
+		}
+	}
 
 	if _, err := n.store.SetEgress(n.ctx, home.ID, []string{}); err != nil {
 		t.Fatal(err)

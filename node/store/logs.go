@@ -21,7 +21,7 @@ const (
 
 // logsPerStmt is how many rows one INSERT of InsertLogs carries at most: a
 // multi-row statement pays the statement overhead once for all its rows,
-// and 64 rows × 13 columns stays far below SQLite's bound on parameters.
+// and 64 rows × 14 columns stays far below SQLite's bound on parameters.
 // Shorter statements carry the rest of a batch in powers of two, so a
 // handful of statement texts, each prepared once per store, cover every
 // batch size.
@@ -35,7 +35,7 @@ const (
 const (
 	logsPerStmt  = 64
 	logStmtSizes = 7 // 1, 2, 4, ..., 64 rows
-	logColumns   = 13
+	logColumns   = 14
 	minSharedRun = 8
 )
 
@@ -201,7 +201,7 @@ func (w *logInsert) exec(rows []*shared.Log, oneContext bool) error {
 			}
 			args = append(args, l.AppID, l.ScriptID, route, l.Trigger, l.Host, l.Method)
 		}
-		args = append(args, l.Path, int64(l.Status), l.DurationUS, l.Operations,
+		args = append(args, l.Path, int64(l.Status), l.DurationUS, l.Operations, int64(l.Subrequests),
 			nullIfEmpty(l.Error), nullIfEmpty(l.Output), formatTime(l.StartedAt))
 	}
 	w.args = args
@@ -226,18 +226,18 @@ func sameContext(rows []*shared.Log) int {
 }
 
 // insertLogsSQL is a multi-row INSERT of n execution logs. Plain, every
-// row binds its 13 values. Shared (oneContext), the first row binds its 13
+// row binds its 14 values. Shared (oneContext), the first row binds its 14
 // and every other row reuses the first's six context values (?1 to ?6) and
-// binds its 7 own: SQLite numbers a bare ? one past the highest number used
+// binds its 8 own: SQLite numbers a bare ? one past the highest number used
 // before it.
 func insertLogsSQL(n int, oneContext bool) string {
 	const (
-		row       = "(?,?,?,?,?,?,?,?,?,?,coalesce(?,''),coalesce(?,''),?)"
-		sharedRow = "(?1,?2,?3,?4,?5,?6,?,?,?,?,coalesce(?,''),coalesce(?,''),?)"
+		row       = "(?,?,?,?,?,?,?,?,?,?,?,coalesce(?,''),coalesce(?,''),?)"
+		sharedRow = "(?1,?2,?3,?4,?5,?6,?,?,?,?,?,coalesce(?,''),coalesce(?,''),?)"
 	)
 	var b strings.Builder
 	b.WriteString(`INSERT INTO execution_logs (app_id, script_id, route_id, "trigger", host, method, path, status,
-		duration_us, operations, error, output, started_at) VALUES `)
+		duration_us, operations, subrequests, error, output, started_at) VALUES `)
 	for i := range n {
 		switch {
 		case i == 0:
@@ -475,7 +475,7 @@ const logIndex = "execution_logs_app_id_id_script_id"
 // old (app_id, script_id, id) index had kept script pages off that path).
 func logsPageSQL(byScript, before bool) string {
 	q := `SELECT id, app_id, script_id, route_id, "trigger", host, method, path, status, duration_us, operations,
-		error, output, started_at FROM execution_logs INDEXED BY ` + logIndex + ` WHERE app_id = ?`
+		subrequests, error, output, started_at FROM execution_logs INDEXED BY ` + logIndex + ` WHERE app_id = ?`
 	if byScript {
 		q += ` AND script_id = ?`
 	}
@@ -507,7 +507,7 @@ func scanLog(sc scanner) (shared.Log, error) {
 	var l shared.Log
 	var route sql.NullInt64
 	err := sc.Scan(&l.ID, &l.AppID, &l.ScriptID, &route, &l.Trigger, &l.Host, &l.Method, &l.Path,
-		&l.Status, &l.DurationUS, &l.Operations, &l.Error, &l.Output, timeScan{&l.StartedAt})
+		&l.Status, &l.DurationUS, &l.Operations, &l.Subrequests, &l.Error, &l.Output, timeScan{&l.StartedAt})
 	if route.Valid {
 		l.RouteID = &route.Int64
 	}

@@ -36,7 +36,7 @@ func TestInsertLogsStoresEveryField(t *testing.T) {
 	output := strings.Repeat("héllo\n", 64<<10/7) + "\x00end"
 	in := []shared.Log{
 		{AppID: a.ID, ScriptID: sc.ID, RouteID: &r.ID, Trigger: shared.TriggerRoute, Host: "a.example", Method: "PUT",
-			Path: "/x/y", Status: 507, DurationUS: 123456, Operations: 1 << 40, Error: "sandbox limit max_operations exceeded",
+			Path: "/x/y", Status: 507, DurationUS: 123456, Operations: 1 << 40, Subrequests: 50, Error: "sandbox limit max_operations exceeded",
 			Output: output, StartedAt: time.Date(2026, 11, 27, 5, 0, 0, 123456789, time.FixedZone("x", 3600))},
 		{AppID: a.ID, ScriptID: sc.ID, Trigger: shared.TriggerExecute, Host: "__internal__", Method: "POST", Path: "/",
 			Status: 200, StartedAt: time.Date(2026, 11, 27, 5, 0, 1, 0, time.UTC)},
@@ -573,5 +573,31 @@ func TestInsertLogsEveryTrigger(t *testing.T) {
 	slices.Sort(seen)
 	if want := []string{"cron", "execute", "route"}; !slices.Equal(seen, want) {
 		t.Errorf("triggers stored %q, want %q", seen, want)
+	}
+}
+
+// Rows written by a shared INSERT (one request context) keep their own
+// counts: subrequests is a row's value, not the context's.
+func TestInsertLogsSharedRowsKeepSubrequests(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a := mkApp(t, s, "a")
+	sc := mkScript(t, s, a.ID, "main")
+	var in []shared.Log
+	for i := range 2 * minSharedRun {
+		in = append(in, shared.Log{AppID: a.ID, ScriptID: sc.ID, Trigger: shared.TriggerRoute, Host: "a.example",
+			Method: "GET", Path: "/", Status: 200, Subrequests: i, StartedAt: time.Now()})
+	}
+	if err := s.InsertLogs(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Logs(ctx, a.ID, 0, 0, 0)
+	if err != nil || len(got) != len(in) {
+		t.Fatalf("Logs = %d, %v", len(got), err)
+	}
+	for i, l := range got {
+		if want := len(in) - 1 - i; l.Subrequests != want {
+			t.Errorf("log %d: subrequests %d, want %d", i, l.Subrequests, want)
+		}
 	}
 }

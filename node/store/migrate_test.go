@@ -553,15 +553,16 @@ func TestMigration4DropsTheLogsAppKey(t *testing.T) {
 				}
 			}
 
-			// The table is 0001's, less the key and with trigger cron
-			// allowed (0006): same columns, types, defaults, NOT NULLs and
-			// CHECKs, in the same text.
+			// The table is 0001's, less the key, with trigger cron allowed
+			// (0006) and subrequests added (0009): same columns, types,
+			// defaults, NOT NULLs and CHECKs, in the same text.
 			var newSQL string
 			if err := s.r.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'execution_logs'`).Scan(&newSQL); err != nil {
 				t.Fatal(err)
 			}
 			wantSQL := strings.Replace(oldSQL, " REFERENCES apps (id) ON DELETE CASCADE", "", 1)
 			wantSQL = strings.Replace(wantSQL, "('route', 'execute')", "('route', 'execute', 'cron')", 1)
+			wantSQL = strings.TrimSuffix(wantSQL, ")") + ", subrequests INTEGER NOT NULL DEFAULT 0)"
 			if gotSQL := strings.Replace(newSQL, `"execution_logs"`, "execution_logs", 1); gotSQL != wantSQL || wantSQL == oldSQL {
 				t.Errorf("execution_logs after the upgrade:\n%s\nwant\n%s", newSQL, wantSQL)
 			}
