@@ -29,6 +29,8 @@ func TestHostileResponsesAreBounded(t *testing.T) {
 			http.StatusInsufficientStorage, shared.CodeSandboxLimit, "max_string_size"},
 		{"20 MB of headers", big + `function handle(){ return { headers: Object.fromEntries(Array.from({length: 10}, (_, i) => ['x-h' + i, big])), body: 'ok' } }`,
 			http.StatusInternalServerError, shared.CodeScriptError, "headers exceed 64 KiB"},
+		{"throws a 1 MB message", big + `function handle(){ throw new Error(big) }`,
+			http.StatusInternalServerError, shared.CodeScriptError, "Error: ééé"},
 		{"getter looping while read", `function handle(){ return { status: 200, get body(){ for(;;){} } } }`,
 			http.StatusInsufficientStorage, shared.CodeSandboxLimit, "max_operations"},
 	}
@@ -50,7 +52,10 @@ func TestHostileResponsesAreBounded(t *testing.T) {
 			}
 			logs := e.waitLogs("hostile", s.ID, 1)
 			if l := logs[0]; l.Status != tc.status || !strings.Contains(l.Error, tc.logged) || strings.Contains(l.Error, "internal error") {
-				t.Errorf("logged %d %q, want %d with %q", l.Status, l.Error, tc.status, tc.logged)
+				t.Errorf("logged %d %.200q, want %d with %q", l.Status, l.Error, tc.status, tc.logged)
+			}
+			if l := logs[0]; len(l.Error) > 64<<10 || len(l.Output) > 64<<10 {
+				t.Errorf("logged %d bytes of error and %d of output, over 64 KiB", len(l.Error), len(l.Output))
 			}
 		})
 	}

@@ -87,6 +87,7 @@ func (f *fence) watch() {
 		for _, rs := range late {
 			rs.checkClock(now)
 		}
+		clear(late) // a finished run must not stay reachable from here
 		if f.heap(sample) <= f.limit {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/picloud/picloud/shared"
 )
@@ -92,8 +93,27 @@ func newLogWriter(st Store, queue, retention int, logger *slog.Logger) *logWrite
 	return l
 }
 
+// maxLogText caps a log's error and output (SPEC §2): the executor caps
+// what a script makes, this whatever else reaches a log.
+const maxLogText = 64 << 10
+
+// capLogText cuts s to maxLogText bytes on a character boundary, marked.
+// An error is its message, then its stack: the stack goes first.
+func capLogText(s string) string {
+	if len(s) <= maxLogText {
+		return s
+	}
+	const mark = "…(truncated)"
+	n := maxLogText - len(mark)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + mark
+}
+
 // record queues one entry. It never blocks for more than enqueueWait.
 func (l *logWriter) record(e shared.Log) {
+	e.Error, e.Output = capLogText(e.Error), capLogText(e.Output)
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
@@ -148,6 +168,9 @@ func (l *logWriter) run() {
 		}
 		last = time.Now()
 		l.write(batch)
+		// The next batch reuses the array: written entries (up to 128 KiB
+		// of text each) must not stay reachable through it.
+		clear(batch)
 		if d := l.dropped.Load(); d != reported {
 			l.log.Warn("execution logs dropped: the log queue was full", "dropped", d-reported, "total", d)
 			reported = d

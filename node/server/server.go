@@ -258,6 +258,7 @@ func (n *Node) Serve(ctx context.Context) error {
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
 	go n.watch.run(watchCtx)
+	go returnMemory(watchCtx, quietTick)
 	go serve(n.dataSrv, n.watch.listen(n.dataLn), "data plane")
 	go serve(n.adminSrv, n.adminLn, "admin")
 	schedCtx, stopSched := context.WithCancel(context.Background())

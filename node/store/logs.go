@@ -17,6 +17,11 @@ import (
 const (
 	DefaultLogLimit = 100
 	MaxLogLimit     = 1000
+	// MaxLogPageBytes bounds the text (error, output, path, host) of one
+	// page: a log holds up to 64 KiB of each of error and output, so 1,000
+	// of them could be 128 MB. A page stops at the log that passes it, and
+	// has at least one log.
+	MaxLogPageBytes = 4 << 20
 )
 
 // logsPerStmt is how many rows one INSERT of InsertLogs carries at most: a
@@ -450,13 +455,34 @@ func (s *Store) Logs(ctx context.Context, appID, scriptID int64, limit int, befo
 		}
 		args = append(args, limit)
 		var err error
-		out, err = queryAll(ctx, tx, scanLog, logsPageSQL(scriptID != 0, before > 0), args...)
+		out, err = queryLogPage(ctx, tx, logsPageSQL(scriptID != 0, before > 0), args...)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("logs of app %d: %w", appID, err)
 	}
 	return out, nil
+}
+
+// queryLogPage reads a page of logs, stopping once their text passes
+// MaxLogPageBytes.
+func queryLogPage(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]shared.Log, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []shared.Log{}
+	size := 0
+	for size < MaxLogPageBytes && rows.Next() {
+		l, err := scanLog(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+		size += len(l.Error) + len(l.Output) + len(l.Path) + len(l.Host)
+	}
+	return out, rows.Err()
 }
 
 // logIndex is execution_logs' only secondary index, (app_id, id, script_id)
