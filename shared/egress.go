@@ -17,35 +17,53 @@ type Egress struct {
 	Allow []string `json:"allow"`
 }
 
-// egressKind is what an allowlist entry names.
-type egressKind uint8
+// EgressKind is what an allowlist entry names.
+type EgressKind uint8
 
 const (
-	egressHost     egressKind = iota // api.github.com
-	egressWildcard                   // *.example.com: every name below it
-	egressIP                         // 192.168.1.10, ::1
-	egressCIDR                       // 192.168.1.0/24
+	EgressHost     EgressKind = iota // api.github.com
+	EgressWildcard                   // *.example.com: every name below it
+	EgressIP                         // 192.168.1.10, ::1
+	EgressCIDR                       // 192.168.1.0/24
 )
 
 // EgressEntry is one parsed allowlist entry. Port 0 means every port.
 type EgressEntry struct {
-	kind   egressKind
-	host   string       // egressHost: the name; egressWildcard: ".example.com"
-	prefix netip.Prefix // egressIP (a single address) and egressCIDR
+	kind   EgressKind
+	host   string       // EgressHost: the name; EgressWildcard: ".example.com"
+	prefix netip.Prefix // EgressIP (a single address) and EgressCIDR
 	port   uint16
 }
+
+// Kind says what the entry names.
+func (e EgressEntry) Kind() EgressKind { return e.kind }
+
+// Host is the name of a host entry, or *.suffix of a wildcard.
+func (e EgressEntry) Host() string {
+	if e.kind == EgressWildcard {
+		return "*" + e.host
+	}
+	return e.host
+}
+
+// Prefix is the address (a single-address prefix) or range of an IP or
+// CIDR entry.
+func (e EgressEntry) Prefix() netip.Prefix { return e.prefix }
+
+// Port is the one port the entry allows, 0 for every port.
+func (e EgressEntry) Port() uint16 { return e.port }
 
 // String is the entry's canonical spelling, the one stored.
 func (e EgressEntry) String() string {
 	var h string
 	switch e.kind {
-	case egressHost:
+	case EgressHost:
 		h = e.host
-	case egressWildcard:
+	case EgressWildcard:
 		h = "*" + e.host
-	case egressCIDR:
+	case EgressCIDR:
 		return e.prefix.String()
-	case egressIP:
+	case EgressIP:
 		h = e.prefix.Addr().String()
 		if e.port != 0 && e.prefix.Addr().Is6() {
 			h = "[" + h + "]"
@@ -80,7 +98,7 @@ func ParseEgressEntry(s string) (EgressEntry, error) {
 		if p.Addr().Is4In6() {
 			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
 		}
-		return EgressEntry{kind: egressCIDR, prefix: p.Masked()}, nil
+		return EgressEntry{kind: EgressCIDR, prefix: p.Masked()}, nil
 	}
 	host, port, err := splitEgressPort(s)
 	if err != nil {
@@ -91,7 +109,7 @@ func ParseEgressEntry(s string) (EgressEntry, error) {
 			return bad("%q: IPv6 zones are not allowed", s)
 		}
 		a = a.Unmap()
-		return EgressEntry{kind: egressIP, prefix: netip.PrefixFrom(a, a.BitLen()), port: port}, nil
+		return EgressEntry{kind: EgressIP, prefix: netip.PrefixFrom(a, a.BitLen()), port: port}, nil
 	}
 	if strings.HasPrefix(host, "[") || strings.Contains(host, ":") {
 		return bad("%q is not a valid IPv6 literal; write it as ::1 or [::1]:8080", s)
@@ -105,9 +123,9 @@ func ParseEgressEntry(s string) (EgressEntry, error) {
 		return bad("%q is not a valid host", s)
 	}
 	if w, ok := strings.CutPrefix(norm, "*"); ok {
-		return EgressEntry{kind: egressWildcard, host: w, port: port}, nil
+		return EgressEntry{kind: EgressWildcard, host: w, port: port}, nil
 	}
-	return EgressEntry{kind: egressHost, host: norm, port: port}, nil
+	return EgressEntry{kind: EgressHost, host: norm, port: port}, nil
 }
 
 // splitEgressPort splits an optional :port off an entry. A bare IPv6
@@ -228,11 +246,11 @@ func (p *EgressPolicy) AllowsURL(host string, port uint16) bool {
 			continue
 		}
 		switch e.kind {
-		case egressHost:
+		case EgressHost:
 			if name == e.host {
 				return true
 			}
-		case egressWildcard:
+		case EgressWildcard:
 			if strings.HasSuffix(name, e.host) {
 				return true
 			}
@@ -254,7 +272,7 @@ func (p *EgressPolicy) AllowsDial(ap netip.AddrPort, self bool) bool {
 	ap = netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())
 	if self {
 		for _, e := range p.entries {
-			if e.kind == egressIP && e.port == ap.Port() && e.prefix.Addr() == ap.Addr() {
+			if e.kind == EgressIP && e.port == ap.Port() && e.prefix.Addr() == ap.Addr() {
 				return true
 			}
 		}
@@ -266,7 +284,7 @@ func (p *EgressPolicy) AllowsDial(ap netip.AddrPort, self bool) bool {
 // coversAddr reports whether an IP or CIDR entry covers ap.
 func (p *EgressPolicy) coversAddr(ap netip.AddrPort) bool {
 	for _, e := range p.entries {
-		if e.kind != egressIP && e.kind != egressCIDR {
+		if e.kind != EgressIP && e.kind != EgressCIDR {
 			continue
 		}
 		if e.port != 0 && e.port != ap.Port() {

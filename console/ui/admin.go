@@ -38,6 +38,7 @@ type Admin interface {
 
 	executor
 	scheduleAdmin
+	egressAdmin
 }
 
 // executor is the one call Run needs beyond Admin.

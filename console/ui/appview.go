@@ -28,6 +28,7 @@ type appView struct {
 	scripts  *scriptsTab
 	domains  *domainsTab
 	sched    *schedulesTab
+	egress   *egressTab
 	settings *settingsTab
 	logs     *logsTab
 }
@@ -63,6 +64,7 @@ func (nv *nodeView) showApp(a shared.App) {
 	v.scripts = newScriptsTab(v)
 	v.domains = newDomainsTab(v)
 	v.sched = newSchedulesTab(v)
+	v.egress = newEgressTab(v)
 	v.settings = newSettingsTab(v)
 	v.logs = newLogsTab(v)
 	v.tabs = container.NewAppTabs(
@@ -70,6 +72,7 @@ func (nv *nodeView) showApp(a shared.App) {
 		container.NewTabItem("Scripts", v.scripts.view),
 		container.NewTabItem("Domains", v.domains.view),
 		container.NewTabItem("Schedules", v.sched.view),
+		container.NewTabItem("Egress", v.egress.view),
 		container.NewTabItem("Settings", v.settings.view),
 		container.NewTabItem("Logs", v.logs.view),
 	)
@@ -104,6 +107,8 @@ func (v *appView) selected(tab string) {
 		v.domains.reload()
 	case "Schedules":
 		v.sched.reload()
+	case "Egress":
+		v.egress.reload()
 	case "Settings":
 		v.settings.reload()
 	case "Logs":
