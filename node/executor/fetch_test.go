@@ -155,6 +155,8 @@ func TestFetch(t *testing.T) {
 			"200|true|OK|hello GET  "},
 		{"method, headers and body", `const r = await fetch(U + "/hello", {method: "post", headers: {"X-Test": "t1"}, body: "data"}); return r.text()`,
 			"hello POST t1 data"},
+		{"typed array body", `const r = await fetch(U + "/hello", {method: "POST", body: new Uint8Array([104, 105])}); return r.text()`,
+			"hello POST  hi"},
 		{"request object", `const q = new Request(U + "/hello", {method: "PUT", headers: [["x-test", "t2"]], body: "b"}); return (await fetch(q)).text()`,
 			"hello PUT t2 b"},
 		{"json", `const r = await fetch(U + "/json"); const j = await r.json(); return j.temp + j.unit + " " + r.headers.get("content-type")`,
@@ -220,6 +222,10 @@ func TestFetchResponseReturned(t *testing.T) {
 	}
 	if res.Subrequests != 0 {
 		t.Errorf("Subrequests = %d without a fetch", res.Subrequests)
+	}
+	res = runFetch(t, e, `function handle(req) { return Response.redirect("https://Example.com/a", 301) }`, shared.DefaultLimits(), nil)
+	if res.Err != nil || res.Status != 301 || res.Header.Get("Location") != "https://example.com/a" {
+		t.Fatalf("redirect: got %d %v, %v", res.Status, res.Header, res.Err)
 	}
 }
 
