@@ -219,6 +219,10 @@ func newSandbox() (*sandbox, error) {
 		return nil, fmt.Errorf("wrap built-ins: %w", err)
 	}
 
+	if err := sb.installWeb(g); err != nil {
+		return nil, err
+	}
+
 	// The prelude replaces constructors by checking proxies, removes dynamic
 	// code (eval, Function), installs console and freezes everything.
 	v, err := rt.RunProgram(preludeProgram)
