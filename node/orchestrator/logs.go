@@ -13,37 +13,46 @@ import (
 )
 
 const (
-	// maxLogBatch bounds one InsertLogs transaction. It is large enough
-	// that one batch per batchInterval keeps up with any rate a node
-	// reaches (409,600 logs/s), so the writer never has to gather in a hurry.
+	// maxLogBatch bounds one InsertLogs transaction; a batch that reaches
+	// it is written at once, so the writer keeps up with any rate a node
+	// reaches.
 	maxLogBatch = 4096
 	// enqueueWait is how long a request waits for room in a full log
 	// queue before its log is dropped. A full queue means the disk cannot
 	// keep up; waiting longer would make every request slow and then fail
 	// anyway, while a short wait absorbs bursts.
 	enqueueWait = 100 * time.Millisecond
-	// batchInterval is the least time between the starts of two batch
-	// writes while entries keep coming. Every transaction costs a commit
-	// (WAL frames for the table's and both indexes' pages) however few
-	// rows it carries; without the interval a fast commit makes the
-	// batches, and so the work per log, shrink as load grows. Entries
-	// wait at most this long in memory, where a crash loses them either
-	// way; Close does not wait for it.
-	batchInterval = 10 * time.Millisecond
+	// flushInterval is the longest an entry waits in memory before the
+	// writer commits it, and so the newest logs a crash of the process
+	// can lose (a power cut: whatever the kernel had not yet written back,
+	// see store.InsertLogs). Every commit writes whole WAL pages (4 KiB
+	// each for the table's and the index's pages it touches), however
+	// few rows it carries: at homelab rates, committing each request's
+	// log alone cost 13 KB written per request, and an SD card wears by
+	// bytes written. Gathering a second's logs makes that some 1 KB at
+	// 10 requests/s and less at higher rates (bench/RESULTS.md).
+	flushInterval = time.Second
+	// gatherStep is how long the writer sleeps between looks at the queue
+	// while it gathers a batch: it sleeps on a timer, not on the channel,
+	// so that a busy node's requests queue their entries without waking
+	// it for each (some 0.4 µs of CPU per request,
+	// BenchmarkLogWriterPaced). The queue holds far more than a step's
+	// worth of entries at any rate a node reaches.
+	gatherStep = 10 * time.Millisecond
+	// maxBatchText bounds the error and output text a batch holds (up to
+	// 128 KiB an entry), so a stream of big logs is written in batches of
+	// bounded memory.
+	maxBatchText = 4 << 20
 	// writeTimeout bounds one batch write or prune.
 	writeTimeout = 30 * time.Second
 )
 
 // logWriter records execution logs off the request path: requests put
 // entries on a buffered channel and one goroutine writes them in batches
-// (one transaction per batch). A batch is whatever has queued up while the
-// previous one was written, or within batchInterval of its start, so under
-// load batches grow instead of writes piling up.
-//
-// While it waits for the interval to pass, the writer sleeps on a timer,
-// not on the channel: a busy node's requests then queue their entries
-// without waking it, where waiting on the channel too woke it for every
-// entry (some 0.4 µs of CPU per request, BenchmarkLogWriterPaced).
+// (one transaction per batch). A batch is what queues up within
+// flushInterval of its first entry, or less once it holds maxLogBatch
+// entries or maxBatchText of text, so a busy node writes full batches
+// several times a second and a quiet one a small batch a second.
 //
 // Pruning an app is a transaction of its own (and an app's first prune in
 // a run counts its logs), so it is not done after every batch: an app is
@@ -138,35 +147,26 @@ func (l *logWriter) run() {
 	defer close(l.done)
 	batch := make([]shared.Log, 0, 512) // grows to maxLogBatch under load
 	var reported int64
-	var last time.Time // when the previous batch began to be written
-	gather := time.NewTimer(time.Hour)
-	gather.Stop()
+	step := time.NewTimer(time.Hour)
+	step.Stop()
 	for e := range l.ch {
 		batch = append(batch[:0], e)
-		// Writing back to back, wait until batchInterval after the
-		// previous write began: at most one transaction per interval
-		// under load, none delayed when the writer was idle.
-		if wait := time.Until(last.Add(batchInterval)); wait > 0 {
-			gather.Reset(wait)
+		text := len(e.Error) + len(e.Output)
+		due := time.Now().Add(flushInterval)
+		for closing := false; ; {
+			batch, text = l.drain(batch, text)
+			wait := min(time.Until(due), gatherStep)
+			if closing || wait <= 0 || len(batch) >= maxLogBatch || text >= maxBatchText {
+				break
+			}
+			step.Reset(wait)
 			select {
-			case <-gather.C:
+			case <-step.C:
 			case <-l.closing:
-				gather.Stop()
+				step.Stop()
+				closing = true // drain once more, then write without waiting
 			}
 		}
-	fill:
-		for len(batch) < maxLogBatch {
-			select {
-			case e, ok := <-l.ch:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, e)
-			default:
-				break fill
-			}
-		}
-		last = time.Now()
 		l.write(batch)
 		// The next batch reuses the array: written entries (up to 128 KiB
 		// of text each) must not stay reachable through it.
@@ -180,6 +180,23 @@ func (l *logWriter) run() {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	l.prune(ctx, 1)
+}
+
+// drain adds what is queued to batch, up to its bounds, without waiting.
+func (l *logWriter) drain(batch []shared.Log, text int) ([]shared.Log, int) {
+	for len(batch) < maxLogBatch && text < maxBatchText {
+		select {
+		case e, ok := <-l.ch:
+			if !ok {
+				return batch, text
+			}
+			batch = append(batch, e)
+			text += len(e.Error) + len(e.Output)
+		default:
+			return batch, text
+		}
+	}
+	return batch, text
 }
 
 // write inserts one batch and prunes the apps that went slack logs past

@@ -681,8 +681,13 @@ func TestFullLogQueueNeverHoldsRequests(t *testing.T) {
 	if _, err := conn.ExecContext(n.ctx, "BEGIN IMMEDIATE"); err != nil {
 		t.Fatal(err)
 	}
-	const total = 12
+	// The writer gathers the first requests' logs for flushInterval, then
+	// waits on the lock; meanwhile the queue fills and further logs drop.
+	const total = 24
 	for i := 0; i < total; i++ {
+		if i == total/2 {
+			time.Sleep(flushInterval + 200*time.Millisecond)
+		}
 		wantBody(t, n.get("slowdisk.test", fmt.Sprintf("/%d", i)), 200, "ok")
 	}
 	if _, err := conn.ExecContext(n.ctx, "ROLLBACK"); err != nil {
