@@ -90,7 +90,6 @@ func (a *API) createApp(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 		a.fail(w, r, a.offerTakeover(err, 0, slug))
 		return
 	}
-	a.committed(r.Context(), "create app")
 	writeJSON(w, http.StatusCreated, app)
 }
 
@@ -125,7 +124,6 @@ func (a *API) updateApp(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		a.fail(w, r, err)
 		return
 	}
-	a.committed(r.Context(), "update app")
 	writeJSON(w, http.StatusOK, updated)
 }
 
@@ -149,7 +147,6 @@ func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		a.fail(w, r, err)
 		return
 	}
-	a.committed(r.Context(), "delete app")
 	w.WriteHeader(http.StatusNoContent)
 }
 

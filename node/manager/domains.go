@@ -42,7 +42,6 @@ func (a *API) addDomain(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		a.fail(w, r, err)
 		return
 	}
-	a.committed(r.Context(), "add domain")
 	writeJSON(w, http.StatusCreated, d)
 }
 
@@ -59,7 +58,6 @@ func (a *API) deleteDomain(w http.ResponseWriter, r *http.Request, ps httprouter
 		a.fail(w, r, err)
 		return
 	}
-	a.committed(r.Context(), "delete domain")
 	w.WriteHeader(http.StatusNoContent)
 }
 

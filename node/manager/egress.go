@@ -56,6 +56,5 @@ func (a *API) putEgress(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		a.fail(w, r, err)
 		return
 	}
-	a.committed(r.Context(), "set egress")
 	writeJSON(w, http.StatusOK, shared.Egress{Allow: stored})
 }

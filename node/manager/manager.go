@@ -1,8 +1,8 @@
 // Package manager is the node's admin API (SPEC §3): apps, slugs, domains,
 // scripts, sandbox, routes, resolve, execute and logs, all behind one
-// authentication seam. It validates with the rules of package shared,
-// writes through the store and, after every committed change, has the data
-// plane rebuild its routing table so the next request sees the change.
+// authentication seam. It validates with the rules of package shared and
+// writes through the store; the store tells the data plane and the
+// scheduler of every committed change, so no handler has to.
 package manager
 
 import (
@@ -74,10 +74,9 @@ type Compiler interface {
 	Compile(scriptID, version int64, source string, limits shared.Limits) (*executor.Program, error)
 }
 
-// DataPlane is the orchestrator: it rebuilds its routing table after a
-// change, answers resolve through its own lookup and runs execute.
+// DataPlane is the orchestrator: it answers resolve through its own lookup
+// and runs execute. It learns of changes from the store, not from here.
 type DataPlane interface {
-	Rebuild(ctx context.Context) error
 	Resolve(ctx context.Context, host, method, path string) (shared.Resolution, error)
 	Execute(w http.ResponseWriter, r *http.Request, scriptID int64)
 }
@@ -88,8 +87,7 @@ type Config struct {
 	Store    Store
 	Compiler Compiler
 	Data     DataPlane
-	// Schedules is the scheduler: it reloads after a change and runs
-	// a schedule on request.
+	// Schedules is the scheduler: it runs a schedule on request.
 	Schedules Scheduler
 	// Token returns the admin token in force; it is asked on every request,
 	// so a rotation takes effect at once. An empty token refuses everyone.
@@ -280,18 +278,4 @@ func (a *API) authorized(r *http.Request) bool {
 	}
 	g, w := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(want))
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
-}
-
-// committed runs after every successful write: the data plane reloads so
-// the next request sees the change. The write stands even if this fails
-// (the next rebuild catches up), so it is logged, not returned. It is not
-// cancelled with the request: a client hanging up must not leave the
-// routing table stale.
-func (a *API) committed(ctx context.Context, what string) {
-	if err := a.data.Rebuild(context.WithoutCancel(ctx)); err != nil {
-		a.log.Error("rebuild routing table after change", "change", what, "err", err)
-	}
-	if a.sched != nil {
-		a.sched.Reload(context.WithoutCancel(ctx))
-	}
 }

@@ -61,7 +61,6 @@ func (a *API) createRoute(w http.ResponseWriter, r *http.Request, ps httprouter.
 		a.fail(w, r, err)
 		return
 	}
-	a.committed(r.Context(), "create route")
 	writeJSON(w, http.StatusCreated, created)
 }
 
@@ -133,7 +132,6 @@ func (a *API) deleteRoute(w http.ResponseWriter, r *http.Request, ps httprouter.
 		a.fail(w, r, err)
 		return
 	}
-	a.committed(r.Context(), "delete route")
 	w.WriteHeader(http.StatusNoContent)
 }
 

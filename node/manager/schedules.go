@@ -19,10 +19,9 @@ type ScheduleStore interface {
 	DeleteSchedule(ctx context.Context, appID, id int64) error
 }
 
-// Scheduler fires the schedules (the node's scheduler): Reload takes a
-// committed change, RunNow runs a schedule at once.
+// Scheduler fires the schedules (the node's scheduler): RunNow runs a
+// schedule at once.
 type Scheduler interface {
-	Reload(ctx context.Context)
 	RunNow(ctx context.Context, sc shared.Schedule) (shared.ScheduleRun, error)
 }
 
@@ -67,7 +66,6 @@ func (a *API) createSchedule(w http.ResponseWriter, r *http.Request, ps httprout
 		a.fail(w, r, err)
 		return
 	}
-	a.committed(r.Context(), "create schedule")
 	sc.NextRun = c.Next(a.now())
 	writeJSON(w, http.StatusCreated, sc)
 }
@@ -85,7 +83,6 @@ func (a *API) deleteSchedule(w http.ResponseWriter, r *http.Request, ps httprout
 		a.fail(w, r, err)
 		return
 	}
-	a.committed(r.Context(), "delete schedule")
 	w.WriteHeader(http.StatusNoContent)
 }
 

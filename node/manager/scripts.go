@@ -116,7 +116,6 @@ func (a *API) createScript(w http.ResponseWriter, r *http.Request, _ httprouter.
 		a.fail(w, r, err)
 		return
 	}
-	a.committed(r.Context(), "create script")
 	writeJSON(w, http.StatusCreated, a.withEffective(s))
 }
 
@@ -176,7 +175,6 @@ func (a *API) updateScript(w http.ResponseWriter, r *http.Request, ps httprouter
 		a.fail(w, r, err)
 		return
 	}
-	a.committed(r.Context(), "update script")
 	writeJSON(w, http.StatusOK, a.withEffective(s))
 }
 
@@ -189,7 +187,6 @@ func (a *API) deleteScript(w http.ResponseWriter, r *http.Request, ps httprouter
 		a.fail(w, r, err)
 		return
 	}
-	a.committed(r.Context(), "delete script")
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -54,7 +54,6 @@ func (a *API) putEnv(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 		a.fail(w, r, err)
 		return
 	}
-	a.committed(r.Context(), "set variable")
 	writeJSON(w, http.StatusOK, v)
 }
 
@@ -72,6 +71,5 @@ func (a *API) deleteEnv(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		a.fail(w, r, err)
 		return
 	}
-	a.committed(r.Context(), "delete variable")
 	w.WriteHeader(http.StatusNoContent)
 }

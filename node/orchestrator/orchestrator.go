@@ -34,9 +34,11 @@ const (
 )
 
 // Store is what the orchestrator needs of the database: a consistent read of
-// everything routing needs, and the execution logs.
+// everything routing needs, word of every committed change, and the
+// execution logs.
 type Store interface {
 	Snapshot(ctx context.Context) (*store.Snapshot, error)
+	Subscribe(fn func(context.Context, store.Change)) (unsubscribe func())
 	InsertLogs(ctx context.Context, logs []shared.Log) error
 	PruneLogs(ctx context.Context, appID int64, keep int) error
 }
@@ -88,13 +90,16 @@ type Orchestrator struct {
 	log      *slog.Logger
 	logs     *logWriter
 	egress   Egress
+	// unsubscribe ends the store subscription that rebuilds after changes.
+	unsubscribe func()
 
 	current   atomic.Pointer[snapshot]
 	rebuildMu sync.Mutex // one rebuild at a time, so an older read never replaces a newer one
 }
 
 // New returns an orchestrator with no routing table: call Rebuild before
-// serving. Until then every request is answered 503.
+// serving. Until then every request is answered 503. From then on it
+// rebuilds after every change the store publishes.
 func New(cfg Config) *Orchestrator {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -111,7 +116,7 @@ func New(cfg Config) *Orchestrator {
 	if cfg.Ceiling == (shared.Limits{}) {
 		cfg.Ceiling = shared.BuiltinCeiling()
 	}
-	return &Orchestrator{
+	o := &Orchestrator{
 		store:    cfg.Store,
 		exec:     cfg.Executor,
 		defaults: cfg.Defaults,
@@ -121,11 +126,25 @@ func New(cfg Config) *Orchestrator {
 		logs:     newLogWriter(cfg.Store, cfg.LogQueue, cfg.LogRetention, cfg.Logger),
 		egress:   cfg.Egress,
 	}
+	o.unsubscribe = cfg.Store.Subscribe(o.changed)
+	return o
+}
+
+// changed rebuilds the snapshot after a committed change, so the next
+// request sees it whoever made the change. The write stands even if the
+// rebuild fails (the next one catches up), so the failure is logged.
+func (o *Orchestrator) changed(ctx context.Context, c store.Change) {
+	if c.Kind == store.ChangeSchedule {
+		return // schedules are not part of the snapshot
+	}
+	if err := o.Rebuild(ctx); err != nil {
+		o.log.Error("rebuild routing table after change", "change", c.Kind, "app", c.AppID, "err", err)
+	}
 }
 
 // Rebuild reads everything from the store, builds a new snapshot and swaps
-// it in; the next request uses it. The manager calls it after every
-// committed change. Compiled programs are cached by the executor per script
+// it in; the next request uses it. It runs after every change the store
+// publishes. Compiled programs are cached by the executor per script
 // version, so only changed scripts are compiled again. A script that no
 // longer compiles does not fail the rebuild: its routes answer 500
 // script_error and the reason is logged.
@@ -165,10 +184,11 @@ func (o *Orchestrator) forgetDeleted(old, cur *snapshot) {
 	}
 }
 
-// Close writes every execution log still queued and stops the log writer.
-// Call it after the data listener has shut down; executions finishing
-// later are not logged.
+// Close writes every execution log still queued, stops the log writer and
+// stops following the store's changes. Call it after the data listener has
+// shut down; executions finishing later are not logged.
 func (o *Orchestrator) Close(ctx context.Context) error {
+	o.unsubscribe()
 	return o.logs.close(ctx)
 }
 

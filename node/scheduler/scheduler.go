@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/picloud/picloud/node/executor"
+	"github.com/picloud/picloud/node/store"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -39,6 +40,8 @@ type Store interface {
 	Schedules(ctx context.Context) ([]shared.Schedule, error)
 	// RecordScheduleRun notes a schedule's latest tick and its status.
 	RecordScheduleRun(ctx context.Context, id int64, tick time.Time, status int) error
+	// Subscribe calls fn after every committed change.
+	Subscribe(fn func(context.Context, store.Change)) (unsubscribe func())
 }
 
 // Executor runs scripts through the node's one execution path (the
@@ -92,7 +95,9 @@ type entry struct {
 	next  time.Time // zero: never
 }
 
-// New returns a scheduler; nothing fires before Run.
+// New returns a scheduler; nothing fires before Run. It reloads after every
+// committed change that can touch a schedule, for as long as the store is
+// open.
 func New(cfg Config) *Scheduler {
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock()
@@ -103,7 +108,7 @@ func New(cfg Config) *Scheduler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Scheduler{
+	s := &Scheduler{
 		store:    cfg.Store,
 		exec:     cfg.Executor,
 		clock:    cfg.Clock,
@@ -112,6 +117,17 @@ func New(cfg Config) *Scheduler {
 		poke:     make(chan struct{}, 1),
 		entries:  make(map[int64]*entry),
 		running:  make(map[int64]chan struct{}),
+	}
+	cfg.Store.Subscribe(s.changed)
+	return s
+}
+
+// changed reloads after a change of a schedule or of what holds one:
+// deleting an app or a script deletes its schedules.
+func (s *Scheduler) changed(ctx context.Context, c store.Change) {
+	switch c.Kind {
+	case store.ChangeSchedule, store.ChangeApp, store.ChangeScript:
+		s.Reload(ctx)
 	}
 }
 
@@ -142,8 +158,8 @@ func (s *Scheduler) Run(ctx context.Context) {
 
 // Reload reads every schedule from the source, so a change takes effect
 // before its next tick. Schedules whose expression and zone are unchanged
-// keep their next run; new and changed ones start from now. The store's
-// change subscription calls it after every committed schedule change.
+// keep their next run; new and changed ones start from now. New's
+// subscription to the store calls it after every change of a schedule.
 func (s *Scheduler) Reload(ctx context.Context) {
 	list, err := s.store.Schedules(ctx)
 	if err != nil {

@@ -209,7 +209,8 @@ func claimSlug(ctx context.Context, tx *sql.Tx, appID int64, slug string, takeov
 // by the caller). takeover allows taking another app's old slug.
 func (s *Store) CreateApp(ctx context.Context, a shared.App, takeover bool) (shared.App, error) {
 	var out shared.App
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	ch := Change{Kind: ChangeApp}
+	err := s.change(ctx, &ch, func(tx *sql.Tx) error {
 		if err := claimSlug(ctx, tx, 0, a.Slug, takeover); err != nil {
 			return err
 		}
@@ -220,6 +221,7 @@ func (s *Store) CreateApp(ctx context.Context, a shared.App, takeover bool) (sha
 			return fmt.Errorf("create app %q: %w", a.Slug, err)
 		}
 		id, _ := res.LastInsertId()
+		ch.AppID = id
 		out, err = appWithDomains(ctx, tx, id)
 		return err
 	})
@@ -231,7 +233,7 @@ func (s *Store) CreateApp(ctx context.Context, a shared.App, takeover bool) (sha
 // old slug. The default app's slug never changes (409 default_app).
 func (s *Store) UpdateApp(ctx context.Context, id int64, u shared.UpdateAppRequest, takeover bool) (shared.App, error) {
 	var out shared.App
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.change(ctx, &Change{Kind: ChangeApp, AppID: id}, func(tx *sql.Tx) error {
 		cur, err := appByID(ctx, tx, id)
 		if err != nil {
 			return err
@@ -273,7 +275,7 @@ func (s *Store) UpdateApp(ctx context.Context, id int64, u shared.UpdateAppReque
 // DeleteApp deletes an app with its domains, slug history, scripts, routes
 // and logs. The default app cannot be deleted (409 default_app).
 func (s *Store) DeleteApp(ctx context.Context, id int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.change(ctx, &Change{Kind: ChangeApp, AppID: id}, func(tx *sql.Tx) error {
 		a, err := appByID(ctx, tx, id)
 		if err != nil {
 			return err

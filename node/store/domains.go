@@ -46,7 +46,7 @@ func (s *Store) Domains(ctx context.Context, appID int64) ([]shared.Domain, erro
 // an app. A shape any app holds already is 409 domain_claimed with held_by.
 func (s *Store) AddDomain(ctx context.Context, appID int64, pattern, shapeKey string) (shared.Domain, error) {
 	var d shared.Domain
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.change(ctx, &Change{Kind: ChangeDomain, AppID: appID}, func(tx *sql.Tx) error {
 		if _, err := appByID(ctx, tx, appID); err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func (s *Store) AddDomain(ctx context.Context, appID int64, pattern, shapeKey st
 // host that only this claim covers it is 409 domain_in_use; the default
 // app's localhost claim stays (409 default_app).
 func (s *Store) DeleteDomain(ctx context.Context, appID, domainID int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.change(ctx, &Change{Kind: ChangeDomain, AppID: appID}, func(tx *sql.Tx) error {
 		app, err := appByID(ctx, tx, appID)
 		if err != nil {
 			return err

@@ -38,7 +38,7 @@ func (s *Store) Egress(ctx context.Context, appID int64) ([]string, error) {
 // stored.
 func (s *Store) SetEgress(ctx context.Context, appID int64, allow []string) ([]string, error) {
 	var out []string
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.change(ctx, &Change{Kind: ChangeEgress, AppID: appID}, func(tx *sql.Tx) error {
 		if _, err := appByID(ctx, tx, appID); err != nil {
 			return err
 		}

@@ -55,7 +55,7 @@ func (s *Store) Routes(ctx context.Context, appID int64) ([]shared.Route, error)
 func (s *Store) CreateRoute(ctx context.Context, r shared.Route,
 	check func(existing []shared.Route, domains []shared.Domain) error) (shared.Route, error) {
 	var out shared.Route
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.change(ctx, &Change{Kind: ChangeRoute, AppID: r.AppID}, func(tx *sql.Tx) error {
 		app, err := appByID(ctx, tx, r.AppID)
 		if err != nil {
 			return err
@@ -112,7 +112,7 @@ func sameHost(a, b *string) bool {
 // DeleteRoute deletes a route of an app (404 not_found when the app has no
 // such route).
 func (s *Store) DeleteRoute(ctx context.Context, appID, routeID int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.change(ctx, &Change{Kind: ChangeRoute, AppID: appID}, func(tx *sql.Tx) error {
 		if _, err := appByID(ctx, tx, appID); err != nil {
 			return err
 		}

@@ -102,7 +102,7 @@ func scheduleByID(ctx context.Context, q querier, appID, id int64) (shared.Sched
 // script_id.
 func (s *Store) CreateSchedule(ctx context.Context, sc shared.Schedule, check func(shared.Script) error) (shared.Schedule, error) {
 	var out shared.Schedule
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.change(ctx, &Change{Kind: ChangeSchedule, AppID: sc.AppID}, func(tx *sql.Tx) error {
 		app, err := appByID(ctx, tx, sc.AppID)
 		if err != nil {
 			return err
@@ -136,7 +136,7 @@ func (s *Store) CreateSchedule(ctx context.Context, sc shared.Schedule, check fu
 // DeleteSchedule deletes a schedule of an app (404 not_found when the app
 // has no such schedule).
 func (s *Store) DeleteSchedule(ctx context.Context, appID, id int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.change(ctx, &Change{Kind: ChangeSchedule, AppID: appID}, func(tx *sql.Tx) error {
 		if _, err := appByID(ctx, tx, appID); err != nil {
 			return err
 		}

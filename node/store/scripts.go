@@ -115,7 +115,7 @@ func (s *Store) CreateScript(ctx context.Context, sc shared.Script) (shared.Scri
 	if err != nil {
 		return out, fmt.Errorf("create script %q: sandbox: %w", sc.Name, err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.change(ctx, &Change{Kind: ChangeScript, AppID: sc.AppID}, func(tx *sql.Tx) error {
 		app, err := appByID(ctx, tx, sc.AppID)
 		if err != nil {
 			return err
@@ -146,11 +146,13 @@ func (s *Store) CreateScript(ctx context.Context, sc shared.Script) (shared.Scri
 // goes up by one (the executor's compile cache is keyed on it).
 func (s *Store) UpdateScript(ctx context.Context, id int64, u shared.UpdateScriptRequest) (shared.Script, error) {
 	var out shared.Script
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	ch := Change{Kind: ChangeScript}
+	err := s.change(ctx, &ch, func(tx *sql.Tx) error {
 		cur, err := scriptByID(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		ch.AppID = cur.AppID
 		next := cur
 		if u.Name != nil && *u.Name != cur.Name {
 			free, err := scriptNameFree(ctx, tx, cur.AppID, *u.Name, id)
@@ -199,13 +201,14 @@ func (s *Store) UpdateScript(ctx context.Context, id int64, u shared.UpdateScrip
 
 // DeleteScript deletes a script and its routes. Its execution logs stay.
 func (s *Store) DeleteScript(ctx context.Context, id int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM scripts WHERE id = ?`, id)
-		if err != nil {
-			return fmt.Errorf("delete script %d: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+	ch := Change{Kind: ChangeScript}
+	return s.change(ctx, &ch, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `DELETE FROM scripts WHERE id = ? RETURNING app_id`, id).Scan(&ch.AppID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
 			return shared.NotFound("script", id)
+		case err != nil:
+			return fmt.Errorf("delete script %d: %w", id, err)
 		}
 		return nil
 	})

@@ -40,6 +40,7 @@ type Store struct {
 	logStmts  logStatements // log writes' prepared statements
 	logCounts logCounts     // logs each app holds, for PruneLogs
 	secrets   Sealer        // seals the apps' secrets (UseSecrets)
+	changes   changes       // subscribers to committed configuration (Subscribe)
 }
 
 // Open opens (creating if needed) the database at path, applies pending
@@ -226,7 +227,8 @@ func queryAll[T any](ctx context.Context, q querier, scan func(scanner) (T, erro
 }
 
 // write runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
-// connection). Any error from fn rolls everything back.
+// connection). Any error from fn rolls everything back. Writes of
+// configuration go through change instead, which publishes them.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {

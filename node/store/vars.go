@@ -107,7 +107,7 @@ func (s *Store) Env(ctx context.Context, appID int64) ([]shared.EnvVar, error) {
 // shared.MaxEnvEntries is 422 validation_failed on name.
 func (s *Store) PutEnv(ctx context.Context, appID int64, name, value string, secret *bool) (shared.EnvVar, error) {
 	var out shared.EnvVar
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.change(ctx, &Change{Kind: ChangeEnv, AppID: appID}, func(tx *sql.Tx) error {
 		if _, err := appByID(ctx, tx, appID); err != nil {
 			return err
 		}
@@ -167,7 +167,7 @@ func checkEnvRoom(ctx context.Context, q querier, appID int64) error {
 // DeleteEnv removes variable or secret name of an app (404 not_found when
 // the app has none of that name).
 func (s *Store) DeleteEnv(ctx context.Context, appID int64, name string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.change(ctx, &Change{Kind: ChangeEnv, AppID: appID}, func(tx *sql.Tx) error {
 		if _, err := appByID(ctx, tx, appID); err != nil {
 			return err
 		}
