@@ -45,13 +45,15 @@ func TestFreshInstallSaysHello(t *testing.T) {
 		}
 	}
 
-	// The default app exists, claims localhost, and holds the seed.
+	// The default app exists, claims localhost and the loopback
+	// addresses, and holds the seed.
 	def, err := e.c.App(e.ctx, shared.DefaultAppSlug)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(def.Domains) != 1 || def.Domains[0].Pattern != "localhost" || def.ScriptCount != 1 || def.RouteCount != 1 {
-		t.Errorf("default app = %+v, want localhost, 1 script, 1 route", def)
+	if len(def.Domains) != 3 || def.Domains[0].Pattern != "localhost" || def.Domains[1].Pattern != "127.0.0.1" ||
+		def.Domains[2].Pattern != "::1" || def.ScriptCount != 1 || def.RouteCount != 1 {
+		t.Errorf("default app = %+v, want localhost, 127.0.0.1, ::1, 1 script, 1 route", def)
 	}
 	scripts, err := e.c.Scripts(e.ctx, shared.DefaultAppSlug)
 	if err != nil || len(scripts) != 1 || scripts[0].Name != "hello-world" {

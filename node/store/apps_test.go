@@ -210,7 +210,7 @@ func TestAppLookup(t *testing.T) {
 	if len(apps) != 3 || apps[0].Slug != "default" || apps[1].Slug != "shop" || apps[2].Slug != "4242" {
 		t.Fatalf("ListApps = %+v", apps)
 	}
-	if apps[0].ScriptCount != 1 || apps[0].RouteCount != 1 || apps[0].DomainCount != 1 {
+	if apps[0].ScriptCount != 1 || apps[0].RouteCount != 1 || apps[0].DomainCount != 3 {
 		t.Errorf("default app counts = %+v", apps[0])
 	}
 }

@@ -123,9 +123,12 @@ func checkCanonicalData(t *testing.T, s *Store) {
 	if !reflect.DeepEqual(logs, wantLogs) {
 		t.Errorf("logs =\n%+v\nwant\n%+v", logs, wantLogs)
 	}
-	// The default app had its scripts once: no seeding on upgrade.
+	// The default app had its scripts once: no seeding on upgrade. It
+	// claims the loopback addresses too (0010).
 	if def, err := s.App(ctx, "default"); err != nil || def.ID != 1 || def.ScriptCount != 0 {
 		t.Errorf("default app = %+v, %v; want id 1 without scripts", def, err)
+	} else if got := domainPatterns(def); !slices.Equal(got, []string{"localhost", "127.0.0.1", "::1"}) {
+		t.Errorf("default app claims %q, want localhost, 127.0.0.1 and ::1", got)
 	}
 	// Ids keep counting where the old database left off.
 	sc := mkScript(t, s, 2, "new")
@@ -681,5 +684,42 @@ func BenchmarkMigration4(b *testing.B) {
 		b.StopTimer()
 		db.Close()
 		b.StartTimer()
+	}
+}
+
+// Migration 0010 gives the default app the loopback addresses, except one
+// another app claimed already: that one stays with it.
+func TestMigration10ClaimsLoopbackUnlessTaken(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "picloud.db")
+	db := rawDB(t, path)
+	if v, err := migrate(ctx, db, migrations.FS, 9, slog.New(slog.DiscardHandler)); err != nil || v != 9 {
+		t.Fatalf("migrate to 9: version %d, %v", v, err)
+	}
+	b, err := os.ReadFile(filepath.Join("testdata", "fixtures", "0009.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, string(b)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO app_domains (app_id, pattern, shape_key, created_at)
+		VALUES (2, '127.0.0.1', '127.0.0.1', '2026-01-02T10:07:00.000000000Z')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s := openAt(t, path)
+	defer s.Close()
+	for slug, want := range map[string][]string{
+		"default": {"localhost", "::1"},
+		"shop":    {"*.shop.example", "xn--bcher-kva.example", "127.0.0.1"},
+	} {
+		a, err := s.App(ctx, slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := domainPatterns(a); !slices.Equal(got, want) {
+			t.Errorf("%s claims %q, want %q", slug, got, want)
+		}
 	}
 }

@@ -19,7 +19,7 @@ var helloWorld string
 const (
 	defaultAppName   = "Default"
 	defaultAppDesc   = "Answers on localhost. It always exists and keeps its slug."
-	defaultAppDomain = "localhost"
+	defaultAppDomain = "localhost" // the claim the default app always keeps
 	seedScriptName   = "hello-world"
 
 	// metaDefaultHadScript records that the default app has had a script,
@@ -67,8 +67,12 @@ func (s *Store) seed(ctx context.Context) error {
 	})
 }
 
-// ensureDefaultApp creates the default app, claiming localhost, if it is
-// missing, and returns its id.
+// defaultAppClaims are the default app's claims on a fresh install
+// (migration 0010 adds the loopback addresses on older databases).
+var defaultAppClaims = []string{defaultAppDomain, "127.0.0.1", "::1"}
+
+// ensureDefaultApp creates the default app, claiming localhost and the
+// loopback addresses, if it is missing, and returns its id.
 func (s *Store) ensureDefaultApp(ctx context.Context, tx *sql.Tx) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `SELECT id FROM apps WHERE slug = ?`, shared.DefaultAppSlug).Scan(&id)
@@ -90,15 +94,17 @@ func (s *Store) ensureDefaultApp(ctx context.Context, tx *sql.Tx) (int64, error)
 		return 0, fmt.Errorf("create default app: %w", err)
 	}
 	id, _ = res.LastInsertId()
-	pattern, shapeKey, err := shared.NormalizeDomain(defaultAppDomain)
-	if err != nil {
-		return 0, fmt.Errorf("normalise %s: %w", defaultAppDomain, err)
+	// A claim another app holds already stays with it.
+	for _, claim := range defaultAppClaims {
+		pattern, shapeKey, err := shared.NormalizeDomain(claim)
+		if err != nil {
+			return 0, fmt.Errorf("normalise %s: %w", claim, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO app_domains (app_id, pattern, shape_key, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (shape_key) DO NOTHING`, id, pattern, shapeKey, now); err != nil {
+			return 0, fmt.Errorf("claim %s: %w", claim, err)
+		}
 	}
-	// If another app holds localhost already, leave it there.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO app_domains (app_id, pattern, shape_key, created_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (shape_key) DO NOTHING`, id, pattern, shapeKey, now); err != nil {
-		return 0, fmt.Errorf("claim %s: %w", defaultAppDomain, err)
-	}
-	s.log.Info("created default app", "slug", shared.DefaultAppSlug, "domain", pattern)
+	s.log.Info("created default app", "slug", shared.DefaultAppSlug, "domains", defaultAppClaims)
 	return id, nil
 }

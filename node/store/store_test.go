@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -169,8 +170,8 @@ func TestOpenSeedsDefaultApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a.Domains) != 1 || a.Domains[0].Pattern != "localhost" {
-		t.Fatalf("default app domains = %+v, want localhost", a.Domains)
+	if got := domainPatterns(a); !slices.Equal(got, []string{"localhost", "127.0.0.1", "::1"}) {
+		t.Fatalf("default app domains = %q, want localhost, 127.0.0.1 and ::1", got)
 	}
 	scripts, err := s.Scripts(ctx, a.ID)
 	if err != nil {
@@ -192,7 +193,7 @@ func TestOpenSeedsDefaultApp(t *testing.T) {
 	if len(rs) != 1 || rs[0].Method != "GET" || rs[0].Path != "/" || rs[0].Host != nil || rs[0].ScriptID != scripts[0].ID {
 		t.Fatalf("routes = %+v", rs)
 	}
-	if a.ScriptCount != 1 || a.RouteCount != 1 || a.DomainCount != 1 {
+	if a.ScriptCount != 1 || a.RouteCount != 1 || a.DomainCount != 3 {
 		t.Errorf("counts = %d scripts, %d routes, %d domains", a.ScriptCount, a.RouteCount, a.DomainCount)
 	}
 }
@@ -297,4 +298,12 @@ func errorsAs[T error](err error) (T, bool) {
 	var target T
 	ok := errors.As(err, &target)
 	return target, ok
+}
+
+func domainPatterns(a shared.App) []string {
+	var out []string
+	for _, d := range a.Domains {
+		out = append(out, d.Pattern)
+	}
+	return out
 }
