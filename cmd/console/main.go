@@ -18,9 +18,9 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
-	"github.com/picloud/picloud/console/discovery"
 	"github.com/picloud/picloud/console/registry"
 	"github.com/picloud/picloud/console/ui"
+	"github.com/picloud/picloud/shared/discovery"
 )
 
 // Stamped by the release build: -ldflags "-X main.version=... -X main.commit=...".

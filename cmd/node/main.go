@@ -15,10 +15,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/picloud/picloud/console/discovery"
 	nodediscovery "github.com/picloud/picloud/node/discovery"
 	"github.com/picloud/picloud/node/install"
 	"github.com/picloud/picloud/node/server"
+	"github.com/picloud/picloud/shared/discovery"
 )
 
 // Stamped by the release build: -ldflags "-X main.version=... -X main.commit=...".

@@ -14,7 +14,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/picloud/picloud/console/discovery"
+	"github.com/picloud/picloud/shared/discovery"
 	"github.com/picloud/picloud/console/registry"
 	"github.com/picloud/picloud/node/nodetest"
 	"github.com/picloud/picloud/node/server"

@@ -14,12 +14,12 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/picloud/picloud/console/discovery"
+	"github.com/picloud/picloud/shared/discovery"
 	"github.com/picloud/picloud/console/registry"
 	"github.com/picloud/picloud/shared"
 )
 
-// Browser is the LAN browser (console/discovery) as the sidebar uses it:
+// Browser is the LAN browser (shared/discovery) as the sidebar uses it:
 // the nodes it lists (found over mDNS or typed in), a change signal, and
 // manual addresses.
 type Browser interface {

@@ -15,7 +15,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/picloud/picloud/console/discovery"
+	"github.com/picloud/picloud/shared/discovery"
 	"github.com/picloud/picloud/console/registry"
 	"github.com/picloud/picloud/shared"
 )

@@ -6,7 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 
-	"github.com/picloud/picloud/console/discovery"
+	"github.com/picloud/picloud/shared/discovery"
 )
 
 // TourOptions say what the screenshot tour opens.

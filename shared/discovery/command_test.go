@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/picloud/picloud/console/discovery"
+	"github.com/picloud/picloud/shared/discovery"
 )
 
 // Only argument errors here: a scan would multicast, which happens in the

@@ -1,5 +1,7 @@
-// Package discovery finds PiCloud nodes for the console: continuous mDNS
+// Package discovery finds PiCloud nodes on the LAN: continuous mDNS
 // browsing for _picloud._tcp (SPEC §6) plus addresses typed by the user.
+// The console's sidebar and `picloud-node discover` both use it; the
+// node's own announcement is node/discovery.
 package discovery
 
 import (

@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/picloud/picloud/console/discovery"
 	"github.com/picloud/picloud/shared"
+	"github.com/picloud/picloud/shared/discovery"
 )
 
 // Manual entries need no mDNS: these tests talk to loopback HTTP(S) servers

@@ -27,9 +27,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/picloud/picloud/console/discovery"
 	announce "github.com/picloud/picloud/node/discovery"
 	"github.com/picloud/picloud/shared"
+	"github.com/picloud/picloud/shared/discovery"
 )
 
 const helperEnv = "PICLOUD_DISCOVERY_HELPER"
