@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 
+	"github.com/picloud/picloud/console/nodes"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -50,7 +51,7 @@ type executor interface {
 // node id, so every call checks the node is the one paired with; over http
 // (a node with admin TLS off, for development) without that check.
 func newClient(scheme, address, token, nodeID string) Admin {
-	base := schemeOr(scheme) + "://" + address
+	base := nodes.SchemeOr(scheme) + "://" + address
 	// Each call's context carries its deadline (see call), so the client
 	// adds none of its own.
 	if scheme == "http" {

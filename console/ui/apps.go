@@ -12,14 +12,15 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/picloud/picloud/console/nodes"
 	"github.com/picloud/picloud/shared"
 )
 
 // nodeView is the selected, paired node: its apps and everything below.
 type nodeView struct {
-	c      *Console
-	entry  *nodeEntry
-	client Admin
+	env
+	c     *Console
+	entry *nodes.Entry
 
 	apps *appsView
 	app  *appView // open app, nil on the apps list
@@ -34,11 +35,12 @@ func (c *Console) openNode(nv *nodeView) {
 }
 
 func (nv *nodeView) crumb() crumb {
-	return crumb{label: nv.entry.title(), open: nv.showApps}
+	return crumb{label: nv.entry.Title(), open: nv.showApps}
 }
 
 // appsView lists the node's apps and creates new ones.
 type appsView struct {
+	env
 	nv *nodeView
 
 	list *fyne.Container
@@ -56,7 +58,7 @@ func (nv *nodeView) showApps() {
 		nv.app.close()
 		nv.app = nil
 	}
-	v := &appsView{nv: nv, list: container.NewVBox()}
+	v := &appsView{env: nv.env, nv: nv, list: container.NewVBox()}
 	nv.apps = v
 	v.name = widget.NewEntry()
 	v.name.SetPlaceHolder("My blog")
@@ -70,7 +72,7 @@ func (nv *nodeView) showApps() {
 	v.create.Importance = widget.HighImportance
 	// A new app has no id yet: slugs are checked against the default app,
 	// whose own slug and history therefore count as taken / reserved.
-	v.check = slugChecker{c: nv.c, client: nv.client, ref: shared.DefaultAppSlug, forNew: true, show: v.showCheck}
+	v.check = slugChecker{env: nv.env, ref: shared.DefaultAppSlug, forNew: true, show: v.showCheck}
 	v.name.OnChanged = func(string) {
 		if strings.TrimSpace(v.slug.Text) == "" {
 			v.check.check(shared.DeriveSlug(v.name.Text))
@@ -102,7 +104,7 @@ func bold(s string) *widget.Label {
 }
 
 func (v *appsView) reload() {
-	call(v.nv.c.tasks, "load apps", v.nv.client.ListApps, v.render, nil)
+	call(v.tasks, "load apps", v.client.ListApps, v.render, nil)
 }
 
 // Rows returns the apps as shown: "name slug domains scripts".
@@ -179,16 +181,16 @@ func (v *appsView) confirmCreateTakeover(req shared.CreateAppRequest, e *shared.
 			req.Slug, req.ConfirmToken = slug, e.Detail("confirm_token")
 			v.createApp(req)
 		}
-	}, v.nv.c.win)
+	}, v.win)
 	v.confirm.SetConfirmText("Take over")
 	v.confirm.Show()
 }
 
 func (v *appsView) createApp(req shared.CreateAppRequest) {
-	call(v.nv.c.tasks, "create app", func(ctx context.Context) (shared.App, error) {
-		return v.nv.client.CreateApp(ctx, req)
+	call(v.tasks, "create app", func(ctx context.Context) (shared.App, error) {
+		return v.client.CreateApp(ctx, req)
 	}, func(a shared.App) {
-		v.nv.c.info(fmt.Sprintf("created app %s (%s)", a.Name, a.Slug))
+		v.info(fmt.Sprintf("created app %s (%s)", a.Name, a.Slug))
 		v.name.SetText("")
 		v.slug.SetText("")
 		v.desc.SetText("")
@@ -209,8 +211,7 @@ func (v *appsView) createApp(req shared.CreateAppRequest) {
 // slugChecker runs slug:check as the user types. Answers can come back out
 // of order; only the answer to the latest request is shown.
 type slugChecker struct {
-	c      *Console
-	client Admin
+	env
 	ref    string // the app the slug is checked for
 	forNew bool   // checking for an app not yet created (via the default app)
 	show   func(shared.SlugCheck)
@@ -228,7 +229,7 @@ func (s *slugChecker) check(slug string) {
 		s.show(shared.SlugCheck{Slug: slug, Status: shared.SlugInvalid, Message: Message(err)})
 		return
 	}
-	call(s.c.tasks, "check slug", func(ctx context.Context) (shared.SlugCheck, error) {
+	call(s.tasks, "check slug", func(ctx context.Context) (shared.SlugCheck, error) {
 		return s.client.CheckSlug(ctx, s.ref, slug)
 	}, func(sc shared.SlugCheck) {
 		if seq != s.seq {

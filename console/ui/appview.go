@@ -16,6 +16,7 @@ import (
 // appView is one app with its tabs. ref is the app's id, so a rename in
 // the Settings tab never breaks the other tabs.
 type appView struct {
+	env
 	nv  *nodeView
 	ref string
 	app shared.App
@@ -24,6 +25,7 @@ type appView struct {
 	cancel context.CancelFunc
 
 	tabs     *container.AppTabs
+	sections []section
 	overview *overviewTab
 	scripts  *scriptsTab
 	domains  *domainsTab
@@ -44,7 +46,7 @@ func (c *Console) OpenApp(ref string) {
 }
 
 func (nv *nodeView) openApp(ref string) {
-	call(nv.c.tasks, "open app "+ref, func(ctx context.Context) (shared.App, error) {
+	call(nv.tasks, "open app "+ref, func(ctx context.Context) (shared.App, error) {
 		return nv.client.App(ctx, ref)
 	}, func(a shared.App) {
 		if nv.c.cur == nv { // the user may have moved to another node meanwhile
@@ -58,7 +60,7 @@ func (nv *nodeView) showApp(a shared.App) {
 		nv.app.close()
 	}
 	ctx, cancel := context.WithCancel(nv.c.ctx)
-	v := &appView{nv: nv, ref: strconv.FormatInt(a.ID, 10), app: a, ctx: ctx, cancel: cancel}
+	v := &appView{env: nv.env, nv: nv, ref: strconv.FormatInt(a.ID, 10), app: a, ctx: ctx, cancel: cancel}
 	nv.app = v
 	v.overview = newOverviewTab(v)
 	v.scripts = newScriptsTab(v)
@@ -67,15 +69,21 @@ func (nv *nodeView) showApp(a shared.App) {
 	v.egress = newEgressTab(v)
 	v.settings = newSettingsTab(v)
 	v.logs = newLogsTab(v)
-	v.tabs = container.NewAppTabs(
-		container.NewTabItem("Overview", v.overview.view),
-		container.NewTabItem("Scripts", v.scripts.view),
-		container.NewTabItem("Domains", v.domains.view),
-		container.NewTabItem("Schedules", v.sched.view),
-		container.NewTabItem("Egress", v.egress.view),
-		container.NewTabItem("Settings", v.settings.view),
-		container.NewTabItem("Logs", v.logs.view),
-	)
+	// The app's tabs, in order: a feature adds its tab with one line here
+	// (see "Adding a view" in docs/architecture.md).
+	v.sections = []section{
+		{"Overview", v.overview.view, v.overview.reload},
+		{"Scripts", v.scripts.view, v.scripts.reload},
+		{"Domains", v.domains.view, v.domains.reload},
+		{"Schedules", v.sched.view, v.sched.reload},
+		{"Egress", v.egress.view, v.egress.reload},
+		{"Settings", v.settings.view, v.settings.reload},
+		{"Logs", v.logs.view, v.logs.reload},
+	}
+	v.tabs = container.NewAppTabs()
+	for _, s := range v.sections {
+		v.tabs.Append(container.NewTabItem(s.name, s.view))
+	}
 	v.tabs.OnSelected = func(t *container.TabItem) { v.selected(t.Text) }
 	v.showCrumbs()
 	v.setApp(a)
@@ -96,23 +104,20 @@ func (v *appView) showCrumbs() {
 	v.nv.c.setContent(v.tabs, v.nv.crumb(), v.crumb())
 }
 
+// section is one tab of the app view: its name, its content, and how it
+// loads fresh data each time it is shown.
+type section struct {
+	name   string
+	view   fyne.CanvasObject
+	reload func()
+}
+
 // selected reloads a tab when it is shown, so it never shows stale data.
 func (v *appView) selected(tab string) {
-	switch tab {
-	case "Overview":
-		v.overview.reload()
-	case "Scripts":
-		v.scripts.reload()
-	case "Domains":
-		v.domains.reload()
-	case "Schedules":
-		v.sched.reload()
-	case "Egress":
-		v.egress.reload()
-	case "Settings":
-		v.settings.reload()
-	case "Logs":
-		v.logs.reload()
+	for _, s := range v.sections {
+		if s.name == tab {
+			s.reload()
+		}
 	}
 	v.updateCrumbs()
 }
@@ -162,8 +167,8 @@ func (v *appView) updateCrumbs() {
 }
 
 func (v *appView) reloadApp() {
-	call(v.nv.c.tasks, "load app", func(ctx context.Context) (shared.App, error) {
-		return v.nv.client.App(ctx, v.ref)
+	call(v.tasks, "load app", func(ctx context.Context) (shared.App, error) {
+		return v.client.App(ctx, v.ref)
 	}, v.setApp, nil)
 }
 
@@ -218,12 +223,12 @@ func (t *overviewTab) reload() {
 		logs    []shared.Log
 		scripts []shared.Script
 	}
-	call(v.nv.c.tasks, "load executions", func(ctx context.Context) (data, error) {
-		logs, err := v.nv.client.Logs(ctx, v.ref, 0, 500, 0)
+	call(v.tasks, "load executions", func(ctx context.Context) (data, error) {
+		logs, err := v.client.Logs(ctx, v.ref, 0, 500, 0)
 		if err != nil {
 			return data{}, err
 		}
-		scripts, err := v.nv.client.Scripts(ctx, v.ref)
+		scripts, err := v.client.Scripts(ctx, v.ref)
 		return data{logs, scripts}, err
 	}, func(d data) {
 		t.chart.set(bucketLogs(d.logs, 24, time.Now()))

@@ -14,11 +14,11 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/picloud/picloud/shared/discovery"
 	"github.com/picloud/picloud/console/registry"
 	"github.com/picloud/picloud/node/nodetest"
 	"github.com/picloud/picloud/node/server"
 	"github.com/picloud/picloud/shared"
+	"github.com/picloud/picloud/shared/discovery"
 )
 
 // harness is a console in a test window, with a real in-process node added
@@ -51,9 +51,9 @@ func start(t *testing.T, opts ...func(*server.Config)) *harness {
 	h := &harness{t: t, ui: q, c: c, win: win, node: node, reg: reg}
 	c.AddAddress(node.AdminURL)
 	h.wait()
-	for _, e := range c.nodes.entries {
-		if e.id != "" {
-			h.id = e.id
+	for _, e := range c.nodes.list.Sorted() {
+		if e.ID != "" {
+			h.id = e.ID
 		}
 	}
 	if h.id != node.NodeID() {
@@ -521,7 +521,7 @@ func TestNodeGoingOfflineGivesAMessage(t *testing.T) {
 	if h.c.activity.Visible() {
 		t.Error("activity indicator still spinning after the call failed")
 	}
-	if e := h.c.nodes.entries[h.id]; e.online {
+	if e, _ := h.c.nodes.list.Get(h.id); e.Online {
 		t.Error("sidebar still shows the stopped node online")
 	}
 }
@@ -614,9 +614,9 @@ func TestIdentityMismatchIsWarnedAndNodeNotUsed(t *testing.T) {
 	}
 	h.c.nodes.probeAll()
 	h.wait()
-	e := h.c.nodes.entries[h.id]
-	if !strings.Contains(e.mismatch, "Identity mismatch") || !strings.Contains(e.mismatch, other.NodeID()) {
-		t.Fatalf("mismatch warning = %q", e.mismatch)
+	e, _ := h.c.nodes.list.Get(h.id)
+	if !strings.Contains(e.Mismatch, "Identity mismatch") || !strings.Contains(e.Mismatch, other.NodeID()) {
+		t.Fatalf("mismatch warning = %q", e.Mismatch)
 	}
 	h.c.OpenNode(h.id)
 	h.wait()
@@ -755,16 +755,16 @@ func TestAddingAnUnreachableAddressSaysSo(t *testing.T) {
 	if st := h.c.Status(); !strings.Contains(st, "offline") {
 		t.Errorf("status = %q, want it to say the node is offline", st)
 	}
-	e := h.c.nodes.entries["addr:"+addr]
-	if e == nil || e.online || e.lastErr == "" {
+	e, _ := h.c.nodes.list.Get("addr:" + addr)
+	if e == nil || e.Online || e.Err == nil {
 		t.Fatalf("sidebar entry for %s = %+v", addr, e)
 	}
 	test.Tap(h.button("Remove"))
 	h.wait()
-	if _, ok := h.c.nodes.entries["addr:"+addr]; ok {
+	if _, ok := h.c.nodes.list.Get("addr:" + addr); ok {
 		t.Error("removed address still in the sidebar")
 	}
-	if _, ok := h.c.nodes.entries[h.id]; !ok {
+	if _, ok := h.c.nodes.list.Get(h.id); !ok {
 		t.Error("removing one address dropped the other node")
 	}
 }

@@ -39,8 +39,8 @@ func newDomainsTab(v *appView) *domainsTab {
 
 func (t *domainsTab) reload() {
 	v := t.v
-	call(v.nv.c.tasks, "load domains", func(ctx context.Context) ([]shared.Domain, error) {
-		return v.nv.client.Domains(ctx, v.ref)
+	call(v.tasks, "load domains", func(ctx context.Context) ([]shared.Domain, error) {
+		return v.client.Domains(ctx, v.ref)
 	}, t.render, nil)
 }
 
@@ -71,8 +71,8 @@ func (t *domainsTab) submit() {
 		return
 	}
 	v := t.v
-	call(v.nv.c.tasks, "add domain", func(ctx context.Context) (shared.Domain, error) {
-		return v.nv.client.AddDomain(ctx, v.ref, p)
+	call(v.tasks, "add domain", func(ctx context.Context) (shared.Domain, error) {
+		return v.client.AddDomain(ctx, v.ref, p)
 	}, func(d shared.Domain) {
 		t.pattern.SetText("")
 		t.setMsg("Added "+d.Pattern+".", widget.SuccessImportance)
@@ -86,8 +86,8 @@ func (t *domainsTab) submit() {
 
 func (t *domainsTab) remove(d shared.Domain) {
 	v := t.v
-	call(v.nv.c.tasks, "remove domain", func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, v.nv.client.DeleteDomain(ctx, v.ref, d.ID)
+	call(v.tasks, "remove domain", func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, v.client.DeleteDomain(ctx, v.ref, d.ID)
 	}, func(struct{}) {
 		t.setMsg("Removed "+d.Pattern+".", widget.SuccessImportance)
 		t.reload()

@@ -109,8 +109,8 @@ func describeEgress(e shared.EgressEntry) string {
 
 func (t *egressTab) reload() {
 	v := t.v
-	call(v.nv.c.tasks, "load egress", func(ctx context.Context) ([]string, error) {
-		return v.nv.client.Egress(ctx, v.ref)
+	call(v.tasks, "load egress", func(ctx context.Context) ([]string, error) {
+		return v.client.Egress(ctx, v.ref)
 	}, t.render, nil)
 }
 
@@ -155,8 +155,8 @@ func (t *egressTab) remove(entry string) {
 // put stores a whole new list; the node answers with what it stored.
 func (t *egressTab) put(allow []string, done string, after func()) {
 	v := t.v
-	call(v.nv.c.tasks, "save egress", func(ctx context.Context) ([]string, error) {
-		return v.nv.client.SetEgress(ctx, v.ref, allow)
+	call(v.tasks, "save egress", func(ctx context.Context) ([]string, error) {
+		return v.client.SetEgress(ctx, v.ref, allow)
 	}, func(stored []string) {
 		showMsg(t.msg, done, widget.SuccessImportance)
 		if after != nil {

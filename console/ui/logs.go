@@ -100,7 +100,7 @@ func (t *logsTab) setAuto(on bool) {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				t.v.nv.c.opts.Post(func() {
+				t.v.post(func() {
 					if ctx.Err() == nil {
 						t.reload()
 					}
@@ -118,17 +118,17 @@ type logsPage struct {
 func (t *logsTab) fetch(before int64) func(ctx context.Context) (logsPage, error) {
 	v, id := t.v, t.scriptID
 	return func(ctx context.Context) (logsPage, error) {
-		scripts, err := v.nv.client.Scripts(ctx, v.ref)
+		scripts, err := v.client.Scripts(ctx, v.ref)
 		if err != nil {
 			return logsPage{}, err
 		}
-		logs, err := v.nv.client.Logs(ctx, v.ref, id, logPage, before)
+		logs, err := v.client.Logs(ctx, v.ref, id, logPage, before)
 		return logsPage{scripts, logs}, err
 	}
 }
 
 func (t *logsTab) reload() {
-	call(t.v.nv.c.tasks, "load logs", t.fetch(0), func(p logsPage) {
+	call(t.v.tasks, "load logs", t.fetch(0), func(p logsPage) {
 		t.setScripts(p.scripts)
 		t.logs = p.logs
 		t.render()
@@ -139,7 +139,7 @@ func (t *logsTab) loadOlder() {
 	if len(t.logs) == 0 {
 		return
 	}
-	call(t.v.nv.c.tasks, "load older logs", t.fetch(t.logs[len(t.logs)-1].ID), func(p logsPage) {
+	call(t.v.tasks, "load older logs", t.fetch(t.logs[len(t.logs)-1].ID), func(p logsPage) {
 		t.logs = append(t.logs, p.logs...)
 		t.render()
 	}, nil)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -14,9 +13,10 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/picloud/picloud/shared/discovery"
+	"github.com/picloud/picloud/console/nodes"
 	"github.com/picloud/picloud/console/registry"
 	"github.com/picloud/picloud/shared"
+	"github.com/picloud/picloud/shared/discovery"
 )
 
 // Browser is the LAN browser (shared/discovery) as the sidebar uses it:
@@ -29,61 +29,22 @@ type Browser interface {
 	RemoveManual(addr string) bool
 }
 
-// nodeEntry is one row of the sidebar: a paired node, a node seen on the
-// LAN, a node added by hand, or several of these at once (keyed by node id;
-// a manual address that never answered is keyed by its address).
-type nodeEntry struct {
-	key      string
-	id       string
-	name     string
-	version  string
-	address  string // admin host:port
-	scheme   string
-	dataPort int
-
-	paired     bool
-	discovered bool
-	manual     string // host:port typed by the user
-	online     bool
-	probed     bool   // state known (a probe finished or the LAN answered)
-	mismatch   string // identity warning; the node is not used while set
-	lastErr    string
-}
-
-func (e *nodeEntry) title() string {
-	switch {
-	case e.name != "":
-		return e.name
-	case e.address != "":
-		return e.address
-	}
-	return e.manual
-}
-
-// nodeList is the sidebar. All its state lives on the UI goroutine.
+// nodeList is the sidebar: the nodes.List and its widgets. All its state
+// lives on the UI goroutine.
 type nodeList struct {
 	c        *Console
-	entries  map[string]*nodeEntry
+	list     *nodes.List
 	rows     *fyne.Container
 	sel      string
 	reprobed time.Time // last reprobe, to not probe on every failed call
 }
 
 func newNodeList(c *Console) *nodeList {
-	l := &nodeList{c: c, entries: make(map[string]*nodeEntry), rows: container.NewVBox()}
+	var paired []registry.Node
 	if c.reg != nil {
-		for _, n := range c.reg.Nodes() {
-			l.entries[n.ID] = &nodeEntry{key: n.ID, id: n.ID, name: n.Name, address: n.Address, scheme: schemeOr(n.Scheme), paired: true}
-		}
+		paired = c.reg.Nodes()
 	}
-	return l
-}
-
-func schemeOr(s string) string {
-	if s == "" {
-		return "https"
-	}
-	return s
+	return &nodeList{c: c, list: nodes.New(paired), rows: container.NewVBox()}
 }
 
 func (l *nodeList) view() fyne.CanvasObject {
@@ -133,100 +94,22 @@ func (l *nodeList) start() {
 }
 
 // merge folds the browser's list into the sidebar. A paired node seen at a
-// new address remembers it.
-func (l *nodeList) merge(nodes []discovery.Node) {
-	now := make(map[string]bool, len(nodes))
-	for _, n := range nodes {
-		key := n.ID
-		if key == "" {
-			key = "addr:" + n.Manual
-		}
-		now[key] = true
-		e, ok := l.entries[key]
-		if !ok {
-			e = &nodeEntry{key: key, id: n.ID}
-			l.entries[key] = e
-		}
-		e.discovered, e.manual = n.Discovered, n.Manual
-		if n.Name != "" {
-			e.name = n.Name
-		}
-		if n.Version != "" {
-			e.version = n.Version
-		}
-		if n.DataPort != 0 {
-			e.dataPort = n.DataPort
-		}
-		// A paired node keeps the scheme it was paired over: an announcement
-		// saying admin=http must not make the console send the token in the
-		// clear. Its address may move only while TLS pins its identity.
-		addrs := n.AdminAddrs()
-		switch {
-		case len(addrs) == 0 || (n.Err != nil && e.address != ""):
-		case e.paired && e.scheme == "https" && n.Admin == "https":
-			if e.address != addrs[0] && l.c.reg != nil {
-				if err := l.c.reg.SetAddress(e.id, e.name, addrs[0]); err != nil {
-					l.c.report("remember address: "+err.Error(), true)
-				}
-			}
-			e.address = addrs[0]
-		case !e.paired:
-			e.address = addrs[0]
-			if n.Admin != "" {
-				e.scheme = n.Admin
-			}
-		}
-		if e.scheme == "" {
-			e.scheme = "https"
-		}
-		e.probed = true
-		e.online = n.Discovered || (n.Manual != "" && n.Err == nil && n.ID != "")
-		var mm *shared.IdentityMismatchError
-		switch {
-		case errors.As(n.Err, &mm):
-			e.mismatch = mismatchText(mm.Expected, mm.Got)
-		case n.Err != nil:
-			e.lastErr = Message(n.Err)
-		default:
-			e.lastErr = ""
-			if !e.paired { // paired nodes' identity is probeAll's to judge
-				e.mismatch = ""
-			}
-		}
-	}
-	for key, e := range l.entries {
-		if now[key] {
+// new (pinned) address remembers it.
+func (l *nodeList) merge(found []discovery.Node) {
+	for _, m := range l.list.Merge(found) {
+		if l.c.reg == nil {
 			continue
 		}
-		e.discovered, e.manual = false, ""
-		if !e.paired {
-			delete(l.entries, key)
+		if err := l.c.reg.SetAddress(m.ID, m.Name, m.Address); err != nil {
+			l.c.report("remember address: "+err.Error(), true)
 		}
 	}
 	l.render()
 }
 
-// sorted returns the entries: paired first, then by title.
-func (l *nodeList) sorted() []*nodeEntry {
-	out := make([]*nodeEntry, 0, len(l.entries))
-	for _, e := range l.entries {
-		out = append(out, e)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].paired != out[j].paired {
-			return out[i].paired
-		}
-		if out[i].title() != out[j].title() {
-			return out[i].title() < out[j].title()
-		}
-		return out[i].key < out[j].key
-	})
-	return out
-}
-
 func (l *nodeList) render() {
 	var objs []fyne.CanvasObject
-	for _, e := range l.sorted() {
+	for _, e := range l.list.Sorted() {
 		objs = append(objs, l.row(e), widget.NewSeparator())
 	}
 	if len(objs) == 0 {
@@ -238,66 +121,66 @@ func (l *nodeList) render() {
 	l.rows.Refresh()
 }
 
-func (l *nodeList) row(e *nodeEntry) fyne.CanvasObject {
+func (l *nodeList) row(e *nodes.Entry) fyne.CanvasObject {
 	entry := e
-	name := widget.NewButtonWithIcon(e.title(), theme.ComputerIcon(), func() { l.open(entry) })
+	name := widget.NewButtonWithIcon(e.Title(), theme.ComputerIcon(), func() { l.open(entry) })
 	name.Alignment = widget.ButtonAlignLeading
-	if l.sel == e.key {
+	if l.sel == e.Key {
 		name.Importance = widget.HighImportance
 	} else {
 		name.Importance = widget.LowImportance
 	}
 	var state string
 	switch {
-	case !e.probed:
+	case !e.Probed:
 		state = "○ checking…"
-	case e.online:
+	case e.Online:
 		state = "● online"
 	default:
 		state = "○ offline"
 	}
-	if e.version != "" {
-		state += " · " + versionText(e.version)
+	if e.Version != "" {
+		state += " · " + versionText(e.Version)
 	}
-	if e.paired {
+	if e.Paired {
 		state += " · paired"
 	}
 	status := widget.NewLabel(state)
-	if e.online {
+	if e.Online {
 		status.Importance = widget.SuccessImportance
 	}
 	objs := []fyne.CanvasObject{name, status}
-	if e.address != "" {
-		addr := widget.NewLabelWithStyle(e.scheme+"://"+e.address, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	if e.Address != "" {
+		addr := widget.NewLabelWithStyle(e.Scheme+"://"+e.Address, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 		addr.Truncation = fyne.TextTruncateEllipsis
 		objs = append(objs, addr)
 	}
-	if e.mismatch != "" {
-		w := widget.NewLabel("⚠ " + e.mismatch)
+	if e.Mismatch != "" {
+		w := widget.NewLabel("⚠ " + e.Mismatch)
 		w.Wrapping = fyne.TextWrapWord
 		w.Importance = widget.DangerImportance
 		objs = append(objs, w)
-	} else if e.lastErr != "" && !e.online {
-		w := widget.NewLabel(e.lastErr)
+	} else if e.Err != nil && !e.Online {
+		w := widget.NewLabel(Message(e.Err))
 		w.Wrapping = fyne.TextWrapWord
 		w.Importance = widget.WarningImportance
 		objs = append(objs, w)
 	}
 	switch {
-	case !e.paired && e.id != "":
-		id := widget.NewLabelWithStyle("id "+e.id, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	case !e.Paired && e.ID != "":
+		id := widget.NewLabelWithStyle("id "+e.ID, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 		id.Truncation = fyne.TextTruncateEllipsis
 		pair := widget.NewButtonWithIcon("Pair…", theme.LoginIcon(), func() { l.askToken(entry) })
 		pair.Importance = widget.HighImportance
 		objs = append(objs, id, pair)
-	case e.paired:
+	case e.Paired:
 		forget := widget.NewButtonWithIcon("Forget", theme.DeleteIcon(), func() { l.forget(entry) })
 		forget.Importance = widget.LowImportance
 		objs = append(objs, container.NewHBox(forget))
 	}
-	if !e.paired && e.manual != "" && l.c.opts.Browser != nil {
+	if !e.Paired && e.Manual != "" && l.c.opts.Browser != nil {
 		rm := widget.NewButtonWithIcon("Remove", theme.ContentRemoveIcon(), func() {
-			l.c.opts.Browser.RemoveManual(entry.manual)
+			l.c.opts.Browser.RemoveManual(entry.Manual)
 			l.merge(l.c.opts.Browser.Nodes())
 		})
 		rm.Importance = widget.LowImportance
@@ -308,8 +191,8 @@ func (l *nodeList) row(e *nodeEntry) fyne.CanvasObject {
 
 // client returns an admin client for e: pinned to its node id over https,
 // plain for a node whose admin API runs without TLS (development).
-func (l *nodeList) client(e *nodeEntry, token string) Admin {
-	return newClient(e.scheme, e.address, token, e.id)
+func (l *nodeList) client(e *nodes.Entry, token string) Admin {
+	return newClient(e.Scheme, e.Address, token, e.ID)
 }
 
 // reprobe refreshes the sidebar soon after a call could not reach a node,
@@ -326,57 +209,46 @@ func (l *nodeList) reprobe(error) {
 // version, and, pinned to its id, that it still is the node it was paired
 // with. Nodes only seen by the browser are the browser's to probe.
 func (l *nodeList) probeAll() {
-	for _, e := range l.entries {
-		if !e.paired || e.address == "" {
+	for _, e := range l.list.Sorted() {
+		if !e.Paired || e.Address == "" {
 			continue
 		}
 		entry := e
-		scheme, addr, id := e.scheme, e.address, e.id // the goroutine must not read entry
-		call(l.c.tasks, "check "+entry.title(), func(ctx context.Context) (discovery.Node, error) {
+		scheme, addr, id := e.Scheme, e.Address, e.ID // the goroutine must not read entry
+		call(l.c.tasks, "check "+entry.Title(), func(ctx context.Context) (discovery.Node, error) {
 			return discovery.Probe(ctx, scheme, addr, id)
 		}, func(n discovery.Node) {
-			entry.probed, entry.online, entry.lastErr, entry.mismatch = true, true, "", ""
-			entry.name, entry.version = n.Name, n.Version
+			entry.Reached(n)
 			l.render()
 		}, func(err error) bool {
-			entry.probed, entry.online = true, false
-			var mm *shared.IdentityMismatchError
-			if errors.As(err, &mm) {
-				entry.mismatch = mismatchText(mm.Expected, mm.Got)
-			} else {
-				entry.lastErr = Message(err)
-			}
+			entry.Unreachable(err)
 			l.render()
 			return true // offline is a state shown in the row, not an error
 		})
 	}
 }
 
-func mismatchText(want, got string) string {
-	return fmt.Sprintf("Identity mismatch: this address now answers as node %s, not %s as paired. "+
-		"The node is not used. If it was reinstalled, forget it and pair again.", got, want)
-}
-
 // open shows the node's apps, or explains why it cannot.
-func (l *nodeList) open(e *nodeEntry) {
-	l.sel = e.key
+func (l *nodeList) open(e *nodes.Entry) {
+	l.sel = e.Key
 	l.render()
 	switch {
-	case e.mismatch != "":
-		l.c.report(e.title()+": "+e.mismatch, true)
+	case e.Mismatch != "":
+		l.c.report(e.Title()+": "+e.Mismatch, true)
 		l.c.showWelcome()
 		return
-	case !e.paired:
-		l.c.info(e.title() + " is not paired yet: use Pair… and type its admin token (picloud-node token).")
+	case !e.Paired:
+		l.c.info(e.Title() + " is not paired yet: use Pair… and type its admin token (picloud-node token).")
 		return
 	}
-	n, _ := l.c.reg.Get(e.id)
-	l.c.openNode(&nodeView{c: l.c, entry: e, client: l.client(e, n.Token)})
+	n, _ := l.c.reg.Get(e.ID)
+	c := l.c
+	c.openNode(&nodeView{c: c, entry: e, env: env{tasks: c.tasks, client: l.client(e, n.Token), win: c.win, post: c.opts.Post}})
 }
 
 // OpenNode opens a paired node by id.
 func (c *Console) OpenNode(id string) {
-	e, ok := c.nodes.entries[id]
+	e, ok := c.nodes.list.Get(id)
 	if !ok {
 		c.report("no node "+id, true)
 		return
@@ -421,8 +293,8 @@ func (c *Console) AddAddress(addr string) {
 		return n, nil
 	}, func(n discovery.Node) {
 		l.merge(b.Nodes())
-		if e, ok := l.entries[n.ID]; ok && e.paired {
-			c.info(fmt.Sprintf("%s at %s is already paired", e.title(), n.Manual))
+		if e, ok := l.list.Get(n.ID); ok && e.Paired {
+			c.info(fmt.Sprintf("%s at %s is already paired", e.Title(), n.Manual))
 		} else {
 			c.info(fmt.Sprintf("found %s (node id %s) at %s: pair it with its admin token", n.Name, n.ID, n.Manual))
 		}
@@ -433,16 +305,16 @@ func (c *Console) AddAddress(addr string) {
 }
 
 // askToken asks for the admin token and pairs.
-func (l *nodeList) askToken(e *nodeEntry) {
+func (l *nodeList) askToken(e *nodes.Entry) {
 	tok := widget.NewPasswordEntry()
 	tok.SetPlaceHolder("output of: picloud-node token")
-	msg := widget.NewLabel(fmt.Sprintf("Node id %s\nCheck it matches what the node printed on first start.", e.id))
-	d := dialog.NewForm("Pair with "+e.title(), "Pair", "Cancel", []*widget.FormItem{
+	msg := widget.NewLabel(fmt.Sprintf("Node id %s\nCheck it matches what the node printed on first start.", e.ID))
+	d := dialog.NewForm("Pair with "+e.Title(), "Pair", "Cancel", []*widget.FormItem{
 		widget.NewFormItem("", msg),
 		widget.NewFormItem("Admin token", tok),
 	}, func(ok bool) {
 		if ok {
-			l.c.Pair(e.id, strings.TrimSpace(tok.Text))
+			l.c.Pair(e.ID, strings.TrimSpace(tok.Text))
 		}
 	}, l.c.win)
 	d.Resize(fyne.NewSize(560, 220))
@@ -454,7 +326,7 @@ func (l *nodeList) askToken(e *nodeEntry) {
 // nothing is stored.
 func (c *Console) Pair(id, token string) {
 	l := c.nodes
-	e, ok := l.entries[id]
+	e, ok := l.list.Get(id)
 	if !ok {
 		c.report("pair: unknown node "+id, true)
 		return
@@ -464,7 +336,7 @@ func (c *Console) Pair(id, token string) {
 		return
 	}
 	cl := l.client(e, token)
-	call(c.tasks, "pair with "+e.title(), func(ctx context.Context) (shared.Version, error) {
+	call(c.tasks, "pair with "+e.Title(), func(ctx context.Context) (shared.Version, error) {
 		v, err := cl.Version(ctx)
 		if err != nil {
 			return v, err
@@ -475,39 +347,36 @@ func (c *Console) Pair(id, token string) {
 		_, err = cl.ListApps(ctx) // the first call that needs the token
 		return v, err
 	}, func(v shared.Version) {
-		n := registry.Node{ID: id, Name: v.Name, Token: token, Address: e.address, Scheme: e.scheme, Paired: time.Now().UTC()}
+		n := registry.Node{ID: id, Name: v.Name, Token: token, Address: e.Address, Scheme: e.Scheme, Paired: time.Now().UTC()}
 		if err := c.reg.Put(n); err != nil {
 			c.report("pair: "+err.Error(), true)
 			return
 		}
-		e.paired, e.name, e.version, e.mismatch, e.online, e.probed = true, v.Name, v.Version, "", true, true
+		e.PairedWith(v)
 		l.render()
-		c.info("paired with " + e.title())
+		c.info("paired with " + e.Title())
 		l.open(e)
 	}, func(err error) bool {
 		var mm *shared.IdentityMismatchError
 		if errors.As(err, &mm) {
-			e.mismatch = mismatchText(mm.Expected, mm.Got)
+			e.Mismatch = nodes.MismatchText(mm.Expected, mm.Got)
 			l.render()
 		}
-		c.report("pairing with "+e.title()+" refused: "+Message(err), true)
+		c.report("pairing with "+e.Title()+" refused: "+Message(err), true)
 		return true
 	})
 }
 
-func (l *nodeList) forget(e *nodeEntry) {
-	dialog.ShowConfirm("Forget "+e.title()+"?", "The console forgets this node and its admin token. You can pair again later.", func(ok bool) {
+func (l *nodeList) forget(e *nodes.Entry) {
+	dialog.ShowConfirm("Forget "+e.Title()+"?", "The console forgets this node and its admin token. You can pair again later.", func(ok bool) {
 		if !ok {
 			return
 		}
-		if err := l.c.reg.Remove(e.id); err != nil {
+		if err := l.c.reg.Remove(e.ID); err != nil {
 			l.c.report("forget: "+err.Error(), true)
 			return
 		}
-		e.paired = false
-		if !e.discovered && e.manual == "" {
-			delete(l.entries, e.key)
-		}
+		l.list.Forget(e.Key)
 		if l.c.cur != nil && l.c.cur.entry == e {
 			l.c.showWelcome()
 		}

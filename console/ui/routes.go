@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -57,8 +56,8 @@ func (s *scriptDetail) renderRoutes(all []shared.Route, domains []shared.Domain)
 	s.routes.Refresh()
 
 	e := s.t.v.nv.entry
-	urls := previewURLs(mine, domains, e.dataHostPort())
-	if e.dataPort == 0 {
+	urls := previewURLs(mine, domains, e.DataHostPort())
+	if e.DataPort == 0 {
 		showMsg(s.portNote, "The node did not announce its data port here; the URLs assume the default 8080.", widget.MediumImportance)
 	} else {
 		showMsg(s.portNote, "", widget.MediumImportance)
@@ -126,19 +125,6 @@ func hostForURL(h string) string {
 	return h
 }
 
-// dataHostPort is ":port" for URLs on the node's data plane, "" for :80.
-// The port comes from the LAN announcement; without one, the default 8080.
-func (e *nodeEntry) dataHostPort() string {
-	p := e.dataPort
-	if p == 0 {
-		p = 8080
-	}
-	if p == 80 {
-		return ""
-	}
-	return ":" + strconv.Itoa(p)
-}
-
 func (s *scriptDetail) addRoute() {
 	v := s.t.v
 	req := shared.CreateRouteRequest{ScriptID: s.script.ID, Method: strings.TrimSpace(s.method.Text), Path: strings.TrimSpace(s.path.Text)}
@@ -148,8 +134,8 @@ func (s *scriptDetail) addRoute() {
 	if req.Method == "" {
 		req.Method = shared.MethodAny
 	}
-	call(v.nv.c.tasks, "add route", func(ctx context.Context) (shared.Route, error) {
-		return v.nv.client.CreateRoute(ctx, v.ref, req)
+	call(v.tasks, "add route", func(ctx context.Context) (shared.Route, error) {
+		return v.client.CreateRoute(ctx, v.ref, req)
 	}, func(r shared.Route) {
 		s.path.SetText("")
 		s.host.SetText("")
@@ -163,8 +149,8 @@ func (s *scriptDetail) addRoute() {
 
 func (s *scriptDetail) removeRoute(r shared.Route) {
 	v := s.t.v
-	call(v.nv.c.tasks, "remove route", func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, v.nv.client.DeleteRoute(ctx, v.ref, r.ID)
+	call(v.tasks, "remove route", func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, v.client.DeleteRoute(ctx, v.ref, r.ID)
 	}, func(struct{}) {
 		s.setRouteMsg("Removed "+routeText(r)+".", widget.SuccessImportance)
 		s.reload()

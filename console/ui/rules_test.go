@@ -15,9 +15,9 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/picloud/picloud/shared/discovery"
 	"github.com/picloud/picloud/console/registry"
 	"github.com/picloud/picloud/shared"
+	"github.com/picloud/picloud/shared/discovery"
 )
 
 func TestPreviewURLsOnePerClaim(t *testing.T) {
@@ -130,15 +130,15 @@ func TestAnnouncementCannotDowngradeAPairedNode(t *testing.T) {
 	// Someone on the LAN (loopback addresses here: tests dial nothing else) announces the paired id with plain-HTTP admin elsewhere.
 	c.nodes.merge([]discovery.Node{{ID: "NODEA", Name: "pi", Admin: "http", Port: 7070,
 		Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.66")}, Discovered: true}})
-	e := c.nodes.entries["NODEA"]
-	if e.scheme != "https" || e.address != "127.0.0.2:7070" {
-		t.Errorf("paired node now at %s://%s, want https://127.0.0.2:7070", e.scheme, e.address)
+	e, _ := c.nodes.list.Get("NODEA")
+	if e.Scheme != "https" || e.Address != "127.0.0.2:7070" {
+		t.Errorf("paired node now at %s://%s, want https://127.0.0.2:7070", e.Scheme, e.Address)
 	}
 	// Over https (pinned) it may move.
 	c.nodes.merge([]discovery.Node{{ID: "NODEA", Name: "pi", Admin: "https", Port: 7070,
 		Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.3")}, Discovered: true}})
-	if e.address != "127.0.0.3:7070" {
-		t.Errorf("paired https node did not follow its new address: %s", e.address)
+	if e.Address != "127.0.0.3:7070" {
+		t.Errorf("paired https node did not follow its new address: %s", e.Address)
 	}
 	if n, _ := reg.Get("NODEA"); n.Address != "127.0.0.3:7070" {
 		t.Errorf("registry address = %s", n.Address)

@@ -153,12 +153,12 @@ func (t *schedulesTab) reload() {
 		scripts   []shared.Script
 		schedules []shared.Schedule
 	}
-	call(v.nv.c.tasks, "load schedules", func(ctx context.Context) (data, error) {
-		scripts, err := v.nv.client.Scripts(ctx, v.ref)
+	call(v.tasks, "load schedules", func(ctx context.Context) (data, error) {
+		scripts, err := v.client.Scripts(ctx, v.ref)
 		if err != nil {
 			return data{}, err
 		}
-		schedules, err := v.nv.client.Schedules(ctx, v.ref)
+		schedules, err := v.client.Schedules(ctx, v.ref)
 		return data{scripts, schedules}, err
 	}, func(d data) {
 		t.scripts = d.scripts
@@ -244,8 +244,8 @@ func (t *schedulesTab) submit() {
 		return
 	}
 	v := t.v
-	call(v.nv.c.tasks, "add schedule", func(ctx context.Context) (shared.Schedule, error) {
-		return v.nv.client.CreateSchedule(ctx, v.ref, req)
+	call(v.tasks, "add schedule", func(ctx context.Context) (shared.Schedule, error) {
+		return v.client.CreateSchedule(ctx, v.ref, req)
 	}, func(s shared.Schedule) {
 		t.cron.SetText("")
 		showMsg(t.msg, fmt.Sprintf("Added %s: %s runs next at %s.", s.Cron, t.script.Selected,
@@ -276,8 +276,8 @@ func (t *schedulesTab) runNow(s shared.Schedule) {
 	v := t.v
 	showMsg(t.msg, "Running "+s.Cron+"…", widget.MediumImportance)
 	// A run may take the script's whole timeout_ms (up to 30 s).
-	callWithin(v.nv.c.tasks, 45*time.Second, "run schedule", func(ctx context.Context) (shared.ScheduleRun, error) {
-		return v.nv.client.RunSchedule(ctx, v.ref, s.ID)
+	callWithin(v.tasks, 45*time.Second, "run schedule", func(ctx context.Context) (shared.ScheduleRun, error) {
+		return v.client.RunSchedule(ctx, v.ref, s.ID)
 	}, func(run shared.ScheduleRun) {
 		text := fmt.Sprintf("Ran %s: status %d in %s.", s.Cron, run.Status, formatDuration(run.DurationUS))
 		imp := widget.SuccessImportance
@@ -305,7 +305,7 @@ func (t *schedulesTab) confirmDelete(s shared.Schedule) {
 			if ok {
 				t.remove(s)
 			}
-		}, t.v.nv.c.win)
+		}, t.v.win)
 	d.SetConfirmText("Delete")
 	d.SetConfirmImportance(widget.DangerImportance)
 	d.Show()
@@ -313,8 +313,8 @@ func (t *schedulesTab) confirmDelete(s shared.Schedule) {
 
 func (t *schedulesTab) remove(s shared.Schedule) {
 	v := t.v
-	call(v.nv.c.tasks, "delete schedule", func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, v.nv.client.DeleteSchedule(ctx, v.ref, s.ID)
+	call(v.tasks, "delete schedule", func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, v.client.DeleteSchedule(ctx, v.ref, s.ID)
 	}, func(struct{}) {
 		showMsg(t.msg, "Deleted "+s.Cron+".", widget.SuccessImportance)
 		t.reload()

@@ -54,8 +54,8 @@ func (t *scriptsTab) reload() {
 		return
 	}
 	v := t.v
-	call(v.nv.c.tasks, "load scripts", func(ctx context.Context) ([]shared.Script, error) {
-		return v.nv.client.Scripts(ctx, v.ref)
+	call(v.tasks, "load scripts", func(ctx context.Context) ([]shared.Script, error) {
+		return v.client.Scripts(ctx, v.ref)
 	}, t.render, nil)
 }
 
@@ -92,8 +92,8 @@ func (t *scriptsTab) create() {
 	}
 	v := t.v
 	req := shared.CreateScriptRequest{AppID: shared.AppRef(v.ref), Name: name, Source: newScriptSource}
-	call(v.nv.c.tasks, "create script", func(ctx context.Context) (shared.Script, error) {
-		return v.nv.client.CreateScript(ctx, req)
+	call(v.tasks, "create script", func(ctx context.Context) (shared.Script, error) {
+		return v.client.CreateScript(ctx, req)
 	}, func(sc shared.Script) {
 		t.newName.SetText("")
 		showMsg(t.newMsg, "", widget.MediumImportance)
@@ -108,7 +108,7 @@ func (t *scriptsTab) create() {
 // ceiling, the app's routes and domains.
 func (t *scriptsTab) open(id int64) {
 	v := t.v
-	call(v.nv.c.tasks, "open script", func(ctx context.Context) (scriptData, error) {
+	call(v.tasks, "open script", func(ctx context.Context) (scriptData, error) {
 		return loadScript(ctx, v, id)
 	}, func(d scriptData) {
 		t.detail = newScriptDetail(t, d)
@@ -126,7 +126,7 @@ type scriptData struct {
 }
 
 func loadScript(ctx context.Context, v *appView, id int64) (d scriptData, err error) {
-	cl := v.nv.client
+	cl := v.client
 	if d.script, err = cl.Script(ctx, id); err != nil {
 		return d, err
 	}
@@ -230,7 +230,7 @@ func (s *scriptDetail) setScript(sc shared.Script) {
 func (s *scriptDetail) reload() {
 	v := s.t.v
 	id := s.script.ID
-	call(v.nv.c.tasks, "load script", func(ctx context.Context) (scriptData, error) {
+	call(v.tasks, "load script", func(ctx context.Context) (scriptData, error) {
 		return loadScript(ctx, v, id)
 	}, func(d scriptData) {
 		s.info = d.sandbox
@@ -249,8 +249,8 @@ func (s *scriptDetail) save() {
 	src := s.editor.Text
 	req := shared.UpdateScriptRequest{Source: &src}
 	id := s.script.ID
-	call(v.nv.c.tasks, "save script", func(ctx context.Context) (shared.Script, error) {
-		return v.nv.client.UpdateScript(ctx, id, req)
+	call(v.tasks, "save script", func(ctx context.Context) (shared.Script, error) {
+		return v.client.UpdateScript(ctx, id, req)
 	}, func(sc shared.Script) {
 		s.setScript(sc)
 		s.setSaveMsg(fmt.Sprintf("Saved version %d.", sc.Version), widget.SuccessImportance)
@@ -295,13 +295,13 @@ func (s *scriptDetail) confirmDelete() {
 		if !ok {
 			return
 		}
-		call(v.nv.c.tasks, "delete script", func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, v.nv.client.DeleteScript(ctx, sc.ID)
+		call(v.tasks, "delete script", func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, v.client.DeleteScript(ctx, sc.ID)
 		}, func(struct{}) {
-			v.nv.c.info("deleted script " + sc.Name)
+			v.info("deleted script " + sc.Name)
 			s.t.showList()
 		}, nil)
-	}, v.nv.c.win)
+	}, v.win)
 }
 
 // runView: execute the script with a request and show what it answered.
@@ -339,7 +339,7 @@ func (s *scriptDetail) execute() {
 	}
 	req := shared.ExecuteRequest{Method: r.method.Selected, Query: q, Body: []byte(r.body.Text)}
 	r.status.SetText("running…")
-	callWithin(v.nv.c.tasks, runTimeout, "run script", func(ctx context.Context) (execution, error) {
+	callWithin(v.tasks, runTimeout, "run script", func(ctx context.Context) (execution, error) {
 		return runScript(ctx, v, id, req)
 	}, func(x execution) {
 		r.status.SetText(fmt.Sprintf("%d %s · %s", x.status, http.StatusText(x.status), x.duration))
@@ -371,7 +371,7 @@ type execution struct {
 // runScript executes the script and then finds its log entry (written
 // asynchronously by the node) for the console output.
 func runScript(ctx context.Context, v *appView, id int64, req shared.ExecuteRequest) (execution, error) {
-	cl := v.nv.client
+	cl := v.client
 	prev, err := cl.Logs(ctx, v.ref, id, 1, 0)
 	if err != nil {
 		return execution{}, err
@@ -458,8 +458,8 @@ func (s *scriptDetail) saveLimits() {
 	v := s.t.v
 	id := s.script.ID
 	req := shared.UpdateScriptRequest{Sandbox: &o}
-	call(v.nv.c.tasks, "save limits", func(ctx context.Context) (shared.Script, error) {
-		return v.nv.client.UpdateScript(ctx, id, req)
+	call(v.tasks, "save limits", func(ctx context.Context) (shared.Script, error) {
+		return v.client.UpdateScript(ctx, id, req)
 	}, func(sc shared.Script) {
 		s.setScript(sc)
 		showMsg(s.limitsMsg, fmt.Sprintf("Saved (version %d).", sc.Version), widget.SuccessImportance)

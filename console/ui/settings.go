@@ -43,7 +43,7 @@ func newSettingsTab(v *appView) *settingsTab {
 	t.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), t.saveDetails)
 	t.slugStatus.Wrapping = fyne.TextWrapWord
 	t.delNote.Wrapping = fyne.TextWrapWord
-	t.check = slugChecker{c: v.nv.c, client: v.nv.client, ref: v.ref, show: t.showCheck}
+	t.check = slugChecker{env: v.env, ref: v.ref, show: t.showCheck}
 	t.slug.OnChanged = func(s string) {
 		t.rename.Disable()
 		t.check.check(strings.TrimSpace(s))
@@ -99,8 +99,8 @@ func (t *settingsTab) saveDetails() {
 	v := t.v
 	name, desc := strings.TrimSpace(t.name.Text), t.desc.Text
 	req := shared.UpdateAppRequest{Name: &name, Description: &desc}
-	call(v.nv.c.tasks, "save app", func(ctx context.Context) (shared.App, error) {
-		return v.nv.client.UpdateApp(ctx, v.ref, req)
+	call(v.tasks, "save app", func(ctx context.Context) (shared.App, error) {
+		return v.client.UpdateApp(ctx, v.ref, req)
 	}, func(a shared.App) {
 		showMsg(t.saveMsg, "Saved.", widget.SuccessImportance)
 		v.setApp(a)
@@ -142,7 +142,7 @@ func (t *settingsTab) doRename() {
 			if ok {
 				t.patchSlug(sc.Slug, sc.ConfirmToken)
 			}
-		}, t.v.nv.c.win)
+		}, t.v.win)
 		t.confirm.SetConfirmText("Take over")
 		t.confirm.Show()
 	}
@@ -152,8 +152,8 @@ func (t *settingsTab) patchSlug(slug, token string) {
 	v := t.v
 	old := v.app.Slug
 	req := shared.UpdateAppRequest{Slug: &slug, ConfirmToken: token}
-	call(v.nv.c.tasks, "rename app", func(ctx context.Context) (shared.App, error) {
-		return v.nv.client.UpdateApp(ctx, v.ref, req)
+	call(v.tasks, "rename app", func(ctx context.Context) (shared.App, error) {
+		return v.client.UpdateApp(ctx, v.ref, req)
 	}, func(a shared.App) {
 		t.slug.SetText("")
 		t.slugStatus.SetText(fmt.Sprintf("Renamed: %s → %s. The old slug keeps redirecting here.", old, a.Slug))
@@ -175,10 +175,10 @@ func (t *settingsTab) doDelete() {
 	if t.deleteEntry.Text != a.Slug {
 		return
 	}
-	call(v.nv.c.tasks, "delete app", func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, v.nv.client.DeleteApp(ctx, v.ref)
+	call(v.tasks, "delete app", func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, v.client.DeleteApp(ctx, v.ref)
 	}, func(struct{}) {
-		v.nv.c.info(fmt.Sprintf("deleted app %s (%s)", a.Name, a.Slug))
+		v.info(fmt.Sprintf("deleted app %s (%s)", a.Name, a.Slug))
 		v.nv.showApps()
 	}, func(err error) bool {
 		t.delNote.SetText(Message(err))

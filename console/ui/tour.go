@@ -48,9 +48,9 @@ func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
 		return err
 	}
 	fyne.DoAndWait(func() {
-		for _, e := range c.nodes.entries {
-			if e.id != "" && (e.manual == hostport || e.address == hostport) {
-				id = e.id
+		for _, e := range c.nodes.list.Sorted() {
+			if e.ID != "" && (e.Manual == hostport || e.Address == hostport) {
+				id = e.ID
 			}
 		}
 	})

@@ -1,0 +1,19 @@
+package ui
+
+import "fyne.io/fyne/v2"
+
+// env is what a view needs from the console: run calls off the UI
+// goroutine, talk to the node it shows, open dialogs, report. Views embed
+// it (v.tasks, v.client, v.win) rather than reach through their parents,
+// so a view can be built and tested from these four alone.
+type env struct {
+	tasks  *tasks
+	client Admin
+	win    fyne.Window
+	// post runs a function on the UI goroutine (for timers and goroutines
+	// of the view's own; call already hands results back there).
+	post func(func())
+}
+
+// info shows a message in the status bar.
+func (e env) info(msg string) { e.tasks.report(msg, false) }
