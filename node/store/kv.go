@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// KVWrite is one put or delete of a KV batch (SPEC §7), validated by the
+// caller against the shared rules.
+type KVWrite struct {
+	AppID      int64
+	Key        string
+	Delete     bool
+	Value      []byte
+	Metadata   json.RawMessage // nil: none
+	Expiration int64           // seconds since the epoch; 0: never
+}
+
+// size is what the entry counts against its app's quota.
+func (w KVWrite) size() int64 { return int64(len(w.Key) + len(w.Value) + len(w.Metadata)) }
+
+// KVEntry is a stored value with its metadata.
+type KVEntry struct {
+	Value      []byte
+	Metadata   json.RawMessage
+	Expiration int64
+	UpdatedAt  time.Time
+}
+
+// ApplyKV writes a batch of puts and deletes in one transaction, so a busy
+// node pays one commit (one fsync) for many writes, and returns one result
+// per write, in order: nil, the quota error of a put that would take its
+// app past quota bytes (kv_quota_exceeded), or not_found for an app that
+// is gone. A refused write changes nothing and does not affect the others.
+// err is a failure of the whole transaction: no write of the batch was
+// made. now stamps updated_at; it is the batch's, so that every member of
+// a cluster applying the batch stores the same.
+func (s *Store) ApplyKV(ctx context.Context, batch []KVWrite, quota int64, now time.Time) (results []error, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		results = make([]error, len(batch))
+		usage := make(map[int64]*int64, 1)
+		stamp := formatTime(now)
+		for i, w := range batch {
+			used, err := kvUsage(ctx, tx, usage, w.AppID)
+			if err != nil {
+				if shared.IsCode(err, shared.CodeNotFound) {
+					results[i] = err
+					continue
+				}
+				return err
+			}
+			if results[i], err = applyKVWrite(ctx, tx, w, used, quota, stamp); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("apply %d KV writes: %w", len(batch), err)
+	}
+	return results, nil
+}
+
+// kvUsage returns a pointer to the app's byte total inside the batch,
+// reading it on first sight.
+func kvUsage(ctx context.Context, tx *sql.Tx, usage map[int64]*int64, appID int64) (*int64, error) {
+	if u, ok := usage[appID]; ok {
+		return u, nil
+	}
+	var bytes sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT u.bytes FROM apps a LEFT JOIN kv_usage u ON u.app_id = a.id WHERE a.id = ?`,
+		appID).Scan(&bytes)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, shared.NotFound("app", appID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("KV usage of app %d: %w", appID, err)
+	}
+	u := bytes.Int64
+	usage[appID] = &u
+	return &u, nil
+}
+
+// applyKVWrite makes one write; refused is the write's own error (quota),
+// err a failure of the transaction.
+func applyKVWrite(ctx context.Context, tx *sql.Tx, w KVWrite, used *int64, quota int64, stamp string) (refused, err error) {
+	if w.Delete {
+		var old int64
+		err := tx.QueryRowContext(ctx, `DELETE FROM kv_entries WHERE app_id = ? AND key = ? RETURNING size`,
+			w.AppID, w.Key).Scan(&old)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil, nil // deleting a missing key is fine (SPEC §7)
+		case err != nil:
+			return nil, fmt.Errorf("KV delete: %w", err)
+		}
+		*used -= old
+		return nil, nil
+	}
+	var old int64
+	err = tx.QueryRowContext(ctx, `SELECT size FROM kv_entries WHERE app_id = ? AND key = ?`, w.AppID, w.Key).Scan(&old)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("KV put: %w", err)
+	}
+	size := w.size()
+	// A write that does not grow the app is always allowed, so an app over
+	// its quota (after the quota was lowered) can still shrink.
+	if grow := size - old; grow > 0 && *used+grow > quota {
+		return shared.KVQuotaExceeded(*used, grow, quota), nil
+	}
+	var meta, exp any
+	if len(w.Metadata) > 0 {
+		meta = string(w.Metadata)
+	}
+	if w.Expiration > 0 {
+		exp = w.Expiration
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO kv_entries (app_id, key, value, metadata, expiration, size, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (app_id, key) DO UPDATE SET value = excluded.value, metadata = excluded.metadata,
+			expiration = excluded.expiration, size = excluded.size, updated_at = excluded.updated_at`,
+		w.AppID, w.Key, w.Value, meta, exp, size, stamp); err != nil {
+		return nil, fmt.Errorf("KV put: %w", err)
+	}
+	*used += size - old
+	return nil, nil
+}
+
+// live is the condition of an entry that has not expired at ?.
+const live = `(expiration IS NULL OR expiration > ?)`
+
+// KVGet returns an app's value for key; 404 not_found when it is absent
+// or expired at now.
+func (s *Store) KVGet(ctx context.Context, appID int64, key string, now time.Time) (KVEntry, error) {
+	var e KVEntry
+	var meta sql.NullString
+	var exp sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT value, metadata, expiration, updated_at FROM kv_entries
+		WHERE app_id = ? AND key = ? AND `+live, appID, key, now.Unix()).Scan(&e.Value, &meta, &exp, timeScan{&e.UpdatedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, shared.NotFound("key", key)
+	}
+	if err != nil {
+		return e, fmt.Errorf("KV get: %w", err)
+	}
+	if meta.Valid {
+		e.Metadata = json.RawMessage(meta.String)
+	}
+	e.Expiration = exp.Int64
+	if e.Value == nil {
+		e.Value = []byte{}
+	}
+	return e, nil
+}
+
+// KVList returns up to limit of an app's live keys that start with prefix
+// and sort after the key after ("" for the first page), in byte order,
+// and whether the list is complete.
+func (s *Store) KVList(ctx context.Context, appID int64, prefix, after string, limit int, now time.Time) ([]shared.KVKey, bool, error) {
+	where := []string{`app_id = ?`, live}
+	args := []any{appID, now.Unix()}
+	if prefix != "" {
+		where = append(where, `key >= ?`)
+		args = append(args, prefix)
+		if end, ok := prefixEnd(prefix); ok {
+			where = append(where, `key < ?`)
+			args = append(args, end)
+		}
+	}
+	if after != "" {
+		where = append(where, `key > ?`)
+		args = append(args, after)
+	}
+	args = append(args, limit+1)
+	keys, err := queryAll(ctx, s.r, scanKVKey, `SELECT key, size, expiration, metadata, updated_at FROM kv_entries
+		WHERE `+strings.Join(where, ` AND `)+` ORDER BY key LIMIT ?`, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("KV list: %w", err)
+	}
+	if len(keys) > limit {
+		return keys[:limit], false, nil
+	}
+	return keys, true, nil
+}
+
+func scanKVKey(sc scanner) (shared.KVKey, error) {
+	var k shared.KVKey
+	var exp sql.NullInt64
+	var meta sql.NullString
+	err := sc.Scan(&k.Name, &k.Size, &exp, &meta, timeScan{&k.UpdatedAt})
+	k.Expiration = exp.Int64
+	if meta.Valid {
+		k.Metadata = json.RawMessage(meta.String)
+	}
+	return k, err
+}
+
+// prefixEnd is the smallest string greater than every string starting
+// with prefix, byte-wise; false when there is none (prefix is all 0xFF).
+func prefixEnd(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xFF {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+// KVUsage returns how many keys an app holds and the bytes they count
+// against its quota, expired entries not yet removed included.
+func (s *Store) KVUsage(ctx context.Context, appID int64) (keys, bytes int64, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT keys, bytes FROM kv_usage WHERE app_id = ?`, appID).Scan(&keys, &bytes)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("KV usage of app %d: %w", appID, err)
+	}
+	return keys, bytes, nil
+}
+
+// ExpireKV removes up to limit entries expired at now, oldest expiry
+// first, and reports how many. Small batches keep each transaction short,
+// so the expiry sweep never holds up the writers for long.
+func (s *Store) ExpireKV(ctx context.Context, now time.Time, limit int) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM kv_entries WHERE id IN (
+			SELECT id FROM kv_entries WHERE expiration IS NOT NULL AND expiration <= ? ORDER BY expiration LIMIT ?)`,
+			now.Unix(), limit)
+		if err != nil {
+			return fmt.Errorf("expire KV entries: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return int(n), err
+}
