@@ -3,6 +3,7 @@ package shared
 import (
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -72,6 +73,7 @@ func ValidateRoutePath(p string) error {
 	if clean != p {
 		return invalidRoute("path", "path %q is not clean; did you mean %q?", p, clean)
 	}
+	var names []string
 	for _, seg := range strings.Split(p[1:], "/") {
 		i := strings.IndexAny(seg, ":*")
 		if i < 0 {
@@ -83,6 +85,12 @@ func ValidateRoutePath(p string) error {
 		if i == len(seg)-1 {
 			return invalidRoute("path", "path %q has a parameter without a name", p)
 		}
+		// req.params is an object: a second :b would hide the first.
+		name := seg[i+1:]
+		if slices.Contains(names, name) {
+			return invalidRoute("path", "path %q names the parameter %q twice", p, name)
+		}
+		names = append(names, name)
 	}
 	if i := strings.IndexByte(p, '*'); i >= 0 && strings.Contains(p[i:], "/") {
 		return invalidRoute("path", "path %q: a catch-all (*name) must be the last segment", p)

@@ -32,6 +32,7 @@ func TestValidateRoutePath(t *testing.T) {
 		"/users/:", "/users/:/x", "/files/*", "/files/*rest/more", "/a/:b:c", "/a/:b*c",
 		"/x?y=1", "/x#frag", "/a b", "/a\tb", "/a\nb", "/\x00", "/" + strings.Repeat("a", 2048), "/\xff",
 		"/files*rest", "/:id" + "/*rest/x",
+		"/a/:b/:b", "/:id/x/:id", "/:p/*p",
 	}
 	for _, p := range bad {
 		err := ValidateRoutePath(p)

@@ -65,8 +65,18 @@ func (a *API) getApp(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 	writeJSON(w, http.StatusOK, app)
 }
 
+// createAppRequest is shared.CreateAppRequest as the manager reads it:
+// an explicit slug, even "", is validated (SPEC §3); only an absent one is
+// derived from the name.
+type createAppRequest struct {
+	Name         string  `json:"name"`
+	Slug         *string `json:"slug"`
+	Description  string  `json:"description"`
+	ConfirmToken string  `json:"confirm_token"`
+}
+
 func (a *API) createApp(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	var req shared.CreateAppRequest
+	var req createAppRequest
 	if err := decode(r, &req); err != nil {
 		a.fail(w, r, err)
 		return
@@ -75,9 +85,9 @@ func (a *API) createApp(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 		a.fail(w, r, err)
 		return
 	}
-	slug := req.Slug
-	if slug == "" {
-		slug = shared.DeriveSlug(req.Name)
+	slug := shared.DeriveSlug(req.Name)
+	if req.Slug != nil {
+		slug = *req.Slug
 	}
 	if err := shared.ValidateSlug(slug); err != nil {
 		a.fail(w, r, err)
@@ -219,6 +229,9 @@ func checkText(field, s string, max int, required bool) (string, error) {
 	for _, c := range s {
 		if unicode.IsControl(c) && (field != "description" || (c != '\n' && c != '\t' && c != '\r')) {
 			return "", shared.Validation(field, "%s contains a control character", field)
+		}
+		if field == "name" && shared.IsBidiControl(c) {
+			return "", shared.Validation(field, "%s contains a bidirectional-override character (U+%04X)", field, c)
 		}
 	}
 	return s, nil
