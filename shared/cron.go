@@ -89,7 +89,7 @@ func loadZone(name string) (*time.Location, error) {
 }
 
 func invalidSchedule(field, format string, args ...any) *Error {
-	return Errorf(422, CodeInvalidSchedule, format, args...).With("field", field)
+	return Errorf(CodeInvalidSchedule, format, args...).With("field", field)
 }
 
 // String is the expression as given (trimmed).

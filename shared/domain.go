@@ -2,7 +2,6 @@ package shared
 
 import (
 	"net"
-	"net/http"
 	"net/netip"
 	"strings"
 	"unicode/utf8"
@@ -44,7 +43,7 @@ func NormalizeDomain(pattern string) (norm, shapeKey string, err error) {
 
 func normalizePattern(p string) (string, error) {
 	bad := func(format string, args ...any) error {
-		return Errorf(http.StatusUnprocessableEntity, CodeInvalidDomain, format, args...).With("field", "pattern")
+		return Errorf(CodeInvalidDomain, format, args...).With("field", "pattern")
 	}
 	if p == "" {
 		return "", bad("domain pattern must not be empty")
@@ -265,7 +264,7 @@ func normalHost(s string) (string, bool) {
 
 func normalizeHost(host string) (string, error) {
 	bad := func(format string, args ...any) error {
-		return Errorf(http.StatusUnprocessableEntity, CodeInvalidDomain, format, args...).With("field", "host")
+		return Errorf(CodeInvalidDomain, format, args...).With("field", "host")
 	}
 	h := strings.TrimSpace(host)
 	if h == "" {

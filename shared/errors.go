@@ -40,21 +40,74 @@ const (
 	CodeBadRequest = "bad_request"
 )
 
+// statuses is the HTTP status of every error code (SPEC §3, §4): the one
+// place a code's status is decided. A new code adds its line here.
+var statuses = map[string]int{
+	CodeBadJSON:               http.StatusBadRequest,
+	CodeBadRequest:            http.StatusBadRequest,
+	CodeUnauthorized:          http.StatusUnauthorized,
+	CodeNotFound:              http.StatusNotFound,
+	CodeUnknownHost:           http.StatusNotFound,
+	CodeNoRoute:               http.StatusNotFound,
+	CodeMethodNotAllowed:      http.StatusMethodNotAllowed,
+	CodeSlugTaken:             http.StatusConflict,
+	CodeSlugReserved:          http.StatusConflict,
+	CodeDomainClaimed:         http.StatusConflict,
+	CodeDomainInUse:           http.StatusConflict,
+	CodeScriptNameTaken:       http.StatusConflict,
+	CodeRouteConflict:         http.StatusConflict,
+	CodeDefaultApp:            http.StatusConflict,
+	CodeTooLarge:              http.StatusRequestEntityTooLarge,
+	CodeValidationFailed:      http.StatusUnprocessableEntity,
+	CodeUnknownField:          http.StatusUnprocessableEntity,
+	CodeSandboxExceedsCeiling: http.StatusUnprocessableEntity,
+	CodeInvalidDomain:         http.StatusUnprocessableEntity,
+	CodeInvalidSlug:           http.StatusUnprocessableEntity,
+	CodeInvalidRoute:          http.StatusUnprocessableEntity,
+	CodeHostNotClaimed:        http.StatusUnprocessableEntity,
+	CodeScriptSyntax:          http.StatusUnprocessableEntity,
+	CodeInvalidSchedule:       http.StatusUnprocessableEntity,
+	CodeScriptError:           http.StatusInternalServerError,
+	CodeInternal:              http.StatusInternalServerError,
+	CodeSandboxLimit:          http.StatusInsufficientStorage,
+}
+
+// StatusOf is the HTTP status the contract gives code; an unknown code is
+// 500, as an error that is not the contract's.
+func StatusOf(code string) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
 // Error is the one error type of the contract: an HTTP status, a stable code,
 // a sentence for a person and the details a program needs (field, held_by,
 // requested, ceiling, line, column, ...). The store and manager return it,
 // the HTTP layer writes it and the client decodes it back, so nothing ever
 // matches on error text.
 type Error struct {
+	// Status is StatusOf(Code) unless set otherwise (WithStatus); the
+	// client sets it from the answer.
 	Status  int
 	Code    string
 	Message string
 	Details map[string]any
 }
 
-// Errorf builds an *Error with a formatted message.
-func Errorf(status int, code, format string, args ...any) *Error {
-	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+// Errorf builds an *Error of code, with its status, and a formatted
+// message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Status: StatusOf(code), Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// WithStatus returns a copy of e answered with status instead of its
+// code's, for the few answers whose status says more than the code (503
+// internal: the node is not ready).
+func (e *Error) WithStatus(status int) *Error {
+	c := *e
+	c.Status = status
+	return &c
 }
 
 func (e *Error) Error() string {
@@ -139,21 +192,21 @@ func IsCode(err error, code string) bool {
 // Common constructors, so the same situation reads the same everywhere.
 
 func NotFound(what string, id any) *Error {
-	return Errorf(http.StatusNotFound, CodeNotFound, "%s %v not found", what, id)
+	return Errorf(CodeNotFound, "%s %v not found", what, id)
 }
 
 func Validation(field, format string, args ...any) *Error {
-	return Errorf(http.StatusUnprocessableEntity, CodeValidationFailed, format, args...).With("field", field)
+	return Errorf(CodeValidationFailed, format, args...).With("field", field)
 }
 
 func UnknownField(field string) *Error {
-	return Errorf(http.StatusUnprocessableEntity, CodeUnknownField, "unknown field %q", field).With("field", field)
+	return Errorf(CodeUnknownField, "unknown field %q", field).With("field", field)
 }
 
 func BadJSON(format string, args ...any) *Error {
-	return Errorf(http.StatusBadRequest, CodeBadJSON, format, args...)
+	return Errorf(CodeBadJSON, format, args...)
 }
 
 func TooLarge(limit int64) *Error {
-	return Errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "body is larger than %d bytes", limit).With("limit", limit)
+	return Errorf(CodeTooLarge, "body is larger than %d bytes", limit).With("limit", limit)
 }

@@ -3,12 +3,11 @@ package shared
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"testing"
 )
 
 func TestErrorEnvelopeRoundTrip(t *testing.T) {
-	in := Errorf(http.StatusConflict, CodeDomainClaimed, "api.example.com is claimed by shop").With("held_by", "shop")
+	in := Errorf(CodeDomainClaimed, "api.example.com is claimed by shop").With("held_by", "shop")
 	b, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
@@ -30,5 +29,37 @@ func TestErrorEnvelopeRoundTrip(t *testing.T) {
 	wrapped := fmt.Errorf("claim: %w", in)
 	if !IsCode(wrapped, CodeDomainClaimed) {
 		t.Error("IsCode does not see through wrapping")
+	}
+}
+
+// Each code answers with the status SPEC §3 and §4 give it, whoever builds
+// the error.
+func TestStatusOfEveryCode(t *testing.T) {
+	for _, tc := range []struct {
+		code   string
+		status int
+	}{
+		{CodeBadJSON, 400}, {CodeBadRequest, 400},
+		{CodeUnauthorized, 401},
+		{CodeNotFound, 404}, {CodeUnknownHost, 404}, {CodeNoRoute, 404},
+		{CodeMethodNotAllowed, 405},
+		{CodeSlugTaken, 409}, {CodeSlugReserved, 409}, {CodeDomainClaimed, 409}, {CodeDomainInUse, 409},
+		{CodeScriptNameTaken, 409}, {CodeRouteConflict, 409}, {CodeDefaultApp, 409},
+		{CodeTooLarge, 413},
+		{CodeValidationFailed, 422}, {CodeUnknownField, 422}, {CodeSandboxExceedsCeiling, 422},
+		{CodeInvalidDomain, 422}, {CodeInvalidSlug, 422}, {CodeInvalidRoute, 422},
+		{CodeHostNotClaimed, 422}, {CodeScriptSyntax, 422}, {CodeInvalidSchedule, 422},
+		{CodeScriptError, 500}, {CodeInternal, 500},
+		{CodeSandboxLimit, 507},
+		{"no_such_code", 500},
+	} {
+		t.Run(tc.code, func(t *testing.T) {
+			if got := Errorf(tc.code, "x").Status; got != tc.status {
+				t.Errorf("Errorf(%s).Status = %d, want %d", tc.code, got, tc.status)
+			}
+		})
+	}
+	if got := Errorf(CodeInternal, "starting").WithStatus(503); got.Status != 503 || got.Code != CodeInternal {
+		t.Errorf("WithStatus = %d %s, want 503 internal", got.Status, got.Code)
 	}
 }

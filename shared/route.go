@@ -19,7 +19,7 @@ const MethodAny = "ANY"
 const maxRoutePathLen = 2048
 
 func invalidRoute(field, format string, args ...any) *Error {
-	return Errorf(http.StatusUnprocessableEntity, CodeInvalidRoute, format, args...).With("field", field)
+	return Errorf(CodeInvalidRoute, format, args...).With("field", field)
 }
 
 // ValidateMethod returns m upper-cased if it is an HTTP method token (RFC
@@ -212,7 +212,7 @@ func RouteConflictError(existing Route) *Error {
 	if existing.Host != nil {
 		on = *existing.Host
 	}
-	return Errorf(http.StatusConflict, CodeRouteConflict,
+	return Errorf(CodeRouteConflict,
 		"clashes with route %d (%s %s on %s)", existing.ID, existing.Method, existing.Path, on).
 		With("route_id", existing.ID).With("route", existing)
 }

@@ -2,7 +2,6 @@ package shared
 
 import (
 	"fmt"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -160,7 +159,7 @@ func ValidateOverrides(o Overrides, ceiling Limits) error {
 		case v < 1:
 			return Validation(field, "%s must be an integer of at least 1, got %d", k, v)
 		case v > *p:
-			return Errorf(http.StatusUnprocessableEntity, CodeSandboxExceedsCeiling,
+			return Errorf(CodeSandboxExceedsCeiling,
 				"%s of %d exceeds this node's ceiling of %d", k, v, *p).
 				With("field", field).With("requested", v).With("ceiling", *p)
 		}

@@ -1,7 +1,6 @@
 package shared
 
 import (
-	"net/http"
 	"strings"
 	"unicode"
 
@@ -31,7 +30,7 @@ func IsReservedSlug(s string) bool {
 // field "slug".
 func ValidateSlug(s string) error {
 	bad := func(format string, args ...any) error {
-		return Errorf(http.StatusUnprocessableEntity, CodeInvalidSlug, format, args...).With("field", "slug")
+		return Errorf(CodeInvalidSlug, format, args...).With("field", "slug")
 	}
 	switch {
 	case s == "":

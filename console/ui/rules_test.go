@@ -93,8 +93,8 @@ func TestMessage(t *testing.T) {
 		err  error
 		want string
 	}{
-		{shared.Errorf(401, shared.CodeUnauthorized, "bad token"), "refused the admin token"},
-		{shared.Errorf(409, shared.CodeDomainClaimed, "api.example.com is claimed"), "api.example.com is claimed"},
+		{shared.Errorf(shared.CodeUnauthorized, "bad token"), "refused the admin token"},
+		{shared.Errorf(shared.CodeDomainClaimed, "api.example.com is claimed"), "api.example.com is claimed"},
 		{fmt.Errorf("list apps: %w", refused), "offline"},
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), "did not answer in time"},
 		{fmt.Errorf("x: %w", &shared.IdentityMismatchError{Expected: "A", Got: "B"}), "identity changed"},

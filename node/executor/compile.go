@@ -3,7 +3,6 @@ package executor
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/dop251/goja"
@@ -119,7 +118,7 @@ func (e *Executor) watchIdle() {
 // per-request top level even for reusable programs (for tests).
 func compile(source string, limits shared.Limits, allowReuse bool) (*Program, error) {
 	if len(source) > MaxSourceSize {
-		return nil, shared.Errorf(http.StatusRequestEntityTooLarge, shared.CodeTooLarge,
+		return nil, shared.Errorf(shared.CodeTooLarge,
 			"source is larger than %d bytes", MaxSourceSize).With("field", "source").With("limit", MaxSourceSize)
 	}
 	maxDepth := int(limits.MaxExprDepth)
@@ -188,12 +187,12 @@ func syntaxError(err error) error {
 		}
 		return scriptSyntax(ce.Message, pos)
 	}
-	return shared.Errorf(http.StatusUnprocessableEntity, shared.CodeScriptSyntax, "%v", err).
+	return shared.Errorf(shared.CodeScriptSyntax, "%v", err).
 		With("line", 0).With("column", 0)
 }
 
 func scriptSyntax(msg string, pos file.Position) *shared.Error {
-	return shared.Errorf(http.StatusUnprocessableEntity, shared.CodeScriptSyntax,
+	return shared.Errorf(shared.CodeScriptSyntax,
 		"%s (line %d, column %d)", msg, pos.Line, pos.Column).
 		With("line", pos.Line).With("column", pos.Column)
 }

@@ -162,7 +162,7 @@ func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 
 func (a *API) checkSlug(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	if ps.ByName("check") != ":check" {
-		writeError(w, shared.Errorf(http.StatusNotFound, shared.CodeNotFound, "no such endpoint: %s", r.URL.Path))
+		writeError(w, shared.Errorf(shared.CodeNotFound, "no such endpoint: %s", r.URL.Path))
 		return
 	}
 	app, ok := a.appFromURL(w, r, ps)

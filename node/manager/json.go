@@ -151,7 +151,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, err error) {
 	e, ok := shared.AsError(err)
 	if !ok {
-		e = shared.Errorf(http.StatusInternalServerError, shared.CodeInternal, "internal error")
+		e = shared.Errorf(shared.CodeInternal, "internal error")
 	}
 	writeJSON(w, e.Status, e)
 }

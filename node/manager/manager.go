@@ -162,17 +162,17 @@ func NewAPI(cfg Config) *API {
 	}
 	r := httprouter.New()
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		writeError(w, shared.Errorf(http.StatusNotFound, shared.CodeNotFound, "no such endpoint: %s", req.URL.Path))
+		writeError(w, shared.Errorf(shared.CodeNotFound, "no such endpoint: %s", req.URL.Path))
 	})
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		// "allow" is a list, as the data plane's 405 has it.
 		allow := strings.Split(w.Header().Get("Allow"), ", ")
-		writeError(w, shared.Errorf(http.StatusMethodNotAllowed, shared.CodeMethodNotAllowed,
+		writeError(w, shared.Errorf(shared.CodeMethodNotAllowed,
 			"%s is not allowed on %s", req.Method, req.URL.Path).With("allow", allow))
 	})
 	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
 		a.log.Error("admin handler panicked", "method", req.Method, "path", req.URL.Path, "panic", v)
-		writeError(w, shared.Errorf(http.StatusInternalServerError, shared.CodeInternal, "internal error"))
+		writeError(w, shared.Errorf(shared.CodeInternal, "internal error"))
 	}
 	a.router = r
 
@@ -256,7 +256,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !a.authorized(r) {
 			w.Header().Set("WWW-Authenticate", "Bearer")
-			writeError(w, shared.Errorf(http.StatusUnauthorized, shared.CodeUnauthorized,
+			writeError(w, shared.Errorf(shared.CodeUnauthorized,
 				"missing or wrong admin token; send Authorization: Bearer <token>"))
 			return
 		}

@@ -48,7 +48,7 @@ func (a *API) createRoute(w http.ResponseWriter, r *http.Request, ps httprouter.
 	// writer can add a clashing route or drop the claim in between.
 	check := func(existing []shared.Route, domains []shared.Domain) error {
 		if route.Host != nil && !covered(domains, *route.Host) {
-			return shared.Errorf(http.StatusUnprocessableEntity, shared.CodeHostNotClaimed,
+			return shared.Errorf(shared.CodeHostNotClaimed,
 				"host %q is not covered by any domain app %q claims", *route.Host, app.Slug).With("field", "host")
 		}
 		if c := shared.RoutesConflict(existing, route); c != nil {
@@ -98,10 +98,10 @@ func newRoute(appID int64, req shared.CreateRouteRequest) (shared.Route, error) 
 		h, _, err := shared.NormalizeDomain(*req.Host)
 		if err != nil {
 			e, _ := shared.AsError(err)
-			return rt, shared.Errorf(http.StatusUnprocessableEntity, shared.CodeInvalidRoute, "%s", e.Message).With("field", "host")
+			return rt, shared.Errorf(shared.CodeInvalidRoute, "%s", e.Message).With("field", "host")
 		}
 		if shared.IsWildcard(h) {
-			return rt, shared.Errorf(http.StatusUnprocessableEntity, shared.CodeInvalidRoute,
+			return rt, shared.Errorf(shared.CodeInvalidRoute,
 				"a route names one exact host, not %q; leave host out to answer on every host the app claims", h).
 				With("field", "host")
 		}

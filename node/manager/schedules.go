@@ -103,7 +103,7 @@ func (a *API) runSchedule(w http.ResponseWriter, r *http.Request, ps httprouter.
 		return
 	}
 	if a.sched == nil {
-		a.fail(w, r, shared.Errorf(http.StatusServiceUnavailable, shared.CodeInternal, "the node runs no scheduler"))
+		a.fail(w, r, shared.Errorf(shared.CodeInternal, "the node runs no scheduler").WithStatus(http.StatusServiceUnavailable))
 		return
 	}
 	run, err := a.sched.RunNow(r.Context(), sc)

@@ -158,7 +158,7 @@ func (o *Orchestrator) readBody(w http.ResponseWriter, r *http.Request) ([]byte,
 			return nil, shared.TooLarge(o.maxBody)
 		}
 		// the client went away or sent a broken body
-		return nil, shared.Errorf(http.StatusBadRequest, shared.CodeBadRequest, "reading the request body: %v", err)
+		return nil, shared.Errorf(shared.CodeBadRequest, "reading the request body: %v", err)
 	}
 	return body, nil
 }
@@ -172,7 +172,7 @@ func runFailed(err error, sc shared.Script) (status int, logged string, public *
 	switch {
 	case errors.As(err, &limit):
 		return http.StatusInsufficientStorage, limit.Error(),
-			shared.Errorf(http.StatusInsufficientStorage, shared.CodeSandboxLimit,
+			shared.Errorf(shared.CodeSandboxLimit,
 				"script %q exceeded the sandbox limit %s", sc.Name, limit.Knob).With("limit", limit.Knob)
 	case errors.As(err, &fault):
 		logged = fault.Error()
@@ -187,7 +187,7 @@ func runFailed(err error, sc shared.Script) (status int, logged string, public *
 // scriptFailed is the public answer to a script fault. It carries no
 // message, line or stack of the script: those are in the execution log.
 func scriptFailed(sc shared.Script) *shared.Error {
-	return shared.Errorf(http.StatusInternalServerError, shared.CodeScriptError,
+	return shared.Errorf(shared.CodeScriptError,
 		"script %q failed; the execution log has the details", sc.Name).With("script_id", sc.ID)
 }
 

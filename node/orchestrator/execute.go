@@ -126,5 +126,5 @@ func (s *snapshot) scriptOf(scriptID int64) (*scriptState, *appState, *shared.Er
 }
 
 func errStarting() *shared.Error {
-	return shared.Errorf(http.StatusServiceUnavailable, shared.CodeInternal, "the node is starting")
+	return shared.Errorf(shared.CodeInternal, "the node is starting").WithStatus(http.StatusServiceUnavailable)
 }

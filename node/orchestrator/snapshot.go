@@ -1,7 +1,6 @@
 package orchestrator
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
@@ -104,11 +103,11 @@ func (s *snapshot) resolve(rawHost, method, path string) (target, *shared.Error)
 	route, params, allow := a.routes.lookup(host, method, path)
 	if route == nil {
 		if len(allow) > 0 {
-			return target{}, shared.Errorf(http.StatusMethodNotAllowed, shared.CodeMethodNotAllowed,
+			return target{}, shared.Errorf(shared.CodeMethodNotAllowed,
 				"%s is not allowed for %s; allowed: %s", method, path, allowHeader(allow)).
 				With("allow", allow)
 		}
-		return target{}, shared.Errorf(http.StatusNotFound, shared.CodeNoRoute,
+		return target{}, shared.Errorf(shared.CodeNoRoute,
 			"app %q has no route for %s %s on %s", a.app.Slug, method, path, host).
 			With("host", host).With("method", method).With("path", path)
 	}
@@ -116,7 +115,7 @@ func (s *snapshot) resolve(rawHost, method, path string) (target, *shared.Error)
 }
 
 func unknownHost(host string) *shared.Error {
-	return shared.Errorf(http.StatusNotFound, shared.CodeUnknownHost, "no app claims the host %q", host).With("host", host)
+	return shared.Errorf(shared.CodeUnknownHost, "no app claims the host %q", host).With("host", host)
 }
 
 // runParams is paramMap for a run: nil when the route has no parameters,

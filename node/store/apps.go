@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 
 	"github.com/picloud/picloud/shared"
@@ -129,7 +128,7 @@ func (s *Store) AppByOldSlug(ctx context.Context, slug string) (shared.App, erro
 		a, err = scanApp(tx.QueryRowContext(ctx, `SELECT `+appColumns+`
 			FROM app_slug_history h JOIN apps a ON a.id = h.app_id WHERE h.slug = ?`, slug))
 		if errors.Is(err, sql.ErrNoRows) {
-			return shared.Errorf(http.StatusNotFound, shared.CodeNotFound, "no app was ever called %q", slug)
+			return shared.Errorf(shared.CodeNotFound, "no app was ever called %q", slug)
 		}
 		return err
 	})
@@ -188,11 +187,11 @@ func claimSlug(ctx context.Context, tx *sql.Tx, appID int64, slug string, takeov
 	}
 	switch status {
 	case shared.SlugTaken:
-		return shared.Errorf(http.StatusConflict, shared.CodeSlugTaken,
+		return shared.Errorf(shared.CodeSlugTaken,
 			"slug %q is the current slug of another app", slug).With("field", "slug").With("held_by", heldBy)
 	case shared.SlugReserved:
 		if !takeover {
-			return shared.Errorf(http.StatusConflict, shared.CodeSlugReserved,
+			return shared.Errorf(shared.CodeSlugReserved,
 				"slug %q is an old slug of app %q and still redirects there; check it and confirm the takeover", slug, heldBy).
 				With("field", "slug").With("held_by", heldBy)
 		}
@@ -247,7 +246,7 @@ func (s *Store) UpdateApp(ctx context.Context, id int64, u shared.UpdateAppReque
 		}
 		if u.Slug != nil && *u.Slug != cur.Slug {
 			if cur.Slug == shared.DefaultAppSlug {
-				return shared.Errorf(http.StatusConflict, shared.CodeDefaultApp,
+				return shared.Errorf(shared.CodeDefaultApp,
 					"the default app keeps its slug %q", cur.Slug).With("field", "slug")
 			}
 			if err := claimSlug(ctx, tx, id, *u.Slug, takeover); err != nil {
@@ -281,7 +280,7 @@ func (s *Store) DeleteApp(ctx context.Context, id int64) error {
 			return err
 		}
 		if a.Slug == shared.DefaultAppSlug {
-			return shared.Errorf(http.StatusConflict, shared.CodeDefaultApp, "the default app cannot be deleted")
+			return shared.Errorf(shared.CodeDefaultApp, "the default app cannot be deleted")
 		}
 		// Logs have no foreign key on their app (migration 0004): a key
 		// made every logged request look the app up.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/picloud/picloud/shared"
 )
@@ -60,7 +59,7 @@ func (s *Store) AddDomain(ctx context.Context, appID int64, pattern, shapeKey st
 			if holder == appID {
 				msg = "%q is already claimed by this app (%[2]q) as %[3]q"
 			}
-			return shared.Errorf(http.StatusConflict, shared.CodeDomainClaimed, msg, pattern, heldBy, held).
+			return shared.Errorf(shared.CodeDomainClaimed, msg, pattern, heldBy, held).
 				With("field", "pattern").With("held_by", heldBy)
 		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("claim %q: %w", pattern, err)
@@ -103,7 +102,7 @@ func (s *Store) DeleteDomain(ctx context.Context, appID, domainID int64) error {
 			return shared.NotFound("domain", domainID)
 		}
 		if app.Slug == shared.DefaultAppSlug && gone.Pattern == defaultAppDomain {
-			return shared.Errorf(http.StatusConflict, shared.CodeDefaultApp,
+			return shared.Errorf(shared.CodeDefaultApp,
 				"the default app always claims %s", defaultAppDomain)
 		}
 		rs, err := routes(ctx, tx, appID)
@@ -122,7 +121,7 @@ func (s *Store) DeleteDomain(ctx context.Context, appID, domainID int64) error {
 				}
 			}
 			if !covered {
-				return shared.Errorf(http.StatusConflict, shared.CodeDomainInUse,
+				return shared.Errorf(shared.CodeDomainInUse,
 					"route %s %s on host %q needs the claim %q; delete the route first", r.Method, r.Path, *r.Host, gone.Pattern).
 					With("route_id", r.ID).With("host", *r.Host)
 			}

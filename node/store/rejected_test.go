@@ -85,7 +85,7 @@ func TestRejectedWritesChangeNothing(t *testing.T) {
 		{"route vetoed by check", func() error {
 			_, err := s.CreateRoute(ctx, shared.Route{AppID: a.ID, ScriptID: sa.ID, Method: "GET", Path: "/y", Host: ptr("b.example")},
 				func([]shared.Route, []shared.Domain) error {
-					return shared.Errorf(http.StatusUnprocessableEntity, shared.CodeHostNotClaimed, "b.example is not claimed")
+					return shared.Errorf(shared.CodeHostNotClaimed, "b.example is not claimed")
 				})
 			return err
 		}, http.StatusUnprocessableEntity, shared.CodeHostNotClaimed},

@@ -98,7 +98,7 @@ func TestCreateRouteRefusals(t *testing.T) {
 	// check sees the app's routes and domains and can veto.
 	var sawRoutes []shared.Route
 	var sawDomains []shared.Domain
-	veto := shared.Errorf(http.StatusUnprocessableEntity, shared.CodeHostNotClaimed, "nope")
+	veto := shared.Errorf(shared.CodeHostNotClaimed, "nope")
 	_, err = s.CreateRoute(ctx, shared.Route{AppID: a.ID, ScriptID: sa.ID, Method: "GET", Path: "/x", Host: ptr("b.example")},
 		func(rs []shared.Route, ds []shared.Domain) error {
 			sawRoutes, sawDomains = rs, ds

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 
 	"github.com/picloud/picloud/shared"
 )
@@ -90,7 +89,7 @@ func (s *Store) Script(ctx context.Context, id int64) (shared.Script, error) {
 }
 
 func nameTaken(name, appSlug string) error {
-	return shared.Errorf(http.StatusConflict, shared.CodeScriptNameTaken,
+	return shared.Errorf(shared.CodeScriptNameTaken,
 		"app %q already has a script called %q", appSlug, name).With("field", "name")
 }
 
