@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/picloud/picloud/node/httpjson"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -141,20 +142,14 @@ func jsonKind(t reflect.Type) string {
 
 // writeJSON writes v with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	if err := httpjson.Write(w, status, v); err != nil {
+		httpjson.Error(w, err)
+	}
 }
 
 // writeError writes err in the contract's envelope. Errors that are not
 // *shared.Error are internal: their text stays in the log, not the answer.
-func writeError(w http.ResponseWriter, err error) {
-	e, ok := shared.AsError(err)
-	if !ok {
-		e = shared.Errorf(shared.CodeInternal, "internal error")
-	}
-	writeJSON(w, e.Status, e)
-}
+func writeError(w http.ResponseWriter, err error) { httpjson.Error(w, err) }
 
 // fail writes err, logging it first when it is not a contract error.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/picloud/picloud/node/executor"
+	"github.com/picloud/picloud/node/httpjson"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -223,14 +224,4 @@ func writeResult(w http.ResponseWriter, res *executor.Result) {
 }
 
 // writeError writes the contract's error envelope.
-func writeError(w http.ResponseWriter, e *shared.Error) {
-	b, err := e.MarshalJSON()
-	if err != nil { // details are plain values; never expected
-		b = []byte(`{"error":{"code":"internal","message":"error not encodable"}}`)
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(e.Status)
-	w.Write(append(b, '\n'))
-}
+func writeError(w http.ResponseWriter, e *shared.Error) { httpjson.Error(w, e) }

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/picloud/picloud/node/egress"
 	"github.com/picloud/picloud/node/executor"
+	"github.com/picloud/picloud/node/httpjson"
 	"github.com/picloud/picloud/node/manager"
 	"github.com/picloud/picloud/node/orchestrator"
 	"github.com/picloud/picloud/node/scheduler"
@@ -229,18 +229,13 @@ func (n *Node) withNodeEndpoints(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/healthz":
-			writeJSON(w, map[string]string{"status": "ok"})
+			_ = httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 		case "/version":
-			writeJSON(w, n.Version())
+			_ = httpjson.Write(w, http.StatusOK, n.Version())
 		default:
 			h.ServeHTTP(w, r)
 		}
 	})
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
 }
 
 // Serve answers on both listeners until ctx is done, then shuts down
