@@ -56,6 +56,7 @@ var statuses = map[string]int{
 	CodeDomainInUse:           http.StatusConflict,
 	CodeScriptNameTaken:       http.StatusConflict,
 	CodeRouteConflict:         http.StatusConflict,
+	CodeKVQuotaExceeded:       http.StatusConflict,
 	CodeDefaultApp:            http.StatusConflict,
 	CodeTooLarge:              http.StatusRequestEntityTooLarge,
 	CodeValidationFailed:      http.StatusUnprocessableEntity,

@@ -44,7 +44,7 @@ func TestStatusOfEveryCode(t *testing.T) {
 		{CodeNotFound, 404}, {CodeUnknownHost, 404}, {CodeNoRoute, 404},
 		{CodeMethodNotAllowed, 405},
 		{CodeSlugTaken, 409}, {CodeSlugReserved, 409}, {CodeDomainClaimed, 409}, {CodeDomainInUse, 409},
-		{CodeScriptNameTaken, 409}, {CodeRouteConflict, 409}, {CodeDefaultApp, 409},
+		{CodeScriptNameTaken, 409}, {CodeRouteConflict, 409}, {CodeDefaultApp, 409}, {CodeKVQuotaExceeded, 409},
 		{CodeTooLarge, 413},
 		{CodeValidationFailed, 422}, {CodeUnknownField, 422}, {CodeSandboxExceedsCeiling, 422},
 		{CodeInvalidDomain, 422}, {CodeInvalidSlug, 422}, {CodeInvalidRoute, 422},

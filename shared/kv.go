@@ -2,7 +2,6 @@ package shared
 
 import (
 	"encoding/json"
-	"net/http"
 	"time"
 	"unicode/utf8"
 )
@@ -58,7 +57,7 @@ func CheckKVKey(key string) error {
 // CheckKVValue applies the value size limit.
 func CheckKVValue(n, max int64) error {
 	if n > max {
-		return Errorf(http.StatusRequestEntityTooLarge, CodeTooLarge,
+		return Errorf(CodeTooLarge,
 			"a value is at most %d bytes; this one is %d", max, n).With("limit", max)
 	}
 	return nil
@@ -102,7 +101,7 @@ func KVExpiration(now time.Time, ttl, at int64) (int64, error) {
 
 // KVQuotaExceeded is the error of a write that would pass the app's quota.
 func KVQuotaExceeded(used, want, quota int64) *Error {
-	return Errorf(http.StatusConflict, CodeKVQuotaExceeded,
+	return Errorf(CodeKVQuotaExceeded,
 		"KV quota exceeded: the app holds %d of %d bytes and this write needs %d more", used, quota, want).
 		With("quota", quota)
 }
