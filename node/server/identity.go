@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -47,6 +48,26 @@ type Identity struct {
 func ensureDataDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// secureDataDir creates the data directory, or takes group and other
+// permissions off one that exists with them, saying so: it holds the
+// admin token, the TLS key and the database.
+func secureDataDir(dir string, logger *slog.Logger) error {
+	if err := ensureDataDir(dir); err != nil {
+		return err
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	if mode := st.Mode().Perm(); mode&0o077 != 0 {
+		if err := os.Chmod(dir, mode&0o700); err != nil {
+			return fmt.Errorf("data directory %s is %v, open to other users, and cannot be restricted: %w", dir, mode, err)
+		}
+		logger.Warn("data directory was open to other users; restricted it to its owner", "dir", dir, "was", mode.String(), "now", (mode & 0o700).String())
 	}
 	return nil
 }

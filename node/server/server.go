@@ -62,6 +62,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if err := secureDataDir(cfg.DataDir, logger); err != nil {
+		return nil, err
+	}
 	id, err := LoadIdentity(cfg.DataDir, cfg.Name, cfg.AdminToken)
 	if err != nil {
 		return nil, err

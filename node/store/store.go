@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -92,6 +93,9 @@ func open(ctx context.Context, path string, logger *slog.Logger, fsys fs.FS) (*S
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open %q: database path must not contain '?' or '#'", path)
 	}
+	if err := ownerOnly(path, logger); err != nil {
+		return nil, err
+	}
 	// Both pools: wait for other processes' locks, enforce foreign keys.
 	dsn := func(extra ...string) string {
 		q := url.Values{}
@@ -150,6 +154,38 @@ func open(ctx context.Context, path string, logger *slog.Logger, fsys fs.FS) (*S
 	r.SetMaxIdleConns(n)
 	s.r = r
 	return s, nil
+}
+
+// dbFileMode is the mode of the database and its -wal and -shm files: they
+// hold the apps' secrets' ciphertext, KV data and logs.
+const dbFileMode = 0o600
+
+// ownerOnly creates the database file with dbFileMode if it is missing
+// (SQLite gives the -wal and -shm files the database file's mode) and
+// takes group and other permissions off the three files where an older
+// node or a copy left them.
+func ownerOnly(path string, logger *slog.Logger) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, dbFileMode)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("check the mode of %s: %w", p, err)
+		}
+		if mode := st.Mode().Perm(); mode&0o077 != 0 {
+			if err := os.Chmod(p, mode&dbFileMode); err != nil {
+				return fmt.Errorf("restrict %s to its owner: %w", p, err)
+			}
+			logger.Warn("restricted a database file to its owner", "file", p, "was", mode.String(), "now", (mode & dbFileMode).String())
+		}
+	}
+	return nil
 }
 
 // checkPragmas makes sure the connection really runs with the settings the
