@@ -66,6 +66,7 @@ type Store interface {
 	EgressStore
 	ScheduleStore
 	EnvStore
+	VersionStore
 }
 
 // Compiler checks a script at save time (the executor). Errors are
@@ -195,6 +196,8 @@ func NewAPI(cfg Config) *API {
 	a.handle(http.MethodGet, "/api/v1/admin/scripts/:id", a.getScript)
 	a.handle(http.MethodPatch, "/api/v1/admin/scripts/:id", a.updateScript)
 	a.handle(http.MethodDelete, "/api/v1/admin/scripts/:id", a.deleteScript)
+	a.handle(http.MethodGet, "/api/v1/admin/scripts/:id/versions", a.listVersions)
+	a.handle(http.MethodPost, "/api/v1/admin/scripts/:id/rollback", a.rollback)
 	a.handle(http.MethodGet, "/api/v1/admin/sandbox", a.sandbox)
 
 	a.handle(http.MethodGet, apps+"/:app/routes", a.listRoutes)

@@ -156,16 +156,7 @@ func (a *API) updateScript(w http.ResponseWriter, r *http.Request, ps httprouter
 		if req.Sandbox != nil {
 			sandbox = *req.Sandbox
 		}
-		p, err := a.checkProgram(source, sandbox)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if err := a.checkRoutedHandle(r.Context(), cur, p); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if err := a.checkScheduledKept(r.Context(), cur, p); err != nil {
+		if err := a.checkNewContent(r.Context(), cur, source, sandbox); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -206,6 +197,20 @@ func (a *API) checkProgram(source string, sandbox shared.Overrides) (*executor.P
 		return nil, err
 	}
 	return a.compiler.Compile(0, 0, source, shared.EffectiveLimits(a.defaults, a.ceiling, sandbox))
+}
+
+// checkNewContent checks source and sandbox as cur's next content: they
+// compile under the ceiling, and the entries its routes and schedules call
+// are still there.
+func (a *API) checkNewContent(ctx context.Context, cur shared.Script, source string, sandbox shared.Overrides) error {
+	p, err := a.checkProgram(source, sandbox)
+	if err != nil {
+		return err
+	}
+	if err := a.checkRoutedHandle(ctx, cur, p); err != nil {
+		return err
+	}
+	return a.checkScheduledKept(ctx, cur, p)
 }
 
 // checkRoutedHandle refuses a new version without handle of a script that

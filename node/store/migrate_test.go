@@ -99,6 +99,12 @@ func checkCanonicalData(t *testing.T, s *Store) {
 	if !reflect.DeepEqual(scripts, wantScripts) {
 		t.Errorf("scripts =\n%+v\nwant\n%+v", scripts, wantScripts)
 	}
+	// Scripts from before versions were kept start their history at what
+	// they hold.
+	if vs, err := s.ScriptVersions(ctx, 1); err != nil || len(vs) != 1 || vs[0].Version != 3 ||
+		vs[0].Source != wantScripts[0].Source || !reflect.DeepEqual(vs[0].Sandbox, wantScripts[0].Sandbox) {
+		t.Errorf("versions of an upgraded script = %+v, %v", vs, err)
+	}
 	routes, err := s.Routes(ctx, 2)
 	if err != nil {
 		t.Fatal(err)

@@ -135,8 +135,10 @@ func (s *Store) CreateScript(ctx context.Context, sc shared.Script) (shared.Scri
 			return fmt.Errorf("create script %q: %w", sc.Name, err)
 		}
 		id, _ := res.LastInsertId()
-		out, err = scriptByID(ctx, tx, id)
-		return err
+		if out, err = scriptByID(ctx, tx, id); err != nil {
+			return err
+		}
+		return keepVersion(ctx, tx, out, now)
 	})
 	return out, err
 }
@@ -187,13 +189,19 @@ func (s *Store) UpdateScript(ctx context.Context, id int64, u shared.UpdateScrip
 		if err != nil {
 			return fmt.Errorf("update script %d: sandbox: %w", id, err)
 		}
+		now := s.nowText()
 		if _, err := tx.ExecContext(ctx, `UPDATE scripts SET name = ?, description = ?, source = ?, sandbox = ?,
 			memory_limit_mb = ?, version = version + 1, updated_at = ? WHERE id = ?`,
-			next.Name, next.Description, next.Source, sandbox, next.MemoryLimitMB, s.nowText(), id); err != nil {
+			next.Name, next.Description, next.Source, sandbox, next.MemoryLimitMB, now, id); err != nil {
 			return fmt.Errorf("update script %d: %w", id, err)
 		}
-		out, err = scriptByID(ctx, tx, id)
-		return err
+		if out, err = scriptByID(ctx, tx, id); err != nil {
+			return err
+		}
+		if next.Source == cur.Source && maps.Equal(next.Sandbox, cur.Sandbox) {
+			return nil // a rename or a new description is no new content
+		}
+		return keepVersion(ctx, tx, out, now)
 	})
 	return out, err
 }

@@ -56,6 +56,9 @@ func (s *Store) seed(ctx context.Context) error {
 				return fmt.Errorf("seed %s: %w", seedScriptName, err)
 			}
 			scriptID, _ := res.LastInsertId()
+			if err := keepVersion(ctx, tx, shared.Script{ID: scriptID, Version: 1, Source: helloWorld}, now); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO routes (app_id, script_id, method, path, host, created_at)
 				VALUES (?, ?, 'GET', '/', NULL, ?)`, id, scriptID, now); err != nil {
 				return fmt.Errorf("seed route GET /: %w", err)
