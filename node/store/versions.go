@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/picloud/picloud/shared"
 )
@@ -79,7 +78,7 @@ func (s *Store) ScriptVersion(ctx context.Context, scriptID, version int64) (sha
 		v, err = scanVersion(tx.QueryRowContext(ctx, `SELECT version, source, sandbox, created_at
 			FROM script_versions WHERE script_id = ? AND version = ?`, scriptID, version))
 		if errors.Is(err, sql.ErrNoRows) {
-			return shared.Errorf(http.StatusNotFound, shared.CodeNotFound,
+			return shared.Errorf(shared.CodeNotFound,
 				"script %d has no kept version %d", scriptID, version).With("field", "version")
 		}
 		return err
