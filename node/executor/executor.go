@@ -157,6 +157,9 @@ type Executor struct {
 	// milliseconds to harden; the janitor drops them once nothing has run
 	// for idleTimeout.
 	idle    chan *sandbox
+	pool    int          // Options.PoolSize
+	live    atomic.Int64 // runtimes held by runs, waiting ones included
+	peaks   livePeaks
 	lastRun atomic.Int64 // unix nanoseconds of the end of the last run
 
 	mu             sync.Mutex
@@ -188,7 +191,9 @@ func New(opts Options) *Executor {
 		slots:       make(chan struct{}, pool),
 		extra:       make(chan struct{}, 2*pool),
 		slotWait:    cmp.Or(opts.SlotWait, defaultSlotWait),
-		idle:        make(chan *sandbox, pool),
+		idle:        make(chan *sandbox, max(pool, maxIdle)),
+		pool:        pool,
+		peaks:       livePeaks{window: peakWindow},
 		cache:       make(map[cacheKey]*Program),
 		idleTimeout: cmp.Or(opts.IdleTimeout, defaultIdleTimeout),
 	}
@@ -262,6 +267,7 @@ func (e *Executor) Run(ctx context.Context, inv Invocation) *Result {
 
 	sb := rs.sb
 	rs.end()
+	e.live.Add(-1)
 	e.lastRun.Store(end.UnixNano())
 	if clean && !sb.retire {
 		sb.rt.ClearInterrupt()
@@ -299,6 +305,7 @@ func (e *Executor) begin(ctx context.Context, start time.Time, inv *Invocation) 
 		e.logger.Error("prepare sandbox", "script", inv.Program.ScriptID, "err", err)
 		return nil, &ScriptError{Message: "internal error preparing the sandbox"}
 	}
+	e.peaks.saw(e.live.Add(1))
 	// The timeout counts from when the script can start: after any wait
 	// for a slot and any build of a runtime. A warm node does neither, and
 	// the clock read at the start serves (a clock read is some 90 ns in a
@@ -424,11 +431,54 @@ func (e *Executor) get() (sb *sandbox, built bool, err error) {
 	}
 }
 
+// maxIdle bounds the idle runtimes kept beyond PoolSize.
+const maxIdle = 256
+
+// peakWindow is how long a peak of runtimes in use keeps as many idle.
+const peakWindow = 10 * time.Second
+
+// put keeps sb for a later run while fewer runtimes are idle than runs
+// held at once lately (at least PoolSize, at most maxIdle): runs waiting
+// on fetch each hold a runtime, and when a burst of them ends, as many new
+// runs may follow, which would otherwise each build one (some 5 ms of
+// CPU). Past that, sb goes, and so does one more idle runtime, so the
+// idle ones shrink back once the peak is over. Memory stays within twice
+// the recent peak of runtimes in use.
 func (e *Executor) put(sb *sandbox) {
+	if len(e.idle) >= max(e.pool, int(e.peaks.recent(time.Now()))) {
+		select {
+		case <-e.idle:
+		default:
+		}
+		return
+	}
 	select {
 	case e.idle <- sb:
-	default: // enough idle runtimes; let this one go
+	default:
 	}
+}
+
+// livePeaks is the most runtimes runs held at once in the current and
+// the previous window: a heuristic, so its updates may race.
+type livePeaks struct {
+	window    time.Duration
+	start     atomic.Int64 // unix nanoseconds the current window began
+	cur, prev atomic.Int64
+}
+
+// saw notes n runtimes in use.
+func (p *livePeaks) saw(n int64) {
+	for c := p.cur.Load(); n > c && !p.cur.CompareAndSwap(c, n); c = p.cur.Load() {
+	}
+}
+
+// recent is the peak of the current and previous windows, moving to a
+// new window when the current one is over.
+func (p *livePeaks) recent(now time.Time) int64 {
+	if s := p.start.Load(); now.UnixNano()-s > int64(p.window) && p.start.CompareAndSwap(s, now.UnixNano()) {
+		p.prev.Store(p.cur.Swap(0))
+	}
+	return max(p.cur.Load(), p.prev.Load())
 }
 
 // execute runs the program's entry function, which calls handle or

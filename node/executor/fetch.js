@@ -21,8 +21,12 @@
 			}
 			return name.toLowerCase();
 		}
+		const ws = (c) => c === 32 || c === 9 || c === 10 || c === 13;
 		function normValue(value) {
-			value = `${value}`.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+			value = `${value}`;
+			if (value.length > 0 && (ws(value.charCodeAt(0)) || ws(value.charCodeAt(value.length - 1)))) {
+				value = value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+			}
 			if (badValueRE.test(value)) {
 				throw new TE('invalid header value');
 			}
@@ -41,8 +45,9 @@
 					throw new TE("Headers: init must be an object, an array of pairs or a Headers");
 				}
 				if (#list in init) {
-					for (const [k, v] of init.#list) {
-						this.#list.push([k, v]);
+					const l = init.#list;
+					for (let i = 0; i < l.length; i++) {
+						this.#list.push([l[i][0], l[i][1]]);
 					}
 				} else if (typeof init[Symbol.iterator] === 'function') {
 					for (const pair of init) {
@@ -53,8 +58,9 @@
 						this.append(p[0], p[1]);
 					}
 				} else {
-					for (const k of O.keys(init)) {
-						this.append(k, init[k]);
+					const keys = O.keys(init);
+					for (let i = 0; i < keys.length; i++) {
+						this.append(keys[i], init[keys[i]]);
 					}
 				}
 			}
@@ -128,12 +134,14 @@
 			[Symbol.iterator]() { return this.entries(); }
 			get [Symbol.toStringTag]() { return 'Headers'; }
 
-			static pairs(h) { return h.#list.map((e) => [e[0], e[1]]); }
-			static freeze(h) { h.#guard = true; return h; }
+			static pairs(h) { return h.#list; } // read only: callers copy
+			// fromUpstream is a response's headers as Go gives them: valid,
+			// lower-case pairs, kept as they are and immutable.
+			static fromUpstream(pairs) { const h = new Headers(); h.#list = pairs; h.#guard = true; return h; }
 		}
-		const headerPairs = Headers.pairs, freezeHeaders = Headers.freeze;
+		const headerPairs = Headers.pairs, upstreamHeaders = Headers.fromUpstream;
 		delete Headers.pairs;
-		delete Headers.freeze;
+		delete Headers.fromUpstream;
 
 		// A body is null, a string, an ArrayBuffer or an upstream handle
 		// (a number: n.read reads it once).
@@ -287,7 +295,7 @@
 					upstream = null;
 					this.#status = u.status;
 					this.#statusText = u.statusText;
-					this.#headers = freezeHeaders(new Headers(u.headers));
+					this.#headers = upstreamHeaders(u.headers);
 					this.#url = u.url;
 					this.#redirected = u.redirected;
 					b = u.body;
@@ -336,9 +344,11 @@
 			// framing) and the body as a string, an upstream's read first.
 			static result(r) {
 				const headers = O.create(null);
-				for (const [k, v] of headerPairs(r.#headers)) {
+				const pairs = headerPairs(r.#headers);
+				for (let i = 0; i < pairs.length; i++) {
+					const k = pairs[i][0];
 					if (!framing.includes(k)) {
-						(headers[k] = headers[k] || []).push(v);
+						(headers[k] = headers[k] || []).push(pairs[i][1]);
 					}
 				}
 				const make = (body) => ({ status: r.#status, headers, body });
@@ -357,14 +367,19 @@
 			return new Response(null);
 		}
 
-		async function fetch(input, init) {
-			const req = new Request(input, init);
+		// Not async: a plain promise chain costs goja far less.
+		function fetch(input, init) {
+			let req;
+			try {
+				req = new Request(input, init);
+			} catch (e) {
+				return g.Promise.reject(e);
+			}
 			const body = rawBody(req);
 			if (typeof body === 'number') {
-				throw new TE('fetch: the body of a fetched response cannot be sent again');
+				return g.Promise.reject(new TE('fetch: the body of a fetched response cannot be sent again'));
 			}
-			const u = await n.fetch(req.url, req.method, headerPairs(req.headers), body, req.redirect);
-			return fromUpstream(u);
+			return n.fetch(req.url, req.method, headerPairs(req.headers), body, req.redirect).then(fromUpstream);
 		}
 
 		const hidden = { writable: true, configurable: true, enumerable: false };

@@ -122,7 +122,8 @@ func takeAllSlots(e *Executor) {
 }
 
 // TestPoolSizeOption: Options.PoolSize sets the run slots, the extra slots
-// (twice as many) and the idle runtimes kept; zero means twice the CPUs.
+// (twice as many) and the idle runtimes kept when no run waits; zero
+// means twice the CPUs.
 func TestPoolSizeOption(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -136,13 +137,56 @@ func TestPoolSizeOption(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := New(tc.opts)
-			if cap(e.slots) != tc.wantSlots || cap(e.idle) != tc.wantIdle || cap(e.extra) != tc.wantExtras {
+			if cap(e.slots) != tc.wantSlots || e.pool != tc.wantIdle || cap(e.extra) != tc.wantExtras {
 				t.Fatalf("slots %d, idle %d, extra %d; want %d, %d, %d",
-					cap(e.slots), cap(e.idle), cap(e.extra), tc.wantSlots, tc.wantIdle, tc.wantExtras)
+					cap(e.slots), e.pool, cap(e.extra), tc.wantSlots, tc.wantIdle, tc.wantExtras)
 			}
 		})
 	}
 	if got, want := DefaultPoolSize(), 2*runtime.NumCPU(); got != want {
 		t.Fatalf("DefaultPoolSize() = %d, want %d", got, want)
+	}
+}
+
+// TestIdleRuntimesFollowWaitingRuns: runs waiting on Go each hold a
+// runtime; when a burst of them ends, their runtimes stay idle for the
+// runs that follow (instead of each building one), and the idle ones
+// shrink back to PoolSize as single runs go by.
+func TestIdleRuntimesFollowWaitingRuns(t *testing.T) {
+	const burst = 40
+	e := New(Options{PoolSize: 2})
+	e.peaks.window = 50 * time.Millisecond
+	api := newSlowAPI()
+	p, err := e.Compile(0, 0, `async function handle(req, env) { return await env.slow("x") }`, shared.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *Result, burst)
+	for range burst {
+		go func() {
+			done <- e.Run(context.Background(), Invocation{Program: p, Limits: shared.DefaultLimits(), Bindings: api.bindings()})
+		}()
+	}
+	eventually(t, "every run waiting", func() bool { return api.started.Load() == burst })
+	close(api.release)
+	for range burst {
+		if res := <-done; res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	if n := len(e.idle); n < burst/2 {
+		t.Fatalf("%d runtimes idle after a burst of %d waiting runs, want most of them kept", n, burst)
+	}
+	hello, err := e.Compile(1, 1, `function handle() { return "hi" }`, shared.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * e.peaks.window) // the burst's peak is over
+	for range burst {
+		e.Run(context.Background(), Invocation{Program: hello, Limits: shared.DefaultLimits()})
+		time.Sleep(e.peaks.window / 10)
+	}
+	if n := len(e.idle); n > e.pool {
+		t.Fatalf("%d runtimes still idle after %d single runs, want at most PoolSize %d", n, burst, e.pool)
 	}
 }
