@@ -25,12 +25,17 @@ fuzz:
 # Benchmarks, load and crash tests (bench/). All on loopback, bounded in
 # time, mDNS off. `go test ./bench` (part of `make test`) runs the short
 # load (15 s) and crash (2 rounds) versions; these targets run the long ones.
-.PHONY: bench bench-short load crash
+.PHONY: bench bench-short bench-fetch load crash
 bench:
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench bench
 
 bench-short:
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench bench -rounds 1 -warmup 1s -duration 3s -update-samples 20
+
+# Issue 19: hello world alone vs while 200 runs await a 2 s upstream, and
+# a fetch proxy vs Node.js's built-in fetch (about 2 minutes).
+bench-fetch:
+	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench fetch
 
 load:
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench load -duration 60s

@@ -22,6 +22,7 @@ const usage = `picloud-bench measures PiCloud on loopback, bounded in time.
 Usage:
   picloud-bench bench [flags]   PiCloud vs bare Go vs Node.js, update latency, dispatch 10 vs 10,000
   picloud-bench load [flags]    sustained load on one node: zero errors, RSS back near its start
+  picloud-bench fetch [flags]   hello world alone vs while runs await fetch; a fetch proxy vs Node.js's
   picloud-bench hit -addr host:port [flags]   load any server with the same client
   picloud-bench serve-bare -addr host:port   the bare Go baseline (bench starts it)
 
@@ -42,6 +43,8 @@ func main() {
 		code, err = runBench(ctx, os.Args[2:])
 	case "load":
 		code, err = runLoad(ctx, os.Args[2:])
+	case "fetch":
+		code, err = runFetch(ctx, os.Args[2:])
 	case "hit":
 		code, err = runHit(ctx, os.Args[2:])
 	case "serve-bare":
@@ -156,6 +159,41 @@ func runLoad(ctx context.Context, args []string) (int, error) {
 	rep.Print(os.Stdout)
 	if len(rep.Problems()) > 0 || rep.Unlogged() > 0 {
 		return 1, nil
+	}
+	return 0, nil
+}
+
+func runFetch(ctx context.Context, args []string) (int, error) {
+	d := bench.DefaultFetchOptions()
+	fs := flag.NewFlagSet("fetch", flag.ExitOnError)
+	node := fs.String("node", "", "picloud-node binary (default: build it)")
+	c := fs.Int("c", d.Concurrency, "concurrent keep-alive connections")
+	warm := fs.Duration("warmup", d.Warmup, "warm-up before each measurement")
+	dur := fs.Duration("duration", d.Duration, "measured time per target and round")
+	rounds := fs.Int("rounds", d.Rounds, "rounds; the median is reported")
+	waiting := fs.Int("waiting", d.Waiting, "runs kept awaiting the slow upstream")
+	delay := fs.Duration("delay", d.UpstreamDelay, "how long the slow upstream takes")
+	strict := fs.Bool("strict", false, "exit 1 when a target is missed")
+	var env envFlag
+	fs.Var(&env, "node-env", "KEY=VALUE setting for the node (repeatable)")
+	fs.Parse(args)
+	bin, cleanup, err := nodeBinary(ctx, *node)
+	if err != nil {
+		return 1, err
+	}
+	defer cleanup()
+	rep, err := bench.RunFetch(ctx, bench.FetchOptions{NodeBin: bin, NodeEnv: env, Concurrency: *c, Warmup: *warm,
+		Duration: *dur, Rounds: *rounds, Waiting: *waiting, UpstreamDelay: *delay, Progress: os.Stderr})
+	if err != nil {
+		return 1, err
+	}
+	rep.Print(os.Stdout)
+	if *strict {
+		for _, c := range rep.Checks() {
+			if !c.Pass {
+				return 1, nil
+			}
+		}
 	}
 	return 0, nil
 }
