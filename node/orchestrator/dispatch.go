@@ -152,6 +152,12 @@ func (o *Orchestrator) readBody(w http.ResponseWriter, r *http.Request) ([]byte,
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
+	// A declared length over the limit is refused before any of the body
+	// is read: a client that sent Expect: 100-continue is told at once
+	// and never sends it.
+	if r.ContentLength > o.maxBody {
+		return nil, shared.TooLarge(o.maxBody)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, o.maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError

@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 	})
 	writeTimeout := time.Duration(cfg.Ceiling.TimeoutMS)*time.Millisecond + writeSlack
 	n.watch = newConnWatch(connLimits{header: readHeaderTimeout, idle: idleTimeout, active: writeTimeout}, watchTick)
-	n.dataSrv = n.httpServer(n.withNodeEndpoints(orch))
+	n.dataSrv = n.httpServer(closeAfterTransferEncoding(n.withNodeEndpoints(orch)))
 	n.dataSrv.ConnState = n.watch.connState
 	n.adminSrv = n.httpServer(n.withNodeEndpoints(adminAPI))
 	n.adminSrv.ReadHeaderTimeout = readHeaderTimeout
