@@ -18,51 +18,50 @@ const (
 )
 
 // appFromURL finds the app the {app} segment of the URL names (id or current
-// slug). When it names an old slug, it answers 308 to the same URL with the
-// current slug and returns ok false; other failures are written too.
-func (a *API) appFromURL(w http.ResponseWriter, r *http.Request, ps httprouter.Params) (shared.App, bool) {
+// slug). When it names an old slug, the error is a redirect to the same URL
+// with the current slug.
+func (a *API) appFromURL(r *http.Request, ps httprouter.Params) (shared.App, error) {
 	ref := ps.ByName("app")
 	app, err := a.store.App(r.Context(), ref)
-	if err == nil {
-		return app, true
-	}
 	if !shared.IsCode(err, shared.CodeNotFound) {
-		a.fail(w, r, err)
-		return app, false
+		return app, err
 	}
 	cur, herr := a.store.AppByOldSlug(r.Context(), ref)
 	if herr != nil {
-		a.fail(w, r, err) // the original 404 names what was asked for
-		return app, false
+		return app, err // the original 404 names what was asked for
 	}
 	const prefix = "/api/v1/admin/apps/"
 	rest := strings.TrimPrefix(r.URL.Path, prefix+ref)
-	redirect(w, prefix+cur.Slug+rest, r.URL.Query())
-	return app, false
+	return app, redirect(prefix+cur.Slug+rest, r.URL.Query())
 }
 
-// redirect answers 308 (method and body are kept) to path with query.
-func redirect(w http.ResponseWriter, path string, q url.Values) {
+// movedTo is a request naming an app by an old slug. Lookups return it as
+// their error, so the handler stops; the edge answers 308 (method and body
+// are kept) with Location.
+type movedTo struct{ location string }
+
+func (m *movedTo) Error() string { return "moved to " + m.location }
+
+// redirect is the movedTo of path with query.
+func redirect(path string, q url.Values) error {
 	u := url.URL{Path: path, RawQuery: q.Encode()}
-	w.Header().Set("Location", u.String())
-	w.WriteHeader(http.StatusPermanentRedirect)
+	return &movedTo{location: u.String()}
 }
 
-func (a *API) listApps(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (a *API) listApps(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	apps, err := a.store.ListApps(r.Context())
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"apps": apps})
+	return writeJSON(w, http.StatusOK, map[string]any{"apps": apps})
 }
 
-func (a *API) getApp(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) getApp(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
-	writeJSON(w, http.StatusOK, app)
+	return writeJSON(w, http.StatusOK, app)
 }
 
 // createAppRequest is shared.CreateAppRequest as the manager reads it:
@@ -75,53 +74,46 @@ type createAppRequest struct {
 	ConfirmToken string  `json:"confirm_token"`
 }
 
-func (a *API) createApp(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (a *API) createApp(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req createAppRequest
 	if err := decode(r, &req); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := checkTexts(&req.Name, maxNameLen, &req.Description); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	slug := shared.DeriveSlug(req.Name)
 	if req.Slug != nil {
 		slug = *req.Slug
 	}
 	if err := shared.ValidateSlug(slug); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	takeover, giveBack := a.confirms.take(req.ConfirmToken, 0, slug)
 	app, err := a.store.CreateApp(r.Context(), shared.App{Slug: slug, Name: req.Name, Description: req.Description}, takeover)
 	if err != nil {
 		giveBack()
-		a.fail(w, r, a.offerTakeover(err, 0, slug))
-		return
+		return a.offerTakeover(err, 0, slug)
 	}
-	writeJSON(w, http.StatusCreated, app)
+	return writeJSON(w, http.StatusCreated, app)
 }
 
-func (a *API) updateApp(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) updateApp(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	var req shared.UpdateAppRequest
 	if err := decode(r, &req); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := checkTexts(req.Name, maxNameLen, req.Description); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	takeover, giveBack := false, func() {}
 	if req.Slug != nil && *req.Slug != app.Slug {
 		if err := shared.ValidateSlug(*req.Slug); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		takeover, giveBack = a.confirms.take(req.ConfirmToken, app.ID, *req.Slug)
 	}
@@ -131,10 +123,9 @@ func (a *API) updateApp(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		if req.Slug != nil {
 			err = a.offerTakeover(err, app.ID, *req.Slug)
 		}
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, updated)
+	return writeJSON(w, http.StatusOK, updated)
 }
 
 // offerTakeover adds a fresh confirm token to a 409 slug_reserved, so the
@@ -148,49 +139,45 @@ func (a *API) offerTakeover(err error, appID int64, slug string) error {
 	return e.With("confirm_token", a.confirms.issue(appID, slug))
 }
 
-func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	if err := a.store.DeleteApp(r.Context(), app.ID); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (a *API) checkSlug(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+func (a *API) checkSlug(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 	if ps.ByName("check") != ":check" {
-		writeError(w, shared.Errorf(shared.CodeNotFound, "no such endpoint: %s", r.URL.Path))
-		return
+		return shared.Errorf(shared.CodeNotFound, "no such endpoint: %s", r.URL.Path)
 	}
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	var req shared.SlugCheckRequest
 	if err := decode(r, &req); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	out := shared.SlugCheck{Slug: req.Slug}
 	if err := shared.ValidateSlug(req.Slug); err != nil {
 		e, _ := shared.AsError(err)
 		out.Status, out.Message = shared.SlugInvalid, e.Message
-		writeJSON(w, http.StatusOK, out)
-		return
+		return writeJSON(w, http.StatusOK, out)
 	}
 	status, heldBy, err := a.store.SlugStatus(r.Context(), app.ID, req.Slug)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	out.Status, out.HeldBy = status, heldBy
 	if status == shared.SlugReserved {
 		out.ConfirmToken = a.confirms.issue(app.ID, req.Slug)
 	}
-	writeJSON(w, http.StatusOK, out)
+	return writeJSON(w, http.StatusOK, out)
 }
 
 // checkTexts trims and checks, in place, a name of at most maxName

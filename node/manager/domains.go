@@ -9,66 +9,61 @@ import (
 	"github.com/picloud/picloud/shared"
 )
 
-func (a *API) listDomains(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) listDomains(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	ds, err := a.store.Domains(r.Context(), app.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"domains": ds})
+	return writeJSON(w, http.StatusOK, map[string]any{"domains": ds})
 }
 
-func (a *API) addDomain(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) addDomain(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	var req shared.CreateDomainRequest
 	if err := decode(r, &req); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	pattern, shape, err := shared.NormalizeDomain(req.Pattern)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	d, err := a.store.AddDomain(r.Context(), app.ID, pattern, shape)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusCreated, d)
+	return writeJSON(w, http.StatusCreated, d)
 }
 
-func (a *API) deleteDomain(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) deleteDomain(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
-	id, ok := idParam(w, ps, "domain")
-	if !ok {
-		return
+	id, err := idParam(ps, "domain")
+	if err != nil {
+		return err
 	}
 	if err := a.store.DeleteDomain(r.Context(), app.ID, id); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // idParam reads the :id of the URL; anything but a positive integer names
 // nothing that exists (404 not_found).
-func idParam(w http.ResponseWriter, ps httprouter.Params, what string) (int64, bool) {
+func idParam(ps httprouter.Params, what string) (int64, error) {
 	raw := ps.ByName("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id < 1 {
-		writeError(w, shared.NotFound(what, raw))
-		return 0, false
+		return 0, shared.NotFound(what, raw)
 	}
-	return id, true
+	return id, nil
 }

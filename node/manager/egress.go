@@ -15,46 +15,41 @@ type EgressStore interface {
 	SetEgress(ctx context.Context, appID int64, allow []string) ([]string, error)
 }
 
-func (a *API) getEgress(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) getEgress(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	allow, err := a.store.Egress(r.Context(), app.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, shared.Egress{Allow: allow})
+	return writeJSON(w, http.StatusOK, shared.Egress{Allow: allow})
 }
 
 // putEgress replaces the whole list: PUT {"allow": []} closes the network
 // again. "allow" must be present, so an empty body never wipes a list.
-func (a *API) putEgress(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) putEgress(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	var req struct {
 		Allow *[]string `json:"allow"`
 	}
 	if err := decode(r, &req); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if req.Allow == nil {
-		a.fail(w, r, shared.Validation("allow", `"allow" is required: the list of hosts, addresses and ranges, [] for none`))
-		return
+		return shared.Validation("allow", `"allow" is required: the list of hosts, addresses and ranges, [] for none`)
 	}
 	allow, err := shared.NormalizeEgress(*req.Allow)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	stored, err := a.store.SetEgress(r.Context(), app.ID, allow)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, shared.Egress{Allow: stored})
+	return writeJSON(w, http.StatusOK, shared.Egress{Allow: stored})
 }

@@ -140,21 +140,27 @@ func jsonKind(t reflect.Type) string {
 	return t.String()
 }
 
-// writeJSON writes v with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	if err := httpjson.Write(w, status, v); err != nil {
-		httpjson.Error(w, err)
-	}
+// writeJSON answers status with v; a v that does not encode is returned
+// and nothing is written.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	return httpjson.Write(w, status, v)
 }
 
 // writeError writes err in the contract's envelope. Errors that are not
 // *shared.Error are internal: their text stays in the log, not the answer.
 func writeError(w http.ResponseWriter, err error) { httpjson.Error(w, err) }
 
-// fail writes err, logging it first when it is not a contract error.
+// fail is the edge of every handler: it answers the error a handler
+// returned, a redirect as 308 and anything else in the contract's
+// envelope, logging the errors that are not the contract's.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if _, ok := shared.AsError(err); !ok {
+	var moved *movedTo
+	if errors.As(err, &moved) {
+		w.Header().Set("Location", moved.location)
+		w.WriteHeader(http.StatusPermanentRedirect)
+		return
+	}
+	if httpjson.Error(w, err) {
 		a.log.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeError(w, err)
 }

@@ -227,7 +227,9 @@ func NewAPI(cfg Config) *API {
 	mux := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if rest, ok := strings.CutPrefix(req.URL.Path, executePrefix); ok {
 			id, _, _ := strings.Cut(rest, "/")
-			a.execute(w, req, id)
+			if err := a.execute(w, req, id); err != nil {
+				a.fail(w, req, err)
+			}
 			return
 		}
 		r.ServeHTTP(w, req)
@@ -242,8 +244,16 @@ func NewAPI(cfg Config) *API {
 // executePrefix starts every execute URL: /api/v1/execute/{id}[/path].
 const executePrefix = "/api/v1/execute/"
 
-func (a *API) handle(method, path string, h httprouter.Handle) {
-	a.router.Handle(method, path, h)
+// handler is an admin endpoint, as Caddy's handlers are: it writes its
+// answer, or returns the error that fail answers for it.
+type handler func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error
+
+func (a *API) handle(method, path string, h handler) {
+	a.router.Handle(method, path, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		if err := h(w, r, ps); err != nil {
+			a.fail(w, r, err)
+		}
+	})
 	a.endpoints = append(a.endpoints, Endpoint{Method: method, Path: path})
 }
 

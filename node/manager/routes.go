@@ -12,37 +12,33 @@ import (
 	"github.com/picloud/picloud/shared"
 )
 
-func (a *API) listRoutes(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) listRoutes(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	rs, err := a.store.Routes(r.Context(), app.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"routes": rs})
+	return writeJSON(w, http.StatusOK, map[string]any{"routes": rs})
 }
 
-func (a *API) createRoute(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) createRoute(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	var req shared.CreateRouteRequest
 	if err := decode(r, &req); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	route, err := newRoute(app.ID, req)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := a.checkHandles(r.Context(), app.ID, route.ScriptID); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	// The check runs inside the store's write transaction, so no other
 	// writer can add a clashing route or drop the claim in between.
@@ -58,10 +54,9 @@ func (a *API) createRoute(w http.ResponseWriter, r *http.Request, ps httprouter.
 	}
 	created, err := a.store.CreateRoute(r.Context(), route, check)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusCreated, created)
+	return writeJSON(w, http.StatusCreated, created)
 }
 
 // checkHandles refuses a route to a script of the app that defines no
@@ -119,99 +114,90 @@ func covered(domains []shared.Domain, host string) bool {
 	return false
 }
 
-func (a *API) deleteRoute(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) deleteRoute(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
-	id, ok := idParam(w, ps, "route")
-	if !ok {
-		return
+	id, err := idParam(ps, "route")
+	if err != nil {
+		return err
 	}
 	if err := a.store.DeleteRoute(r.Context(), app.ID, id); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // ---- resolve, execute, logs ----
 
-func (a *API) resolve(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (a *API) resolve(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	q := r.URL.Query()
 	host, method, path := q.Get("host"), q.Get("method"), q.Get("path")
 	if host == "" {
-		a.fail(w, r, shared.Validation("host", "host is required"))
-		return
+		return shared.Validation("host", "host is required")
 	}
 	if method == "" {
 		method = http.MethodGet
 	}
 	m, err := shared.ValidateMethod(method)
 	if err != nil || m == shared.MethodAny {
-		a.fail(w, r, shared.Validation("method", "method %q is not an HTTP request method", method))
-		return
+		return shared.Validation("method", "method %q is not an HTTP request method", method)
 	}
 	if path == "" {
 		path = "/"
 	}
 	if !strings.HasPrefix(path, "/") {
-		a.fail(w, r, shared.Validation("path", "path must start with '/'"))
-		return
+		return shared.Validation("path", "path must start with '/'")
 	}
 	res, err := a.data.Resolve(r.Context(), host, m, path)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if res.Params == nil {
 		res.Params = map[string]string{}
 	}
 	res.Script = a.withEffective(res.Script)
-	writeJSON(w, http.StatusOK, res)
+	return writeJSON(w, http.StatusOK, res)
 }
 
 // execute runs script rawID with this request, whatever its method.
-func (a *API) execute(w http.ResponseWriter, r *http.Request, rawID string) {
+func (a *API) execute(w http.ResponseWriter, r *http.Request, rawID string) error {
 	id, err := strconv.ParseInt(rawID, 10, 64)
 	if err != nil || id < 1 {
-		writeError(w, shared.NotFound("script", rawID))
-		return
+		return shared.NotFound("script", rawID)
 	}
 	a.data.Execute(w, r, id)
+	return nil
 }
 
-func (a *API) logs(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) logs(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	q := r.URL.Query()
 	script, err := queryInt(q.Get("script"), "script", 0)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	limit, err := queryInt(q.Get("limit"), "limit", DefaultLogPage)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if limit < 1 || limit > MaxLogPage {
-		a.fail(w, r, shared.Validation("limit", "limit must be between 1 and %d", MaxLogPage))
-		return
+		return shared.Validation("limit", "limit must be between 1 and %d", MaxLogPage)
 	}
 	before, err := queryInt(q.Get("before"), "before", 0)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	logs, err := a.store.Logs(r.Context(), app.ID, script, int(limit), before)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"logs": logs})
+	return writeJSON(w, http.StatusOK, map[string]any{"logs": logs})
 }
 
 // queryInt parses a non-negative integer query parameter (def when absent).

@@ -25,93 +25,86 @@ type Scheduler interface {
 	RunNow(ctx context.Context, sc shared.Schedule) (shared.ScheduleRun, error)
 }
 
-func (a *API) listSchedules(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) listSchedules(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	list, err := a.store.AppSchedules(r.Context(), app.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	now := a.now()
 	for i := range list {
 		list[i].NextRun = nextRun(list[i], now)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"schedules": list})
+	return writeJSON(w, http.StatusOK, map[string]any{"schedules": list})
 }
 
-func (a *API) createSchedule(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) createSchedule(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	var req shared.CreateScheduleRequest
 	if err := decode(r, &req); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if req.Timezone == "" {
 		req.Timezone = shared.DefaultTimezone
 	}
 	c, err := shared.ParseCron(req.Cron, req.Timezone)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	sc := shared.Schedule{AppID: app.ID, ScriptID: req.ScriptID, Cron: c.String(), Timezone: req.Timezone}
 	sc, err = a.store.CreateSchedule(r.Context(), sc, a.checkScheduledEntry)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	sc.NextRun = c.Next(a.now())
-	writeJSON(w, http.StatusCreated, sc)
+	return writeJSON(w, http.StatusCreated, sc)
 }
 
-func (a *API) deleteSchedule(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) deleteSchedule(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
-	id, ok := idParam(w, ps, "schedule")
-	if !ok {
-		return
+	id, err := idParam(ps, "schedule")
+	if err != nil {
+		return err
 	}
 	if err := a.store.DeleteSchedule(r.Context(), app.ID, id); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // runSchedule runs a schedule now and answers its outcome, whatever it
 // was: a failing script is a 200 with the run's status inside.
-func (a *API) runSchedule(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) runSchedule(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
-	id, ok := idParam(w, ps, "schedule")
-	if !ok {
-		return
+	id, err := idParam(ps, "schedule")
+	if err != nil {
+		return err
 	}
 	sc, err := a.store.Schedule(r.Context(), app.ID, id)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if a.sched == nil {
-		a.fail(w, r, shared.Errorf(shared.CodeInternal, "the node runs no scheduler").WithStatus(http.StatusServiceUnavailable))
-		return
+		return shared.Errorf(shared.CodeInternal, "the node runs no scheduler").WithStatus(http.StatusServiceUnavailable)
 	}
 	run, err := a.sched.RunNow(r.Context(), sc)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, run)
+	return writeJSON(w, http.StatusOK, run)
 }
 
 // checkScheduledEntry refuses a schedule of a script without scheduled().

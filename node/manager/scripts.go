@@ -41,7 +41,7 @@ func (a *API) appByRef(ctx context.Context, field, ref string) (app shared.App, 
 	return app, false, shared.Validation(field, "there is no app %q", ref)
 }
 
-func (a *API) listScripts(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (a *API) listScripts(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var appID int64
 	// ?app= (empty, as a form sends it) lists every app's scripts.
 	if q := r.URL.Query(); q.Get("app") != "" {
@@ -50,100 +50,86 @@ func (a *API) listScripts(w http.ResponseWriter, r *http.Request, _ httprouter.P
 			if shared.IsCode(err, shared.CodeValidationFailed) {
 				err = shared.NotFound("app", q.Get("app"))
 			}
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		if renamed {
 			q.Set("app", app.Slug)
-			redirect(w, r.URL.Path, q)
-			return
+			return redirect(r.URL.Path, q)
 		}
 		appID = app.ID
 	}
 	scripts, err := a.store.Scripts(r.Context(), appID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]shared.Script, len(scripts))
 	for i, s := range scripts {
 		out[i] = a.withEffective(s)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"scripts": out})
+	return writeJSON(w, http.StatusOK, map[string]any{"scripts": out})
 }
 
-func (a *API) getScript(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	id, ok := idParam(w, ps, "script")
-	if !ok {
-		return
+func (a *API) getScript(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	id, err := idParam(ps, "script")
+	if err != nil {
+		return err
 	}
 	s, err := a.store.Script(r.Context(), id)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, a.withEffective(s))
+	return writeJSON(w, http.StatusOK, a.withEffective(s))
 }
 
-func (a *API) createScript(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (a *API) createScript(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req shared.CreateScriptRequest
 	if err := decode(r, &req); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	app, _, err := a.appByRef(r.Context(), "app_id", string(req.AppID))
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := checkTexts(&req.Name, maxScriptNameLen, &req.Description); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := checkMemory(req.MemoryLimitMB); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if _, err := a.checkProgram(req.Source, req.Sandbox); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	s, err := a.store.CreateScript(r.Context(), shared.Script{
 		AppID: app.ID, Name: req.Name, Description: req.Description, Source: req.Source,
 		Sandbox: req.Sandbox, MemoryLimitMB: req.MemoryLimitMB,
 	})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusCreated, a.withEffective(s))
+	return writeJSON(w, http.StatusCreated, a.withEffective(s))
 }
 
-func (a *API) updateScript(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	id, ok := idParam(w, ps, "script")
-	if !ok {
-		return
+func (a *API) updateScript(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	id, err := idParam(ps, "script")
+	if err != nil {
+		return err
 	}
 	var req shared.UpdateScriptRequest
 	if err := decode(r, &req); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.scriptMu.Lock()
 	defer a.scriptMu.Unlock()
 	cur, err := a.store.Script(r.Context(), id)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := checkTexts(req.Name, maxScriptNameLen, req.Description); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if req.MemoryLimitMB != nil {
 		if err := checkMemory(*req.MemoryLimitMB); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if req.Source != nil || req.Sandbox != nil {
@@ -157,32 +143,30 @@ func (a *API) updateScript(w http.ResponseWriter, r *http.Request, ps httprouter
 			sandbox = *req.Sandbox
 		}
 		if err := a.checkNewContent(r.Context(), cur, source, sandbox); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	s, err := a.store.UpdateScript(r.Context(), id, req)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, a.withEffective(s))
+	return writeJSON(w, http.StatusOK, a.withEffective(s))
 }
 
-func (a *API) deleteScript(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	id, ok := idParam(w, ps, "script")
-	if !ok {
-		return
+func (a *API) deleteScript(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	id, err := idParam(ps, "script")
+	if err != nil {
+		return err
 	}
 	if err := a.store.DeleteScript(r.Context(), id); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (a *API) sandbox(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
-	writeJSON(w, http.StatusOK, shared.SandboxInfo{Defaults: a.defaults, Ceiling: a.ceiling})
+func (a *API) sandbox(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
+	return writeJSON(w, http.StatusOK, shared.SandboxInfo{Defaults: a.defaults, Ceiling: a.ceiling})
 }
 
 // checkProgram validates overrides against the ceiling and compiles source

@@ -17,59 +17,53 @@ type EnvStore interface {
 	DeleteEnv(ctx context.Context, appID int64, name string) error
 }
 
-func (a *API) listEnv(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) listEnv(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	env, err := a.store.Env(r.Context(), app.ID)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"env": env})
+	return writeJSON(w, http.StatusOK, map[string]any{"env": env})
 }
 
-func (a *API) putEnv(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) putEnv(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	name := ps.ByName("name")
 	if err := shared.ValidateEnvName(name); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	var req shared.PutEnvRequest
 	if err := decode(r, &req); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := shared.ValidateEnvValue(req.Value); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v, err := a.store.PutEnv(r.Context(), app.ID, name, *req.Value, req.Secret)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, v)
+	return writeJSON(w, http.StatusOK, v)
 }
 
-func (a *API) deleteEnv(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	app, ok := a.appFromURL(w, r, ps)
-	if !ok {
-		return
+func (a *API) deleteEnv(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
 	}
 	name := ps.ByName("name")
 	if shared.ValidateEnvName(name) != nil {
-		a.fail(w, r, shared.NotFound("variable", name)) // no entry can have that name
-		return
+		return shared.NotFound("variable", name) // no entry can have that name
 	}
 	if err := a.store.DeleteEnv(r.Context(), app.ID, name); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -15,56 +15,49 @@ type VersionStore interface {
 	ScriptVersion(ctx context.Context, scriptID, version int64) (shared.ScriptVersion, error)
 }
 
-func (a *API) listVersions(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	id, ok := idParam(w, ps, "script")
-	if !ok {
-		return
+func (a *API) listVersions(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	id, err := idParam(ps, "script")
+	if err != nil {
+		return err
 	}
 	versions, err := a.store.ScriptVersions(r.Context(), id)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"versions": versions})
+	return writeJSON(w, http.StatusOK, map[string]any{"versions": versions})
 }
 
 // rollback gives the script a kept version's source and sandbox as a new
 // version, checked as a PATCH of both would be: the ceiling may have been
 // lowered, or a route added, since that version was current.
-func (a *API) rollback(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	id, ok := idParam(w, ps, "script")
-	if !ok {
-		return
+func (a *API) rollback(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	id, err := idParam(ps, "script")
+	if err != nil {
+		return err
 	}
 	var req shared.RollbackRequest
 	if err := decode(r, &req); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if req.Version < 1 {
-		a.fail(w, r, shared.Validation("version", "version is required: the number of a kept version"))
-		return
+		return shared.Validation("version", "version is required: the number of a kept version")
 	}
 	a.scriptMu.Lock()
 	defer a.scriptMu.Unlock()
 	cur, err := a.store.Script(r.Context(), id)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	v, err := a.store.ScriptVersion(r.Context(), id, req.Version)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if err := a.checkNewContent(r.Context(), cur, v.Source, v.Sandbox); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	s, err := a.store.UpdateScript(r.Context(), id, shared.UpdateScriptRequest{Source: &v.Source, Sandbox: &v.Sandbox})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, a.withEffective(s))
+	return writeJSON(w, http.StatusOK, a.withEffective(s))
 }
