@@ -62,6 +62,8 @@ nightly=$(api POST /api/v1/admin/scripts '{"app_id":"demo","name":"nightly","sou
 sched=$(api POST /api/v1/admin/apps/demo/schedules "{\"script_id\":$nightly,\"cron\":\"0 3 * * *\",\"timezone\":\"Europe/Berlin\"}" | id_of)
 api POST "/api/v1/admin/apps/demo/schedules/$sched/run" >/dev/null
 api POST /api/v1/admin/apps/demo/schedules "{\"script_id\":$nightly,\"cron\":\"*/15 * * * *\"}" >/dev/null
+api PUT /api/v1/admin/apps/demo/env/GREETING '{"value":"Hello"}' >/dev/null
+api PUT /api/v1/admin/apps/demo/env/STRIPE_WEBHOOK_SECRET '{"value":"whsec_demo","secret":true}' >/dev/null
 api POST /api/v1/admin/apps/demo/routes "{\"script_id\":$hello,\"method\":\"GET\",\"path\":\"/\"}" >/dev/null
 api POST /api/v1/admin/apps/demo/routes "{\"script_id\":$hello,\"method\":\"GET\",\"path\":\"/hello/:name\"}" >/dev/null
 api POST /api/v1/admin/apps/demo/routes "{\"script_id\":$broken,\"method\":\"ANY\",\"path\":\"/flaky\"}" >/dev/null

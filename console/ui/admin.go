@@ -40,6 +40,7 @@ type Admin interface {
 	executor
 	scheduleAdmin
 	egressAdmin
+	varsAdmin
 }
 
 // executor is the one call Run needs beyond Admin.

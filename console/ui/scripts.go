@@ -176,6 +176,9 @@ type runPanel struct {
 	status *widget.Label
 	output *widget.Label
 	resp   *widget.Label
+	// envNote names the env variables the script reads that its app
+	// lacks (vars.go); hidden when there are none.
+	envNote *widget.Label
 }
 
 func newScriptDetail(t *scriptsTab, d scriptData) *scriptDetail {
@@ -206,6 +209,7 @@ func newScriptDetail(t *scriptsTab, d scriptData) *scriptDetail {
 	s.view = split
 	s.setScript(d.script)
 	s.renderRoutes(d.routes, d.domains)
+	s.checkEnv()
 	return s
 }
 
@@ -253,6 +257,7 @@ func (s *scriptDetail) save() {
 		return v.client.UpdateScript(ctx, id, req)
 	}, func(sc shared.Script) {
 		s.setScript(sc)
+		s.checkEnv()
 		s.setSaveMsg(fmt.Sprintf("Saved version %d.", sc.Version), widget.SuccessImportance)
 	}, func(err error) bool {
 		s.setSaveMsg(s.sourceError(err), widget.DangerImportance)
@@ -323,8 +328,9 @@ func (s *scriptDetail) runView() fyne.CanvasObject {
 	btn.Importance = widget.HighImportance
 	note := widget.NewLabel("Runs the saved version, as the data plane would; no route or domain needed.")
 	note.Wrapping = fyne.TextWrapWord
+	r.envNote = newMsg()
 	req := container.NewBorder(nil, nil, r.method, btn, r.query)
-	return container.NewVScroll(container.NewVBox(note, req, r.body, r.status,
+	return container.NewVScroll(container.NewVBox(note, r.envNote, req, r.body, r.status,
 		bold("Body"), r.resp, bold("Console output"), r.output))
 }
 
@@ -339,6 +345,7 @@ func (s *scriptDetail) execute() {
 	}
 	req := shared.ExecuteRequest{Method: r.method.Selected, Query: q, Body: []byte(r.body.Text)}
 	r.status.SetText("running…")
+	s.checkEnv() // the app's variables may have changed since
 	callWithin(v.tasks, runTimeout, "run script", func(ctx context.Context) (execution, error) {
 		return runScript(ctx, v, id, req)
 	}, func(x execution) {

@@ -33,6 +33,7 @@ type settingsTab struct {
 	deleteEntry *widget.Entry
 	del         *widget.Button
 	delNote     *widget.Label
+	vars        *varsSection
 }
 
 func newSettingsTab(v *appView) *settingsTab {
@@ -64,11 +65,15 @@ func newSettingsTab(v *appView) *settingsTab {
 		container.NewVBox(container.NewBorder(nil, nil, nil, t.rename, t.slug), t.slugStatus))
 	danger := widget.NewCard("Delete", "Deletes the app with its domains, slug history, scripts, routes and logs.",
 		container.NewVBox(t.delNote, container.NewBorder(nil, nil, nil, t.del, t.deleteEntry)))
-	t.view = container.NewVScroll(container.NewVBox(details, rename, danger))
+	t.vars = newVarsSection(v)
+	t.view = container.NewVScroll(container.NewVBox(details, t.vars.card, rename, danger))
 	return t
 }
 
-func (t *settingsTab) reload() { t.v.reloadApp() }
+func (t *settingsTab) reload() {
+	t.v.reloadApp()
+	t.vars.reload()
+}
 
 func (t *settingsTab) setApp(a shared.App) {
 	t.name.SetText(a.Name)

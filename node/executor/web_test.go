@@ -1,7 +1,13 @@
 package executor
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -219,5 +225,56 @@ func TestWebVectors(t *testing.T) {
 	l.MaxOperations, l.MaxArraySize, l.MaxStringSize = 1<<40, 1<<21, 1<<22
 	if got := webEval(t, New(Options{}), body, l); got != "all pass" {
 		t.Errorf("failed vectors:\n%s", got)
+	}
+}
+
+// The examples of docs/scripts.md's Web APIs section, as written there.
+func TestWebDocsExamples(t *testing.T) {
+	const webhook = `async function handle(req, env) {
+  const enc = new TextEncoder();
+  const key = await crypto.subtle.importKey("raw", enc.encode(env.GITHUB_WEBHOOK_SECRET),
+    { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  const hex = (req.headers["x-hub-signature-256"] || "").replace(/^sha256=/, "");
+  const sig = new Uint8Array((hex.match(/../g) || []).map((h) => parseInt(h, 16)));
+  if (!(await crypto.subtle.verify("HMAC", key, sig, enc.encode(req.body)))) {
+    return { status: 401, body: "bad signature" };
+  }
+  const event = req.json();
+  console.log("push to", event.repository && event.repository.full_name);
+  return "ok";
+}`
+	e := New(Options{})
+	l := shared.DefaultLimits()
+	p, err := e.Compile(0, 0, webhook, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"repository":{"full_name":"picloud/picloud"}}`)
+	m := hmac.New(sha256.New, []byte("It's a Secret to Everybody"))
+	m.Write(body)
+	good := "sha256=" + hex.EncodeToString(m.Sum(nil))
+	bindings := &Bindings{Vars: map[string]string{"GITHUB_WEBHOOK_SECRET": "It's a Secret to Everybody"}}
+	for _, tc := range []struct {
+		sig    string
+		status int
+	}{{good, 200}, {good[:len(good)-1] + "0", 401}, {"", 401}} {
+		res := e.Run(context.Background(), Invocation{Program: p, Limits: l, Bindings: bindings, Request: &Request{
+			Method: "POST", Path: "/", Body: body, Header: http.Header{"X-Hub-Signature-256": {tc.sig}},
+		}})
+		if res.Err != nil || res.Status != tc.status {
+			t.Errorf("signature %q: %d %q %v", tc.sig, res.Status, res.Body, res.Err)
+		}
+		if tc.status == 200 && res.Output != "push to picloud/picloud\n" {
+			t.Errorf("output %q", res.Output)
+		}
+	}
+
+	res := run(t, e, `function handle(req) {
+  const u = new URL(req.query.next || "/", "https://" + req.host);
+  u.searchParams.set("from", "picloud");
+  return { status: 302, headers: { location: u.href } };
+}`, l, &Request{Method: "GET", Host: "pi.local", Path: "/", Query: url.Values{"next": {"/docs?page=2"}}})
+	if res.Err != nil || res.Status != 302 || res.Header.Get("Location") != "https://pi.local/docs?page=2&from=picloud" {
+		t.Errorf("redirect: %d %v %v", res.Status, res.Header, res.Err)
 	}
 }
