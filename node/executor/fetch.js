@@ -12,7 +12,7 @@
 		// Not instanceof: the prelude makes ArrayBuffer a proxy.
 		const isBuffer = (v) => toStr.call(v) === '[object ArrayBuffer]';
 		const tokenRE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-		const badValueRE = /[\0\r\n]/;
+		const badValueRE = /[\0\r\n\u0100-\uffff]/; // header values are bytes
 
 		function normName(name) {
 			name = `${name}`;
@@ -38,18 +38,23 @@
 			#guard = false; // immutable: a response's from fetch
 
 			constructor(init) {
-				if (init === undefined || init === null) {
+				if (init === undefined) {
 					return;
 				}
-				if (typeof init !== 'object' && typeof init !== 'function') {
+				if ((typeof init !== 'object' && typeof init !== 'function') || init === null) {
 					throw new TE("Headers: init must be an object, an array of pairs or a Headers");
 				}
-				if (#list in init) {
+				const iter = init[Symbol.iterator];
+				const own = #list in init;
+				if (own && iter === headersIterator) {
 					const l = init.#list;
 					for (let i = 0; i < l.length; i++) {
 						this.#list.push([l[i][0], l[i][1]]);
 					}
-				} else if (typeof init[Symbol.iterator] === 'function') {
+				} else if (iter !== undefined && iter !== null) {
+					if (typeof iter !== 'function') {
+						throw new TE('Headers: init[Symbol.iterator] is not a function');
+					}
 					for (const pair of init) {
 						const p = [...pair];
 						if (p.length !== 2) {
@@ -120,28 +125,59 @@
 				}
 				return out;
 			}
+			// forEach and the iterators walk the view live, as WHATWG's
+			// iterators do: an index into it as it is at each step.
 			forEach(cb, thisArg) {
 				if (typeof cb !== 'function') {
 					throw new TE('Headers.forEach: callback must be a function');
 				}
-				for (const [k, v] of this.#sorted()) {
-					cb.call(thisArg, v, k, this);
+				for (let i = 0; ; i++) {
+					const view = this.#sorted();
+					if (i >= view.length) {
+						return;
+					}
+					cb.call(thisArg, view[i][1], view[i][0], this);
 				}
 			}
-			*entries() { yield* this.#sorted(); }
-			*keys() { for (const e of this.#sorted()) { yield e[0]; } }
-			*values() { for (const e of this.#sorted()) { yield e[1]; } }
-			[Symbol.iterator]() { return this.entries(); }
+			entries() { return new HeadersIterator(this, 2); }
+			keys() { return new HeadersIterator(this, 0); }
+			values() { return new HeadersIterator(this, 1); }
+			[Symbol.iterator]() { return new HeadersIterator(this, 2); }
 			get [Symbol.toStringTag]() { return 'Headers'; }
+			static view(h) { return h.#sorted(); }
 
 			static pairs(h) { return h.#list; } // read only: callers copy
 			// fromUpstream is a response's headers as Go gives them: valid,
 			// lower-case pairs, kept as they are and immutable.
 			static fromUpstream(pairs) { const h = new Headers(); h.#list = pairs; h.#guard = true; return h; }
 		}
-		const headerPairs = Headers.pairs, upstreamHeaders = Headers.fromUpstream;
+		const headerPairs = Headers.pairs, upstreamHeaders = Headers.fromUpstream, headersView = Headers.view;
 		delete Headers.pairs;
 		delete Headers.fromUpstream;
+		delete Headers.view;
+		const headersIterator = Headers.prototype[Symbol.iterator];
+
+		// HeadersIterator is the "Headers Iterator" of WebIDL: next is an
+		// enumerable method, and its prototype's is %IteratorPrototype%.
+		class HeadersIterator {
+			#h; #kind; #i = 0;
+			constructor(h, kind) { this.#h = h; this.#kind = kind; }
+			static next(it) {
+				const view = headersView(it.#h);
+				if (it.#i >= view.length) {
+					return { value: undefined, done: true };
+				}
+				const e = view[it.#i++];
+				return { value: it.#kind === 2 ? [e[0], e[1]] : e[it.#kind], done: false };
+			}
+		}
+		const iterNext = HeadersIterator.next;
+		delete HeadersIterator.next;
+		O.setPrototypeOf(HeadersIterator.prototype, O.getPrototypeOf(O.getPrototypeOf([][Symbol.iterator]())));
+		O.defineProperty(HeadersIterator.prototype, 'next', {
+			value: function next() { return iterNext(this); }, writable: true, enumerable: true, configurable: true,
+		});
+		O.defineProperty(HeadersIterator.prototype, Symbol.toStringTag, { value: 'Headers Iterator', configurable: true });
 
 		// A body is null, a string, an ArrayBuffer or an upstream handle
 		// (a number: n.read reads it once).

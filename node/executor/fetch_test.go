@@ -187,6 +187,13 @@ func TestFetch(t *testing.T) {
 			`application/json {"a":1}`},
 		{"headers class", `const h = new Headers({"A": "1"}); h.append("a", "2"); h.set("B", "3"); h.delete("c"); return [...h.entries()].map(e => e.join("=")).join("&")`,
 			"a=1, 2&b=3"},
+		{"headers iterate live", `const h = new Headers({b: "1", a: "2"}); const seen = []; for (const [k] of h) { seen.push(k); if (k === "a") h.append("c", "3") } return seen.join()`,
+			"a,b,c"},
+		{"headers iterator shape", `const it = new Headers().keys(); const ip = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()));
+			return [Object.getPrototypeOf(Object.getPrototypeOf(it)) === ip, Object.getOwnPropertyDescriptor(Object.getPrototypeOf(it), "next").enumerable].join()`,
+			"true,true"},
+		{"headers from null", `try { new Headers(null) } catch (e) { return e.name }`, "TypeError"},
+		{"header value beyond latin-1", `try { new Headers({a: "\u0100"}) } catch (e) { return e.name }`, "TypeError"},
 		{"bad header name", `try { new Headers({"bad name": "x"}) } catch (e) { return e.name }`, "TypeError"},
 		{"fetched headers are immutable", `const r = await fetch(U + "/hello"); try { r.headers.set("a", "b") } catch (e) { return e.name }`, "TypeError"},
 		{"globals are frozen", `try { Response.prototype.text = null } catch (e) {} return String(typeof Response.prototype.text)`, "function"},
