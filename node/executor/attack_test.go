@@ -144,28 +144,35 @@ func TestAttackMatrix(t *testing.T) {
 				return
 			}
 			res := run(t, e, tc.src, l, &Request{Method: "GET", Path: "/"})
-			if tc.knob != "" {
-				var le *LimitError
-				if !errors.As(res.Err, &le) || le.Knob != tc.knob {
-					t.Fatalf("want limit %s, got %v (body %q)", tc.knob, res.Err, res.Body)
-				}
-				if res.Err.Error() != "sandbox limit "+tc.knob+" exceeded" {
-					t.Fatalf("message %q", res.Err.Error())
-				}
-			} else {
-				var se *ScriptError
-				if !errors.As(res.Err, &se) || !strings.Contains(se.Message, tc.errSub) {
-					t.Fatalf("want script error with %q, got %v", tc.errSub, res.Err)
-				}
-			}
-			if res.Body != nil || res.Status != 0 {
-				t.Fatalf("a stopped script returned a response: %d %q", res.Status, res.Body)
-			}
+			assertStopped(t, res, tc.knob, tc.errSub)
 			if d := time.Since(start); d > 5*time.Second {
 				t.Fatalf("took %v", d)
 			}
 			healthy(t, e)
 		})
+	}
+}
+
+// assertStopped asserts what stopped a run: the limit knob, or when knob
+// is "" a script error containing errSub; and that it answered nothing.
+func assertStopped(t *testing.T, res *Result, knob, errSub string) {
+	t.Helper()
+	if knob != "" {
+		var le *LimitError
+		if !errors.As(res.Err, &le) || le.Knob != knob {
+			t.Fatalf("want limit %s, got %v (body %q)", knob, res.Err, res.Body)
+		}
+		if res.Err.Error() != "sandbox limit "+knob+" exceeded" {
+			t.Fatalf("message %q", res.Err.Error())
+		}
+	} else {
+		var se *ScriptError
+		if !errors.As(res.Err, &se) || !strings.Contains(se.Message, errSub) {
+			t.Fatalf("want script error with %q, got %v", errSub, res.Err)
+		}
+	}
+	if res.Body != nil || res.Status != 0 {
+		t.Fatalf("a stopped script returned a response: %d %q", res.Status, res.Body)
 	}
 }
 

@@ -15,7 +15,7 @@
 //     that allocate in native code are wrapped and check before allocating
 //     when the arguments tell the size, after otherwise (wrap.go); Array,
 //     typed arrays, ArrayBuffer, RegExp, Map, Set and Proxy are replaced by
-//     checking proxies (prelude.js). += on names that provably only hold
+//     guards that look like the originals (guards.go). += on names that provably only hold
 //     numbers skips the string check.
 //   - max_call_levels: goja's SetMaxCallStackSize; handle is level 1 and
 //     native built-ins in the chain count as levels.

@@ -1,48 +1,33 @@
 // Runs once per sandbox runtime, before any script: guards the constructors
 // that allocate in native code, removes dynamic code evaluation, installs
 // console and deep-freezes every built-in reachable from the global object
-// or from syntax. The completion value is the setup function.
+// or from syntax. The completion value is {setup, tame, harden}: setup
+// does all of it; tame and harden are its steps that the test262 runner
+// also applies to a plain runtime, to tell the causes of divergences apart.
 (function () {
 	'use strict';
-	return function setup(g, n, requestProto) {
-		const O = g.Object, R = g.Reflect, P = g.Proxy;
-		const defProp = O.defineProperty, getProto = O.getPrototypeOf, getDesc = O.getOwnPropertyDescriptor;
-		const freeze = O.freeze, ownKeys = R.ownKeys, construct = R.construct, apply = R.apply;
-		const hidden = { writable: true, configurable: true, enumerable: false };
+	const O = Object, R = Reflect;
+	const defProp = O.defineProperty, getProto = O.getPrototypeOf, getDesc = O.getOwnPropertyDescriptor;
+	const freeze = O.freeze, ownKeys = R.ownKeys, construct = R.construct, apply = R.apply;
+	const hidden = { writable: true, configurable: true, enumerable: false };
 
-		// guard replaces constructor name by a proxy that checks the arguments
-		// first, and makes it the prototype's constructor so species lookups
-		// (map, slice, subarray, ...) go through it as well.
-		function guard(name, check, after) {
-			const orig = g[name];
-			if (typeof orig !== 'function') {
-				return;
+	function setup(g, n, requestProto) {
+		// Each guard (guards.go) takes the place of its constructor: same
+		// prototype (whose constructor it becomes, so species lookups find
+		// it), statics, name, length and [[Prototype]].
+		const guards = n.guards;
+		for (const name of ownKeys(guards)) {
+			const orig = g[name], check = guards[name];
+			const guard = function (...args) { return check(args, new.target, guard); };
+			for (const k of ownKeys(orig)) {
+				defProp(guard, k, getDesc(orig, k));
 			}
-			const p = new P(orig, {
-				construct(t, a, nt) {
-					check(a);
-					const r = construct(t, a, nt);
-					if (after) {
-						after(r);
-					}
-					return r;
-				},
-				apply(t, self, a) { check(a); return apply(t, self, a); },
-			});
+			O.setPrototypeOf(guard, getProto(orig));
 			if (orig.prototype !== undefined) {
-				defProp(orig.prototype, 'constructor', { value: p, ...hidden });
+				defProp(orig.prototype, 'constructor', { value: guard, ...hidden });
 			}
-			defProp(g, name, { value: p, ...hidden });
-		}
-		guard('Array', (a) => { if (a.length === 1 && typeof a[0] === 'number') { n.arrayLen(a[0]); } else { n.arrayLen(a.length); } });
-		guard('RegExp', (a) => n.regexp(a[0], a[1]));
-		guard('Proxy', (a) => n.proxy(a[0])); // trapless operations recurse down the target chain
-		guard('Map', () => {}, n.sized); // new Map(iterable) fills natively
-		guard('Set', () => {}, n.sized);
-		guard('ArrayBuffer', (a) => n.bytes(a[0]));
-		for (const t of ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array',
-			'Uint32Array', 'Float32Array', 'Float64Array']) {
-			guard(t, (a) => n.arrayArgs(a[0]));
+			defProp(g, name, { value: guard, ...hidden });
+			n.native(guard);
 		}
 
 		// No code from strings: eval is gone and every function constructor
@@ -52,6 +37,7 @@
 			throw new g.EvalError('code generation from strings is not allowed in the sandbox');
 		};
 		defProp(denied, 'prototype', { value: FP, writable: false });
+		n.native(denied);
 		for (const f of [function () {}, function* () {}, async function () {}]) {
 			defProp(getProto(f), 'constructor', { value: denied, ...hidden });
 		}
@@ -76,9 +62,16 @@
 		};
 		defProp(g, 'console', { value: console, writable: false, configurable: false, enumerable: false });
 
+		harden(g, requestProto);
+	}
+
+	// harden deep-freezes every object reachable from g, from extra or from
+	// syntax alone.
+	function harden(g, extra) {
 		// Intrinsics only syntax reaches: iterator and generator prototypes.
+		const FP = getProto(function () {});
 		const roots = [
-			g, requestProto, FP, getProto(function* () {}), getProto(async function () {}),
+			g, extra, FP, getProto(function* () {}), getProto(async function () {}),
 			(function* () {})(), [][Symbol.iterator](), new g.Map().entries(), new g.Set().values(),
 			''[Symbol.iterator](), /a/[Symbol.matchAll](''), (async function () {})(),
 		];
@@ -108,5 +101,9 @@
 				}
 			}
 		}
-	};
+	}
+
+	function tame() {}
+
+	return { setup, tame, harden };
 })();

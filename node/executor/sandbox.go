@@ -41,6 +41,12 @@ type sandbox struct {
 	responseProto  *goja.Object
 	run            *runState // the current execution; nil between runs
 
+	regexpSource goja.Callable // RegExp.prototype.source's getter (checkRegexpMade)
+	regexpFlags  []regexpFlag
+	// nativeLooking are the prelude's stand-ins for built-ins, which
+	// Function.prototype.toString shows as native code.
+	nativeLooking map[*goja.Object]bool
+
 	jsonStringify goja.Callable              // the original JSON.stringify
 	funcToString  goja.Callable              // Function.prototype.toString
 	ownEnumerable goja.Callable              // Object.prototype.propertyIsEnumerable
@@ -206,8 +212,9 @@ func truncateUTF8(s string, n int) string {
 	return s[:n]
 }
 
-// newSandbox builds a hardened runtime.
-func newSandbox() (*sandbox, error) {
+// newSandbox builds a hardened runtime. Each of extra installs more
+// globals before everything is frozen (the test262 runner's host object).
+func newSandbox(extra ...func(*sandbox) error) (*sandbox, error) {
 	rt := goja.New()
 	sb := &sandbox{rt: rt}
 	g := rt.GlobalObject()
@@ -218,36 +225,42 @@ func newSandbox() (*sandbox, error) {
 	if err := sb.wrapBuiltins(); err != nil {
 		return nil, fmt.Errorf("wrap built-ins: %w", err)
 	}
+	for _, install := range extra {
+		if err := install(sb); err != nil {
+			return nil, err
+		}
+	}
 
 	if err := sb.installWeb(g); err != nil {
 		return nil, err
 	}
 
-	// The prelude replaces constructors by checking proxies, removes dynamic
+	// The prelude puts the constructor guards in place, removes dynamic
 	// code (eval, Function), installs console and freezes everything.
 	v, err := rt.RunProgram(preludeProgram)
 	if err != nil {
 		return nil, fmt.Errorf("prelude: %w", err)
 	}
-	setup, _ := goja.AssertFunction(v)
+	setup, _ := goja.AssertFunction(v.ToObject(rt).Get("setup"))
 	natives := rt.NewObject()
-	for name, fn := range map[string]func(goja.FunctionCall) goja.Value{
-		"regexp":    sb.checkRegexpArgs,
-		"arrayLen":  sb.checkArrayLen,
-		"arrayArgs": sb.checkArrayArgs,
-		"bytes":     sb.checkBytes,
-		"proxy":     sb.checkProxy,
-		"sized": func(call goja.FunctionCall) goja.Value {
-			if o, ok := call.Argument(0).(*goja.Object); ok && sb.run != nil {
-				sb.checkObject(o, false)
-			}
-			return goja.Undefined()
-		},
-		"log": sb.consoleLog,
-	} {
-		if err := natives.Set(name, fn); err != nil {
-			return nil, err
-		}
+	guards, err := sb.guardConstructors()
+	if err != nil {
+		return nil, fmt.Errorf("guard constructors: %w", err)
+	}
+	if err := sb.keepRegexpAccessors(); err != nil {
+		return nil, fmt.Errorf("regexp accessors: %w", err)
+	}
+	if err := natives.Set("guards", guards); err != nil {
+		return nil, err
+	}
+	if err := natives.Set("log", sb.consoleLog); err != nil {
+		return nil, err
+	}
+	if err := natives.Set("native", sb.markNative); err != nil {
+		return nil, err
+	}
+	if err := sb.installToString(); err != nil {
+		return nil, fmt.Errorf("Function.prototype.toString: %w", err)
 	}
 	sb.requestProto = rt.NewObject()
 	sb.objectProto = sb.object("Object", "prototype")
@@ -481,24 +494,6 @@ func toLength(v goja.Value) int64 {
 		return 1 << 53
 	}
 	return int64(f)
-}
-
-func (sb *sandbox) checkRegexpArgs(call goja.FunctionCall) goja.Value {
-	p, f := call.Argument(0), call.Argument(1)
-	var pattern, flags string
-	if o, ok := p.(*goja.Object); ok && o.ClassName() == "RegExp" {
-		pattern = o.Get("source").String()
-		flags = o.Get("flags").String()
-	} else if !goja.IsUndefined(p) {
-		pattern = p.String()
-	}
-	if !goja.IsUndefined(f) {
-		flags = f.String()
-	}
-	if err := checkRegexp(pattern, flags); err != nil {
-		sb.throw("SyntaxError", err)
-	}
-	return goja.Undefined()
 }
 
 func (sb *sandbox) checkArrayLen(call goja.FunctionCall) goja.Value {

@@ -1,0 +1,93 @@
+package executor
+
+import (
+	"testing"
+
+	"github.com/dop251/goja"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// TestGuardedConstructorsAreTheRealOnes runs code copied from MDN-style
+// examples against the guarded constructors, through Run, and compares
+// each answer with plain goja's as well as with the expected text.
+func TestGuardedConstructorsAreTheRealOnes(t *testing.T) {
+	cases := []struct{ name, expr, want string }{
+		{"instanceof Array", `[] instanceof Array && Array(3) instanceof Array && new Array(1, 2) instanceof Array`, "true"},
+		{"instanceof Map Set", `new Map() instanceof Map && new Set([1]) instanceof Set && !(new Map() instanceof Set)`, "true"},
+		{"instanceof RegExp", `/a/ instanceof RegExp && new RegExp('a') instanceof RegExp && RegExp('b') instanceof RegExp`, "true"},
+		{"instanceof typed arrays", `new Uint8Array(4) instanceof Uint8Array && new Float64Array([1]) instanceof Float64Array && new ArrayBuffer(8) instanceof ArrayBuffer`, "true"},
+		{"instanceof Object", `[] instanceof Object && new Map() instanceof Object`, "true"},
+		{"Array.isArray", `Array.isArray([]) && Array.isArray(new Array(2)) && !Array.isArray(new Uint8Array(1))`, "true"},
+		{"constructor identity", `[].constructor === Array && new Map().constructor === Map && /a/.constructor === RegExp && Array.prototype.constructor === Array`, "true"},
+		{"RegExp(re) is re", `(() => { const re = /a/g; return RegExp(re) === re && new RegExp(re) !== re && RegExp(re, 'i') !== re })()`, "true"},
+		{"RegExp of a regexp-like", `(() => { const o = { [Symbol.match]: true, source: 'b', flags: 'g', constructor: RegExp }; return RegExp(o) === o && String(new RegExp(o)) })()`, "/b/g"},
+		{"extends Array", `(() => { class A extends Array { sum() { return this.reduce((a, b) => a + b, 0) } } const a = A.from([1, 2, 3]); const m = a.map(x => x * 2); return [a instanceof A, a instanceof Array, Array.isArray(a), m instanceof A, m.sum(), a.length, A.of(7).sum()].join() })()`, "true,true,true,true,12,3,7"},
+		{"extends Map", `(() => { class M extends Map { get(k) { return super.has(k) ? super.get(k) : 'none' } } const m = new M([['a', 1]]); return [m instanceof M, m instanceof Map, m.get('a'), m.get('b'), m.size].join() })()`, "true,true,1,none,1"},
+		{"extends Set", `(() => { class S extends Set {} const s = new S([1, 1, 2]); return [s instanceof S, s instanceof Set, s.size].join() })()`, "true,true,2"},
+		{"extends Uint8Array", `(() => { class B extends Uint8Array {} const b = new B([1, 2, 3]); const s = b.subarray(1); return [b instanceof B, s instanceof B, s instanceof Uint8Array, s.length, B.BYTES_PER_ELEMENT].join() })()`, "true,true,true,2,1"},
+		{"extends RegExp", `(() => { class R extends RegExp { exec(s) { return super.exec(s) } } const r = new R('b', 'g'); return [r instanceof R, r instanceof RegExp, r.test('abc'), 'abcb'.replace(r, 'x')].join() })()`, "true,true,true,axcx"},
+		{"new.target", `(() => { let seen; class A extends Array { constructor(...a) { super(...a); seen = new.target } } new A(2); return seen === A })()`, "true"},
+		{"Reflect.construct with newTarget", `(() => { function F() {} F.prototype = Object.create(Map.prototype); const m = Reflect.construct(Map, [], F); return [m instanceof F, m instanceof Map, Object.getPrototypeOf(m) === F.prototype].join() })()`, "true,true,true"},
+		{"Symbol.species", `(() => { class A extends Array { static get [Symbol.species]() { return Array } } const m = new A(1, 2).map(x => x); return [m instanceof A, m instanceof Array, Array[Symbol.species] === Array, Map[Symbol.species] === Map].join() })()`, "false,true,true,true"},
+		{"name and length", `[Array.name, Array.length, Map.name, Map.length, RegExp.length, Uint8Array.name, Uint8Array.length, Proxy.name, Proxy.length].join()`, "Array,1,Map,0,2,Uint8Array,3,Proxy,2"},
+		{"toString", `Function.prototype.toString.call(Array) + ' ' + String(Map)`, "function Array() { [native code] } function Map() { [native code] }"},
+		{"statics", `typeof Array.from + typeof Array.of + typeof Array.isArray + typeof ArrayBuffer.isView + Uint8Array.BYTES_PER_ELEMENT + typeof Proxy.revocable`, "functionfunctionfunctionfunction1function"},
+		{"own keys", `Reflect.ownKeys(Array).map(String).join() + ' ' + Reflect.ownKeys(Uint8Array).join()`, "length,name,prototype,from,isArray,of,Symbol(Symbol.species) length,name,prototype,BYTES_PER_ELEMENT,fromBase64,fromHex"},
+		{"prototype chain of typed arrays", `Object.getPrototypeOf(Int8Array) === Object.getPrototypeOf(Uint8Array) && Object.getPrototypeOf(Int8Array) !== Function.prototype`, "true"},
+		{"called without new", `(() => { const r = []; for (const C of [Map, Set, ArrayBuffer, Uint8Array, Proxy]) { try { C(); r.push('no') } catch (e) { r.push(e instanceof TypeError) } } return r.join() })()`, "true,true,true,true,true"},
+		{"prototype descriptor", `JSON.stringify(Object.getOwnPropertyDescriptor(Array, 'prototype')) === JSON.stringify({value: Array.prototype, writable: false, enumerable: false, configurable: false}) && Array.prototype === Object.getPrototypeOf([])`, "true"},
+		{"ArrayBuffer valueOf once", `(() => { let n = 0; const b = new ArrayBuffer({ valueOf() { n++; return 8 } }); return [b.byteLength, n].join() })()`, "8,1"},
+	}
+	e := New(Options{})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			plain, err := goja.New().RunString("String(" + tc.expr + ")")
+			if err != nil {
+				t.Fatalf("plain goja: %v", err)
+			}
+			if plain.String() != tc.want {
+				t.Fatalf("plain goja says %q, the case wants %q", plain, tc.want)
+			}
+			res := run(t, e, "function handle() { return String("+tc.expr+") }", shared.DefaultLimits(), &Request{Method: "GET", Path: "/"})
+			if res.Err != nil {
+				t.Fatalf("sandbox: %v", res.Err)
+			}
+			if string(res.Body) != tc.want {
+				t.Fatalf("sandbox says %q, plain goja %q", res.Body, tc.want)
+			}
+		})
+	}
+}
+
+// TestGuardedConstructorsStillGuard: the limits the guards exist for hold,
+// also through subclasses and species.
+func TestGuardedConstructorsStillGuard(t *testing.T) {
+	cases := []struct{ name, src, knob, errSub string }{
+		{"new Array(1e9)", `function handle(){ return new Array(1e9).length }`, shared.KnobMaxArraySize, ""},
+		{"Array(1e9)", `function handle(){ return Array(1e9).length }`, shared.KnobMaxArraySize, ""},
+		{"subclass of Array", `class A extends Array {} function handle(){ return new A(1e9).length }`, shared.KnobMaxArraySize, ""},
+		{"species", `class A extends Array { static get [Symbol.species]() { return function (n) { return new Array(1e9) } } } function handle(){ return new A(1, 2).map(x => x).length }`, shared.KnobMaxArraySize, ""},
+		{"Reflect.construct", `function handle(){ return Reflect.construct(Array, [1e9], Object).length }`, shared.KnobMaxArraySize, ""},
+		{"ArrayBuffer", `function handle(){ return new ArrayBuffer(1e10).byteLength }`, shared.KnobMaxArraySize, ""},
+		{"ArrayBuffer via valueOf", `function handle(){ return new ArrayBuffer({ valueOf: () => 1e10 }).byteLength }`, shared.KnobMaxArraySize, ""},
+		{"Uint8Array", `function handle(){ return new Uint8Array(1e10).length }`, shared.KnobMaxArraySize, ""},
+		{"subclass of Uint8Array", `class B extends Uint8Array {} function handle(){ return new B({ length: 1e10 }).length }`, shared.KnobMaxArraySize, ""},
+		{"Map from a big array", `function* pairs(){ for (let i = 0; i < 20000; i++) yield [i, i] } function handle(){ return new Map(pairs()).size }`, shared.KnobMaxMapSize, ""},
+		{"backtracking RegExp", `function handle(){ return new RegExp('(a+)+\\1').test('aaa') }`, "", "backtracking"},
+		{"backtracking RegExp subclass", `class R extends RegExp {} function handle(){ return new R('(?=a)a').test('a') }`, "", "backtracking"},
+		{"backtracking RegExp called", `function handle(){ return RegExp('(?<=a)b').test('ab') }`, "", "backtracking"},
+		{"Set from a big iterable", `function* keys(){ for (let i = 0; i < 20000; i++) yield i } function handle(){ return new Set(keys()).size }`, shared.KnobMaxMapSize, ""},
+		{"deep proxy chain", `function handle(){ let p = {}; for (let i = 0; i < 5000; i++) p = new Proxy(p, {}); return String(p.x) }`, "", "nested deeper"},
+	}
+	e := New(Options{})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l := small()
+			l.MaxArraySize = 10_000
+			res := run(t, e, tc.src, l, &Request{Method: "GET", Path: "/"})
+			assertStopped(t, res, tc.knob, tc.errSub)
+			healthy(t, e)
+		})
+	}
+}
