@@ -23,8 +23,7 @@ type Bindings struct {
 	Vars map[string]string
 
 	// KV is the app's namespace, env.KV (SPEC §7); nil leaves env.KV
-	// undefined. Its JavaScript side (kv.go, issue 17) adds one line to
-	// install.
+	// undefined. Its JavaScript side is kv.go.
 	KV KV
 
 	// Fetch makes the app's outbound requests for the global fetch (SPEC
@@ -100,6 +99,9 @@ func (sb *sandbox) install(b *Bindings, observed bool) goja.Value {
 		return sb.rt.CreateObject(sb.objectProto)
 	}
 	env := sb.plainObject(b.Vars)
+	if b.KV != nil {
+		_ = env.DefineDataProperty("KV", sb.kvObject(), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+	}
 	for _, name := range sortedKeys(b.objects) {
 		_ = env.DefineDataProperty(name, b.objects[name](rs), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
 	}

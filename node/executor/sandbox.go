@@ -56,6 +56,7 @@ type sandbox struct {
 	textHeader    http.Header                // a string response's header, shared and read-only
 	jsonHeader    http.Header                // a JSON response's
 	objectProto   *goja.Object               // Object.prototype
+	kvProto       *goja.Object               // env.KV's prototype, made on first use (kv.go)
 	regexps       map[string]compiledRegexp  // by flags + "/" + source
 	entries       map[*Program]goja.Callable // see load
 	joining       map[*goja.Object]bool      // arrays being joined: cycles join as ""
@@ -71,10 +72,11 @@ type runState struct {
 	limits   shared.Limits
 	bindings *Bindings // the app's, see install; nil when none
 
-	exec  *Executor
-	slot  chan struct{} // the run slot held (e.slots or e.extra); nil while waiting
-	loop  *loop         // the event loop, once the run started Go work (loop.go)
-	fetch *fetchRun     // fetches of the run, once it made one (fetch.go)
+	exec    *Executor
+	slot    chan struct{} // the run slot held (e.slots or e.extra); nil while waiting
+	loop    *loop         // the event loop, once the run started Go work (loop.go)
+	fetch   *fetchRun     // fetches of the run, once it made one (fetch.go)
+	kvCalls int           // KV calls the script made (kv.go)
 
 	// The run ends at deadline (timeout_ms) or when ctx ends. The run checks
 	// both itself once every clockEvery operations, from the first one on;

@@ -15,6 +15,9 @@ func (o *Orchestrator) bindings(a shared.App, data *store.Snapshot) *executor.Bi
 	b := &executor.Bindings{
 		Vars: envVars(appEnv(data.Env, a.ID)),
 	}
+	if o.kv != nil {
+		b.KV = o.kv.ScriptKV(a.ID)
+	}
 	if allow := data.Egress[a.ID]; o.egress != nil && len(allow) > 0 {
 		f, err := o.egress.Fetcher(a.ID, allow)
 		if err != nil {

@@ -71,7 +71,15 @@ type Config struct {
 	// Egress gives each app the fetcher of its egress allowlist (SPEC
 	// §10, node/egress); nil keeps every app's network closed.
 	Egress Egress
+	// KV gives each app its namespace, env.KV (SPEC §7, node/kv); nil
+	// leaves env.KV undefined.
+	KV     KV
 	Logger *slog.Logger
+}
+
+// KV gives the namespace of one app (*kv.Service).
+type KV interface {
+	ScriptKV(appID int64) executor.KV
 }
 
 // Egress makes the fetcher of one app's allowlist (*egress.Client).
@@ -90,6 +98,7 @@ type Orchestrator struct {
 	log      *slog.Logger
 	logs     *logWriter
 	egress   Egress
+	kv       KV
 	// unsubscribe ends the store subscription that rebuilds after changes.
 	unsubscribe func()
 
@@ -125,6 +134,7 @@ func New(cfg Config) *Orchestrator {
 		log:      cfg.Logger,
 		logs:     newLogWriter(cfg.Store, cfg.LogQueue, cfg.LogRetention, cfg.Logger),
 		egress:   cfg.Egress,
+		kv:       cfg.KV,
 	}
 	o.unsubscribe = cfg.Store.Subscribe(o.changed)
 	return o

@@ -27,6 +27,9 @@ type Config struct {
 	MDNS         bool
 	LogRetention int
 	Ceiling      shared.Limits
+	// KV limits (SPEC §7): the largest value and an app's quota, in bytes.
+	KVMaxValue    int64
+	KVMaxAppBytes int64
 
 	// Stamped at build time; shown by `version` and /version.
 	Version string
@@ -40,15 +43,17 @@ func Defaults() Config {
 		host = "picloud"
 	}
 	return Config{
-		DataDir:      "./picloud-data",
-		Bind:         ":8080",
-		AdminBind:    ":7070",
-		AdminTLS:     true,
-		Name:         host,
-		MDNS:         true,
-		LogRetention: 10000,
-		Ceiling:      shared.BuiltinCeiling(),
-		Version:      "dev",
+		DataDir:       "./picloud-data",
+		Bind:          ":8080",
+		AdminBind:     ":7070",
+		AdminTLS:      true,
+		Name:          host,
+		MDNS:          true,
+		LogRetention:  10000,
+		Ceiling:       shared.BuiltinCeiling(),
+		KVMaxValue:    shared.DefaultKVMaxValue,
+		KVMaxAppBytes: shared.DefaultKVMaxAppBytes,
+		Version:       "dev",
 	}
 }
 
@@ -70,6 +75,8 @@ func ParseConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (C
 	fs.StringVar(&c.Name, "name", env("PICLOUD_NODE_NAME", c.Name), "node name shown in the console and mDNS [PICLOUD_NODE_NAME]")
 	mdns := fs.String("mdns", env("PICLOUD_MDNS", "on"), "on|off: off disables the mDNS announcement [PICLOUD_MDNS]")
 	retention := fs.String("log-retention", env("PICLOUD_LOG_RETENTION", strconv.Itoa(c.LogRetention)), "execution logs kept per app, oldest pruned [PICLOUD_LOG_RETENTION]")
+	kvMaxValue := fs.String("kv-max-value", env("PICLOUD_KV_MAX_VALUE", strconv.FormatInt(c.KVMaxValue, 10)), "largest KV value in bytes [PICLOUD_KV_MAX_VALUE]")
+	kvMaxApp := fs.String("kv-max-app-bytes", env("PICLOUD_KV_MAX_APP_BYTES", strconv.FormatInt(c.KVMaxAppBytes, 10)), "KV quota of one app in bytes [PICLOUD_KV_MAX_APP_BYTES]")
 	if err := fs.Parse(args); err != nil {
 		return c, nil, err
 	}
@@ -85,6 +92,19 @@ func ParseConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (C
 		return c, nil, fmt.Errorf("invalid log retention (--log-retention / PICLOUD_LOG_RETENTION) %q: want an integer >= 1", *retention)
 	}
 	c.LogRetention = n
+	for _, kv := range []struct {
+		flag, env, val string
+		to             *int64
+	}{
+		{"kv-max-value", "PICLOUD_KV_MAX_VALUE", *kvMaxValue, &c.KVMaxValue},
+		{"kv-max-app-bytes", "PICLOUD_KV_MAX_APP_BYTES", *kvMaxApp, &c.KVMaxAppBytes},
+	} {
+		n, err := strconv.ParseInt(strings.TrimSpace(kv.val), 10, 64)
+		if err != nil || n < 1 {
+			return c, nil, fmt.Errorf("invalid --%s / %s %q: want a number of bytes >= 1", kv.flag, kv.env, kv.val)
+		}
+		*kv.to = n
+	}
 	for _, b := range []struct{ flag, env, val string }{
 		{"bind", "PICLOUD_BIND", c.Bind},
 		{"admin-bind", "PICLOUD_ADMIN_BIND", c.AdminBind},

@@ -60,6 +60,20 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad mdns flag", args: []string{"--mdns=sometimes"}, wantErr: "mdns"},
 		{name: "bad retention", env: map[string]string{"PICLOUD_LOG_RETENTION": "-1"}, wantErr: "PICLOUD_LOG_RETENTION"},
 		{name: "bad retention text", args: []string{"--log-retention", "many"}, wantErr: "log-retention"},
+		{name: "kv limits", env: map[string]string{"PICLOUD_KV_MAX_VALUE": "2048", "PICLOUD_KV_MAX_APP_BYTES": "999"},
+			args: []string{"--kv-max-app-bytes", "4096"},
+			check: func(t *testing.T, c Config) {
+				if c.KVMaxValue != 2048 || c.KVMaxAppBytes != 4096 {
+					t.Errorf("kv limits = %d, %d", c.KVMaxValue, c.KVMaxAppBytes)
+				}
+			}},
+		{name: "kv defaults", check: func(t *testing.T, c Config) {
+			if c.KVMaxValue != 1<<20 || c.KVMaxAppBytes != 64<<20 {
+				t.Errorf("kv limits = %d, %d", c.KVMaxValue, c.KVMaxAppBytes)
+			}
+		}},
+		{name: "bad kv value limit", env: map[string]string{"PICLOUD_KV_MAX_VALUE": "1MB"}, wantErr: "PICLOUD_KV_MAX_VALUE"},
+		{name: "bad kv quota", args: []string{"--kv-max-app-bytes", "0"}, wantErr: "kv-max-app-bytes"},
 		{name: "bad bind", env: map[string]string{"PICLOUD_BIND": "8080"}, wantErr: "PICLOUD_BIND"},
 		{name: "bad admin port", args: []string{"--admin-bind", ":99999"}, wantErr: "admin-bind"},
 		{name: "empty name", args: []string{"--name", " "}, wantErr: "PICLOUD_NODE_NAME"},

@@ -18,6 +18,7 @@ import (
 	"github.com/picloud/picloud/node/egress"
 	"github.com/picloud/picloud/node/executor"
 	"github.com/picloud/picloud/node/httpjson"
+	"github.com/picloud/picloud/node/kv"
 	"github.com/picloud/picloud/node/manager"
 	"github.com/picloud/picloud/node/orchestrator"
 	"github.com/picloud/picloud/node/scheduler"
@@ -48,6 +49,8 @@ type Node struct {
 	sched    *scheduler.Scheduler
 	// stopSched stops the scheduler and waits for its runs; set by Serve.
 	stopSched func()
+	kv        *kv.Service
+	stopKV    func() // stops the KV writer, started by New
 
 	dataSrv, adminSrv *http.Server
 	dataLn, adminLn   net.Listener
@@ -89,6 +92,17 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 	// before anything runs.
 	var self func() []netip.AddrPort
 	fetcher := egress.New(egress.Config{Self: func() []netip.AddrPort { return self() }})
+	kvs := kv.NewService(kv.ServiceConfig{Store: st, MaxValue: cfg.KVMaxValue, QuotaBytes: cfg.KVMaxAppBytes,
+		Logger: logger.With("component", "kv")})
+	kvCtx, stopKV := context.WithCancel(context.Background())
+	kvDone := make(chan struct{})
+	go func() { defer close(kvDone); kvs.Run(kvCtx) }()
+	defer func() {
+		if err != nil {
+			stopKV()
+			<-kvDone
+		}
+	}()
 	orch := orchestrator.New(orchestrator.Config{
 		Store:        st,
 		Executor:     exec,
@@ -96,13 +110,15 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		Ceiling:      cfg.Ceiling,
 		LogRetention: cfg.LogRetention,
 		Egress:       fetcher,
+		KV:           kvs,
 		Logger:       logger.With("component", "orchestrator"),
 	})
 	if err := orch.Rebuild(ctx); err != nil {
 		return nil, fmt.Errorf("build routing table: %w", err)
 	}
 	sched := scheduler.New(scheduler.Config{Store: st, Executor: orch, Logger: logger.With("component", "scheduler")})
-	n = &Node{cfg: cfg, log: logger, identity: id, store: st, orch: orch, sched: sched}
+	n = &Node{cfg: cfg, log: logger, identity: id, store: st, orch: orch, sched: sched,
+		kv: kvs, stopKV: func() { stopKV(); <-kvDone }}
 
 	adminAPI := manager.New(manager.Config{
 		Store:     st,
@@ -297,6 +313,7 @@ func (n *Node) shutdown() error {
 	if n.stopSched != nil { // before the log writer closes: the runs it stops are logged
 		n.stopSched()
 	}
+	n.stopKV() // every run has ended: no write is waiting
 	if e := n.orch.Close(ctx); e != nil {
 		err = errors.Join(err, fmt.Errorf("flush execution logs: %w", e))
 	}
