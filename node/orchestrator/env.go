@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"encoding/json"
 	"sort"
 	"strings"
 
@@ -31,11 +32,18 @@ func envVars(env []store.EnvValue) map[string]string {
 	return m
 }
 
-// newRedactor replaces the value of each of an app's secrets by
-// "[secret NAME]" in what its runs log (SPEC §8); nil when the app has no
-// secret to hide. Longer values are tried first, so a secret that
+// redactor replaces the value of each of an app's secrets by "[secret
+// NAME]" in what its runs log (SPEC §8): as it is, and as JSON writes it
+// (console.log of an object), longer values first, so a secret that
 // contains another is hidden whole.
-func newRedactor(env []store.EnvValue) *strings.Replacer {
+type redactor struct {
+	r       *strings.Replacer
+	secrets []store.EnvValue // longest value first
+}
+
+// newRedactor returns the app's redactor, nil when it has no secret to
+// hide.
+func newRedactor(env []store.EnvValue) *redactor {
 	var secrets []store.EnvValue
 	for _, v := range env {
 		if v.Secret && v.Value != "" {
@@ -46,18 +54,63 @@ func newRedactor(env []store.EnvValue) *strings.Replacer {
 		return nil
 	}
 	sort.SliceStable(secrets, func(i, j int) bool { return len(secrets[i].Value) > len(secrets[j].Value) })
-	pairs := make([]string, 0, 2*len(secrets))
+	pairs := make([]string, 0, 4*len(secrets))
 	for _, v := range secrets {
-		pairs = append(pairs, v.Value, "[secret "+v.Name+"]")
+		mark := "[secret " + v.Name + "]"
+		pairs = append(pairs, v.Value, mark)
+		if j := jsonText(v.Value); j != v.Value {
+			pairs = append(pairs, j, mark)
+		}
 	}
-	return strings.NewReplacer(pairs...)
+	return &redactor{r: strings.NewReplacer(pairs...), secrets: secrets}
 }
+
+// jsonText is s as it appears inside a JSON string.
+func jsonText(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	out := strings.TrimSuffix(b.String(), "\n") // Encode ends the value with a newline
+	return out[1 : len(out)-1]
+}
+
+// minPartial is the shortest start of a secret hidden where a text was cut
+// off: shorter ones would hide ordinary text.
+const minPartial = 4
+
+// replace hides the secrets in s, and, when cut is true (s was cut off at
+// a cap), a start of one left at its end.
+func (r *redactor) replace(s string, cut bool) string {
+	s = r.r.Replace(s)
+	if !cut {
+		return s
+	}
+	for _, v := range r.secrets {
+		for n := len(v.Value) - 1; n >= minPartial; n-- {
+			if strings.HasSuffix(s, v.Value[:n]) {
+				return s[:len(s)-n] + "[secret " + v.Name + "]"
+			}
+		}
+	}
+	return s
+}
+
+// truncatedMark ends console output the executor cut at its cap.
+const truncatedMark = "…(output truncated)\n"
 
 // redact hides the app's secrets in a log entry's output and error.
 func (a *appState) redact(entry *shared.Log) {
-	if a.redactor == nil {
+	r := a.redactor
+	if r == nil {
 		return
 	}
-	entry.Output = a.redactor.Replace(entry.Output)
-	entry.Error = a.redactor.Replace(entry.Error)
+	if out, ok := strings.CutSuffix(entry.Output, truncatedMark); ok {
+		entry.Output = r.replace(out, true) + truncatedMark
+	} else {
+		entry.Output = r.replace(entry.Output, false)
+	}
+	// An error is cut at 64 KiB, message and stack each: a cut one may
+	// end in the start of a secret.
+	entry.Error = r.replace(entry.Error, len(entry.Error) >= 32<<10)
 }

@@ -1,7 +1,6 @@
 package orchestrator
 
 import (
-	"strings"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -25,7 +24,7 @@ type appState struct {
 	// one value serves every run (the executor only reads it).
 	bindings *executor.Bindings
 	// redactor hides the app's secrets in its logs; nil when it has none.
-	redactor *strings.Replacer
+	redactor *redactor
 }
 
 type scriptState struct {
