@@ -1,7 +1,6 @@
 package orchestrator
 
 import (
-
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/picloud/picloud/node/executor"
