@@ -102,7 +102,7 @@ func (c *Client) Health(ctx context.Context) error {
 	var out struct {
 		Status string `json:"status"`
 	}
-	if err := c.do(ctx, http.MethodGet, "/healthz", nil, nil, &out); err != nil {
+	if err := c.do(ctx, http.MethodGet, PathHealth, nil, nil, &out); err != nil {
 		return err
 	}
 	if out.Status != "ok" {
@@ -114,7 +114,7 @@ func (c *Client) Health(ctx context.Context) error {
 // Version calls /version.
 func (c *Client) Version(ctx context.Context) (Version, error) {
 	var v Version
-	err := c.do(ctx, http.MethodGet, "/version", nil, nil, &v)
+	err := c.do(ctx, http.MethodGet, PathVersion, nil, nil, &v)
 	return v, err
 }
 
@@ -125,21 +125,21 @@ func (c *Client) ListApps(ctx context.Context) ([]App, error) {
 	var out struct {
 		Apps []App `json:"apps"`
 	}
-	err := c.do(ctx, http.MethodGet, "/api/v1/admin/apps", nil, nil, &out)
+	err := c.do(ctx, http.MethodGet, PathApps, nil, nil, &out)
 	return out.Apps, err
 }
 
 // App returns one app, by id or slug, with its domains and counts.
 func (c *Client) App(ctx context.Context, ref string) (App, error) {
 	var a App
-	err := c.do(ctx, http.MethodGet, appPath(ref), nil, nil, &a)
+	err := c.do(ctx, http.MethodGet, Path(PathApp, ref), nil, nil, &a)
 	return a, err
 }
 
 // CreateApp creates an app; without Slug the node derives it from Name.
 func (c *Client) CreateApp(ctx context.Context, req CreateAppRequest) (App, error) {
 	var a App
-	err := c.do(ctx, http.MethodPost, "/api/v1/admin/apps", nil, req, &a)
+	err := c.do(ctx, http.MethodPost, PathApps, nil, req, &a)
 	return a, err
 }
 
@@ -147,20 +147,20 @@ func (c *Client) CreateApp(ctx context.Context, req CreateAppRequest) (App, erro
 // another app holds in its history needs the ConfirmToken of CheckSlug.
 func (c *Client) UpdateApp(ctx context.Context, ref string, req UpdateAppRequest) (App, error) {
 	var a App
-	err := c.do(ctx, http.MethodPatch, appPath(ref), nil, req, &a)
+	err := c.do(ctx, http.MethodPatch, Path(PathApp, ref), nil, req, &a)
 	return a, err
 }
 
 // DeleteApp deletes an app with its domains, scripts, routes and logs.
 func (c *Client) DeleteApp(ctx context.Context, ref string) error {
-	return c.do(ctx, http.MethodDelete, appPath(ref), nil, nil, nil)
+	return c.do(ctx, http.MethodDelete, Path(PathApp, ref), nil, nil, nil)
 }
 
 // CheckSlug asks whether the app could take slug; a "reserved" answer
 // carries the ConfirmToken a takeover needs.
 func (c *Client) CheckSlug(ctx context.Context, ref, slug string) (SlugCheck, error) {
 	var out SlugCheck
-	err := c.do(ctx, http.MethodPost, appPath(ref)+"/slug:check", nil, SlugCheckRequest{Slug: slug}, &out)
+	err := c.do(ctx, http.MethodPost, Path(PathSlugCheck, ref), nil, SlugCheckRequest{Slug: slug}, &out)
 	return out, err
 }
 
@@ -171,27 +171,27 @@ func (c *Client) Domains(ctx context.Context, ref string) ([]Domain, error) {
 	var out struct {
 		Domains []Domain `json:"domains"`
 	}
-	err := c.do(ctx, http.MethodGet, appPath(ref)+"/domains", nil, nil, &out)
+	err := c.do(ctx, http.MethodGet, Path(PathDomains, ref), nil, nil, &out)
 	return out.Domains, err
 }
 
 // AddDomain claims a host or *.suffix pattern for an app.
 func (c *Client) AddDomain(ctx context.Context, ref, pattern string) (Domain, error) {
 	var d Domain
-	err := c.do(ctx, http.MethodPost, appPath(ref)+"/domains", nil, CreateDomainRequest{Pattern: pattern}, &d)
+	err := c.do(ctx, http.MethodPost, Path(PathDomains, ref), nil, CreateDomainRequest{Pattern: pattern}, &d)
 	return d, err
 }
 
 // DeleteDomain drops a claim.
 func (c *Client) DeleteDomain(ctx context.Context, ref string, id int64) error {
-	return c.do(ctx, http.MethodDelete, appPath(ref)+"/domains/"+itoa(id), nil, nil, nil)
+	return c.do(ctx, http.MethodDelete, Path(PathDomain, ref, id), nil, nil, nil)
 }
 
 // Egress returns an app's egress allowlist (SPEC §10); empty when the app
 // has no network.
 func (c *Client) Egress(ctx context.Context, ref string) ([]string, error) {
 	var out Egress
-	err := c.do(ctx, http.MethodGet, appPath(ref)+"/egress", nil, nil, &out)
+	err := c.do(ctx, http.MethodGet, Path(PathEgress, ref), nil, nil, &out)
 	return out.Allow, err
 }
 
@@ -203,7 +203,7 @@ func (c *Client) SetEgress(ctx context.Context, ref string, allow []string) ([]s
 		allow = []string{}
 	}
 	var out Egress
-	err := c.do(ctx, http.MethodPut, appPath(ref)+"/egress", nil, Egress{Allow: allow}, &out)
+	err := c.do(ctx, http.MethodPut, Path(PathEgress, ref), nil, Egress{Allow: allow}, &out)
 	return out.Allow, err
 }
 
@@ -219,40 +219,40 @@ func (c *Client) Scripts(ctx context.Context, appRef string) ([]Script, error) {
 	var out struct {
 		Scripts []Script `json:"scripts"`
 	}
-	err := c.do(ctx, http.MethodGet, "/api/v1/admin/scripts", q, nil, &out)
+	err := c.do(ctx, http.MethodGet, PathScripts, q, nil, &out)
 	return out.Scripts, err
 }
 
 // Script returns one script.
 func (c *Client) Script(ctx context.Context, id int64) (Script, error) {
 	var s Script
-	err := c.do(ctx, http.MethodGet, scriptPath(id), nil, nil, &s)
+	err := c.do(ctx, http.MethodGet, Path(PathScript, id), nil, nil, &s)
 	return s, err
 }
 
 // CreateScript stores a new script; the node checks its source and sandbox.
 func (c *Client) CreateScript(ctx context.Context, req CreateScriptRequest) (Script, error) {
 	var s Script
-	err := c.do(ctx, http.MethodPost, "/api/v1/admin/scripts", nil, req, &s)
+	err := c.do(ctx, http.MethodPost, PathScripts, nil, req, &s)
 	return s, err
 }
 
 // UpdateScript changes a script; every change bumps its version.
 func (c *Client) UpdateScript(ctx context.Context, id int64, req UpdateScriptRequest) (Script, error) {
 	var s Script
-	err := c.do(ctx, http.MethodPatch, scriptPath(id), nil, req, &s)
+	err := c.do(ctx, http.MethodPatch, Path(PathScript, id), nil, req, &s)
 	return s, err
 }
 
 // DeleteScript deletes a script and its routes; its logs stay.
 func (c *Client) DeleteScript(ctx context.Context, id int64) error {
-	return c.do(ctx, http.MethodDelete, scriptPath(id), nil, nil, nil)
+	return c.do(ctx, http.MethodDelete, Path(PathScript, id), nil, nil, nil)
 }
 
 // Sandbox returns the node's default and ceiling sandbox limits.
 func (c *Client) Sandbox(ctx context.Context) (SandboxInfo, error) {
 	var s SandboxInfo
-	err := c.do(ctx, http.MethodGet, "/api/v1/admin/sandbox", nil, nil, &s)
+	err := c.do(ctx, http.MethodGet, PathSandbox, nil, nil, &s)
 	return s, err
 }
 
@@ -263,20 +263,20 @@ func (c *Client) Routes(ctx context.Context, ref string) ([]Route, error) {
 	var out struct {
 		Routes []Route `json:"routes"`
 	}
-	err := c.do(ctx, http.MethodGet, appPath(ref)+"/routes", nil, nil, &out)
+	err := c.do(ctx, http.MethodGet, Path(PathRoutes, ref), nil, nil, &out)
 	return out.Routes, err
 }
 
 // CreateRoute routes (host, method, path) of an app to a script.
 func (c *Client) CreateRoute(ctx context.Context, ref string, req CreateRouteRequest) (Route, error) {
 	var r Route
-	err := c.do(ctx, http.MethodPost, appPath(ref)+"/routes", nil, req, &r)
+	err := c.do(ctx, http.MethodPost, Path(PathRoutes, ref), nil, req, &r)
 	return r, err
 }
 
 // DeleteRoute deletes a route.
 func (c *Client) DeleteRoute(ctx context.Context, ref string, id int64) error {
-	return c.do(ctx, http.MethodDelete, appPath(ref)+"/routes/"+itoa(id), nil, nil, nil)
+	return c.do(ctx, http.MethodDelete, Path(PathRoute, ref, id), nil, nil, nil)
 }
 
 // ---- resolve, execute, logs ----
@@ -287,7 +287,7 @@ func (c *Client) DeleteRoute(ctx context.Context, ref string, id int64) error {
 func (c *Client) Resolve(ctx context.Context, host, method, path string) (Resolution, error) {
 	q := url.Values{"host": {host}, "method": {method}, "path": {path}}
 	var r Resolution
-	err := c.do(ctx, http.MethodGet, "/api/v1/admin/resolve", q, nil, &r)
+	err := c.do(ctx, http.MethodGet, PathResolve, q, nil, &r)
 	return r, err
 }
 
@@ -320,7 +320,7 @@ func (c *Client) Execute(ctx context.Context, scriptID int64, req ExecuteRequest
 	}
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	path := "/api/v1/execute/" + itoa(scriptID)
+	path := PathExecute + itoa(scriptID)
 	if p := strings.TrimPrefix(req.Path, "/"); p != "" {
 		path += "/" + (&url.URL{Path: p}).EscapedPath()
 	}
@@ -366,15 +366,11 @@ func (c *Client) Logs(ctx context.Context, ref string, scriptID int64, limit int
 	var out struct {
 		Logs []Log `json:"logs"`
 	}
-	err := c.do(ctx, http.MethodGet, appPath(ref)+"/logs", q, nil, &out)
+	err := c.do(ctx, http.MethodGet, Path(PathLogs, ref), q, nil, &out)
 	return out.Logs, err
 }
 
 // ---- plumbing ----
-
-func appPath(ref string) string { return "/api/v1/admin/apps/" + url.PathEscape(ref) }
-
-func scriptPath(id int64) string { return "/api/v1/admin/scripts/" + itoa(id) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 

@@ -10,7 +10,7 @@ func (c *Client) Schedules(ctx context.Context, ref string) ([]Schedule, error) 
 	var out struct {
 		Schedules []Schedule `json:"schedules"`
 	}
-	err := c.do(ctx, http.MethodGet, appPath(ref)+"/schedules", nil, nil, &out)
+	err := c.do(ctx, http.MethodGet, Path(PathSchedules, ref), nil, nil, &out)
 	return out.Schedules, err
 }
 
@@ -18,19 +18,19 @@ func (c *Client) Schedules(ctx context.Context, ref string) ([]Schedule, error) 
 // an *Error with code invalid_schedule.
 func (c *Client) CreateSchedule(ctx context.Context, ref string, req CreateScheduleRequest) (Schedule, error) {
 	var s Schedule
-	err := c.do(ctx, http.MethodPost, appPath(ref)+"/schedules", nil, req, &s)
+	err := c.do(ctx, http.MethodPost, Path(PathSchedules, ref), nil, req, &s)
 	return s, err
 }
 
 // DeleteSchedule deletes a schedule of an app.
 func (c *Client) DeleteSchedule(ctx context.Context, ref string, id int64) error {
-	return c.do(ctx, http.MethodDelete, appPath(ref)+"/schedules/"+itoa(id), nil, nil, nil)
+	return c.do(ctx, http.MethodDelete, Path(PathSchedule, ref, id), nil, nil, nil)
 }
 
 // RunSchedule runs a schedule now and returns the run's outcome, whatever
 // it was.
 func (c *Client) RunSchedule(ctx context.Context, ref string, id int64) (ScheduleRun, error) {
 	var run ScheduleRun
-	err := c.do(ctx, http.MethodPost, appPath(ref)+"/schedules/"+itoa(id)+"/run", nil, nil, &run)
+	err := c.do(ctx, http.MethodPost, Path(PathScheduleRun, ref, id), nil, nil, &run)
 	return run, err
 }

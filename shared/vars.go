@@ -3,7 +3,6 @@ package shared
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"time"
 	"unicode/utf8"
 )
@@ -79,7 +78,7 @@ func (c *Client) Env(ctx context.Context, ref string) ([]EnvVar, error) {
 	var out struct {
 		Env []EnvVar `json:"env"`
 	}
-	err := c.do(ctx, http.MethodGet, appPath(ref)+"/env", nil, nil, &out)
+	err := c.do(ctx, http.MethodGet, Path(PathEnv, ref), nil, nil, &out)
 	return out.Env, err
 }
 
@@ -87,13 +86,11 @@ func (c *Client) Env(ctx context.Context, ref string) ([]EnvVar, error) {
 // (without the value when it is a secret).
 func (c *Client) PutEnv(ctx context.Context, ref, name string, req PutEnvRequest) (EnvVar, error) {
 	var out EnvVar
-	err := c.do(ctx, http.MethodPut, envPath(ref, name), nil, req, &out)
+	err := c.do(ctx, http.MethodPut, Path(PathEnvVar, ref, name), nil, req, &out)
 	return out, err
 }
 
 // DeleteEnv removes one variable or secret of an app.
 func (c *Client) DeleteEnv(ctx context.Context, ref, name string) error {
-	return c.do(ctx, http.MethodDelete, envPath(ref, name), nil, nil, nil)
+	return c.do(ctx, http.MethodDelete, Path(PathEnvVar, ref, name), nil, nil, nil)
 }
-
-func envPath(ref, name string) string { return appPath(ref) + "/env/" + url.PathEscape(name) }

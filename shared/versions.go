@@ -24,7 +24,7 @@ func (c *Client) ScriptVersions(ctx context.Context, id int64) ([]ScriptVersion,
 	var out struct {
 		Versions []ScriptVersion `json:"versions"`
 	}
-	err := c.do(ctx, http.MethodGet, scriptPath(id)+"/versions", nil, nil, &out)
+	err := c.do(ctx, http.MethodGet, Path(PathVersions, id), nil, nil, &out)
 	return out.Versions, err
 }
 
@@ -32,6 +32,6 @@ func (c *Client) ScriptVersions(ctx context.Context, id int64) ([]ScriptVersion,
 // new version; the history is never rewritten.
 func (c *Client) Rollback(ctx context.Context, id, version int64) (Script, error) {
 	var s Script
-	err := c.do(ctx, http.MethodPost, scriptPath(id)+"/rollback", nil, RollbackRequest{Version: version}, &s)
+	err := c.do(ctx, http.MethodPost, Path(PathRollback, id), nil, RollbackRequest{Version: version}, &s)
 	return s, err
 }

@@ -30,7 +30,7 @@ func (a *API) appFromURL(r *http.Request, ps httprouter.Params) (shared.App, err
 	if herr != nil {
 		return app, err // the original 404 names what was asked for
 	}
-	const prefix = "/api/v1/admin/apps/"
+	prefix := shared.PathApps + "/"
 	rest := strings.TrimPrefix(r.URL.Path, prefix+ref)
 	return app, redirect(prefix+cur.Slug+rest, r.URL.Query())
 }

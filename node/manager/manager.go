@@ -177,55 +177,52 @@ func NewAPI(cfg Config) *API {
 	}
 	a.router = r
 
-	const apps = "/api/v1/admin/apps"
-	a.handle(http.MethodGet, apps, a.listApps)
-	a.handle(http.MethodPost, apps, a.createApp)
-	a.handle(http.MethodGet, apps+"/:app", a.getApp)
-	a.handle(http.MethodPatch, apps+"/:app", a.updateApp)
-	a.handle(http.MethodDelete, apps+"/:app", a.deleteApp)
-	// httprouter reads ":check" as a parameter; the handler insists on the
-	// literal "slug:check".
-	a.handle(http.MethodPost, apps+"/:app/slug:check", a.checkSlug)
+	a.handle(http.MethodGet, shared.PathApps, a.listApps)
+	a.handle(http.MethodPost, shared.PathApps, a.createApp)
+	a.handle(http.MethodGet, shared.PathApp, a.getApp)
+	a.handle(http.MethodPatch, shared.PathApp, a.updateApp)
+	a.handle(http.MethodDelete, shared.PathApp, a.deleteApp)
+	a.handle(http.MethodPost, shared.PathSlugCheck, a.checkSlug)
 
-	a.handle(http.MethodGet, apps+"/:app/domains", a.listDomains)
-	a.handle(http.MethodPost, apps+"/:app/domains", a.addDomain)
-	a.handle(http.MethodDelete, apps+"/:app/domains/:id", a.deleteDomain)
+	a.handle(http.MethodGet, shared.PathDomains, a.listDomains)
+	a.handle(http.MethodPost, shared.PathDomains, a.addDomain)
+	a.handle(http.MethodDelete, shared.PathDomain, a.deleteDomain)
 
-	a.handle(http.MethodGet, "/api/v1/admin/scripts", a.listScripts)
-	a.handle(http.MethodPost, "/api/v1/admin/scripts", a.createScript)
-	a.handle(http.MethodGet, "/api/v1/admin/scripts/:id", a.getScript)
-	a.handle(http.MethodPatch, "/api/v1/admin/scripts/:id", a.updateScript)
-	a.handle(http.MethodDelete, "/api/v1/admin/scripts/:id", a.deleteScript)
-	a.handle(http.MethodGet, "/api/v1/admin/scripts/:id/versions", a.listVersions)
-	a.handle(http.MethodPost, "/api/v1/admin/scripts/:id/rollback", a.rollback)
-	a.handle(http.MethodGet, "/api/v1/admin/sandbox", a.sandbox)
+	a.handle(http.MethodGet, shared.PathScripts, a.listScripts)
+	a.handle(http.MethodPost, shared.PathScripts, a.createScript)
+	a.handle(http.MethodGet, shared.PathScript, a.getScript)
+	a.handle(http.MethodPatch, shared.PathScript, a.updateScript)
+	a.handle(http.MethodDelete, shared.PathScript, a.deleteScript)
+	a.handle(http.MethodGet, shared.PathVersions, a.listVersions)
+	a.handle(http.MethodPost, shared.PathRollback, a.rollback)
+	a.handle(http.MethodGet, shared.PathSandbox, a.sandbox)
 
-	a.handle(http.MethodGet, apps+"/:app/routes", a.listRoutes)
-	a.handle(http.MethodPost, apps+"/:app/routes", a.createRoute)
-	a.handle(http.MethodDelete, apps+"/:app/routes/:id", a.deleteRoute)
+	a.handle(http.MethodGet, shared.PathRoutes, a.listRoutes)
+	a.handle(http.MethodPost, shared.PathRoutes, a.createRoute)
+	a.handle(http.MethodDelete, shared.PathRoute, a.deleteRoute)
 
-	a.handle(http.MethodGet, apps+"/:app/egress", a.getEgress)
-	a.handle(http.MethodPut, apps+"/:app/egress", a.putEgress)
+	a.handle(http.MethodGet, shared.PathEgress, a.getEgress)
+	a.handle(http.MethodPut, shared.PathEgress, a.putEgress)
 
-	a.handle(http.MethodGet, apps+"/:app/schedules", a.listSchedules)
-	a.handle(http.MethodPost, apps+"/:app/schedules", a.createSchedule)
-	a.handle(http.MethodDelete, apps+"/:app/schedules/:id", a.deleteSchedule)
-	a.handle(http.MethodPost, apps+"/:app/schedules/:id/run", a.runSchedule)
+	a.handle(http.MethodGet, shared.PathSchedules, a.listSchedules)
+	a.handle(http.MethodPost, shared.PathSchedules, a.createSchedule)
+	a.handle(http.MethodDelete, shared.PathSchedule, a.deleteSchedule)
+	a.handle(http.MethodPost, shared.PathScheduleRun, a.runSchedule)
 
-	a.handle(http.MethodGet, apps+"/:app/env", a.listEnv)
-	a.handle(http.MethodPut, apps+"/:app/env/:name", a.putEnv)
-	a.handle(http.MethodDelete, apps+"/:app/env/:name", a.deleteEnv)
+	a.handle(http.MethodGet, shared.PathEnv, a.listEnv)
+	a.handle(http.MethodPut, shared.PathEnvVar, a.putEnv)
+	a.handle(http.MethodDelete, shared.PathEnvVar, a.deleteEnv)
 
-	a.handle(http.MethodGet, "/api/v1/admin/resolve", a.resolve)
-	a.handle(http.MethodGet, apps+"/:app/logs", a.logs)
+	a.handle(http.MethodGet, shared.PathResolve, a.resolve)
+	a.handle(http.MethodGet, shared.PathLogs, a.logs)
 
 	// Execute answers any method, custom ones included (SPEC §3), which
 	// httprouter cannot express: it is dispatched before the router.
 	a.endpoints = append(a.endpoints,
-		Endpoint{Method: shared.MethodAny, Path: executePrefix + ":id"},
-		Endpoint{Method: shared.MethodAny, Path: executePrefix + ":id/*path"})
+		Endpoint{Method: shared.MethodAny, Path: shared.PathExecute + ":id"},
+		Endpoint{Method: shared.MethodAny, Path: shared.PathExecute + ":id/*path"})
 	mux := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if rest, ok := strings.CutPrefix(req.URL.Path, executePrefix); ok {
+		if rest, ok := strings.CutPrefix(req.URL.Path, shared.PathExecute); ok {
 			id, _, _ := strings.Cut(rest, "/")
 			if err := a.execute(w, req, id); err != nil {
 				a.fail(w, req, err)
@@ -240,9 +237,6 @@ func NewAPI(cfg Config) *API {
 	a.handler = a.authenticate(mux)
 	return a
 }
-
-// executePrefix starts every execute URL: /api/v1/execute/{id}[/path].
-const executePrefix = "/api/v1/execute/"
 
 // handler is an admin endpoint, as Caddy's handlers are: it writes its
 // answer, or returns the error that fail answers for it.

@@ -18,10 +18,6 @@ import (
 // run through it needs no domain or route.
 const InternalHost = "__internal__"
 
-// executePrefix is the admin path of execute (SPEC §3); what follows the
-// script id is the path the script sees.
-const executePrefix = "/api/v1/execute/"
-
 // ServeHTTP is the data plane: host → app → route → script.
 func (o *Orchestrator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	snap := o.current.Load()
@@ -102,7 +98,7 @@ func (o *Orchestrator) Execute(w http.ResponseWriter, r *http.Request, scriptID 
 // /api/v1/execute/{id}, or the path as given when the caller has already
 // stripped that prefix.
 func executePath(p string, scriptID int64) string {
-	rest, ok := strings.CutPrefix(p, executePrefix+strconv.FormatInt(scriptID, 10))
+	rest, ok := strings.CutPrefix(p, shared.PathExecute+strconv.FormatInt(scriptID, 10))
 	switch {
 	case ok && rest == "":
 		return "/"

@@ -66,7 +66,7 @@ func newNode(t testing.TB, opts ...func(*Config)) *node {
 	}
 	n.srv = httptest.NewServer(n.orch)
 	n.admin = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rest, _ := strings.CutPrefix(r.URL.Path, executePrefix)
+		rest, _ := strings.CutPrefix(r.URL.Path, shared.PathExecute)
 		id, _ := strconv.ParseInt(strings.SplitN(rest, "/", 2)[0], 10, 64)
 		n.orch.Execute(w, r, id)
 	}))

@@ -247,9 +247,9 @@ func (n *Node) Version() shared.Version {
 func (n *Node) withNodeEndpoints(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case "/healthz":
+		case shared.PathHealth:
 			_ = httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
-		case "/version":
+		case shared.PathVersion:
 			_ = httpjson.Write(w, http.StatusOK, n.Version())
 		default:
 			h.ServeHTTP(w, r)
