@@ -27,6 +27,8 @@ type node struct {
 	sched *Scheduler
 	app   shared.App
 	stop  func()
+
+	sentinels int64 // log entries logs has queued
 }
 
 var start = time.Date(2026, 12, 2, 12, 0, 30, 0, time.UTC)
@@ -129,7 +131,8 @@ func (n *node) logs(scriptID int64) []shared.Log {
 	n.sched.runs.Wait() // no run starts meanwhile: the clock stands still
 	// The log writer is first in, first out: once an entry queued now is
 	// in the store, so is every run's.
-	const sentinel = 1 << 40
+	n.sentinels++
+	sentinel := int64(1<<40) + n.sentinels // a script id of its own: one entry per call
 	n.orch.Record(shared.Log{AppID: n.app.ID, ScriptID: sentinel, Trigger: shared.TriggerExecute, StartedAt: n.clock.Now()})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
