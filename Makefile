@@ -25,9 +25,13 @@ fuzz:
 # Benchmarks, load and crash tests (bench/). All on loopback, bounded in
 # time, mDNS off. `go test ./bench` (part of `make test`) runs the short
 # load (15 s) and crash (2 rounds) versions; these targets run the long ones.
-.PHONY: bench bench-short bench-fetch load crash
+.PHONY: bench bench-wrk bench-short bench-fetch load crash
 bench:
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench bench
+
+# The same with wrk as the client of the closed-loop rounds (issue 14).
+bench-wrk:
+	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench bench -client wrk
 
 bench-short:
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench bench -rounds 1 -warmup 1s -duration 3s -update-samples 20

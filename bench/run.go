@@ -33,7 +33,11 @@ type Options struct {
 	UpdateSamples int
 	DispatchSmall int
 	DispatchBig   int
-	Progress      io.Writer // one line per step; nil for none
+	// Client drives the closed-loop rounds: ClientOwn (the default) or
+	// ClientWrk. The paced rounds always use the own client: wrk cannot
+	// pace its requests.
+	Client   string
+	Progress io.Writer // one line per step; nil for none
 }
 
 // DefaultOptions is what `make bench` runs.
@@ -173,6 +177,9 @@ func (o *Options) fill() {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
+	if o.Client == "" {
+		o.Client = ClientOwn
+	}
 }
 
 // Run starts the three servers, measures them and the node's update and
@@ -306,16 +313,24 @@ func hello(ctx context.Context, p *Proc, o Options) (measured, error) {
 		return measured{}, err
 	}
 	l.Duration = o.Duration
+	if o.Client == ClientWrk {
+		return measureWith(ctx, p, l, l.RunWrk)
+	}
 	return measure(ctx, p, l)
 }
 
 // measure runs l against p and takes p's CPU time around it.
 func measure(ctx context.Context, p *Proc, l Load) (measured, error) {
+	return measureWith(ctx, p, l, l.Run)
+}
+
+// measureWith is measure with another client sending l.
+func measureWith(ctx context.Context, p *Proc, l Load, send func(context.Context) (*LoadResult, error)) (measured, error) {
 	cpu0, err := p.CPU()
 	if err != nil {
 		return measured{}, err
 	}
-	res, err := l.Run(ctx)
+	res, err := send(ctx)
 	if err != nil {
 		return measured{}, err
 	}
@@ -561,8 +576,8 @@ func (r *Report) Print(w io.Writer) {
 	if len(o.NodeEnv) > 0 {
 		fmt.Fprintf(w, "node environment: %s\n", strings.Join(o.NodeEnv, " "))
 	}
-	fmt.Fprintf(w, "hello world, GET / Host: localhost, %d keep-alive connections, %d round(s) of %v after %v warm-up each, then as many paced rounds (median round shown; ratios are medians of per-round ratios)\n\n",
-		o.Concurrency, o.Rounds, o.Duration, o.Warmup)
+	fmt.Fprintf(w, "hello world, GET / Host: localhost, %d keep-alive connections, %d round(s) of %v after %v warm-up each (client: %s), then as many paced rounds (own client; median round shown; ratios are medians of per-round ratios)\n\n",
+		o.Concurrency, o.Rounds, o.Duration, o.Warmup, o.Client)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "server\treq/s\tp50\tp99\tmax\tCPU/req\tpeak RSS\terrors\tevery round req/s\tp50 @%.0f/s\tp99 @%.0f/s\t\n", r.Rate, r.Rate)
 	for _, s := range r.Servers {

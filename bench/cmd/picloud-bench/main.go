@@ -94,9 +94,13 @@ func runBench(ctx context.Context, args []string) (int, error) {
 	small := fs.Int("dispatch-small", d.DispatchSmall, "entries of the small dispatch table")
 	big := fs.Int("dispatch-big", d.DispatchBig, "entries of the big dispatch table")
 	strict := fs.Bool("strict", false, "exit 1 when a target is missed")
+	client := fs.String("client", bench.ClientOwn, "client of the closed-loop rounds: own or wrk (wrk -t2 with -c connections)")
 	var env envFlag
 	fs.Var(&env, "node-env", "KEY=VALUE setting for every node started, e.g. GOGC=400 (repeatable)")
 	fs.Parse(args)
+	if *client != bench.ClientOwn && *client != bench.ClientWrk {
+		return 2, fmt.Errorf("-client %q: want %s or %s", *client, bench.ClientOwn, bench.ClientWrk)
+	}
 
 	bin, cleanup, err := nodeBinary(ctx, *node)
 	if err != nil {
@@ -121,6 +125,7 @@ func runBench(ctx context.Context, args []string) (int, error) {
 		UpdateSamples: *samples,
 		DispatchSmall: *small,
 		DispatchBig:   *big,
+		Client:        *client,
 		Progress:      os.Stderr,
 	})
 	if err != nil {
