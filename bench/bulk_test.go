@@ -36,8 +36,8 @@ func TestSeedDispatchIsReadByTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// n apps + default; n domains + localhost; n scripts + hello-world + dispatch; 2n routes + GET /.
-	if len(snap.Apps) != n+1 || len(snap.Domains) != n+1 || len(snap.Scripts) != n+2 || len(snap.Routes) != 2*n+1 {
+	// n apps + default; n domains + localhost, 127.0.0.1 and ::1; n scripts + hello-world + dispatch; 2n routes + GET /.
+	if len(snap.Apps) != n+1 || len(snap.Domains) != n+3 || len(snap.Scripts) != n+2 || len(snap.Routes) != 2*n+1 {
 		t.Fatalf("snapshot has %d apps, %d domains, %d scripts, %d routes", len(snap.Apps), len(snap.Domains), len(snap.Scripts), len(snap.Routes))
 	}
 	app, err := st.App(ctx, "app-7")
