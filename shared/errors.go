@@ -20,6 +20,7 @@ const (
 	CodeScriptNameTaken       = "script_name_taken"
 	CodeRouteConflict         = "route_conflict"
 	CodeDefaultApp            = "default_app"
+	CodeVersionConflict       = "version_conflict"
 	CodeTooLarge              = "too_large"
 	CodeValidationFailed      = "validation_failed"
 	CodeUnknownField          = "unknown_field"
@@ -58,6 +59,7 @@ var statuses = map[string]int{
 	CodeRouteConflict:         http.StatusConflict,
 	CodeKVQuotaExceeded:       http.StatusConflict,
 	CodeDefaultApp:            http.StatusConflict,
+	CodeVersionConflict:       http.StatusConflict,
 	CodeTooLarge:              http.StatusRequestEntityTooLarge,
 	CodeValidationFailed:      http.StatusUnprocessableEntity,
 	CodeUnknownField:          http.StatusUnprocessableEntity,

@@ -173,6 +173,9 @@ type CreateScriptRequest struct {
 }
 
 type UpdateScriptRequest struct {
+	// IfVersion, when set, makes the change conditional: a script no
+	// longer at this version is left alone (409 version_conflict).
+	IfVersion     *int64     `json:"if_version,omitempty"`
 	Name          *string    `json:"name,omitempty"`
 	Source        *string    `json:"source,omitempty"`
 	Sandbox       *Overrides `json:"sandbox,omitempty"`

@@ -124,6 +124,9 @@ func (a *API) updateScript(w http.ResponseWriter, r *http.Request, ps httprouter
 	if err != nil {
 		return err
 	}
+	if req.IfVersion != nil && *req.IfVersion != cur.Version { // before any check of a change that will not be made
+		return shared.VersionConflict("script", id, cur.Version)
+	}
 	if err := checkTexts(req.Name, maxScriptNameLen, req.Description); err != nil {
 		return err
 	}

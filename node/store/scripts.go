@@ -144,7 +144,9 @@ func (s *Store) CreateScript(ctx context.Context, sc shared.Script) (shared.Scri
 }
 
 // UpdateScript changes the fields set in u; when anything changes, version
-// goes up by one (the executor's compile cache is keyed on it).
+// goes up by one (the executor's compile cache is keyed on it). With
+// u.IfVersion, the version is compared inside the write transaction, so of
+// two saves made against one version exactly one wins.
 func (s *Store) UpdateScript(ctx context.Context, id int64, u shared.UpdateScriptRequest) (shared.Script, error) {
 	var out shared.Script
 	ch := Change{Kind: ChangeScript}
@@ -154,6 +156,9 @@ func (s *Store) UpdateScript(ctx context.Context, id int64, u shared.UpdateScrip
 			return err
 		}
 		ch.AppID = cur.AppID
+		if u.IfVersion != nil && *u.IfVersion != cur.Version {
+			return shared.VersionConflict("script", id, cur.Version)
+		}
 		next := cur
 		if u.Name != nil && *u.Name != cur.Name {
 			free, err := scriptNameFree(ctx, tx, cur.AppID, *u.Name, id)
