@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/picloud/picloud/node/nodetest"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -324,7 +325,7 @@ func TestDeleteAppCascades(t *testing.T) {
 	if r := e.get("a.doomed.example.com", "/"); r.String() != "hi" {
 		t.Fatalf("before delete: %d %s", r.Status, r.Body)
 	}
-	e.waitLogs("doomed-now", 0, 1)
+	nodetest.WaitLogs(t, e.c, "doomed-now", 0, 1)
 
 	if r := e.adminJSON("DELETE", "/api/v1/admin/apps/doomed-now", ""); r.Status != http.StatusNoContent || len(r.Body) != 0 {
 		t.Fatalf("delete: %d %s", r.Status, r.Body)
@@ -358,7 +359,7 @@ func TestDeleteScriptKeepsLogs(t *testing.T) {
 	e.route("keeper", s.ID, "POST", "/b", "")
 	e.route("keeper", stay.ID, "GET", "/c", "")
 	e.get("keeper.example.com", "/a")
-	e.waitLogs("keeper", s.ID, 1)
+	nodetest.WaitLogs(t, e.c, "keeper", s.ID, 1)
 
 	if err := e.c.DeleteScript(e.ctx, s.ID); err != nil {
 		t.Fatal(err)

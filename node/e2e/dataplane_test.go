@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/picloud/picloud/node/nodetest"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -227,7 +228,7 @@ func TestRoutingAndErrors(t *testing.T) {
 	e.get("r.example.com", "/bad").apiError(t, http.StatusInternalServerError, shared.CodeScriptError)
 
 	// The log has what the body does not.
-	logs := e.waitLogs("router", boom.ID, 1)
+	logs := nodetest.WaitLogs(t, e.c, "router", boom.ID, 1)
 	if l := logs[0]; l.Status != 500 || !strings.Contains(l.Error, "secret-detail-42") ||
 		!strings.Contains(l.Output, "about to fail") {
 		t.Errorf("log of the failed run = %+v", l)
@@ -433,8 +434,8 @@ func TestLogs(t *testing.T) {
 	}
 	e.get("logs.example.com", "/other")
 
-	all := e.waitLogs("logged", 0, 8)
-	logs := e.waitLogs("logged", s.ID, 7)
+	all := nodetest.WaitLogs(t, e.c, "logged", 0, 8)
+	logs := nodetest.WaitLogs(t, e.c, "logged", s.ID, 7)
 	if len(all) != 8 || len(logs) != 7 {
 		t.Fatalf("%d logs in all, %d of the script; want 8 and 7", len(all), len(logs))
 	}

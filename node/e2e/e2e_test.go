@@ -222,26 +222,6 @@ func (e *env) route(app string, scriptID int64, method, path, host string) share
 	return r
 }
 
-// waitLogs polls an app's logs until at least n are there: the node writes
-// them asynchronously, in batches, off the request path.
-func (e *env) waitLogs(app string, scriptID int64, n int) []shared.Log {
-	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		logs, err := e.c.Logs(e.ctx, app, scriptID, 1000, 0)
-		if err != nil {
-			e.t.Fatalf("logs of %s: %v", app, err)
-		}
-		if len(logs) >= n || time.Now().After(deadline) {
-			if len(logs) < n {
-				e.t.Fatalf("%d logs of %s after 30s, want %d", len(logs), app, n)
-			}
-			return logs
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // wantAPIError checks that err is a *shared.Error with status and code and
 // returns it.
 func wantAPIError(t *testing.T, err error, status int, code string) *shared.Error {

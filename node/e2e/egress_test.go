@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/picloud/picloud/node/nodetest"
 )
 
 // SPEC §10 on a real node: a LAN host (127.0.0.2 stands for one) is
@@ -58,7 +60,7 @@ func TestEgressOnARunningNode(t *testing.T) {
 			}
 		})
 	}
-	logs := e.waitLogs("home", sc.ID, 5)
+	logs := nodetest.WaitLogs(t, e.c, "home", sc.ID, 5)
 	for _, l := range logs {
 		if l.Subrequests != 1 {
 			t.Errorf("log %d: subrequests %d, want 1", l.ID, l.Subrequests)

@@ -160,7 +160,7 @@ func TestSecretsNeverLeave(t *testing.T) {
 	if r := e.adminJSON("GET", "/api/v1/admin/apps/hooks/env", ""); !strings.Contains(r.String(), `"value":"live"`) {
 		t.Errorf("the plain variable's value is missing: %s", r.Body)
 	}
-	logs := e.waitLogs("hooks", s.ID, 2)
+	logs := nodetest.WaitLogs(t, e.c, "hooks", s.ID, 2)
 	for _, l := range logs {
 		if strings.Contains(l.Output, secret) || strings.Contains(l.Error, secret) {
 			t.Errorf("log %d holds the secret: output %q error %q", l.ID, l.Output, l.Error)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/picloud/picloud/node/nodetest"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -50,7 +51,7 @@ func TestHostileResponsesAreBounded(t *testing.T) {
 			if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
 				t.Errorf("the node allocated %d MB answering", grew>>20)
 			}
-			logs := e.waitLogs("hostile", s.ID, 1)
+			logs := nodetest.WaitLogs(t, e.c, "hostile", s.ID, 1)
 			if l := logs[0]; l.Status != tc.status || !strings.Contains(l.Error, tc.logged) || strings.Contains(l.Error, "internal error") {
 				t.Errorf("logged %d %.200q, want %d with %q", l.Status, l.Error, tc.status, tc.logged)
 			}

@@ -65,7 +65,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	}
 	e.get("localhost", "/").apiError(t, http.StatusNotFound, shared.CodeNoRoute)
 
-	logs := e.waitLogs("survivor", s.ID, 3)
+	logs := nodetest.WaitLogs(t, e.c, "survivor", s.ID, 3)
 	if logs[len(logs)-1].Output == "" || logs[len(logs)-1].Trigger != shared.TriggerRoute {
 		t.Errorf("log from before the restart: %+v", logs[len(logs)-1])
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/picloud/picloud/node/executor"
 	"github.com/picloud/picloud/node/kv"
+	"github.com/picloud/picloud/node/nodetest/storetest"
 	"github.com/picloud/picloud/node/store"
 	"github.com/picloud/picloud/shared"
 )
@@ -25,11 +25,7 @@ type kvNode struct {
 
 func startKV(t *testing.T, cfg kv.ServiceConfig, wrap func(*store.Store) kv.Storage) *kvNode {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "picloud.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	n := &kvNode{store: st, apps: map[string]int64{}}
 	for _, slug := range []string{"a", "b"} {
 		a, err := st.CreateApp(context.Background(), shared.App{Slug: slug, Name: slug}, false)

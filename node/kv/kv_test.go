@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/picloud/picloud/node/nodetest/storetest"
 	"github.com/picloud/picloud/node/store"
 	"github.com/picloud/picloud/shared"
 )
@@ -18,12 +19,7 @@ import (
 func openStore(t testing.TB) (*store.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "picloud.db")
-	s, err := store.Open(context.Background(), path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, path
+	return storetest.OpenAt(t, path), path
 }
 
 func mkApp(t testing.TB, s *store.Store, slug string) shared.App {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/picloud/picloud/node/executor"
 	"github.com/picloud/picloud/node/manager"
+	"github.com/picloud/picloud/node/nodetest"
+	"github.com/picloud/picloud/node/nodetest/storetest"
 	"github.com/picloud/picloud/node/orchestrator"
 	"github.com/picloud/picloud/node/scheduler"
 	"github.com/picloud/picloud/node/store"
@@ -63,10 +64,7 @@ func start(t *testing.T) *node {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "picloud.db"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t)
 	ceiling := shared.BuiltinCeiling()
 	defaults := shared.DefaultLimits().Min(ceiling)
 	exec := executor.New(executor.Options{Logger: log})
@@ -95,7 +93,6 @@ func start(t *testing.T) *node {
 		stopSched()
 		<-schedDone
 		_ = orch.Close(ctx)
-		_ = st.Close()
 	})
 	return n
 }
@@ -230,11 +227,7 @@ func TestAuthOnEveryEndpoint(t *testing.T) {
 
 func TestTokenRotationTakesEffectAtOnce(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	exec := executor.New(executor.Options{})
 	orch := orchestrator.New(orchestrator.Config{Store: st, Executor: exec, Defaults: shared.DefaultLimits()})
 	defer orch.Close(ctx)
@@ -250,7 +243,7 @@ func TestTokenRotationTakesEffectAtOnce(t *testing.T) {
 	mu.Lock()
 	current = "two"
 	mu.Unlock()
-	_, err = shared.NewClient(srv.URL, "one").ListApps(ctx)
+	_, err := shared.NewClient(srv.URL, "one").ListApps(ctx)
 	wantCode(t, err, 401, shared.CodeUnauthorized)
 	if _, err := shared.NewClient(srv.URL, "two").ListApps(ctx); err != nil {
 		t.Errorf("new token refused: %v", err)
@@ -814,21 +807,6 @@ func TestRoutes(t *testing.T) {
 
 // ---- cascades and logs ----
 
-func waitLogs(t *testing.T, n *node, app string, script int64, want int) []shared.Log {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		logs, err := n.c.Logs(n.ctx, app, script, 0, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(logs) >= want || time.Now().After(deadline) {
-			return logs
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestCascadesAndLogs(t *testing.T) {
 	n := start(t)
 	app := mustApp(t, n, "Gone", "gone")
@@ -845,11 +823,11 @@ func TestCascadesAndLogs(t *testing.T) {
 		n.get("gone.test", "/one")
 	}
 	n.get("gone.test", "/two")
-	logs := waitLogs(t, n, "gone", 0, 4)
+	logs := nodetest.WaitLogs(t, n.c, "gone", 0, 4)
 	if len(logs) != 4 || logs[0].ID < logs[3].ID {
 		t.Fatalf("logs = %d entries (newest first?), want 4", len(logs))
 	}
-	if one := waitLogs(t, n, "gone", s1.ID, 3); len(one) != 3 || one[0].RouteID == nil || *one[0].RouteID != r1.ID {
+	if one := nodetest.WaitLogs(t, n.c, "gone", s1.ID, 3); len(one) != 3 || one[0].RouteID == nil || *one[0].RouteID != r1.ID {
 		t.Errorf("logs of script one = %+v", one)
 	}
 	page, _ := n.c.Logs(n.ctx, "gone", 0, 2, 0)

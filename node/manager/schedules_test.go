@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/picloud/picloud/node/nodetest"
 	"github.com/picloud/picloud/node/secrets"
 	"github.com/picloud/picloud/shared"
 )
@@ -93,7 +94,7 @@ func TestSchedules(t *testing.T) {
 		if run.Status != 200 || run.Output != "ran 30 3 * * MON-FRI Europe/Berlin\n" || run.Error != "" || run.DurationUS <= 0 {
 			t.Errorf("run now = %+v", run)
 		}
-		logs := waitLogs(t, n, "jobs", job.ID, 1)
+		logs := nodetest.WaitLogs(t, n.c, "jobs", job.ID, 1)
 		if len(logs) != 1 || logs[0].Trigger != shared.TriggerCron || logs[0].Output != run.Output || logs[0].Path != "" {
 			t.Errorf("logged as %+v", logs)
 		}

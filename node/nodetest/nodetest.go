@@ -91,3 +91,25 @@ func (n *Node) Stop(t testing.TB) {
 		t.Errorf("node did not shut down within 60s")
 	}
 }
+
+// WaitLogs polls an app's execution logs (of scriptID, 0 for all) until at
+// least n are there and returns them, newest first: the node writes logs
+// off the request path, in batches up to a second apart. Fewer than n
+// after 30 s fails the test.
+func WaitLogs(t testing.TB, c *shared.Client, app string, scriptID int64, n int) []shared.Log {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		logs, err := c.Logs(t.Context(), app, scriptID, 1000, 0)
+		if err != nil {
+			t.Fatalf("logs of %s: %v", app, err)
+		}
+		if len(logs) >= n {
+			return logs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d logs of %s after 30s, want %d", len(logs), app, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

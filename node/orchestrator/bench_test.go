@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/picloud/picloud/node/executor"
+	"github.com/picloud/picloud/node/nodetest/storetest"
 	"github.com/picloud/picloud/node/store"
 	"github.com/picloud/picloud/shared"
 )
@@ -21,7 +22,7 @@ import (
 func benchNode(b *testing.B, n int) (o *Orchestrator, host, path string) {
 	b.Helper()
 	ctx := context.Background()
-	st := openStore(b)
+	st := storetest.Open(b)
 	o = New(Config{Store: st, Executor: executor.New(executor.Options{}), Defaults: shared.DefaultLimits(),
 		LogQueue: 1 << 16, Logger: slog.New(slog.DiscardHandler)})
 	b.Cleanup(func() { o.Close(ctx) })

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/picloud/picloud/node/executor"
+	"github.com/picloud/picloud/node/nodetest/storetest"
 	"github.com/picloud/picloud/node/store"
 	"github.com/picloud/picloud/shared"
 )
@@ -44,7 +45,7 @@ func BenchmarkWebhook(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			ctx := context.Background()
-			o := New(Config{Store: openStore(b), Executor: executor.New(executor.Options{}), Defaults: shared.DefaultLimits(),
+			o := New(Config{Store: storetest.Open(b), Executor: executor.New(executor.Options{}), Defaults: shared.DefaultLimits(),
 				LogQueue: 1 << 16, Logger: slog.New(slog.DiscardHandler)})
 			b.Cleanup(func() { o.Close(ctx) })
 			o.current.Store(o.build(&store.Snapshot{

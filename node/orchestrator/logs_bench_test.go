@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/picloud/picloud/node/nodetest/storetest"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -22,7 +23,7 @@ import (
 // another core, so wall time hides most of it).
 func BenchmarkLogWriter(b *testing.B) {
 	ctx := context.Background()
-	st := openStore(b)
+	st := storetest.Open(b)
 	a, err := st.CreateApp(ctx, shared.App{Slug: "a", Name: "a"}, false)
 	if err != nil {
 		b.Fatal(err)
@@ -67,7 +68,7 @@ func cpuTime(b *testing.B) time.Duration {
 // the same work without logging.
 func BenchmarkLogWriterPaced(b *testing.B) {
 	ctx := context.Background()
-	st := openStore(b)
+	st := storetest.Open(b)
 	a, err := st.CreateApp(ctx, shared.App{Slug: "a", Name: "a"}, false)
 	if err != nil {
 		b.Fatal(err)

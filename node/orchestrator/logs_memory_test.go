@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/picloud/picloud/node/nodetest/storetest"
 	"github.com/picloud/picloud/node/store"
 	"github.com/picloud/picloud/shared"
 )
@@ -24,7 +25,7 @@ func liveHeap() uint64 {
 // are cut to it, keeping their start (the message before the stack).
 func TestLogWriterKeepsNothingWritten(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
+	st := storetest.Open(t)
 	a, err := st.CreateApp(ctx, shared.App{Slug: "a", Name: "a"}, false)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/picloud/picloud/node/nodetest/storetest"
 	"github.com/picloud/picloud/node/store"
 	"github.com/picloud/picloud/shared"
 )
@@ -21,7 +22,7 @@ import (
 // write, one at a time, so the counts between batches can be looked at.
 func TestLogPruningSlack(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
+	st := storetest.Open(t)
 	app := func(slug string) int64 {
 		a, err := st.CreateApp(ctx, shared.App{Slug: slug, Name: slug}, false)
 		if err != nil {
@@ -173,7 +174,7 @@ func TestLogWriterAccountsForEveryEntry(t *testing.T) {
 // it keeps up without any request waiting long enough to drop its entry.
 func TestLogWriterKeepsUpWithBurst(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
+	st := storetest.Open(t)
 	a, err := st.CreateApp(ctx, shared.App{Slug: "a", Name: "a"}, false)
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/picloud/picloud/node/executor"
+	"github.com/picloud/picloud/node/nodetest/storetest"
 	"github.com/picloud/picloud/node/store"
 	"github.com/picloud/picloud/shared"
 )
@@ -34,27 +35,12 @@ type node struct {
 	admin *httptest.Server // Execute, as the manager mounts it
 }
 
-// openStore opens a real store on a fresh file, closed when the test ends
-// (after anything registered later, such as the orchestrator using it).
-func openStore(t testing.TB) *store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "picloud.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
 func newNode(t testing.TB, opts ...func(*Config)) *node {
 	t.Helper()
 	ctx := context.Background()
 	logger := slog.New(slog.DiscardHandler)
 	db := filepath.Join(t.TempDir(), "picloud.db")
-	st, err := store.Open(ctx, db, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.OpenAt(t, db)
 	ex := executor.New(executor.Options{})
 	cfg := Config{Store: st, Executor: ex, Defaults: shared.DefaultLimits(), Logger: logger}
 	for _, o := range opts {
@@ -74,7 +60,6 @@ func newNode(t testing.TB, opts ...func(*Config)) *node {
 		n.srv.Close()
 		n.admin.Close()
 		n.orch.Close(ctx)
-		st.Close()
 	})
 	return n
 }

@@ -3,7 +3,6 @@ package scheduler
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/picloud/picloud/node/executor"
+	"github.com/picloud/picloud/node/nodetest/storetest"
 	"github.com/picloud/picloud/node/orchestrator"
 	"github.com/picloud/picloud/node/store"
 	"github.com/picloud/picloud/shared"
@@ -37,10 +37,7 @@ func newNode(t *testing.T) *node {
 	t.Helper()
 	ctx := context.Background()
 	logger := slog.New(slog.DiscardHandler)
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "picloud.db"), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t)
 	orch := orchestrator.New(orchestrator.Config{
 		Store: st, Executor: executor.New(executor.Options{}), Defaults: shared.DefaultLimits(), Logger: logger,
 	})
@@ -55,7 +52,6 @@ func newNode(t *testing.T) *node {
 			n.stop()
 		}
 		orch.Close(ctx)
-		st.Close()
 	})
 	return n
 }
