@@ -522,15 +522,19 @@ func (sb *sandbox) execute(inv *Invocation, res *Result) bool {
 		res.Status = http.StatusOK
 		return true
 	}
-	// A Response handle returned (fetch.go) becomes a plain result; a
-	// fetched body is read first.
-	if v, err = sb.responseOf(v); err != nil {
+	// A Response returned (fetch.go) becomes a plain result; a body of
+	// bytes, a fetched one read first, is sent as it is.
+	v, raw, err := sb.responseOf(v)
+	if err != nil {
 		res.Err = sb.scriptError(err)
 		return false
 	}
 	if err := sb.response(v, res); err != nil {
 		res.Err = err
 		return false
+	}
+	if raw != nil {
+		res.Body = raw
 	}
 	// Promise jobs queued while the response was read (a getter, toJSON)
 	// would otherwise run at the start of the runtime's next run, which may

@@ -405,25 +405,69 @@ func (sb *sandbox) countNative(call goja.FunctionCall) goja.Value {
 	return goja.Undefined()
 }
 
-// responseOf turns a Response handle returned into the plain result
-// object the node sends ({status, headers, body}), reading a fetched
-// body first: that may wait on the network. Other values pass unchanged.
-func (sb *sandbox) responseOf(v goja.Value) (goja.Value, error) {
+// responseOf turns a Response returned by handle into the plain result
+// object the node sends ({status, headers, body}) and, for a body of
+// bytes, those bytes, which replace the result's body as they are: a
+// fetched body is read here (waiting on the network, at most
+// MaxResponseBody) and never becomes a string, so a proxied image stays
+// intact. Other values pass unchanged.
+func (sb *sandbox) responseOf(v goja.Value) (goja.Value, []byte, error) {
 	if o, ok := v.(*goja.Object); !ok || o.Prototype() != sb.responseProto {
-		return v, nil
+		return v, nil, nil
 	}
 	r, err := sb.responseResult(goja.Undefined(), v)
-	if err != nil || r == v {
-		return r, err
+	if err != nil {
+		return nil, nil, err
 	}
-	if p := promiseOf(r); p != nil {
-		if sb.run.loop == nil {
-			return sb.settle(r, EntryHandle)
-		}
-		if err := sb.await(r); err != nil {
-			return nil, err
-		}
-		return sb.settle(r, EntryHandle)
+	o, _ := r.(*goja.Object)
+	if o == nil {
+		return r, nil, nil
 	}
-	return r, nil
+	if bv := o.Get("bytes"); bv != nil {
+		if b, ok := bv.Export().(goja.ArrayBuffer); ok {
+			return o, bytes.Clone(b.Bytes()), nil
+		}
+	}
+	up := o.Get("upstream")
+	if up == nil || goja.IsUndefined(up) {
+		return o, nil, nil
+	}
+	raw, err := sb.readUpstream(up.ToInteger())
+	return o, raw, err
+}
+
+// readUpstream reads a fetched body to the end on the event loop, for
+// responseOf.
+func (sb *sandbox) readUpstream(id int64) ([]byte, error) {
+	rs := sb.run
+	var body io.ReadCloser
+	if rs.fetch != nil {
+		body = rs.fetch.bodies[id]
+		delete(rs.fetch.bodies, id)
+	}
+	if body == nil {
+		return nil, &ScriptError{Message: "handle returned a Response whose body was already used"}
+	}
+	var raw []byte
+	p := rs.async(func(ctx context.Context) func() (goja.Value, error) {
+		defer body.Close()
+		b, err := io.ReadAll(io.LimitReader(body, MaxResponseBody+1))
+		return func() (goja.Value, error) {
+			switch {
+			case len(b) > MaxResponseBody:
+				return nil, &hostError{"RangeError", fmt.Sprintf("response body over %d MiB", MaxResponseBody>>20)}
+			case err != nil:
+				return nil, &hostError{"TypeError", "reading the response body failed: " + err.Error()}
+			}
+			raw = b
+			return goja.Undefined(), nil
+		}
+	})
+	if err := sb.await(p); err != nil {
+		return nil, err
+	}
+	if _, err := sb.settle(p, EntryHandle); err != nil {
+		return nil, err
+	}
+	return raw, nil
 }

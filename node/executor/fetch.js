@@ -377,7 +377,8 @@
 			}
 			// The result a Response returned by handle gives the node:
 			// status, headers (without those that describe the upstream's
-			// framing) and the body as a string, an upstream's read first.
+			// framing) and the body: a string, or bytes (an ArrayBuffer, or
+			// the handle of a fetched body) that Go sends as they are.
 			static result(r) {
 				const headers = O.create(null);
 				const pairs = headerPairs(r.#headers);
@@ -387,12 +388,14 @@
 						(headers[k] = headers[k] || []).push(pairs[i][1]);
 					}
 				}
-				const make = (body) => ({ status: r.#status, headers, body });
 				const b = rawBody(r);
 				if (typeof b === 'number') {
-					return n.read(b, false).then(make);
+					return { status: r.#status, headers, upstream: b }; // Go reads it as bytes
 				}
-				return make(b === null ? '' : typeof b === 'string' ? b : n.decode(b));
+				if (b !== null && typeof b !== 'string') {
+					return { status: r.#status, headers, bytes: b };
+				}
+				return { status: r.#status, headers, body: b === null ? '' : b };
 			}
 		}
 		const result = Response.result;

@@ -1,6 +1,7 @@
 package executor_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,10 @@ func startFetchUpstream(t *testing.T, addr string) *fetchUpstream {
 		w.Header().Add("Set-Cookie", "a=1")
 		w.Header().Add("Set-Cookie", "b=2")
 		fmt.Fprintf(w, "hello %s %s %s", r.Method, r.Header.Get("X-Test"), mustRead(r.Body))
+	})
+	mux.HandleFunc("/bin", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(binaryBody)
 	})
 	mux.HandleFunc("/json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -116,6 +121,15 @@ func startFetchUpstream(t *testing.T, addr string) *fetchUpstream {
 	})
 	return u
 }
+
+// binaryBody is every byte value, not valid UTF-8.
+var binaryBody = func() []byte {
+	b := make([]byte, 256)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return b
+}()
 
 func mustRead(r io.Reader) string {
 	b, _ := io.ReadAll(r)
@@ -229,6 +243,19 @@ func TestFetchResponseReturned(t *testing.T) {
 	}
 	if res.Subrequests != 0 {
 		t.Errorf("Subrequests = %d without a fetch", res.Subrequests)
+	}
+	// Bytes pass through as they are: a proxied image is not decoded as text.
+	res = runFetch(t, e, fmt.Sprintf(`function handle(req) { return fetch(%q) }`, up.URL+"/bin"), shared.DefaultLimits(), fetchBindings(t, "127.0.0.1"))
+	if res.Err != nil || !bytes.Equal(res.Body, binaryBody) || res.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("proxied bytes: %d bytes %v, %v", len(res.Body), res.Header, res.Err)
+	}
+	res = runFetch(t, e, `function handle(req) { return new Response(new Uint8Array([0, 255, 128]), {headers: {"content-type": "application/octet-stream"}}) }`, shared.DefaultLimits(), nil)
+	if res.Err != nil || !bytes.Equal(res.Body, []byte{0, 255, 128}) {
+		t.Fatalf("made bytes: %v, %v", res.Body, res.Err)
+	}
+	res = runFetch(t, e, fmt.Sprintf(`async function handle(req) { const r = await fetch(%q); await r.text(); return r }`, up.URL+"/hello"), shared.DefaultLimits(), fetchBindings(t, "127.0.0.1"))
+	if res.Err == nil {
+		t.Fatalf("a Response whose body was read was sent: %q", res.Body)
 	}
 	res = runFetch(t, e, `function handle(req) { return Response.redirect("https://Example.com/a", 301) }`, shared.DefaultLimits(), nil)
 	if res.Err != nil || res.Status != 301 || res.Header.Get("Location") != "https://example.com/a" {
