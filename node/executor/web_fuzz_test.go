@@ -1,6 +1,8 @@
 package executor
 
 import (
+	"bytes"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -53,6 +55,33 @@ func FuzzForm(f *testing.F) {
 		formEncode(&b, s)
 		if got := formDecode(b.String()); got != s {
 			t.Fatalf("formDecode(formEncode(%q)) = %q via %q", s, got, b.String())
+		}
+	})
+}
+
+// FuzzForgivingBase64 checks atob's decoder against Go's: what Go encodes
+// decodes back, with or without padding and with whitespace anywhere, and
+// anything it accepts is a strict decode of the same characters with the
+// last byte's spare bits dropped.
+func FuzzForgivingBase64(f *testing.F) {
+	for _, s := range []string{"", "Zg==", "Zm8", "Zm9v", " Z g = = ", "a", "ab=c", "=", "YQ"} {
+		f.Add([]byte(s), s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, s string) {
+		for _, enc := range []string{base64.StdEncoding.EncodeToString(b), base64.RawStdEncoding.EncodeToString(b)} {
+			spaced := strings.Join(strings.Split(enc, ""), " \n")
+			for _, in := range []string{enc, spaced} {
+				if got, ok := forgivingBase64(in); !ok || !bytes.Equal(got, b) {
+					t.Fatalf("forgivingBase64(%q) = %x, %v; want %x", in, got, ok, b)
+				}
+			}
+		}
+		got, ok := forgivingBase64(s)
+		if !ok {
+			return
+		}
+		if again := base64.RawStdEncoding.EncodeToString(got); len(again) > len(s) {
+			t.Fatalf("%q decoded to %d bytes, more than it holds", s, len(got))
 		}
 	})
 }

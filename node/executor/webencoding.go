@@ -137,6 +137,21 @@ func (sb *sandbox) utf8Decode(call goja.FunctionCall) goja.Value {
 func (sb *sandbox) atob(call goja.FunctionCall) goja.Value {
 	s := call.Argument(0).String()
 	sb.chargeBytes(len(s), base64BytesPerOp)
+	if !sb.stringFits(len(s) * 3 / 4) {
+		return goja.Undefined()
+	}
+	b, ok := forgivingBase64(s)
+	if !ok {
+		return goja.Null()
+	}
+	return sb.rt.ToValue(latin1(b))
+}
+
+// forgivingBase64 decodes s as the forgiving-base64 algorithm does: ASCII
+// whitespace anywhere is ignored, padding is optional but, when present,
+// must make the length a multiple of 4, and the bits past the last whole
+// byte are dropped.
+func forgivingBase64(s string) ([]byte, bool) {
 	s = strings.Map(func(r rune) rune {
 		switch r {
 		case '\t', '\n', '\f', '\r', ' ':
@@ -149,24 +164,17 @@ func (sb *sandbox) atob(call goja.FunctionCall) goja.Value {
 		s = strings.TrimSuffix(s, "=")
 	}
 	if len(s)%4 == 1 {
-		return goja.Null()
+		return nil, false
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/') {
-			return goja.Null()
+			return nil, false
 		}
 	}
-	if !sb.stringFits(len(s) * 3 / 4) {
-		return goja.Undefined()
-	}
-	// Go's decoder ignores the bits past the last whole byte unless
-	// Strict, as forgiving-base64 does.
+	// Go's decoder drops the bits past the last whole byte unless Strict.
 	b, err := base64.RawStdEncoding.DecodeString(s)
-	if err != nil {
-		return goja.Null()
-	}
-	return sb.rt.ToValue(latin1(b))
+	return b, err == nil
 }
 
 // latin1 maps each byte to the code point of the same value.
