@@ -23,6 +23,17 @@ func small() shared.Limits {
 	}
 }
 
+// regexpAttack prepares a 400 KB input and a pattern whose RE2 worst case
+// takes seconds there; each case runs one regexp entry point on them.
+const regexpAttack = `function handle(){ const s = 'ab'.repeat(200000); const re = /[a-z]{1,200}!/; const rg = new RegExp(re.source, 'g'); return `
+
+// regexpLimits leave the clock as the only bound of a 400 KB match.
+func regexpLimits(l *shared.Limits) {
+	l.MaxOperations = 1 << 40
+	l.MaxStringSize = 1 << 20
+	l.TimeoutMS = 1000
+}
+
 // shortStrings keeps string-growing-by-one loops (quadratic copying) fast.
 func shortStrings(l *shared.Limits) { l.MaxStringSize = 4096 }
 
@@ -118,6 +129,21 @@ func TestAttackMatrix(t *testing.T) {
 		{name: "deeply nested flat", src: `function handle(){ let a = [1]; for (let i = 0; i < 5000; i++) a = [a]; return a.flat(Infinity) }`, errSub: "nested deeper"},
 		{name: "deep proxy chain", src: `function handle(){ let p = {}; for (let i = 0; i < 5000; i++) p = new Proxy(p, {}); return String(p.x) }`, errSub: "nested deeper"},
 		{name: "deep revocable proxy chain", src: `function handle(){ let p = {}; for (let i = 0; i < 5000; i++) p = Proxy.revocable(p, {}).proxy; return String(p.x) }`, errSub: "nested deeper"},
+		{name: "regexp exec on 400 KB", src: regexpAttack + `re.exec(s) }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
+		{name: "regexp test on 400 KB", src: regexpAttack + `re.test(s) }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
+		{name: "regexp match on 400 KB", src: regexpAttack + `s.match(re) }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
+		{name: "regexp matchAll on 400 KB", src: regexpAttack + `[...s.matchAll(rg)] }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
+		{name: "regexp replace on 400 KB", src: regexpAttack + `s.replace(re, 'x') }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
+		{name: "regexp replaceAll on 400 KB", src: regexpAttack + `s.replaceAll(rg, 'x') }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
+		{name: "regexp search on 400 KB", src: regexpAttack + `s.search(re) }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
+		{name: "regexp split on 400 KB", src: regexpAttack + `s.split(re) }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
+		{name: "regexp Symbol.match on 400 KB", src: regexpAttack + `re[Symbol.match](s) }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
+		{name: "regexp Symbol.matchAll on 400 KB", src: regexpAttack + `[...re[Symbol.matchAll](s)] }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
+		{name: "regexp Symbol.replace on 400 KB", src: regexpAttack + `re[Symbol.replace](s, 'x') }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
+		{name: "regexp Symbol.search on 400 KB", src: regexpAttack + `re[Symbol.search](s) }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
+		{name: "regexp Symbol.split on 400 KB", src: regexpAttack + `re[Symbol.split](s) }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
+		{name: "regexp test of a subclass on 400 KB", src: regexpAttack + `new (class extends RegExp {})(re.source).test(s) }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
+		{name: "regexp test after compile on 400 KB", src: regexpAttack + `/a/.compile(re.source).test(s) }`, limits: regexpLimits, knob: shared.KnobTimeoutMS},
 		{name: "eval removed", src: `function handle(){ return eval('1+1') }`, errSub: "eval"},
 		{name: "Function constructor", src: `function handle(){ return (function(){}).constructor('return 1')() }`, errSub: "code generation"},
 		{name: "async Function constructor", src: `function handle(){ return Object.getPrototypeOf(async function(){}).constructor('return 1') }`, errSub: "code generation"},

@@ -223,23 +223,9 @@ func toNumberOnce(v goja.Value) goja.Value {
 func checkSized(sb *sandbox, o *goja.Object) { sb.checkObject(o, false) }
 
 // checkRegexpMade refuses a regexp goja compiled to its backtracking
-// engine, reading its source and flags through the original accessors so
-// that nothing a subclass overrides is called.
+// engine.
 func (sb *sandbox) checkRegexpMade(o *goja.Object) {
-	if sb.regexpSource == nil {
-		return
-	}
-	src, err := sb.regexpSource(o)
-	if err != nil {
-		panic(err)
-	}
-	flags := ""
-	for _, f := range sb.regexpFlags {
-		if v, err := f.get(o); err == nil && v.ToBoolean() {
-			flags += f.flag
-		}
-	}
-	if err := checkRegexp(src.String(), flags); err != nil {
+	if err := checkRegexp(sb.regexpFacts(o)); err != nil {
 		sb.throw("SyntaxError", err)
 	}
 }
@@ -255,7 +241,7 @@ type regexpFlag struct {
 func (sb *sandbox) keepRegexpAccessors() error {
 	v, err := sb.rt.RunString(`(function () {
 		const d = (k) => Object.getOwnPropertyDescriptor(RegExp.prototype, k).get;
-		return [d('source'), d('ignoreCase'), d('multiline'), d('dotAll'), d('unicode')];
+		return [d('source'), d('global'), d('ignoreCase'), d('multiline'), d('dotAll'), d('unicode'), d('sticky')];
 	})()`)
 	if err != nil {
 		return err
@@ -266,7 +252,7 @@ func (sb *sandbox) keepRegexpAccessors() error {
 		return f
 	}
 	sb.regexpSource = get(0)
-	for i, f := range []string{"i", "m", "s", "u"} {
+	for i, f := range []string{"g", "i", "m", "s", "u", "y"} {
 		if g := get(i + 1); g != nil {
 			sb.regexpFlags = append(sb.regexpFlags, regexpFlag{f, g})
 		}

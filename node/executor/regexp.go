@@ -49,14 +49,14 @@ func checkRegexp(pattern, flags string) error {
 
 // Matching cost. RE2 runs in O(m·n) for a program of m instructions on n
 // characters, but inside one native call, which Interrupt cannot stop: a
-// 500-instruction pattern over a 1 MiB string took 3-5 s in our
-// measurements. Every exec (which test, match, replace, search and split
-// call, since the frozen RegExp.prototype puts goja on its generic path)
-// therefore first checks that m·n worst-case steps fit in the remaining
-// max_operations at regexpStepsPerOp steps per operation, and afterwards
-// charges the time it took, one operation per regexpOpTime (about what a
-// loop iteration costs). Once the script is stopped, exec returns null at
-// once, so native loops over many matches end quickly.
+// 400-instruction pattern over 400 KB takes 13 s on a loaded core here.
+// Every match goes through exec (regexp_exec.go), which first checks that
+// m·n worst-case steps fit in the remaining max_operations, at
+// regexpStepsPerOp steps per operation, and in the time left before the
+// deadline, at regexpStepTime each; afterwards it charges the time it took,
+// one operation per regexpOpTime (about what a loop iteration costs). Once
+// the script is stopped, exec returns null at once, so native loops over
+// many matches end quickly.
 const (
 	regexpStepsPerOp = 16
 	regexpOpTime     = 100 * time.Nanosecond

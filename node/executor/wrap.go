@@ -2,7 +2,6 @@ package executor
 
 import (
 	"errors"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -317,21 +316,20 @@ func (sb *sandbox) wrapBuiltins() error {
 		}
 		return sb.replaceFits(rs, c, true)
 	}, true)
+	// A string pattern becomes a regexp inside the built-in: refused here
+	// when it needs backtracking (exec would refuse it too, later). Only
+	// primitives: converting an object would call its toString twice.
 	regexArg := func(rs *runState, c goja.FunctionCall) bool {
-		a := c.Argument(0)
-		if o, ok := a.(*goja.Object); ok {
-			if o.ClassName() == "RegExp" {
-				return true
+		if s, ok := c.Argument(0).(goja.String); ok {
+			if err := checkRegexp(s.String(), ""); err != nil {
+				sb.throw("SyntaxError", err)
 			}
-		} else if goja.IsUndefined(a) {
-			return true
-		}
-		if err := checkRegexp(a.String(), ""); err != nil {
-			sb.throw("SyntaxError", err)
 		}
 		return true
 	}
-	sb.wrapExec()
+	if err := sb.wrapRegexpMatching(); err != nil && firstErr == nil {
+		firstErr = err
+	}
 	w(stringProto, "match", regexArg, true)
 	w(stringProto, "matchAll", regexArg, false)
 	w(stringProto, "search", regexArg, false)
@@ -801,16 +799,15 @@ func (sb *sandbox) replaceFits(rs *runState, c goja.FunctionCall, all bool) bool
 		if p.ClassName() != "RegExp" {
 			return true
 		}
-		if !all && !strings.Contains(p.Get("flags").String(), "g") {
+		if _, flags := sb.regexpFacts(p); !all && !strings.Contains(flags, "g") {
 			matches = 1
 		} else {
 			matches = s + 1
 			if s+matches*per > rs.limits.MaxStringSize {
 				// Count the real matches with Go's regexp (the same RE2 program
 				// goja runs), paying for the scan like exec does.
-				if re, size := sb.goRegexp(p.Get("source").String(), p.Get("flags").String()); re != nil {
-					if rs.ops+size*(s+1)/regexpStepsPerOp > rs.limits.MaxOperations {
-						rs.stop(shared.KnobMaxOperations)
+				if re, size := sb.goRegexp(sb.regexpFacts(p)); re != nil {
+					if !rs.matchFits(size, s) {
 						return false
 					}
 					began := time.Now()
@@ -922,92 +919,6 @@ func (sb *sandbox) checkDeep(v goja.Value, depth int) {
 	for _, k := range keys {
 		sb.checkDeep(o.Get(k), depth+1)
 	}
-}
-
-// wrapExec bounds the native work of RegExp.prototype.exec; see
-// regexpStepsPerOp.
-func (sb *sandbox) wrapExec() {
-	proto := sb.object("RegExp", "prototype")
-	if proto == nil {
-		return
-	}
-	orig, ok := goja.AssertFunction(proto.Get("exec"))
-	if !ok {
-		return
-	}
-	exec := func(call goja.FunctionCall) goja.Value {
-		rs := sb.run
-		rx, isObj := call.This.(*goja.Object)
-		if rs == nil || !isObj || rx.ClassName() != "RegExp" {
-			v, err := orig(call.This, call.Arguments...)
-			if err != nil {
-				panic(err)
-			}
-			return v
-		}
-		if rs.stopped() {
-			// A native loop (split, replace) keeps calling exec after an
-			// interrupt; ending each call at once lets it finish.
-			return goja.Null()
-		}
-		info, ok := rs.regexps[rx]
-		if !ok {
-			flags := rx.Get("flags").String()
-			_, m := sb.goRegexp(rx.Get("source").String(), flags)
-			info = regexpInfo{size: m, resumes: strings.ContainsAny(flags, "gy")}
-			if rs.regexps == nil {
-				rs.regexps = make(map[*goja.Object]regexpInfo)
-			}
-			rs.regexps[rx] = info
-		}
-		input := call.Argument(0).ToString() // once: a toString must not run twice
-		n := int64(input.(goja.String).Length())
-		start := int64(0)
-		if info.resumes {
-			start = min(toLength(rx.Get("lastIndex")), n)
-		}
-		worst := info.size * (n - start + 1) / regexpStepsPerOp
-		if rs.ops+worst > rs.limits.MaxOperations {
-			rs.stop(shared.KnobMaxOperations)
-			return goja.Null()
-		}
-		began := time.Now()
-		v, err := orig(rx, input)
-		rs.charge(1 + int64(time.Since(began)/regexpOpTime))
-		if err != nil {
-			panic(err)
-		}
-		return v
-	}
-	_ = proto.DefineDataProperty("exec", sb.rt.ToValue(exec), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-}
-
-type regexpInfo struct {
-	size    int64 // RE2 instructions
-	resumes bool  // global or sticky: starts at lastIndex
-}
-
-// goRegexp compiles a JavaScript pattern the way goja does for RE2 and
-// returns it with its program size; nil and 0 if goja would not use RE2.
-// Results are cached per runtime: scripts use few distinct patterns.
-func (sb *sandbox) goRegexp(pattern, flags string) (*regexp.Regexp, int64) {
-	key := flags + "/" + pattern
-	if c, ok := sb.regexps[key]; ok {
-		return c.re, c.size
-	}
-	re, size := compileGoRegexp(pattern, flags)
-	if sb.regexps == nil {
-		sb.regexps = make(map[string]compiledRegexp)
-	}
-	if len(sb.regexps) < 256 && len(key) <= 4096 { // bounded: runtimes are pooled
-		sb.regexps[key] = compiledRegexp{re, size}
-	}
-	return re, size
-}
-
-type compiledRegexp struct {
-	re   *regexp.Regexp
-	size int64
 }
 
 // replaceJoin puts a Go Array.prototype.join in place of goja's: the same
