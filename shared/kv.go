@@ -1,7 +1,14 @@
 package shared
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -104,4 +111,113 @@ func KVQuotaExceeded(used, want, quota int64) *Error {
 	return Errorf(CodeKVQuotaExceeded,
 		"KV quota exceeded: the app holds %d of %d bytes and this write needs %d more", used, quota, want).
 		With("quota", quota)
+}
+
+// KVMetadataHeader carries an entry's metadata JSON in the admin API's
+// raw get and put (SPEC §7).
+const KVMetadataHeader = "X-PiCloud-KV-Metadata"
+
+// KVListQuery selects a page of keys: those starting with Prefix, after
+// the Cursor of the page before, at most Limit (0: the node's 1,000).
+type KVListQuery struct {
+	Prefix, Cursor string
+	Limit          int
+}
+
+// KVValue is one entry as the admin API's raw get returns it.
+type KVValue struct {
+	Value    []byte
+	Metadata json.RawMessage // nil when none
+}
+
+// KVPutOptions are a raw put's metadata and time to live (0: none).
+type KVPutOptions struct {
+	Metadata      json.RawMessage
+	ExpirationTTL int64 // seconds, at least 60
+}
+
+// KVKeyPath is the URL path of app ref's key.
+func KVKeyPath(ref, key string) string { return Path(PathKV, ref) + "/" + url.PathEscape(key) }
+
+// KVList returns a page of an app's keys in byte order
+// (GET /apps/{app}/kv).
+func (c *Client) KVList(ctx context.Context, ref string, q KVListQuery) (KVList, error) {
+	v := url.Values{}
+	if q.Prefix != "" {
+		v.Set("prefix", q.Prefix)
+	}
+	if q.Cursor != "" {
+		v.Set("cursor", q.Cursor)
+	}
+	if q.Limit != 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var out KVList
+	err := c.do(ctx, http.MethodGet, Path(PathKV, ref), v, nil, &out)
+	return out, err
+}
+
+// KVGet returns an entry's raw value and metadata; a missing or expired
+// key is a 404 not_found *Error.
+func (c *Client) KVGet(ctx context.Context, ref, key string) (KVValue, error) {
+	resp, body, err := c.raw(ctx, http.MethodGet, KVKeyPath(ref, key), nil, nil, nil)
+	if err != nil {
+		return KVValue{}, err
+	}
+	out := KVValue{Value: body}
+	if m := resp.Header.Get(KVMetadataHeader); m != "" {
+		out.Metadata = json.RawMessage(m)
+	}
+	return out, nil
+}
+
+// KVPut stores value under key (PUT /apps/{app}/kv/{key}).
+func (c *Client) KVPut(ctx context.Context, ref, key string, value []byte, opt KVPutOptions) error {
+	var q url.Values
+	if opt.ExpirationTTL != 0 {
+		q = url.Values{"expiration_ttl": {strconv.FormatInt(opt.ExpirationTTL, 10)}}
+	}
+	h := http.Header{"Content-Type": {"application/octet-stream"}}
+	if len(opt.Metadata) > 0 {
+		var b bytes.Buffer
+		if err := json.Compact(&b, opt.Metadata); err != nil {
+			return Validation("metadata", "metadata must be JSON")
+		}
+		h.Set(KVMetadataHeader, b.String())
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	_, _, err := c.raw(ctx, http.MethodPut, KVKeyPath(ref, key), q, value, h)
+	return err
+}
+
+// KVDelete removes key; a missing key is no error.
+func (c *Client) KVDelete(ctx context.Context, ref, key string) error {
+	_, _, err := c.raw(ctx, http.MethodDelete, KVKeyPath(ref, key), nil, nil, nil)
+	return err
+}
+
+// raw sends one request with a raw body and returns the answer read in
+// full; error answers become *Error.
+func (c *Client) raw(ctx context.Context, method, path string, q url.Values, body []byte, h http.Header) (*http.Response, []byte, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	req, err := c.newRequest(ctx, method, path, q, body, h)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: read response: %w", method, path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, nil, responseError(resp.StatusCode, data)
+	}
+	return resp, data, nil
 }

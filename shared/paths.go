@@ -41,6 +41,11 @@ const (
 	PathEnv    = PathApp + "/env"
 	PathEnvVar = PathEnv + "/:name"
 
+	// A key is the rest of the path, escaped as one segment (a "/" in
+	// it as %2F): the router's catch-all, built by KVKeyPath.
+	PathKV    = PathApp + "/kv"
+	PathKVKey = PathKV + "/*key"
+
 	PathResolve = "/api/v1/admin/resolve"
 	PathLogs    = PathApp + "/logs"
 

@@ -26,6 +26,10 @@ type App struct {
 	ScriptCount int       `json:"script_count"`
 	RouteCount  int       `json:"route_count"`
 	DomainCount int       `json:"domain_count"`
+	// KV usage (SPEC §7): keys held, and the bytes they count against the
+	// app's quota.
+	KVKeys  int64 `json:"kv_keys"`
+	KVBytes int64 `json:"kv_bytes"`
 }
 
 // Domain is one claim of an app: an exact host or a *.suffix wildcard.

@@ -90,6 +90,8 @@ type Config struct {
 	Data     DataPlane
 	// Schedules is the scheduler: it runs a schedule on request.
 	Schedules Scheduler
+	// KV is the apps' key-value storage; nil answers its endpoints 404.
+	KV KV
 	// Token returns the admin token in force; it is asked on every request,
 	// so a rotation takes effect at once. An empty token refuses everyone.
 	Token func() string
@@ -121,6 +123,7 @@ type API struct {
 	compiler Compiler
 	data     DataPlane
 	sched    Scheduler
+	kv       KV
 	now      func() time.Time
 	token    func() string
 	defaults shared.Limits
@@ -154,6 +157,7 @@ func NewAPI(cfg Config) *API {
 		compiler: cfg.Compiler,
 		data:     cfg.Data,
 		sched:    cfg.Schedules,
+		kv:       cfg.KV,
 		now:      cfg.Now,
 		token:    cfg.Token,
 		defaults: cfg.Defaults,
@@ -212,6 +216,11 @@ func NewAPI(cfg Config) *API {
 	a.handle(http.MethodGet, shared.PathEnv, a.listEnv)
 	a.handle(http.MethodPut, shared.PathEnvVar, a.putEnv)
 	a.handle(http.MethodDelete, shared.PathEnvVar, a.deleteEnv)
+
+	a.handle(http.MethodGet, shared.PathKV, a.listKV)
+	a.handle(http.MethodGet, shared.PathKVKey, a.getKV)
+	a.handle(http.MethodPut, shared.PathKVKey, a.putKV)
+	a.handle(http.MethodDelete, shared.PathKVKey, a.deleteKV)
 
 	a.handle(http.MethodGet, shared.PathResolve, a.resolve)
 	a.handle(http.MethodGet, shared.PathLogs, a.logs)

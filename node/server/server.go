@@ -125,6 +125,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		Compiler:  exec,
 		Data:      orch,
 		Schedules: sched,
+		KV:        kvs,
 		Token:     id.Tokens.Token,
 		Defaults:  defaults,
 		Ceiling:   cfg.Ceiling,

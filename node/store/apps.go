@@ -14,14 +14,16 @@ import (
 const appColumns = `a.id, a.slug, a.name, a.description, a.created_at, a.updated_at,
 	(SELECT count(*) FROM scripts WHERE app_id = a.id),
 	(SELECT count(*) FROM routes WHERE app_id = a.id),
-	(SELECT count(*) FROM app_domains WHERE app_id = a.id)`
+	(SELECT count(*) FROM app_domains WHERE app_id = a.id),
+	ifnull((SELECT keys FROM kv_usage WHERE app_id = a.id), 0),
+	ifnull((SELECT bytes FROM kv_usage WHERE app_id = a.id), 0)`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanApp(sc scanner) (shared.App, error) {
 	var a shared.App
 	err := sc.Scan(&a.ID, &a.Slug, &a.Name, &a.Description, timeScan{&a.CreatedAt}, timeScan{&a.UpdatedAt},
-		&a.ScriptCount, &a.RouteCount, &a.DomainCount)
+		&a.ScriptCount, &a.RouteCount, &a.DomainCount, &a.KVKeys, &a.KVBytes)
 	return a, err
 }
 
