@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -90,9 +91,11 @@ func TestEgressTab(t *testing.T) {
 
 	t.Run("log shows fetches", func(t *testing.T) {
 		var logs []shared.Log
-		for i := 0; i < 200 && len(logs) == 0; i++ {
+		// The node writes logs in batches gathered for up to a second.
+		for deadline := time.Now().Add(10 * time.Second); len(logs) == 0 && time.Now().Before(deadline); {
 			logs, _ = h.node.Client.Logs(h.ctx(), "home", sc.ID, 1, 0)
 			h.wait()
+			time.Sleep(20 * time.Millisecond)
 		}
 		if len(logs) == 0 {
 			t.Fatal("no log")
