@@ -281,3 +281,21 @@ func TestFetchAllowlistChangeTakesEffect(t *testing.T) {
 	_, err := get(t, mustApp(t, c, "127.0.0.2"), url)
 	wantDenied(t, err, "127.0.0.1")
 }
+
+// Retain drops the fetchers of apps without an allowlist: a dropped app
+// asked again starts from its new list.
+func TestRetainDropsOtherApps(t *testing.T) {
+	c := New(Config{})
+	a1, _ := c.App(1, []string{"127.0.0.1"})
+	if _, err := c.App(2, []string{"127.0.0.2"}); err != nil {
+		t.Fatal(err)
+	}
+	c.Retain(map[int64]bool{1: true})
+	if len(c.apps) != 1 || c.apps[1] != a1 {
+		t.Fatalf("after Retain: %v", c.apps)
+	}
+	again, _ := c.App(1, []string{"127.0.0.1"})
+	if again != a1 {
+		t.Fatal("a retained app lost its fetcher")
+	}
+}

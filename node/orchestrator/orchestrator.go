@@ -175,6 +175,7 @@ func (o *Orchestrator) Rebuild(ctx context.Context) error {
 	snap := o.build(data)
 	old := o.current.Swap(snap)
 	o.forgetDeleted(old, snap)
+	o.retainEgress(data)
 	o.log.Debug("routing table rebuilt", "apps", len(snap.apps), "scripts", len(snap.scripts),
 		"routes", len(data.Routes), "took", time.Since(start))
 	return nil
@@ -192,6 +193,20 @@ func (o *Orchestrator) forgetDeleted(old, cur *snapshot) {
 			f.Forget(id)
 		}
 	}
+}
+
+// retainEgress lets the fetcher drop the transports of apps that no
+// longer have an allowlist (deleted, or emptied), when it can.
+func (o *Orchestrator) retainEgress(data *store.Snapshot) {
+	r, ok := o.egress.(interface{ Retain(keep map[int64]bool) })
+	if !ok {
+		return
+	}
+	keep := make(map[int64]bool, len(data.Egress))
+	for id, allow := range data.Egress {
+		keep[id] = len(allow) > 0
+	}
+	r.Retain(keep)
 }
 
 // Close writes every execution log still queued, stops the log writer and
