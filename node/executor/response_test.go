@@ -179,3 +179,21 @@ func TestResponseReadStopsLoopingScripts(t *testing.T) {
 		}
 	}
 }
+
+// console.log of a long non-ASCII string converts only the 64 KiB the
+// output keeps, not the whole string (goja's own conversion of a
+// 1M-character string allocates some 20 MB).
+func TestConsoleLogConvertsOnlyWhatItKeeps(t *testing.T) {
+	e := New(Options{})
+	l := shared.DefaultLimits()
+	src := bigStrings + `function handle(){ for (let i = 0; i < 10; i++) console.log(big); return 'ok' }`
+	base := allocated(func() { run(t, e, bigStrings+`function handle(){ return 'ok' }`, l, nil) })
+	var res *Result
+	got := allocated(func() { res = run(t, e, src, l, nil) })
+	if res.Err != nil || len(res.Output) > maxOutput || !strings.HasPrefix(res.Output, "ééé") {
+		t.Fatalf("err %v, output of %d bytes", res.Err, len(res.Output))
+	}
+	if extra := int64(got) - int64(base); extra > 4<<20 {
+		t.Fatalf("10 console.log calls allocated %d MB", extra>>20)
+	}
+}

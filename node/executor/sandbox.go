@@ -591,7 +591,8 @@ func (sb *sandbox) consoleLog(call goja.FunctionCall) goja.Value {
 func (sb *sandbox) format(v goja.Value) string {
 	switch v := v.(type) {
 	case goja.String:
-		return v.String()
+		b, _ := utf8Of(v, maxOutput) // no more of a long string than is kept
+		return string(b)
 	case *goja.Object:
 		switch v.ClassName() {
 		case "Function", "Error", "RegExp", "Date":

@@ -80,6 +80,9 @@ type Compiler interface {
 type DataPlane interface {
 	Resolve(ctx context.Context, host, method, path string) (shared.Resolution, error)
 	Execute(w http.ResponseWriter, r *http.Request, scriptID int64)
+	// FlushLogs writes the execution logs of the runs that have ended,
+	// so that a page read next holds them.
+	FlushLogs(ctx context.Context) error
 }
 
 // Config configures the admin API. Store, Compiler, Data and Token are

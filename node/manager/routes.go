@@ -193,6 +193,10 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request, ps httprouter.Params)
 	if err != nil {
 		return err
 	}
+	// A page read after a run holds its log, though the writer batches.
+	if err := a.data.FlushLogs(r.Context()); err != nil {
+		return err
+	}
 	logs, err := a.store.Logs(r.Context(), app.ID, script, int(limit), before)
 	if err != nil {
 		return err

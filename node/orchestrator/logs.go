@@ -73,7 +73,8 @@ type logWriter struct {
 	slack     int // logs an app may gain over retention before it is pruned
 	log       *slog.Logger
 	ch        chan shared.Log
-	closing   chan struct{} // closed by close: the writer stops waiting for the interval
+	closing   chan struct{}      // closed by close: the writer stops waiting for the interval
+	flushes   chan chan struct{} // flush requests, each closed once what was queued before it is written
 	done      chan struct{}
 
 	mu     sync.RWMutex // held shared by senders, exclusively by close
@@ -95,6 +96,7 @@ func newLogWriter(st Store, queue, retention int, logger *slog.Logger) *logWrite
 		log:       logger,
 		ch:        make(chan shared.Log, queue),
 		closing:   make(chan struct{}),
+		flushes:   make(chan chan struct{}),
 		done:      make(chan struct{}),
 		unpruned:  make(map[int64]int),
 	}
@@ -146,40 +148,85 @@ func (l *logWriter) record(e shared.Log) {
 func (l *logWriter) run() {
 	defer close(l.done)
 	batch := make([]shared.Log, 0, 512) // grows to maxLogBatch under load
+	var waiting []chan struct{}         // flushes answered by the next write
 	var reported int64
 	step := time.NewTimer(time.Hour)
 	step.Stop()
-	for e := range l.ch {
-		batch = append(batch[:0], e)
-		text := len(e.Error) + len(e.Output)
+	for {
+		var text int
+		select {
+		case e, ok := <-l.ch:
+			if !ok {
+				// Closing: leave every app at or under its retention.
+				ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+				defer cancel()
+				l.prune(ctx, 1)
+				return
+			}
+			batch = append(batch[:0], e)
+			text = len(e.Error) + len(e.Output)
+		case f := <-l.flushes:
+			// Entries may be queued beside the request: they go first.
+			if batch, text = l.drain(batch[:0], 0); len(batch) == 0 {
+				close(f)
+				continue
+			}
+			waiting = append(waiting, f)
+		}
 		due := time.Now().Add(flushInterval)
-		for closing := false; ; {
+		for now := len(waiting) > 0; ; {
 			batch, text = l.drain(batch, text)
 			wait := min(time.Until(due), gatherStep)
-			if closing || wait <= 0 || len(batch) >= maxLogBatch || text >= maxBatchText {
+			if now || wait <= 0 || len(batch) >= maxLogBatch || text >= maxBatchText {
 				break
 			}
 			step.Reset(wait)
 			select {
 			case <-step.C:
+			case f := <-l.flushes:
+				step.Stop()
+				waiting = append(waiting, f)
+				now = true // drain once more, then write without waiting
 			case <-l.closing:
 				step.Stop()
-				closing = true // drain once more, then write without waiting
+				now = true
 			}
 		}
 		l.write(batch)
 		// The next batch reuses the array: written entries (up to 128 KiB
 		// of text each) must not stay reachable through it.
 		clear(batch)
+		for _, f := range waiting {
+			close(f)
+		}
+		waiting = waiting[:0]
 		if d := l.dropped.Load(); d != reported {
 			l.log.Warn("execution logs dropped: the log queue was full", "dropped", d-reported, "total", d)
 			reported = d
 		}
 	}
-	// Closing: leave every app at or under its retention.
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-	defer cancel()
-	l.prune(ctx, 1)
+}
+
+// flush waits until every entry recorded before it is written (or could
+// not be), so that a reader of the logs sees the runs that ended before
+// it asked; it costs a commit only when entries are waiting.
+func (l *logWriter) flush(ctx context.Context) error {
+	f := make(chan struct{})
+	select {
+	case l.flushes <- f:
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-f:
+		return nil
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // drain adds what is queued to batch, up to its bounds, without waiting.

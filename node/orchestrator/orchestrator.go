@@ -212,6 +212,13 @@ func (o *Orchestrator) retainEgress(data *store.Snapshot) {
 // Close writes every execution log still queued, stops the log writer and
 // stops following the store's changes. Call it after the data listener has
 // shut down; executions finishing later are not logged.
+// FlushLogs waits until the execution logs of every run that ended before
+// it are written, so that a page of logs read next holds them: the writer
+// otherwise gathers up to a second of them before it writes.
+func (o *Orchestrator) FlushLogs(ctx context.Context) error {
+	return o.logs.flush(ctx)
+}
+
 func (o *Orchestrator) Close(ctx context.Context) error {
 	o.unsubscribe()
 	return o.logs.close(ctx)

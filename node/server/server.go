@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 	n.watch = newConnWatch(connLimits{header: readHeaderTimeout, idle: idleTimeout, active: writeTimeout}, watchTick)
 	n.dataSrv = n.httpServer(closeAfterTransferEncoding(n.withNodeEndpoints(orch)))
 	n.dataSrv.ConnState = n.watch.connState
-	n.adminSrv = n.httpServer(n.withNodeEndpoints(adminAPI))
+	n.adminSrv = n.httpServer(closeAfterTransferEncoding(n.withNodeEndpoints(adminAPI)))
 	n.adminSrv.ReadHeaderTimeout = readHeaderTimeout
 	n.adminSrv.ReadTimeout = readTimeout
 	n.adminSrv.WriteTimeout = writeTimeout
