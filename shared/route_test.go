@@ -166,15 +166,17 @@ func TestRouteConflictError(t *testing.T) {
 		{Route{ID: 7, Method: "GET", Path: "/x"}, "clashes with route 7 (GET /x on every host of the app)"},
 		{Route{ID: 8, Method: "ANY", Path: "/y", Host: &host}, "clashes with route 8 (ANY /y on a.example.com)"},
 	} {
-		e := RouteConflictError(tc.r)
-		if e.Status != 409 || e.Code != CodeRouteConflict || e.Message != tc.want {
-			t.Errorf("RouteConflictError(%+v) = %d %s %q", tc.r, e.Status, e.Code, e.Message)
-		}
-		if e.Details["route_id"] != tc.r.ID {
-			t.Errorf("route_id = %v, want %d", e.Details["route_id"], tc.r.ID)
-		}
-		if r, ok := e.Details["route"].(Route); !ok || r.ID != tc.r.ID {
-			t.Errorf("route detail = %v", e.Details["route"])
-		}
+		t.Run(tc.r.Method+" "+tc.r.Path, func(t *testing.T) {
+			e := RouteConflictError(tc.r)
+			if e.Status != 409 || e.Code != CodeRouteConflict || e.Message != tc.want {
+				t.Errorf("RouteConflictError(%+v) = %d %s %q", tc.r, e.Status, e.Code, e.Message)
+			}
+			if e.Details["route_id"] != tc.r.ID {
+				t.Errorf("route_id = %v, want %d", e.Details["route_id"], tc.r.ID)
+			}
+			if r, ok := e.Details["route"].(Route); !ok || r.ID != tc.r.ID {
+				t.Errorf("route detail = %v", e.Details["route"])
+			}
+		})
 	}
 }

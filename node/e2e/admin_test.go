@@ -25,15 +25,18 @@ func TestAdminNeedsToken(t *testing.T) {
 		{"DELETE", "/api/v1/admin/apps/default", ""},
 		{"GET", "/api/v1/admin/no-such-endpoint", ""},
 	} {
-		req := e.newRequest(e.n.AdminURL, request{Method: tc.method, Path: tc.path})
-		if tc.auth != "" {
-			req.Header.Set("Authorization", tc.auth)
-		}
-		r := e.do(req)
-		r.apiError(t, http.StatusUnauthorized, shared.CodeUnauthorized)
-		if r.Header.Get("WWW-Authenticate") != "Bearer" {
-			t.Errorf("%s %s: WWW-Authenticate %q", tc.method, tc.path, r.Header.Get("WWW-Authenticate"))
-		}
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			e := e.sub(t)
+			req := e.newRequest(e.n.AdminURL, request{Method: tc.method, Path: tc.path})
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			r := e.do(req)
+			r.apiError(t, http.StatusUnauthorized, shared.CodeUnauthorized)
+			if r.Header.Get("WWW-Authenticate") != "Bearer" {
+				t.Errorf("%s %s: WWW-Authenticate %q", tc.method, tc.path, r.Header.Get("WWW-Authenticate"))
+			}
+		})
 	}
 	if _, err := e.c.ListApps(e.ctx); err != nil {
 		t.Fatalf("with the token: %v", err)
@@ -170,14 +173,17 @@ func TestRenameChainRedirects(t *testing.T) {
 		{"POST", "/api/v1/admin/apps/alpha/slug:check", "/api/v1/admin/apps/gamma/slug:check"},
 		{"GET", "/api/v1/admin/scripts?app=alpha", "/api/v1/admin/scripts?app=gamma"},
 	} {
-		body := ""
-		if tc.method == "PATCH" || tc.method == "POST" {
-			body = `{}`
-		}
-		r := e.adminJSON(tc.method, tc.path, body)
-		if r.Status != http.StatusPermanentRedirect || r.Header.Get("Location") != tc.want {
-			t.Errorf("%s %s = %d Location %q, want 308 %s", tc.method, tc.path, r.Status, r.Header.Get("Location"), tc.want)
-		}
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			e := e.sub(t)
+			body := ""
+			if tc.method == "PATCH" || tc.method == "POST" {
+				body = `{}`
+			}
+			r := e.adminJSON(tc.method, tc.path, body)
+			if r.Status != http.StatusPermanentRedirect || r.Header.Get("Location") != tc.want {
+				t.Errorf("%s %s = %d Location %q, want 308 %s", tc.method, tc.path, r.Status, r.Header.Get("Location"), tc.want)
+			}
+		})
 	}
 	if _, err := e.c.App(e.ctx, "gamma"); err != nil {
 		t.Fatalf("DELETE on an old slug must only redirect: %v", err)
@@ -242,16 +248,19 @@ func TestTwoStepTakeover(t *testing.T) {
 		{"admin", shared.SlugInvalid, ""},
 		{"-x", shared.SlugInvalid, ""},
 	} {
-		c, err := e.c.CheckSlug(e.ctx, "taker", tc.slug)
-		if err != nil || c.Status != tc.status || c.HeldBy != tc.heldBy || c.Slug != tc.slug {
-			t.Errorf("check %q = %+v, %v; want %s held by %q", tc.slug, c, err, tc.status, tc.heldBy)
-		}
-		if (c.ConfirmToken != "") != (tc.status == shared.SlugReserved) {
-			t.Errorf("check %q: confirm_token %q", tc.slug, c.ConfirmToken)
-		}
-		if tc.status == shared.SlugInvalid && c.Message == "" {
-			t.Errorf("invalid %q without message", tc.slug)
-		}
+		t.Run(tc.slug, func(t *testing.T) {
+			e := e.sub(t)
+			c, err := e.c.CheckSlug(e.ctx, "taker", tc.slug)
+			if err != nil || c.Status != tc.status || c.HeldBy != tc.heldBy || c.Slug != tc.slug {
+				t.Errorf("check %q = %+v, %v; want %s held by %q", tc.slug, c, err, tc.status, tc.heldBy)
+			}
+			if (c.ConfirmToken != "") != (tc.status == shared.SlugReserved) {
+				t.Errorf("check %q: confirm_token %q", tc.slug, c.ConfirmToken)
+			}
+			if tc.status == shared.SlugInvalid && c.Message == "" {
+				t.Errorf("invalid %q without message", tc.slug)
+			}
+		})
 	}
 
 	// One step is never enough.
@@ -490,10 +499,13 @@ func TestUnknownFieldsEverywhere(t *testing.T) {
 		{"PATCH", fmt.Sprintf("/api/v1/admin/scripts/%d", s.ID), `{"sandbox": {"max_ops": 5}}`, "sandbox.max_ops"},
 		{"POST", "/api/v1/admin/apps/strict/routes", fmt.Sprintf(`{"script_id": %d, "method": "GET", "path": "/", "priority": 1}`, s.ID), "priority"},
 	} {
-		ee := e.adminJSON(tc.method, tc.path, tc.body).apiError(t, http.StatusUnprocessableEntity, shared.CodeUnknownField)
-		if ee["field"] != tc.field {
-			t.Errorf("%s %s: field %v, want %s", tc.method, tc.path, ee["field"], tc.field)
-		}
+		t.Run(tc.field, func(t *testing.T) {
+			e := e.sub(t)
+			ee := e.adminJSON(tc.method, tc.path, tc.body).apiError(t, http.StatusUnprocessableEntity, shared.CodeUnknownField)
+			if ee["field"] != tc.field {
+				t.Errorf("%s %s: field %v, want %s", tc.method, tc.path, ee["field"], tc.field)
+			}
+		})
 	}
 	if sc, _ := e.c.Script(e.ctx, s.ID); sc.Version != 1 {
 		t.Errorf("a rejected PATCH changed the script: version %d", sc.Version)

@@ -194,9 +194,12 @@ func TestRoutingAndErrors(t *testing.T) {
 		{"r.example.com", "special"},
 		{"x.other.example.com", "generic"},
 	} {
-		if r := e.get(tc.host, "/hello"); r.String() != tc.want {
-			t.Errorf("GET /hello on %s = %d %q, want %s", tc.host, r.Status, r.Body, tc.want)
-		}
+		t.Run(tc.host, func(t *testing.T) {
+			e := e.sub(t)
+			if r := e.get(tc.host, "/hello"); r.String() != tc.want {
+				t.Errorf("GET /hello on %s = %d %q, want %s", tc.host, r.Status, r.Body, tc.want)
+			}
+		})
 	}
 
 	// No route: 404 no_route.
@@ -247,12 +250,15 @@ func TestRoutingAndErrors(t *testing.T) {
 		{"max_call_levels", shared.Overrides{"max_call_levels": 10}, `function f(n) { return f(n + 1); } f(0);`},
 		{"timeout_ms", shared.Overrides{"timeout_ms": 50}, `var x = 0; for (;;) { x++; }`},
 	} {
-		sc := e.script("router", "limit-"+tc.knob, "function handle(req) { "+tc.source+" return 'no'; }", tc.limits)
-		e.route("router", sc.ID, "GET", "/limit/"+tc.knob, "")
-		r := e.get("r.example.com", "/limit/"+tc.knob)
-		if ee := r.apiError(t, http.StatusInsufficientStorage, shared.CodeSandboxLimit); ee["limit"] != tc.knob {
-			t.Errorf("%s: 507 names limit %v", tc.knob, ee["limit"])
-		}
+		t.Run(tc.knob, func(t *testing.T) {
+			e := e.sub(t)
+			sc := e.script("router", "limit-"+tc.knob, "function handle(req) { "+tc.source+" return 'no'; }", tc.limits)
+			e.route("router", sc.ID, "GET", "/limit/"+tc.knob, "")
+			r := e.get("r.example.com", "/limit/"+tc.knob)
+			if ee := r.apiError(t, http.StatusInsufficientStorage, shared.CodeSandboxLimit); ee["limit"] != tc.knob {
+				t.Errorf("%s: 507 names limit %v", tc.knob, ee["limit"])
+			}
+		})
 	}
 }
 

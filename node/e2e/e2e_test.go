@@ -48,6 +48,13 @@ func wrap(t *testing.T, n *nodetest.Node) *env {
 	}
 }
 
+// sub is e for subtest t, so helpers fail the subtest that called them.
+func (e *env) sub(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // reply is an HTTP answer read in full.
 type reply struct {
 	Status int

@@ -59,9 +59,12 @@ func TestRestartKeepsEverything(t *testing.T) {
 		{"survivor.example.com", "/hi/ann", "hi ann"},
 		{"x.survivor.example.com", "/only-here", "hi undefined"},
 	} {
-		if r := e.get(tc.host, tc.path); r.Status != http.StatusOK || r.String() != tc.want {
-			t.Errorf("after restart %s%s = %d %q, want %q", tc.host, tc.path, r.Status, r.Body, tc.want)
-		}
+		t.Run(tc.host+tc.path, func(t *testing.T) {
+			e := e.sub(t)
+			if r := e.get(tc.host, tc.path); r.Status != http.StatusOK || r.String() != tc.want {
+				t.Errorf("after restart %s%s = %d %q, want %q", tc.host, tc.path, r.Status, r.Body, tc.want)
+			}
+		})
 	}
 	e.get("localhost", "/").apiError(t, http.StatusNotFound, shared.CodeNoRoute)
 

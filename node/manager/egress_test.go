@@ -41,11 +41,13 @@ func TestEgress(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, bad := range []string{"https://x.example", "10.0.0.0/8:80", "a:99999", ""} {
-			_, err := n.c.SetEgress(n.ctx, "home", []string{"ok.example", bad})
-			e := wantCode(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed)
-			if e.Detail("field") != "allow" {
-				t.Errorf("%q: field = %q, want allow", bad, e.Detail("field"))
-			}
+			t.Run(bad, func(t *testing.T) {
+				_, err := n.c.SetEgress(n.ctx, "home", []string{"ok.example", bad})
+				e := wantCode(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed)
+				if e.Detail("field") != "allow" {
+					t.Errorf("%q: field = %q, want allow", bad, e.Detail("field"))
+				}
+			})
 		}
 		many := make([]string, shared.MaxEgressEntries+1)
 		for i := range many {

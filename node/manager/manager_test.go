@@ -97,6 +97,13 @@ func start(t *testing.T) *node {
 	return n
 }
 
+// sub is n for subtest t, so helpers fail the subtest that called them.
+func (n *node) sub(t *testing.T) *node {
+	c := *n
+	c.t = t
+	return &c
+}
+
 // raw sends a request without the client, with the token unless noAuth.
 // Redirects are not followed, so 308s can be inspected.
 func (n *node) raw(method, path, body string, hdr ...string) (int, http.Header, []byte) {
@@ -279,10 +286,13 @@ func TestRenameChainRedirects(t *testing.T) {
 			{"POST", "/api/v1/admin/apps/" + old + "/slug:check", "/api/v1/admin/apps/notes/slug:check"},
 			{"GET", "/api/v1/admin/scripts?app=" + old, "/api/v1/admin/scripts?app=notes"},
 		} {
-			status, hdr, _ := n.raw(p.method, p.from, `{"slug":"x"}`)
-			if status != http.StatusPermanentRedirect || hdr.Get("Location") != p.to {
-				t.Errorf("%s %s = %d Location %q, want 308 %s", p.method, p.from, status, hdr.Get("Location"), p.to)
-			}
+			t.Run(p.method+" "+p.from, func(t *testing.T) {
+				n := n.sub(t)
+				status, hdr, _ := n.raw(p.method, p.from, `{"slug":"x"}`)
+				if status != http.StatusPermanentRedirect || hdr.Get("Location") != p.to {
+					t.Errorf("%s %s = %d Location %q, want 308 %s", p.method, p.from, status, hdr.Get("Location"), p.to)
+				}
+			})
 		}
 	}
 	// A POST through an old slug lands on the current app with its body.
@@ -486,10 +496,12 @@ func TestDomains(t *testing.T) {
 		t.Errorf("apex beside wildcard: %v", err)
 	}
 	for _, p := range []string{"a.example.com:8080", "http://a.example.com", "a.example.com/x", "a.*.example.com", "a..example.com", "", "*", "[::1]:80"} {
-		_, err := n.c.AddDomain(n.ctx, "a", p)
-		if e := wantCode(t, err, 422, shared.CodeInvalidDomain); e.Detail("field") != "pattern" {
-			t.Errorf("AddDomain(%q) field = %q", p, e.Detail("field"))
-		}
+		t.Run(p, func(t *testing.T) {
+			_, err := n.c.AddDomain(n.ctx, "a", p)
+			if e := wantCode(t, err, 422, shared.CodeInvalidDomain); e.Detail("field") != "pattern" {
+				t.Errorf("AddDomain(%q) field = %q", p, e.Detail("field"))
+			}
+		})
 	}
 	v6, err := n.c.AddDomain(n.ctx, "a", "[2001:DB8::1]")
 	if err != nil || v6.Pattern != "2001:db8::1" {
@@ -668,15 +680,20 @@ func TestSandboxChangeTakesEffectOnNextRequest(t *testing.T) {
 
 	// Any method means any: custom and rarely used ones run the script too.
 	for _, m := range []string{"PURGE", "TRACE", "PROPFIND", "OPTIONS"} {
-		res, err := n.c.Execute(n.ctx, echo.ID, shared.ExecuteRequest{Method: m, Path: "/p"})
-		if err != nil || string(res.Body) != m+" /p undefined " {
-			t.Errorf("Execute %s = %d %q, %v", m, res.Status, res.Body, err)
-		}
+		t.Run(m, func(t *testing.T) {
+			res, err := n.c.Execute(n.ctx, echo.ID, shared.ExecuteRequest{Method: m, Path: "/p"})
+			if err != nil || string(res.Body) != m+" /p undefined " {
+				t.Errorf("Execute %s = %d %q, %v", m, res.Status, res.Body, err)
+			}
+		})
 	}
 	for _, path := range []string{"/api/v1/execute/", "/api/v1/execute/abc", "/api/v1/execute/0/x", "/api/v1/execute/-1"} {
-		if status, _, body := n.raw("GET", path, ""); status != 404 || envelope(t, body).Code != shared.CodeNotFound {
-			t.Errorf("GET %s = %d %s, want 404 not_found", path, status, body)
-		}
+		t.Run(path, func(t *testing.T) {
+			n := n.sub(t)
+			if status, _, body := n.raw("GET", path, ""); status != 404 || envelope(t, body).Code != shared.CodeNotFound {
+				t.Errorf("GET %s = %d %s, want 404 not_found", path, status, body)
+			}
+		})
 	}
 }
 
@@ -836,10 +853,13 @@ func TestCascadesAndLogs(t *testing.T) {
 		t.Errorf("paging: %d then %d entries", len(page), len(next))
 	}
 	for _, q := range []string{"limit=0", "limit=1001", "limit=x", "before=-1", "script=abc"} {
-		status, _, body := n.raw("GET", "/api/v1/admin/apps/gone/logs?"+q, "")
-		if status != 422 || envelope(t, body).Code != shared.CodeValidationFailed {
-			t.Errorf("logs?%s = %d %s", q, status, body)
-		}
+		t.Run(q, func(t *testing.T) {
+			n := n.sub(t)
+			status, _, body := n.raw("GET", "/api/v1/admin/apps/gone/logs?"+q, "")
+			if status != 422 || envelope(t, body).Code != shared.CodeValidationFailed {
+				t.Errorf("logs?%s = %d %s", q, status, body)
+			}
+		})
 	}
 
 	// Deleting a script deletes its routes and keeps its logs.

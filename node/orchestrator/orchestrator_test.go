@@ -432,13 +432,15 @@ func TestResolve(t *testing.T) {
 		{"res.test", "GET", "/v", 404, shared.CodeNoRoute},
 		{"res.test", "POST", "/u/7", 405, shared.CodeMethodNotAllowed},
 	} {
-		_, err := n.orch.Resolve(n.ctx, tt.host, tt.method, tt.path)
-		e, ok := shared.AsError(err)
-		if !ok || e.Status != tt.status || e.Code != tt.code {
-			t.Errorf("resolve %s %s %s: %v, want %d %s", tt.host, tt.method, tt.path, err, tt.status, tt.code)
-		}
-		// The data plane answers the same.
-		wantError(t, do(t, n.srv.URL, tt.host, tt.method, tt.path, nil, nil), tt.status, tt.code)
+		t.Run(tt.method+" "+tt.host+tt.path, func(t *testing.T) {
+			_, err := n.orch.Resolve(n.ctx, tt.host, tt.method, tt.path)
+			e, ok := shared.AsError(err)
+			if !ok || e.Status != tt.status || e.Code != tt.code {
+				t.Errorf("resolve %s %s %s: %v, want %d %s", tt.host, tt.method, tt.path, err, tt.status, tt.code)
+			}
+			// The data plane answers the same.
+			wantError(t, do(t, n.srv.URL, tt.host, tt.method, tt.path, nil, nil), tt.status, tt.code)
+		})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -122,23 +123,25 @@ func TestLogsFilterAndPaging(t *testing.T) {
 		script int64
 		total  int
 	}{{0, 30}, {1, 15}, {2, 15}, {3, 0}} {
-		var all []shared.Log
-		for before := int64(0); ; {
-			p := page(tt.script, 7, before)
-			all = append(all, p...)
-			if len(p) < 7 {
-				break
+		t.Run("script "+strconv.FormatInt(tt.script, 10), func(t *testing.T) {
+			var all []shared.Log
+			for before := int64(0); ; {
+				p := page(tt.script, 7, before)
+				all = append(all, p...)
+				if len(p) < 7 {
+					break
+				}
+				before = p[len(p)-1].ID
 			}
-			before = p[len(p)-1].ID
-		}
-		if len(all) != tt.total {
-			t.Errorf("script %d: %d logs over all pages, want %d", tt.script, len(all), tt.total)
-		}
-		for i, l := range all {
-			if l.AppID != a.ID || (tt.script != 0 && l.ScriptID != tt.script) || (i > 0 && l.ID >= all[i-1].ID) {
-				t.Errorf("script %d: log %d = %+v out of order or of the wrong app/script", tt.script, i, l)
+			if len(all) != tt.total {
+				t.Errorf("script %d: %d logs over all pages, want %d", tt.script, len(all), tt.total)
 			}
-		}
+			for i, l := range all {
+				if l.AppID != a.ID || (tt.script != 0 && l.ScriptID != tt.script) || (i > 0 && l.ID >= all[i-1].ID) {
+					t.Errorf("script %d: log %d = %+v out of order or of the wrong app/script", tt.script, i, l)
+				}
+			}
+		})
 	}
 	if got := page(0, 0, 0); len(got) != 30 {
 		t.Errorf("limit 0 = %d logs, want the default page", len(got))
