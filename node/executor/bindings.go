@@ -29,7 +29,7 @@ type Bindings struct {
 	// Fetch makes the app's outbound requests for the global fetch (SPEC
 	// §10); nil keeps the network closed. The global itself is made once
 	// per runtime, frozen like every global, and reads rs.bindings.Fetch
-	// when it is called (fetch.go, issue 19).
+	// when it is called (fetch.go).
 	Fetch Fetcher
 
 	// objects are host objects env carries besides the variables, by

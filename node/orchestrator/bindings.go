@@ -9,8 +9,8 @@ import (
 // bindings builds app a's bindings from a snapshot of the store, once per
 // rebuild: every run of the app shares them. This is where per-app state
 // enters the execution path: the app's variables and secrets (env.NAME,
-// issue 16), its KV namespace (env.KV, issue 17) and its egress policy
-// (fetch, issue 19) are filled in here.
+// SPEC §8), its KV namespace (env.KV, SPEC §7) and its egress policy
+// (fetch, SPEC §10) are filled in here.
 func (o *Orchestrator) bindings(a shared.App, data *store.Snapshot) *executor.Bindings {
 	b := &executor.Bindings{
 		Vars: envVars(appEnv(data.Env, a.ID)),

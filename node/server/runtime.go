@@ -22,10 +22,8 @@ const (
 // in system calls, and a P held by a system call runs no other goroutine
 // until the runtime takes it back. Twice as many Ps as the CPUs Go found
 // (its default honours cgroup quotas) keep every core serving requests
-// meanwhile: +7% hello-world throughput on 2 cores (bench/RESULTS.md).
-// Measured again once the writer stopped waking for every entry: at the
-// CPUs' count the node used as much CPU per request but served 15% fewer
-// requests (make bench run J of the third day), so the doubling stays.
+// meanwhile: at the CPUs' count the node uses as much CPU per request
+// but serves fewer requests (7-15% on 2 cores, bench/RESULTS.md).
 // Script runs stay bounded by the CPUs (the executor's pool).
 //
 // GC: measured under load (bench/RESULTS.md): GC was ~45% of
