@@ -604,10 +604,10 @@
 
 		// ---- crypto ----
 		const illegal = function () { throw new g.TypeError('Illegal constructor'); };
-		const hashes = ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'];
+		const hashes = { __proto__: null, 'SHA-1': 'SHA-1', 'SHA-256': 'SHA-256', 'SHA-384': 'SHA-384', 'SHA-512': 'SHA-512' };
 		const hashName = (alg) => {
 			const name = str(typeof alg === 'object' && alg !== null ? alg.name : alg).toUpperCase();
-			const h = hashes.find((x) => x === name);
+			const h = hashes[name];
 			if (h === undefined) {
 				throw domError('NotSupportedError', `Unrecognized algorithm name: ${name}`);
 			}
@@ -645,8 +645,9 @@
 
 		function SubtleCrypto() { illegal(); }
 		const usagesOf = (usages) => {
-			const u = [...usages].map(str);
-			for (const x of u) {
+			const u = isArray(usages) ? usages.slice() : [...usages];
+			for (let i = 0; i < u.length; i++) {
+				const x = u[i] = str(u[i]);
 				if (x !== 'sign' && x !== 'verify') {
 					throw domError('SyntaxError', `Cannot create a key with usage '${x}': HMAC keys are for 'sign' and 'verify'`);
 				}
