@@ -224,8 +224,8 @@ func TestRenameChainRedirects(t *testing.T) {
 	// The default app keeps its slug.
 	newDef := "not-default"
 	_, err = e.c.UpdateApp(e.ctx, "default", shared.UpdateAppRequest{Slug: &newDef})
-	wantAPIError(t, err, http.StatusConflict, shared.CodeDefaultApp)
-	wantAPIError(t, e.c.DeleteApp(e.ctx, "default"), http.StatusConflict, shared.CodeDefaultApp)
+	nodetest.WantError(t, err, http.StatusConflict, shared.CodeDefaultApp)
+	nodetest.WantError(t, e.c.DeleteApp(e.ctx, "default"), http.StatusConflict, shared.CodeDefaultApp)
 }
 
 // SPEC §3 slug check and the two-step takeover.
@@ -266,13 +266,13 @@ func TestTwoStepTakeover(t *testing.T) {
 	// One step is never enough.
 	oldX := "old-x"
 	_, err := e.c.UpdateApp(e.ctx, "taker", shared.UpdateAppRequest{Slug: &oldX})
-	if ae := wantAPIError(t, err, http.StatusConflict, shared.CodeSlugReserved); ae.Detail("held_by") != "new-x" {
+	if ae := nodetest.WantError(t, err, http.StatusConflict, shared.CodeSlugReserved); ae.Detail("held_by") != "new-x" {
 		t.Errorf("slug_reserved held_by = %q", ae.Detail("held_by"))
 	}
 	_, err = e.c.UpdateApp(e.ctx, "taker", shared.UpdateAppRequest{Slug: &oldX, ConfirmToken: "made-up"})
-	wantAPIError(t, err, http.StatusConflict, shared.CodeSlugReserved)
+	nodetest.WantError(t, err, http.StatusConflict, shared.CodeSlugReserved)
 	_, err = e.c.UpdateApp(e.ctx, "taker", shared.UpdateAppRequest{Slug: &newX})
-	wantAPIError(t, err, http.StatusConflict, shared.CodeSlugTaken)
+	nodetest.WantError(t, err, http.StatusConflict, shared.CodeSlugTaken)
 
 	check, err := e.c.CheckSlug(e.ctx, "taker", "old-x")
 	if err != nil {
@@ -280,7 +280,7 @@ func TestTwoStepTakeover(t *testing.T) {
 	}
 	// The token is bound to its app: another app cannot spend it.
 	_, err = e.c.UpdateApp(e.ctx, "bystander", shared.UpdateAppRequest{Slug: &oldX, ConfirmToken: check.ConfirmToken})
-	wantAPIError(t, err, http.StatusConflict, shared.CodeSlugReserved)
+	nodetest.WantError(t, err, http.StatusConflict, shared.CodeSlugReserved)
 	// ... and to its slug.
 	other := "other-slug"
 	if _, err := e.c.UpdateApp(e.ctx, "taker", shared.UpdateAppRequest{Slug: &other, ConfirmToken: check.ConfirmToken}); err != nil {
@@ -304,11 +304,11 @@ func TestTwoStepTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.c.UpdateApp(e.ctx, "third", shared.UpdateAppRequest{Slug: &oldX, ConfirmToken: check.ConfirmToken})
-	wantAPIError(t, err, http.StatusConflict, shared.CodeSlugReserved)
+	nodetest.WantError(t, err, http.StatusConflict, shared.CodeSlugReserved)
 
 	// Creating with a reserved slug is two steps as well.
 	_, err = e.c.CreateApp(e.ctx, shared.CreateAppRequest{Name: "Newcomer", Slug: "taker"})
-	ae := wantAPIError(t, err, http.StatusConflict, shared.CodeSlugReserved)
+	ae := nodetest.WantError(t, err, http.StatusConflict, shared.CodeSlugReserved)
 	tok := ae.Detail("confirm_token")
 	if tok == "" {
 		t.Fatalf("no way to confirm a takeover on create: %+v", ae)
@@ -345,9 +345,9 @@ func TestDeleteAppCascades(t *testing.T) {
 	e.adminJSON("GET", "/api/v1/admin/apps/doomed-now", "").apiError(t, http.StatusNotFound, shared.CodeNotFound)
 	e.adminJSON("GET", "/api/v1/admin/apps/doomed", "").apiError(t, http.StatusNotFound, shared.CodeNotFound)
 	_, err := e.c.Script(e.ctx, s.ID)
-	wantAPIError(t, err, http.StatusNotFound, shared.CodeNotFound)
+	nodetest.WantError(t, err, http.StatusNotFound, shared.CodeNotFound)
 	_, err = e.c.Logs(e.ctx, "doomed-now", 0, 0, 0)
-	wantAPIError(t, err, http.StatusNotFound, shared.CodeNotFound)
+	nodetest.WantError(t, err, http.StatusNotFound, shared.CodeNotFound)
 
 	// Everything it held is free again.
 	e.createApp("Heir", "doomed")
@@ -385,7 +385,7 @@ func TestDeleteScriptKeepsLogs(t *testing.T) {
 	if err != nil || len(logs) != 1 || logs[0].ScriptID != s.ID {
 		t.Errorf("logs of the deleted script: %+v, %v", logs, err)
 	}
-	wantAPIError(t, e.c.DeleteScript(e.ctx, s.ID), http.StatusNotFound, shared.CodeNotFound)
+	nodetest.WantError(t, e.c.DeleteScript(e.ctx, s.ID), http.StatusNotFound, shared.CodeNotFound)
 }
 
 // SPEC §3: domains, scripts and routes answer the contract's errors.
@@ -570,13 +570,13 @@ func TestScriptUpdates(t *testing.T) {
 	}
 	taken := "taken"
 	_, err = e.c.UpdateScript(e.ctx, s.ID, shared.UpdateScriptRequest{Name: &taken})
-	wantAPIError(t, err, http.StatusConflict, shared.CodeScriptNameTaken)
+	nodetest.WantError(t, err, http.StatusConflict, shared.CodeScriptNameTaken)
 	broken := "function handle( {"
 	_, err = e.c.UpdateScript(e.ctx, s.ID, shared.UpdateScriptRequest{Source: &broken})
-	wantAPIError(t, err, http.StatusUnprocessableEntity, shared.CodeScriptSyntax)
+	nodetest.WantError(t, err, http.StatusUnprocessableEntity, shared.CodeScriptSyntax)
 	noHandle := "function other() {}"
 	_, err = e.c.UpdateScript(e.ctx, s.ID, shared.UpdateScriptRequest{Source: &noHandle})
-	wantAPIError(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed)
+	nodetest.WantError(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed)
 	if got, _ := e.c.Script(e.ctx, s.ID); got.Version != 2 || got.Name != "main" || got.Source != s.Source {
 		t.Errorf("refused PATCHes changed the script: %+v", got)
 	}

@@ -165,7 +165,7 @@ func TestHostMatching(t *testing.T) {
 				if ee["host"] != norm || !strings.Contains(ee["message"].(string), norm) {
 					t.Errorf("unknown_host does not name the host %q: %s", norm, r.Body)
 				}
-				wantAPIError(t, err, http.StatusNotFound, shared.CodeUnknownHost)
+				nodetest.WantError(t, err, http.StatusNotFound, shared.CodeUnknownHost)
 				return
 			}
 			if r.Status != http.StatusOK || r.String() != tc.want {
@@ -566,7 +566,7 @@ func TestNextRequestSeesEveryChange(t *testing.T) {
 	// A route naming a host only one claim covers pins that claim.
 	sub := e.claim("alive", "*.live.example.com")
 	e.route("alive", s.ID, "GET", "/sub", "a.live.example.com")
-	wantAPIError(t, e.c.DeleteDomain(e.ctx, "alive", sub.ID), http.StatusConflict, shared.CodeDomainInUse)
+	nodetest.WantError(t, e.c.DeleteDomain(e.ctx, "alive", sub.ID), http.StatusConflict, shared.CodeDomainInUse)
 	if err := e.c.DeleteDomain(e.ctx, "alive", d.ID); err != nil {
 		t.Fatalf("delete the exact claim: %v", err)
 	}

@@ -229,20 +229,6 @@ func (e *env) route(app string, scriptID int64, method, path, host string) share
 	return r
 }
 
-// wantAPIError checks that err is a *shared.Error with status and code and
-// returns it.
-func wantAPIError(t *testing.T, err error, status int, code string) *shared.Error {
-	t.Helper()
-	e, ok := shared.AsError(err)
-	if !ok {
-		t.Fatalf("error %v (%T), want *shared.Error %d %s", err, err, status, code)
-	}
-	if e.Status != status || e.Code != code {
-		t.Fatalf("error %d %s (%s), want %d %s", e.Status, e.Code, e.Message, status, code)
-	}
-	return e
-}
-
 // echo is a script that answers with everything it sees of the request.
 const echo = `function handle(req) {
   var parsed = null;

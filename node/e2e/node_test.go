@@ -49,7 +49,7 @@ func TestCeiling(t *testing.T) {
 		AppID: shared.DefaultAppSlug, Name: "greedy", Source: named("x"),
 		Sandbox: shared.Overrides{"max_operations": 1001},
 	})
-	ae := wantAPIError(t, err, http.StatusUnprocessableEntity, shared.CodeSandboxExceedsCeiling)
+	ae := nodetest.WantError(t, err, http.StatusUnprocessableEntity, shared.CodeSandboxExceedsCeiling)
 	if ae.Details["requested"] != float64(1001) || ae.Details["ceiling"] != float64(1000) {
 		t.Errorf("details = %v", ae.Details)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/picloud/picloud/node/nodetest"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -54,15 +55,15 @@ func TestNamesRefuseControlAndBidiCharacters(t *testing.T) {
 	} {
 		t.Run(strings.ToValidUTF8(name, "?"), func(t *testing.T) {
 			_, err := n.c.CreateApp(n.ctx, shared.CreateAppRequest{Name: name, Slug: "x"})
-			if e := wantCode(t, err, 422, shared.CodeValidationFailed); e.Detail("field") != "name" {
+			if e := nodetest.WantError(t, err, 422, shared.CodeValidationFailed); e.Detail("field") != "name" {
 				t.Errorf("app: field %q", e.Detail("field"))
 			}
 			_, err = n.c.CreateScript(n.ctx, shared.CreateScriptRequest{AppID: "home", Name: name, Source: `function handle(){ return "x" }`})
-			if e := wantCode(t, err, 422, shared.CodeValidationFailed); e.Detail("field") != "name" {
+			if e := nodetest.WantError(t, err, 422, shared.CodeValidationFailed); e.Detail("field") != "name" {
 				t.Errorf("script: field %q", e.Detail("field"))
 			}
 			_, err = n.c.UpdateApp(n.ctx, "home", shared.UpdateAppRequest{Name: &name})
-			wantCode(t, err, 422, shared.CodeValidationFailed)
+			nodetest.WantError(t, err, 422, shared.CodeValidationFailed)
 		})
 	}
 	// Scripts and words written right to left are fine.
@@ -81,7 +82,7 @@ func TestRouteRepeatingAParameterIsRefused(t *testing.T) {
 	s := mustScript(t, n, "home", "s", `function handle(){ return "x" }`)
 	for _, p := range []string{"/a/:b/:b", "/:id/x/:id", "/:p/*p"} {
 		_, err := n.c.CreateRoute(n.ctx, "home", shared.CreateRouteRequest{ScriptID: s.ID, Method: "GET", Path: p})
-		if e := wantCode(t, err, 422, shared.CodeInvalidRoute); e.Detail("field") != "path" {
+		if e := nodetest.WantError(t, err, 422, shared.CodeInvalidRoute); e.Detail("field") != "path" {
 			t.Errorf("%s: field %q", p, e.Detail("field"))
 		}
 	}

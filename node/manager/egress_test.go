@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/picloud/picloud/node/nodetest"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -43,7 +44,7 @@ func TestEgress(t *testing.T) {
 		for _, bad := range []string{"https://x.example", "10.0.0.0/8:80", "a:99999", ""} {
 			t.Run(bad, func(t *testing.T) {
 				_, err := n.c.SetEgress(n.ctx, "home", []string{"ok.example", bad})
-				e := wantCode(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed)
+				e := nodetest.WantError(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed)
 				if e.Detail("field") != "allow" {
 					t.Errorf("%q: field = %q, want allow", bad, e.Detail("field"))
 				}
@@ -54,7 +55,7 @@ func TestEgress(t *testing.T) {
 			many[i] = fmt.Sprintf("10.0.%d.%d", i/256, i%256)
 		}
 		_, err := n.c.SetEgress(n.ctx, "home", many)
-		wantCode(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed)
+		nodetest.WantError(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed)
 		if got, _ := n.c.Egress(n.ctx, "home"); !reflect.DeepEqual(got, keep) {
 			t.Errorf("after refused PUTs egress = %q, want %q", got, keep)
 		}
@@ -81,8 +82,8 @@ func TestEgress(t *testing.T) {
 	})
 	t.Run("unknown app", func(t *testing.T) {
 		_, err := n.c.Egress(n.ctx, "nope")
-		wantCode(t, err, http.StatusNotFound, shared.CodeNotFound)
+		nodetest.WantError(t, err, http.StatusNotFound, shared.CodeNotFound)
 		_, err = n.c.SetEgress(n.ctx, "nope", []string{"x.example"})
-		wantCode(t, err, http.StatusNotFound, shared.CodeNotFound)
+		nodetest.WantError(t, err, http.StatusNotFound, shared.CodeNotFound)
 	})
 }

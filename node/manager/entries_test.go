@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/picloud/picloud/node/nodetest"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -19,7 +20,7 @@ func TestRoutesNeedHandle(t *testing.T) {
 	}
 	cron := mustScript(t, n, "jobs", "nightly", `async function scheduled(event, env) { console.log(event.cron) }`)
 	_, err := n.c.CreateRoute(n.ctx, "jobs", shared.CreateRouteRequest{ScriptID: cron.ID, Method: "GET", Path: "/"})
-	if e := wantCode(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed); e.Details["field"] != "script_id" {
+	if e := nodetest.WantError(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed); e.Details["field"] != "script_id" {
 		t.Fatalf("route to a scheduled-only script: field %v, want script_id", e.Details["field"])
 	}
 	if routes, err := n.c.Routes(n.ctx, "jobs"); err != nil || len(routes) != 0 {
@@ -32,7 +33,7 @@ func TestRoutesNeedHandle(t *testing.T) {
 	}
 	only := `function scheduled(event) {}`
 	_, err = n.c.UpdateScript(n.ctx, web.ID, shared.UpdateScriptRequest{Source: &only})
-	if e := wantCode(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed); e.Details["field"] != "source" {
+	if e := nodetest.WantError(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed); e.Details["field"] != "source" {
 		t.Fatalf("dropping handle of a routed script: field %v, want source", e.Details["field"])
 	}
 	if code, body := n.get("jobs.test", "/"); code != http.StatusOK || body != "web" {
@@ -47,7 +48,7 @@ func TestRoutesNeedHandle(t *testing.T) {
 	}
 
 	_, err = n.c.CreateScript(n.ctx, shared.CreateScriptRequest{AppID: "jobs", Name: "neither", Source: `function other() {}`})
-	if e := wantCode(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed); e.Details["field"] != "source" {
+	if e := nodetest.WantError(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed); e.Details["field"] != "source" {
 		t.Fatalf("script with neither function: field %v, want source", e.Details["field"])
 	}
 }

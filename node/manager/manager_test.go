@@ -148,15 +148,6 @@ func (n *node) get(host, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func wantCode(t *testing.T, err error, status int, code string) *shared.Error {
-	t.Helper()
-	e, ok := shared.AsError(err)
-	if !ok || e.Status != status || e.Code != code {
-		t.Fatalf("error = %v (%#v), want %d %s", err, e, status, code)
-	}
-	return e
-}
-
 func envelope(t *testing.T, body []byte) *shared.Error {
 	t.Helper()
 	var e shared.Error
@@ -251,7 +242,7 @@ func TestTokenRotationTakesEffectAtOnce(t *testing.T) {
 	current = "two"
 	mu.Unlock()
 	_, err := shared.NewClient(srv.URL, "one").ListApps(ctx)
-	wantCode(t, err, 401, shared.CodeUnauthorized)
+	nodetest.WantError(t, err, 401, shared.CodeUnauthorized)
 	if _, err := shared.NewClient(srv.URL, "two").ListApps(ctx); err != nil {
 		t.Errorf("new token refused: %v", err)
 	}
@@ -341,7 +332,7 @@ func TestSlugCheckAndTakeover(t *testing.T) {
 	take := "alpha"
 	// One call never takes over: without a token it is 409 slug_reserved.
 	_, err := n.c.UpdateApp(n.ctx, "beta", shared.UpdateAppRequest{Slug: &take})
-	e := wantCode(t, err, 409, shared.CodeSlugReserved)
+	e := nodetest.WantError(t, err, 409, shared.CodeSlugReserved)
 	if e.Detail("held_by") != "alpha2" {
 		t.Errorf("slug_reserved held_by = %q", e.Detail("held_by"))
 	}
@@ -354,10 +345,10 @@ func TestSlugCheckAndTakeover(t *testing.T) {
 	}
 	c := mustApp(t, n, "C", "gamma")
 	_, err = n.c.UpdateApp(n.ctx, "gamma", shared.UpdateAppRequest{Slug: &take, ConfirmToken: tokA.ConfirmToken})
-	wantCode(t, err, 409, shared.CodeSlugReserved)
+	nodetest.WantError(t, err, 409, shared.CodeSlugReserved)
 	// A made-up token does not work.
 	_, err = n.c.UpdateApp(n.ctx, "beta", shared.UpdateAppRequest{Slug: &take, ConfirmToken: "forged"})
-	wantCode(t, err, 409, shared.CodeSlugReserved)
+	nodetest.WantError(t, err, 409, shared.CodeSlugReserved)
 	if got, _ := n.c.App(n.ctx, "alpha"); got.ID != a.ID {
 		t.Fatalf("alpha redirects to %+v before the takeover, want app A", got)
 	}
@@ -381,7 +372,7 @@ func TestSlugCheckAndTakeover(t *testing.T) {
 	}
 	// Now "alpha" is B's own history; A cannot take it with the spent token.
 	_, err = n.c.UpdateApp(n.ctx, "alpha2", shared.UpdateAppRequest{Slug: &take, ConfirmToken: tokA.ConfirmToken})
-	wantCode(t, err, 409, shared.CodeSlugReserved)
+	nodetest.WantError(t, err, 409, shared.CodeSlugReserved)
 	_ = c
 
 	// Taking back an own old slug needs no token and removes it from the
@@ -403,7 +394,7 @@ func TestSlugCheckAndTakeover(t *testing.T) {
 	n.clock.Advance(manager.ConfirmTTL + time.Second)
 	s := "beta2"
 	_, err = n.c.UpdateApp(n.ctx, "gamma", shared.UpdateAppRequest{Slug: &s, ConfirmToken: tok.ConfirmToken})
-	wantCode(t, err, 409, shared.CodeSlugReserved)
+	nodetest.WantError(t, err, 409, shared.CodeSlugReserved)
 }
 
 func TestCreateAppWithReservedSlugIsTwoSteps(t *testing.T) {
@@ -414,7 +405,7 @@ func TestCreateAppWithReservedSlugIsTwoSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := n.c.CreateApp(n.ctx, shared.CreateAppRequest{Name: "New shop", Slug: "shop"})
-	e := wantCode(t, err, 409, shared.CodeSlugReserved)
+	e := nodetest.WantError(t, err, 409, shared.CodeSlugReserved)
 	tok := e.Detail("confirm_token")
 	if tok == "" {
 		t.Fatalf("409 slug_reserved on create carries no confirm_token: %v", e.Details)
@@ -439,20 +430,20 @@ func TestAppValidationAndDefaultApp(t *testing.T) {
 		{Name: ""}, {Name: "   "}, {Name: "x\x00y"}, {Name: strings.Repeat("n", 201)},
 	} {
 		_, err := n.c.CreateApp(n.ctx, req)
-		if e := wantCode(t, err, 422, shared.CodeValidationFailed); e.Detail("field") != "name" {
+		if e := nodetest.WantError(t, err, 422, shared.CodeValidationFailed); e.Detail("field") != "name" {
 			t.Errorf("CreateApp(%q) field = %q", req.Name, e.Detail("field"))
 		}
 	}
 	for _, slug := range []string{"api", "admin", "internal", "__internal__", "-x", "x-", "Upper", "a_b", strings.Repeat("a", 64)} {
 		_, err := n.c.CreateApp(n.ctx, shared.CreateAppRequest{Name: "n", Slug: slug})
-		wantCode(t, err, 422, shared.CodeInvalidSlug)
+		nodetest.WantError(t, err, 422, shared.CodeInvalidSlug)
 	}
 	a := mustApp(t, n, "My App!", "")
 	if a.Slug != "my-app" || a.Name != "My App!" {
 		t.Errorf("derived = %+v", a)
 	}
 	_, err := n.c.CreateApp(n.ctx, shared.CreateAppRequest{Name: "My App"})
-	if e := wantCode(t, err, 409, shared.CodeSlugTaken); e.Detail("held_by") != "my-app" {
+	if e := nodetest.WantError(t, err, 409, shared.CodeSlugTaken); e.Detail("held_by") != "my-app" {
 		t.Errorf("held_by = %q", e.Detail("held_by"))
 	}
 	// PATCH of name and description only.
@@ -462,10 +453,10 @@ func TestAppValidationAndDefaultApp(t *testing.T) {
 		t.Errorf("UpdateApp = %+v, %v", got, err)
 	}
 	// The default app is neither deleted nor renamed.
-	wantCode(t, n.c.DeleteApp(n.ctx, "default"), 409, shared.CodeDefaultApp)
+	nodetest.WantError(t, n.c.DeleteApp(n.ctx, "default"), 409, shared.CodeDefaultApp)
 	s := "home"
 	_, err = n.c.UpdateApp(n.ctx, "default", shared.UpdateAppRequest{Slug: &s})
-	wantCode(t, err, 409, shared.CodeDefaultApp)
+	nodetest.WantError(t, err, 409, shared.CodeDefaultApp)
 	apps, err := n.c.ListApps(n.ctx)
 	if err != nil || len(apps) != 2 || apps[0].Slug != "default" {
 		t.Errorf("ListApps = %+v, %v", apps, err)
@@ -486,7 +477,7 @@ func TestDomains(t *testing.T) {
 	for _, p := range []string{"*.xn--bcher-kva.example", "*.BÜCHER.example"} {
 		for _, app := range []string{"a", "b"} {
 			_, err := n.c.AddDomain(n.ctx, app, p)
-			if e := wantCode(t, err, 409, shared.CodeDomainClaimed); e.Detail("held_by") != "a" {
+			if e := nodetest.WantError(t, err, 409, shared.CodeDomainClaimed); e.Detail("held_by") != "a" {
 				t.Errorf("AddDomain(%s, %q) held_by = %q, want a", app, p, e.Detail("held_by"))
 			}
 		}
@@ -498,7 +489,7 @@ func TestDomains(t *testing.T) {
 	for _, p := range []string{"a.example.com:8080", "http://a.example.com", "a.example.com/x", "a.*.example.com", "a..example.com", "", "*", "[::1]:80"} {
 		t.Run(p, func(t *testing.T) {
 			_, err := n.c.AddDomain(n.ctx, "a", p)
-			if e := wantCode(t, err, 422, shared.CodeInvalidDomain); e.Detail("field") != "pattern" {
+			if e := nodetest.WantError(t, err, 422, shared.CodeInvalidDomain); e.Detail("field") != "pattern" {
 				t.Errorf("AddDomain(%q) field = %q", p, e.Detail("field"))
 			}
 		})
@@ -517,12 +508,12 @@ func TestDomains(t *testing.T) {
 	if _, err := n.c.CreateRoute(n.ctx, "a", shared.CreateRouteRequest{ScriptID: sc.ID, Method: "GET", Path: "/", Host: &host}); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, n.c.DeleteDomain(n.ctx, "a", d.ID), 409, shared.CodeDomainInUse)
+	nodetest.WantError(t, n.c.DeleteDomain(n.ctx, "a", d.ID), 409, shared.CodeDomainInUse)
 	if err := n.c.DeleteDomain(n.ctx, "a", v6.ID); err != nil {
 		t.Errorf("delete unused claim: %v", err)
 	}
-	wantCode(t, n.c.DeleteDomain(n.ctx, "a", v6.ID), 404, shared.CodeNotFound)
-	wantCode(t, n.c.DeleteDomain(n.ctx, "a", 999), 404, shared.CodeNotFound)
+	nodetest.WantError(t, n.c.DeleteDomain(n.ctx, "a", v6.ID), 404, shared.CodeNotFound)
+	nodetest.WantError(t, n.c.DeleteDomain(n.ctx, "a", 999), 404, shared.CodeNotFound)
 	status, _, _ := n.raw("DELETE", "/api/v1/admin/apps/a/domains/abc", "")
 	if status != 404 {
 		t.Errorf("non-numeric domain id = %d", status)
@@ -572,18 +563,18 @@ func TestScripts(t *testing.T) {
 	}
 	for i, b := range bad {
 		_, err := n.c.CreateScript(n.ctx, b.req)
-		e := wantCode(t, err, b.status, b.code)
+		e := nodetest.WantError(t, err, b.status, b.code)
 		if b.field != "" && e.Detail("field") != b.field {
 			t.Errorf("case %d: field = %q, want %q", i, e.Detail("field"), b.field)
 		}
 	}
 	_, err = n.c.CreateScript(n.ctx, shared.CreateScriptRequest{AppID: "a", Name: "x", Source: "function handle(req) {\n  return (;\n}"})
-	e := wantCode(t, err, 422, shared.CodeScriptSyntax)
+	e := nodetest.WantError(t, err, 422, shared.CodeScriptSyntax)
 	if e.Details["line"] == nil || e.Details["column"] == nil {
 		t.Errorf("script_syntax without line/column: %v", e.Details)
 	}
 	_, err = n.c.CreateScript(n.ctx, shared.CreateScriptRequest{AppID: "a", Name: "x", Source: hello, Sandbox: shared.Overrides{"timeout_ms": 30_001}})
-	if e := wantCode(t, err, 422, shared.CodeSandboxExceedsCeiling); fmt.Sprint(e.Details["requested"]) != "30001" || fmt.Sprint(e.Details["ceiling"]) != "30000" {
+	if e := nodetest.WantError(t, err, 422, shared.CodeSandboxExceedsCeiling); fmt.Sprint(e.Details["requested"]) != "30001" || fmt.Sprint(e.Details["ceiling"]) != "30000" {
 		t.Errorf("ceiling details = %v", e.Details)
 	}
 
@@ -595,24 +586,24 @@ func TestScripts(t *testing.T) {
 	}
 	broken := "function handle( {"
 	_, err = n.c.UpdateScript(n.ctx, s.ID, shared.UpdateScriptRequest{Source: &broken})
-	wantCode(t, err, 422, shared.CodeScriptSyntax)
+	nodetest.WantError(t, err, 422, shared.CodeScriptSyntax)
 	deep := `function handle(req) { return ((((((((((1)))))))))); }`
 	shallow := shared.Overrides{shared.KnobMaxExprDepth: 3}
 	if _, err := n.c.UpdateScript(n.ctx, s.ID, shared.UpdateScriptRequest{Source: &deep}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = n.c.UpdateScript(n.ctx, s.ID, shared.UpdateScriptRequest{Sandbox: &shallow})
-	wantCode(t, err, 422, shared.CodeValidationFailed)
+	nodetest.WantError(t, err, 422, shared.CodeValidationFailed)
 	unknown := shared.Overrides{"max_fun": 3}
 	_, err = n.c.UpdateScript(n.ctx, s.ID, shared.UpdateScriptRequest{Sandbox: &unknown})
-	if e := wantCode(t, err, 422, shared.CodeUnknownField); e.Detail("field") != "sandbox.max_fun" {
+	if e := nodetest.WantError(t, err, 422, shared.CodeUnknownField); e.Detail("field") != "sandbox.max_fun" {
 		t.Errorf("unknown knob field = %q", e.Detail("field"))
 	}
 	if got, _ := n.c.Script(n.ctx, s.ID); got.Version != 3 || got.Source != deep {
 		t.Errorf("after rejected PATCHes script = v%d %q", got.Version, got.Source)
 	}
 	_, err = n.c.Script(n.ctx, 999)
-	wantCode(t, err, 404, shared.CodeNotFound)
+	nodetest.WantError(t, err, 404, shared.CodeNotFound)
 
 	// ?app= filters, all apps without it, old slugs redirect.
 	mustApp(t, n, "B", "b")
@@ -635,7 +626,7 @@ func TestScripts(t *testing.T) {
 		t.Errorf("Scripts(old slug) = %+v, %v", got, err)
 	}
 	_, err = n.c.Scripts(n.ctx, "zzz")
-	wantCode(t, err, 404, shared.CodeNotFound)
+	nodetest.WantError(t, err, 404, shared.CodeNotFound)
 }
 
 // SPEC §5: a loop of 10,000 with max_operations 500 answers 507; after a
@@ -676,7 +667,7 @@ func TestSandboxChangeTakesEffectOnNextRequest(t *testing.T) {
 		t.Errorf("Execute echo = %d %q, %v", res.Status, res.Body, err)
 	}
 	_, err = n.c.Execute(n.ctx, 999, shared.ExecuteRequest{})
-	wantCode(t, err, 404, shared.CodeNotFound)
+	nodetest.WantError(t, err, 404, shared.CodeNotFound)
 
 	// Any method means any: custom and rarely used ones run the script too.
 	for _, m := range []string{"PURGE", "TRACE", "PROPFIND", "OPTIONS"} {
@@ -755,7 +746,7 @@ func TestRoutes(t *testing.T) {
 	}
 	for _, c := range conflicts {
 		_, err := route(c.method, c.path, c.host)
-		e := wantCode(t, err, 409, shared.CodeRouteConflict)
+		e := nodetest.WantError(t, err, 409, shared.CodeRouteConflict)
 		if fmt.Sprint(e.Details["route_id"]) != fmt.Sprint(c.clash) {
 			t.Errorf("%s %s conflict names route %v, want %d", c.method, c.path, e.Details["route_id"], c.clash)
 		}
@@ -782,7 +773,7 @@ func TestRoutes(t *testing.T) {
 	}
 	for _, c := range invalid {
 		_, err := n.c.CreateRoute(n.ctx, "shop", c.req)
-		if e := wantCode(t, err, 422, c.code); e.Detail("field") != c.field {
+		if e := nodetest.WantError(t, err, 422, c.code); e.Detail("field") != c.field {
 			t.Errorf("CreateRoute(%+v) field = %q, want %q", c.req, e.Detail("field"), c.field)
 		}
 	}
@@ -803,11 +794,11 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("Resolve named host = route %d, %v; want %d", res.Route.ID, err, named.ID)
 	}
 	_, err = n.c.Resolve(n.ctx, "nobody.test", "GET", "/")
-	wantCode(t, err, 404, shared.CodeUnknownHost)
+	nodetest.WantError(t, err, 404, shared.CodeUnknownHost)
 	_, err = n.c.Resolve(n.ctx, "shop.test", "GET", "/nothing")
-	wantCode(t, err, 404, shared.CodeNoRoute)
+	nodetest.WantError(t, err, 404, shared.CodeNoRoute)
 	_, err = n.c.Resolve(n.ctx, "", "GET", "/")
-	wantCode(t, err, 422, shared.CodeValidationFailed)
+	nodetest.WantError(t, err, 422, shared.CodeValidationFailed)
 
 	if err := n.c.DeleteRoute(n.ctx, "shop", users.ID); err != nil {
 		t.Fatal(err)
@@ -815,10 +806,10 @@ func TestRoutes(t *testing.T) {
 	if status, _ := n.get("x.shop.test", "/users/7"); status != 404 {
 		t.Errorf("after delete the data plane answers %d, want 404", status)
 	}
-	wantCode(t, n.c.DeleteRoute(n.ctx, "shop", users.ID), 404, shared.CodeNotFound)
+	nodetest.WantError(t, n.c.DeleteRoute(n.ctx, "shop", users.ID), 404, shared.CodeNotFound)
 	// A route of another app is not found through this one.
 	ors, _ := n.c.Routes(n.ctx, "other")
-	wantCode(t, n.c.DeleteRoute(n.ctx, "shop", ors[0].ID), 404, shared.CodeNotFound)
+	nodetest.WantError(t, n.c.DeleteRoute(n.ctx, "shop", ors[0].ID), 404, shared.CodeNotFound)
 	_ = other
 }
 
@@ -876,7 +867,7 @@ func TestCascadesAndLogs(t *testing.T) {
 	if logs, _ := n.c.Logs(n.ctx, "gone", s1.ID, 0, 0); len(logs) != 3 {
 		t.Errorf("logs of the deleted script = %d, want 3", len(logs))
 	}
-	wantCode(t, n.c.DeleteScript(n.ctx, s1.ID), 404, shared.CodeNotFound)
+	nodetest.WantError(t, n.c.DeleteScript(n.ctx, s1.ID), 404, shared.CodeNotFound)
 
 	// Deleting the app deletes everything of it, and the data plane forgets
 	// its hosts at once.
@@ -884,9 +875,9 @@ func TestCascadesAndLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := n.c.App(n.ctx, "gone")
-	wantCode(t, err, 404, shared.CodeNotFound)
+	nodetest.WantError(t, err, 404, shared.CodeNotFound)
 	_, err = n.c.Script(n.ctx, s2.ID)
-	wantCode(t, err, 404, shared.CodeNotFound)
+	nodetest.WantError(t, err, 404, shared.CodeNotFound)
 	if status, body := n.get("gone.test", "/two"); status != 404 || !strings.Contains(body, shared.CodeUnknownHost) {
 		t.Errorf("deleted app's host = %d %s, want unknown_host", status, body)
 	}
@@ -1098,7 +1089,7 @@ func TestConcurrentTakeoverSpendsTokenOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := n.c.CreateApp(n.ctx, shared.CreateAppRequest{Name: "x", Slug: "prize"})
-	tok := wantCode(t, err, 409, shared.CodeSlugReserved).Detail("confirm_token")
+	tok := nodetest.WantError(t, err, 409, shared.CodeSlugReserved).Detail("confirm_token")
 	const k = 6
 	var wg sync.WaitGroup
 	created := make(chan shared.App, k)
@@ -1133,7 +1124,7 @@ func TestConcurrentScriptPatchesStayValid(t *testing.T) {
 	shallow := shared.Overrides{shared.KnobMaxExprDepth: 8}
 	// The pair really is invalid together.
 	_, err := n.c.CreateScript(n.ctx, shared.CreateScriptRequest{AppID: "race", Name: "probe", Source: deepSrc, Sandbox: shallow})
-	wantCode(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed)
+	nodetest.WantError(t, err, http.StatusUnprocessableEntity, shared.CodeValidationFailed)
 
 	for i := range 20 {
 		s := mustScript(t, n, "race", fmt.Sprintf("s%d", i), shallowSrc)

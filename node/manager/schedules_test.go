@@ -83,7 +83,7 @@ func TestSchedules(t *testing.T) {
 			t.Errorf("another app lists %+v", other)
 		}
 		_, err = n.c.Schedules(n.ctx, "nope")
-		wantCode(t, err, 404, shared.CodeNotFound)
+		nodetest.WantError(t, err, 404, shared.CodeNotFound)
 	})
 
 	t.Run("run now", func(t *testing.T) {
@@ -113,7 +113,7 @@ func TestSchedules(t *testing.T) {
 			t.Errorf("failing run now = %+v, %v", run, err)
 		}
 		_, err = n.c.RunSchedule(n.ctx, "other", s.ID)
-		wantCode(t, err, 404, shared.CodeNotFound)
+		nodetest.WantError(t, err, 404, shared.CodeNotFound)
 	})
 
 	t.Run("env as for handle", func(t *testing.T) {
@@ -145,7 +145,7 @@ func TestSchedules(t *testing.T) {
 
 	t.Run("the script keeps scheduled", func(t *testing.T) {
 		_, err := n.c.UpdateScript(n.ctx, job.ID, shared.UpdateScriptRequest{Source: ptr(hello)})
-		if e := wantCode(t, err, 422, shared.CodeValidationFailed); e.Details["field"] != "source" {
+		if e := nodetest.WantError(t, err, 422, shared.CodeValidationFailed); e.Details["field"] != "source" {
 			t.Errorf("field %v, want source", e.Details["field"])
 		}
 		if sc, _ := n.c.Script(n.ctx, job.ID); sc.Source != nightly {
@@ -157,8 +157,8 @@ func TestSchedules(t *testing.T) {
 		if err := n.c.DeleteSchedule(n.ctx, "jobs", utc.ID); err != nil {
 			t.Fatal(err)
 		}
-		wantCode(t, n.c.DeleteSchedule(n.ctx, "jobs", utc.ID), 404, shared.CodeNotFound)
-		wantCode(t, n.c.DeleteSchedule(n.ctx, "other", s.ID), 404, shared.CodeNotFound)
+		nodetest.WantError(t, n.c.DeleteSchedule(n.ctx, "jobs", utc.ID), 404, shared.CodeNotFound)
+		nodetest.WantError(t, n.c.DeleteSchedule(n.ctx, "other", s.ID), 404, shared.CodeNotFound)
 		// Deleting the script deletes its schedules.
 		if err := n.c.DeleteScript(n.ctx, job.ID); err != nil {
 			t.Fatal(err)
@@ -169,7 +169,7 @@ func TestSchedules(t *testing.T) {
 			}
 		}
 		_, err := n.c.RunSchedule(n.ctx, "jobs", s.ID)
-		wantCode(t, err, 404, shared.CodeNotFound)
+		nodetest.WantError(t, err, 404, shared.CodeNotFound)
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/picloud/picloud/node/nodetest"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -29,7 +30,7 @@ func TestUpdateScriptIfVersion(t *testing.T) {
 	})
 	t.Run("stale version is refused and changes nothing", func(t *testing.T) {
 		_, err := n.c.UpdateScript(n.ctx, s.ID, shared.UpdateScriptRequest{IfVersion: ptr(1), Source: src(`function handle() { return "theirs"; }`)})
-		e := wantCode(t, err, http.StatusConflict, shared.CodeVersionConflict)
+		e := nodetest.WantError(t, err, http.StatusConflict, shared.CodeVersionConflict)
 		if v, ok := shared.ConflictVersion(e); !ok || v != 2 {
 			t.Errorf("current_version = %v (%v), want 2; details %v", v, ok, e.Details)
 		}
@@ -43,7 +44,7 @@ func TestUpdateScriptIfVersion(t *testing.T) {
 	})
 	t.Run("conflict comes before checking the change", func(t *testing.T) {
 		_, err := n.c.UpdateScript(n.ctx, s.ID, shared.UpdateScriptRequest{IfVersion: ptr(1), Source: src("function handle( {")})
-		wantCode(t, err, http.StatusConflict, shared.CodeVersionConflict)
+		nodetest.WantError(t, err, http.StatusConflict, shared.CodeVersionConflict)
 	})
 	t.Run("without if_version the last save wins", func(t *testing.T) {
 		if _, err := n.c.UpdateScript(n.ctx, s.ID, shared.UpdateScriptRequest{Source: src(hello)}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/picloud/picloud/node/nodetest"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -93,6 +94,6 @@ func TestVersionsAndRollback(t *testing.T) {
 	})
 	t.Run("versions of an unknown script", func(t *testing.T) {
 		_, err := n.c.ScriptVersions(n.ctx, sc.ID+100)
-		wantCode(t, err, http.StatusNotFound, shared.CodeNotFound)
+		nodetest.WantError(t, err, http.StatusNotFound, shared.CodeNotFound)
 	})
 }

@@ -113,3 +113,17 @@ func WaitLogs(t testing.TB, c *shared.Client, app string, scriptID int64, n int)
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// WantError fails the test unless err is (or wraps) a *shared.Error with
+// status and code, and returns it for its details.
+func WantError(t testing.TB, err error, status int, code string) *shared.Error {
+	t.Helper()
+	e, ok := shared.AsError(err)
+	if !ok {
+		t.Fatalf("error %v (%T), want *shared.Error %d %s", err, err, status, code)
+	}
+	if e.Status != status || e.Code != code {
+		t.Fatalf("error %d %s (%s), want %d %s", e.Status, e.Code, e.Message, status, code)
+	}
+	return e
+}
