@@ -179,10 +179,13 @@ func withDial(ctx context.Context, d dialInfo) context.Context {
 // each attempt (every A and AAAA record the dialer tries).
 func (c *Client) newTransport() *http.Transport {
 	tr := &http.Transport{
-		Proxy:                  nil, // never a proxy from the environment: it would dial for us
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           16,
-		MaxIdleConnsPerHost:    4,
+		Proxy:             nil, // never a proxy from the environment: it would dial for us
+		ForceAttemptHTTP2: true,
+		// A script proxying one upstream for many concurrent requests
+		// reuses connections instead of dialling one per run; an idle
+		// connection costs two goroutines and its buffers.
+		MaxIdleConns:           64,
+		MaxIdleConnsPerHost:    32,
 		IdleConnTimeout:        30 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ResponseHeaderTimeout:  0, // the run's deadline bounds it
