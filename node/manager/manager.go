@@ -168,6 +168,17 @@ func NewAPI(cfg Config) *API {
 		log:      cfg.Logger,
 		confirms: newConfirmTokens(cfg.Now, ConfirmTTL),
 	}
+	a.router = a.newRouter()
+	a.routes()
+	// Authentication wraps everything, not each route: a route added later
+	// cannot forget it. Roles slot in here.
+	a.handler = a.authenticate(a.withExecute(a.router))
+	return a
+}
+
+// newRouter is the router with the contract's answers for a path or a
+// method it does not know and for a handler that panics.
+func (a *API) newRouter() *httprouter.Router {
 	r := httprouter.New()
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, shared.Errorf(shared.CodeNotFound, "no such endpoint: %s", req.URL.Path))
@@ -182,8 +193,11 @@ func NewAPI(cfg Config) *API {
 		a.log.Error("admin handler panicked", "method", req.Method, "path", req.URL.Path, "panic", v)
 		writeError(w, shared.Errorf(shared.CodeInternal, "internal error"))
 	}
-	a.router = r
+	return r
+}
 
+// routes registers every endpoint of the API but execute: one line each.
+func (a *API) routes() {
 	a.handle(http.MethodGet, shared.PathApps, a.listApps)
 	a.handle(http.MethodPost, shared.PathApps, a.createApp)
 	a.handle(http.MethodGet, shared.PathApp, a.getApp)
@@ -227,13 +241,15 @@ func NewAPI(cfg Config) *API {
 
 	a.handle(http.MethodGet, shared.PathResolve, a.resolve)
 	a.handle(http.MethodGet, shared.PathLogs, a.logs)
+}
 
-	// Execute answers any method, custom ones included (SPEC §3), which
-	// httprouter cannot express: it is dispatched before the router.
+// withExecute dispatches execute before the router: it answers any method,
+// custom ones included (SPEC §3), which httprouter cannot express.
+func (a *API) withExecute(router http.Handler) http.Handler {
 	a.endpoints = append(a.endpoints,
 		Endpoint{Method: shared.MethodAny, Path: shared.PathExecute + ":id"},
 		Endpoint{Method: shared.MethodAny, Path: shared.PathExecute + ":id/*path"})
-	mux := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if rest, ok := strings.CutPrefix(req.URL.Path, shared.PathExecute); ok {
 			id, _, _ := strings.Cut(rest, "/")
 			if err := a.execute(w, req, id); err != nil {
@@ -241,13 +257,8 @@ func NewAPI(cfg Config) *API {
 			}
 			return
 		}
-		r.ServeHTTP(w, req)
+		router.ServeHTTP(w, req)
 	})
-
-	// Authentication wraps everything, not each route: a route added later
-	// cannot forget it. Roles slot in here.
-	a.handler = a.authenticate(mux)
-	return a
 }
 
 // handler is an admin endpoint, as Caddy's handlers are: it writes its
