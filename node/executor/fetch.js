@@ -320,7 +320,7 @@
 				this.#statusText = init.statusText === undefined ? '' : `${init.statusText}`;
 				this.#headers = new Headers(init.headers);
 				let b = toBody(body);
-				if (b !== null && (status === 204 || status === 304)) {
+				if (b !== null && (status === 204 || status === 205 || status === 304)) {
 					throw new TE(`Response: a ${status} response cannot have a body`);
 				}
 				if (typeof b === 'string' && !this.#headers.has('content-type')) {
@@ -362,14 +362,14 @@
 				if (text === undefined) {
 					throw new TE('Response.json: the data cannot be serialised');
 				}
-				const r = new Response(text, init);
-				if (init === undefined || init === null || init.headers === undefined || !r.headers.has('content-type')) {
-					r.headers.set('content-type', 'application/json');
+				init = init === undefined || init === null ? {} : init;
+				const headers = new Headers(init.headers);
+				if (!headers.has('content-type')) {
+					headers.set('content-type', 'application/json');
 				}
-				return r;
+				return new Response(text, { status: init.status, statusText: init.statusText, headers });
 			}
-			static redirect(url, status) {
-				status = status === undefined ? 302 : status;
+			static redirect(url, status = 302) {
 				if (![301, 302, 303, 307, 308].includes(status)) {
 					throw new g.RangeError(`Response.redirect: invalid status ${status}`);
 				}
