@@ -92,15 +92,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 	// before anything runs.
 	var self func() []netip.AddrPort
 	fetcher := egress.New(egress.Config{Self: func() []netip.AddrPort { return self() }})
-	kvs := kv.NewService(kv.ServiceConfig{Store: st, MaxValue: cfg.KVMaxValue, QuotaBytes: cfg.KVMaxAppBytes,
-		Logger: logger.With("component", "kv")})
-	kvCtx, stopKV := context.WithCancel(context.Background())
-	kvDone := make(chan struct{})
-	go func() { defer close(kvDone); kvs.Run(kvCtx) }()
+	kvs, stopKV := startKV(st, cfg, logger.With("component", "kv"))
 	defer func() {
 		if err != nil {
 			stopKV()
-			<-kvDone
 		}
 	}()
 	orch := orchestrator.New(orchestrator.Config{
@@ -118,7 +113,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 	}
 	sched := scheduler.New(scheduler.Config{Store: st, Executor: orch, Logger: logger.With("component", "scheduler")})
 	n = &Node{cfg: cfg, log: logger, identity: id, store: st, orch: orch, sched: sched,
-		kv: kvs, stopKV: func() { stopKV(); <-kvDone }}
+		kv: kvs, stopKV: stopKV}
 
 	adminAPI := manager.New(manager.Config{
 		Store:     st,
@@ -131,31 +126,56 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		Ceiling:   cfg.Ceiling,
 		Logger:    logger.With("component", "manager"),
 	})
-	writeTimeout := time.Duration(cfg.Ceiling.TimeoutMS)*time.Millisecond + writeSlack
+	n.servers(orch, adminAPI)
+	if err := n.listen(id.Cert); err != nil {
+		return nil, err
+	}
+	self = n.listenerAddrs
+	return n, nil
+}
+
+// servers makes the data plane's and the admin API's HTTP servers with
+// their time limits.
+func (n *Node) servers(data, admin http.Handler) {
+	writeTimeout := time.Duration(n.cfg.Ceiling.TimeoutMS)*time.Millisecond + writeSlack
 	n.watch = newConnWatch(connLimits{header: readHeaderTimeout, idle: idleTimeout, active: writeTimeout}, watchTick)
-	n.dataSrv = n.httpServer(closeAfterTransferEncoding(n.withNodeEndpoints(orch)))
+	n.dataSrv = n.httpServer(closeAfterTransferEncoding(n.withNodeEndpoints(data)))
 	n.dataSrv.ConnState = n.watch.connState
-	n.adminSrv = n.httpServer(closeAfterTransferEncoding(n.withNodeEndpoints(adminAPI)))
+	n.adminSrv = n.httpServer(closeAfterTransferEncoding(n.withNodeEndpoints(admin)))
 	n.adminSrv.ReadHeaderTimeout = readHeaderTimeout
 	n.adminSrv.ReadTimeout = readTimeout
 	n.adminSrv.WriteTimeout = writeTimeout
 	n.adminSrv.IdleTimeout = idleTimeout
+}
 
-	if n.dataLn, err = net.Listen("tcp", cfg.Bind); err != nil {
-		return nil, fmt.Errorf("data plane listener %s: %w", cfg.Bind, err)
+// listen binds both listeners, the admin one behind TLS with cert when the
+// configuration asks for it.
+func (n *Node) listen(cert tls.Certificate) error {
+	var err error
+	if n.dataLn, err = net.Listen("tcp", n.cfg.Bind); err != nil {
+		return fmt.Errorf("data plane listener %s: %w", n.cfg.Bind, err)
 	}
-	if n.adminLn, err = net.Listen("tcp", cfg.AdminBind); err != nil {
+	if n.adminLn, err = net.Listen("tcp", n.cfg.AdminBind); err != nil {
 		n.dataLn.Close()
-		return nil, fmt.Errorf("admin listener %s: %w", cfg.AdminBind, err)
+		return fmt.Errorf("admin listener %s: %w", n.cfg.AdminBind, err)
 	}
-	self = n.listenerAddrs
-	if cfg.AdminTLS {
+	if n.cfg.AdminTLS {
 		n.adminLn = tls.NewListener(n.adminLn, &tls.Config{
-			Certificates: []tls.Certificate{id.Cert},
+			Certificates: []tls.Certificate{cert},
 			MinVersion:   tls.VersionTLS12,
 		})
 	}
-	return n, nil
+	return nil
+}
+
+// startKV runs the KV service (its group-commit writer) until the
+// returned stop, which waits for it to finish.
+func startKV(st *store.Store, cfg Config, logger *slog.Logger) (*kv.Service, func()) {
+	kvs := kv.NewService(kv.ServiceConfig{Store: st, MaxValue: cfg.KVMaxValue, QuotaBytes: cfg.KVMaxAppBytes, Logger: logger})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); kvs.Run(ctx) }()
+	return kvs, func() { cancel(); <-done }
 }
 
 // listenerAddrs are the addresses the node's listeners are bound to.
