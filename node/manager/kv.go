@@ -57,7 +57,7 @@ func (a *API) listKV(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 // kvKey is the key of a /kv/{key} URL, unescaped from the raw path, so
 // that an escaped "/" or "%" in a key arrives as itself.
 func kvKey(r *http.Request) (string, error) {
-	_, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), "/api/v1/admin/apps/"), "/")
+	_, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), shared.PathApps+"/"), "/")
 	key, err := url.PathUnescape(strings.TrimPrefix(rest, "kv/"))
 	if err != nil {
 		return "", shared.Validation("key", "the key is not URL path-escaped: %v", err)
