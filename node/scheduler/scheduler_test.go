@@ -104,9 +104,6 @@ func (n *node) script(name, source string, sandbox shared.Overrides) shared.Scri
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	if err := n.orch.Rebuild(n.ctx); err != nil {
-		n.t.Fatal(err)
-	}
 	return sc
 }
 
@@ -116,7 +113,6 @@ func (n *node) schedule(scriptID int64, cron, tz string) shared.Schedule {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	n.sched.Reload(n.ctx)
 	return s
 }
 
@@ -294,6 +290,8 @@ func TestNeverOverlapsItself(t *testing.T) {
 	}
 }
 
+// Changes reach the scheduler from the store's subscription alone: nothing
+// here calls Reload.
 func TestReloadTakesChangesAtTheNextTick(t *testing.T) {
 	n := newNode(t)
 	a := n.script("a", printTick, nil)
@@ -306,7 +304,6 @@ func TestReloadTakesChangesAtTheNextTick(t *testing.T) {
 	if err := n.store.DeleteSchedule(n.ctx, n.app.ID, sa.ID); err != nil {
 		t.Fatal(err)
 	}
-	n.sched.Reload(n.ctx)
 	n.settle()
 	n.advance(time.Minute) // b: 12:02, a no more
 
