@@ -67,6 +67,7 @@ func (sb *sandbox) installWeb(g *goja.Object) error {
 		"digest":         sb.digest,
 		"hmac":           sb.hmac,
 		"hmacVerify":     sb.hmacVerify,
+		"equal":          sb.equal,
 	} {
 		if err := n.Set(name, fn); err != nil {
 			return err

@@ -739,6 +739,17 @@
 					return n.hmacVerify(k.algorithm.hash.name, k.raw, 0, abByteLength.call(k.raw), b, off, len, sb, soff, slen);
 				});
 			},
+			// Cloudflare Workers' extension, for code written for Workers:
+			// compares two buffers of equal length in constant time.
+			timingSafeEqual(a, b) {
+				need(arguments, 2, "Failed to execute 'timingSafeEqual' on 'SubtleCrypto'");
+				const [ab, aoff, alen] = view(a, "Failed to execute 'timingSafeEqual' on 'SubtleCrypto': the first argument");
+				const [bb, boff, blen] = view(b, "Failed to execute 'timingSafeEqual' on 'SubtleCrypto': the second argument");
+				if (alen !== blen) {
+					throw new g.TypeError("Failed to execute 'timingSafeEqual' on 'SubtleCrypto': the buffers differ in length");
+				}
+				return n.equal(ab, aoff, alen, bb, boff, blen);
+			},
 		};
 		for (const name of keysOf(subtleMethods)) {
 			defProp(SubtleCrypto.prototype, name, { value: subtleMethods[name], ...hidden, enumerable: true });

@@ -117,6 +117,8 @@ func TestWebGlobals(t *testing.T) {
 			bytes[0] ^= 1;
 			const bad = await crypto.subtle.verify("HMAC", key, bytes, enc.encode(t + "." + payload));
 			return [ok, bad, await crypto.subtle.verify("HMAC", key, bytes.subarray(0, 4), enc.encode(payload))].join()`, "true,false,false"},
+		{"timingSafeEqual (Workers)", `const e = new TextEncoder(); const out = [crypto.subtle.timingSafeEqual(e.encode("abc"), e.encode("abc")), crypto.subtle.timingSafeEqual(e.encode("abc"), e.encode("abd")).toString()];
+			try { crypto.subtle.timingSafeEqual(e.encode("a"), e.encode("ab")) } catch (err) { out.push(err.name) } return out.join()`, "true,false,TypeError"},
 		{"crypto shapes", `return [Object.prototype.toString.call(crypto), Object.prototype.toString.call(crypto.subtle), crypto.subtle instanceof SubtleCrypto, typeof Crypto].join(" ")`,
 			"[object Crypto] [object SubtleCrypto] true function"},
 		{"illegal constructors", `const out = []; for (const C of [Crypto, SubtleCrypto, CryptoKey]) { try { new C() } catch (e) { out.push(e.name) } } return out.join()`, "TypeError,TypeError,TypeError"},

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/subtle"
 	"fmt"
 	"hash"
 
@@ -83,4 +84,12 @@ func (sb *sandbox) mac(call goja.FunctionCall) []byte {
 func (sb *sandbox) hmacVerify(call goja.FunctionCall) goja.Value {
 	sig := sb.bytesArg(call, 7)
 	return sb.rt.ToValue(hmac.Equal(sb.mac(call), sig))
+}
+
+// equal(a..., b...) compares two views of equal length in constant time
+// (crypto.subtle.timingSafeEqual).
+func (sb *sandbox) equal(call goja.FunctionCall) goja.Value {
+	a, b := sb.bytesArg(call, 0), sb.bytesArg(call, 3)
+	sb.chargeBytes(len(a), hashBytesPerOp)
+	return sb.rt.ToValue(subtle.ConstantTimeCompare(a, b) == 1)
 }
