@@ -3,6 +3,12 @@ package shared
 import (
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -61,5 +67,49 @@ func TestStatusOfEveryCode(t *testing.T) {
 	}
 	if got := Errorf(CodeInternal, "starting").WithStatus(503); got.Status != 503 || got.Code != CodeInternal {
 		t.Errorf("WithStatus = %d %s, want 503 internal", got.Status, got.Code)
+	}
+}
+
+// A code declared anywhere in the package without a line in the status
+// table would answer 500 without anyone deciding so.
+func TestEveryCodeHasAStatus(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			vs, ok := n.(*ast.ValueSpec)
+			if !ok {
+				return true
+			}
+			for i, id := range vs.Names {
+				if !strings.HasPrefix(id.Name, "Code") || i >= len(vs.Values) {
+					continue
+				}
+				lit, ok := vs.Values[i].(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					continue
+				}
+				code, _ := strconv.Unquote(lit.Value)
+				seen++
+				if _, ok := statuses[code]; !ok {
+					t.Errorf("%s (%s, %s) has no status in the table", id.Name, code, name)
+				}
+			}
+			return true
+		})
+	}
+	if seen < len(statuses) {
+		t.Errorf("found %d codes, fewer than the table's %d", seen, len(statuses))
 	}
 }
