@@ -2,6 +2,11 @@ package store
 
 import (
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -178,5 +183,50 @@ func TestScheduleRunsAreNotConfiguration(t *testing.T) {
 	}
 	if got := rec.take(); len(got) != 0 {
 		t.Errorf("recording a run published %v", got)
+	}
+}
+
+// unpublished are the functions that may write without publishing: state
+// the node records about itself or app data, not configuration. A new
+// write of configuration goes through change instead of joining this list.
+var unpublished = map[string]bool{
+	"change":            true, // publishes after its write
+	"seed":              true, // runs inside Open, before anyone can subscribe
+	"RecordScheduleRun": true,
+	"ApplyKV":           true,
+	"ExpireKV":          true,
+}
+
+func TestConfigurationWritesArePublished(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil || unpublished[fd.Name.Name] {
+				continue
+			}
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "write" {
+					t.Errorf("%s: %s writes through write, not change: its change is never published (%s)",
+						name, fd.Name.Name, fset.Position(call.Pos()))
+				}
+				return true
+			})
+		}
 	}
 }
