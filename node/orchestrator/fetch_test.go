@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/picloud/picloud/node/egress"
+	"github.com/picloud/picloud/node/executor"
 )
 
 // slowUpstream answers /hang once released, and / at once.
@@ -157,5 +158,25 @@ func TestWaitingFetchesDoNotStallOtherApps(t *testing.T) {
 		if s != "200 upstream /hang" {
 			t.Fatalf("a waiting run answered %q", s)
 		}
+	}
+}
+
+// A scheduled run fetches through its app's allowlist as a request's does,
+// and its log counts the fetch.
+func TestScheduledRunFetches(t *testing.T) {
+	up := startSlowUpstream(t)
+	n := newNode(t, withEgress)
+	a := n.app("jobs")
+	sc := n.script(a.ID, "ping", fmt.Sprintf(`async function scheduled() { console.log(await (await fetch(%q)).text()) }`, up.URL+"/"), nil)
+	if _, err := n.store.SetEgress(n.ctx, a.ID, []string{"127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	n.rebuild()
+	l, err := n.orch.RunScheduled(n.ctx, sc.ID, executor.ScheduledEvent{Cron: "* * * * *", ScheduledTime: time.Now(), Timezone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Status != 200 || l.Output != "upstream /\n" || l.Subrequests != 1 {
+		t.Fatalf("status %d output %q subrequests %d error %q", l.Status, l.Output, l.Subrequests, l.Error)
 	}
 }
