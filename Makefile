@@ -28,6 +28,7 @@ fuzz:
 .PHONY: bench bench-wrk bench-short bench-fetch load crash
 bench:
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench bench
+	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench fetch
 
 # The same with wrk as the client of the closed-loop rounds (issue 14).
 bench-wrk:
