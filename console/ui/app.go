@@ -87,6 +87,8 @@ func New(a fyne.App, win fyne.Window, opts Options) *Console {
 	split := container.NewHSplit(c.nodes.view(), main)
 	split.Offset = 0.24
 	win.SetContent(split)
+	win.SetCloseIntercept(c.closeRequested)
+	win.Canvas().AddShortcut(saveShortcut, c.saveTyped)
 	c.showWelcome()
 	c.nodes.start()
 	return c
@@ -137,7 +139,8 @@ func (c *Console) setCrumbs(crumbs ...crumb) {
 			objs = append(objs, widget.NewLabel("›"))
 		}
 		if cr.open != nil && i < len(crumbs)-1 {
-			b := widget.NewButton(cr.label, cr.open)
+			open := cr.open
+			b := widget.NewButton(cr.label, func() { c.leave(open) })
 			b.Importance = widget.LowImportance
 			objs = append(objs, b)
 		} else {

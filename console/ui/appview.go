@@ -26,6 +26,7 @@ type appView struct {
 
 	tabs     *container.AppTabs
 	sections []section
+	shown    string // the tab on screen, as selected last
 	overview *overviewTab
 	scripts  *scriptsTab
 	domains  *domainsTab
@@ -84,6 +85,7 @@ func (nv *nodeView) showApp(a shared.App) {
 	for _, s := range v.sections {
 		v.tabs.Append(container.NewTabItem(s.name, s.view))
 	}
+	v.shown = v.sections[0].name
 	v.tabs.OnSelected = func(t *container.TabItem) { v.selected(t.Text) }
 	v.showCrumbs()
 	v.setApp(a)
@@ -113,7 +115,20 @@ type section struct {
 }
 
 // selected reloads a tab when it is shown, so it never shows stale data.
+// Leaving a script with unsaved edits goes back to it and asks first.
 func (v *appView) selected(tab string) {
+	if v.shown == "Scripts" && tab != "Scripts" && v.scripts.detail != nil && v.scripts.detail.dirty() {
+		v.shown = "" // the reselect below is not a visit
+		v.Select("Scripts")
+		v.shown = "Scripts"
+		v.scripts.detail.askSave(func() { v.Select(tab) })
+		return
+	}
+	if v.shown == "" && tab == "Scripts" && v.scripts.detail != nil {
+		v.updateCrumbs()
+		return
+	}
+	v.shown = tab
 	for _, s := range v.sections {
 		if s.name == tab {
 			s.reload()

@@ -31,6 +31,8 @@ type harness struct {
 	node *nodetest.Node
 	reg  *registry.Registry
 	id   string
+	// closed is set when the window closes.
+	closed bool
 }
 
 func start(t *testing.T, opts ...func(*server.Config)) *harness {
@@ -49,6 +51,7 @@ func start(t *testing.T, opts ...func(*server.Config)) *harness {
 	c := New(a, win, Options{Registry: reg, Browser: b, Probe: -1, Post: q.post})
 	t.Cleanup(c.Close)
 	h := &harness{t: t, ui: q, c: c, win: win, node: node, reg: reg}
+	win.SetOnClosed(func() { h.closed = true })
 	c.AddAddress(node.AdminURL)
 	h.wait()
 	for _, e := range c.nodes.list.Sorted() {
@@ -417,6 +420,8 @@ func TestSaveShowsSyntaxErrorLine(t *testing.T) {
 		t.Errorf("a source with a syntax error was stored (version %d)", got.Version)
 	}
 	v.Select("Domains")
+	h.wait()
+	test.Tap(h.dialogButton("Discard")) // the broken edit is unsaved: leaving asks
 	h.wait()
 	if bc := strings.Join(h.c.Breadcrumb(), " › "); bc != "test-node › Syn (syn)" {
 		t.Errorf("breadcrumb on another tab = %q", bc)

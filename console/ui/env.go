@@ -13,6 +13,9 @@ type env struct {
 	// post runs a function on the UI goroutine (for timers and goroutines
 	// of the view's own; call already hands results back there).
 	post func(func())
+	// leave runs a way off the current screen once the user has saved or
+	// discarded unsaved edits (Console.leave).
+	leave func(then func())
 }
 
 // info shows a message in the status bar.

@@ -123,7 +123,7 @@ func (l *nodeList) render() {
 
 func (l *nodeList) row(e *nodes.Entry) fyne.CanvasObject {
 	entry := e
-	name := widget.NewButtonWithIcon(e.Title(), theme.ComputerIcon(), func() { l.open(entry) })
+	name := widget.NewButtonWithIcon(e.Title(), theme.ComputerIcon(), func() { l.c.leave(func() { l.open(entry) }) })
 	name.Alignment = widget.ButtonAlignLeading
 	if l.sel == e.Key {
 		name.Importance = widget.HighImportance
@@ -243,7 +243,7 @@ func (l *nodeList) open(e *nodes.Entry) {
 	}
 	n, _ := l.c.reg.Get(e.ID)
 	c := l.c
-	c.openNode(&nodeView{c: c, entry: e, env: env{tasks: c.tasks, client: l.client(e, n.Token), win: c.win, post: c.opts.Post}})
+	c.openNode(&nodeView{c: c, entry: e, env: env{tasks: c.tasks, client: l.client(e, n.Token), win: c.win, post: c.opts.Post, leave: c.leave}})
 }
 
 // OpenNode opens a paired node by id.

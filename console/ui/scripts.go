@@ -148,7 +148,8 @@ type scriptDetail struct {
 	view   fyne.CanvasObject
 
 	title     *widget.Label
-	editor    *widget.Entry
+	editor    *codeEntry
+	dialog    dialog.Dialog // the last dialog it opened (tests)
 	saveMsg   *widget.Label
 	inner     *container.AppTabs
 	run       runPanel
@@ -183,17 +184,18 @@ type runPanel struct {
 
 func newScriptDetail(t *scriptsTab, d scriptData) *scriptDetail {
 	s := &scriptDetail{t: t, script: d.script, info: d.sandbox, knobs: make(map[string]*knobField)}
-	back := widget.NewButtonWithIcon("Scripts", theme.NavigateBackIcon(), t.showList)
+	back := widget.NewButtonWithIcon("Scripts", theme.NavigateBackIcon(), func() { t.v.leave(t.showList) })
 	s.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), s.save)
 	save.Importance = widget.HighImportance
 	del := widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), s.confirmDelete)
 	del.Importance = widget.LowImportance
 
-	s.editor = widget.NewMultiLineEntry()
-	s.editor.TextStyle = fyne.TextStyle{Monospace: true}
+	s.editor = newCodeEntry()
 	s.editor.SetMinRowsVisible(18)
 	s.editor.SetText(d.script.Source)
+	s.editor.onSave = s.save
+	s.editor.OnChanged = func(string) { s.showTitle() }
 	s.saveMsg = newMsg()
 
 	editorPane := container.NewBorder(container.NewBorder(nil, nil, back, container.NewHBox(save, del), s.title),
@@ -215,7 +217,7 @@ func newScriptDetail(t *scriptsTab, d scriptData) *scriptDetail {
 
 func (s *scriptDetail) setScript(sc shared.Script) {
 	s.script = sc
-	s.title.SetText(fmt.Sprintf("%s · version %d", sc.Name, sc.Version))
+	s.showTitle()
 	for _, k := range shared.Knobs {
 		f := s.knobs[k]
 		if f == nil {
@@ -244,25 +246,6 @@ func (s *scriptDetail) reload() {
 		s.setScript(d.script)
 		s.renderRoutes(d.routes, d.domains)
 	}, nil)
-}
-
-// save stores the source. A syntax error is shown at its line and column,
-// and the cursor jumps there.
-func (s *scriptDetail) save() {
-	v := s.t.v
-	src := s.editor.Text
-	req := shared.UpdateScriptRequest{Source: &src}
-	id := s.script.ID
-	call(v.tasks, "save script", func(ctx context.Context) (shared.Script, error) {
-		return v.client.UpdateScript(ctx, id, req)
-	}, func(sc shared.Script) {
-		s.setScript(sc)
-		s.checkEnv()
-		s.setSaveMsg(fmt.Sprintf("Saved version %d.", sc.Version), widget.SuccessImportance)
-	}, func(err error) bool {
-		s.setSaveMsg(s.sourceError(err), widget.DangerImportance)
-		return true
-	})
 }
 
 func (s *scriptDetail) setSaveMsg(msg string, imp widget.Importance) {
