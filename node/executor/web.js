@@ -26,8 +26,22 @@
 
 		// Internal state of every object made here, out of the scripts'
 		// reach; the WeakMap lets it go with its object.
+		// No state in slots may reach an object that is a key of it: goja's
+		// WeakMap holds values strongly while their key lives, and every
+		// value reaches the map itself through its runtime, so such a state
+		// would keep its objects for the runtime's life. URL and
+		// URLSearchParams, which point at each other, keep their state in
+		// private fields instead (urlSlot, paramsSlot).
 		const slots = new g.WeakMap();
+		let urlSlot, paramsSlot, newParams, isURLObject;
+		const internal = {}; // lets the classes construct instances whose state they set
 		const slot = (o, what) => {
+			if (what === 'URL') {
+				return urlSlot(o);
+			}
+			if (what === 'URLSearchParams') {
+				return paramsSlot(o);
+			}
 			const s = typeof o === 'object' && o !== null ? slots.get(o) : undefined;
 			if (s === undefined || s.kind !== what) {
 				throw new g.TypeError(`Illegal invocation: not a ${what}`);
@@ -112,13 +126,27 @@
 		const F = { href: 0, origin: 1, protocol: 2, username: 3, password: 4, host: 5, hostname: 6, port: 7, pathname: 8, search: 9, hash: 10 };
 		const parseURL = (url, base) => n.urlParse(str(url), base === undefined ? undefined : str(base));
 		class URL {
+			#s;
 			constructor(url, base) {
+				if (url === internal) {
+					this.#s = base;
+					return;
+				}
 				need(arguments, 1, "Failed to construct 'URL'");
 				const r = parseURL(url, base);
 				if (r === null) {
 					throw new g.TypeError(`Invalid URL: ${str(url)}`);
 				}
-				slots.set(this, { kind: 'URL', r, query: null });
+				this.#s = { kind: 'URL', r, q: null };
+			}
+			static {
+				urlSlot = (o) => {
+					if (typeof o !== 'object' || o === null || !(#s in o)) {
+						throw new g.TypeError('Illegal invocation: not a URL');
+					}
+					return o.#s;
+				};
+				isURLObject = (o) => #s in o;
 			}
 			static canParse(url, base) {
 				need(arguments, 1, "Failed to execute 'canParse' on 'URL'");
@@ -130,9 +158,7 @@
 				if (r === null) {
 					return null;
 				}
-				const u = create(URL.prototype);
-				slots.set(u, { kind: 'URL', r, query: null });
-				return u;
+				return new URL(internal, { kind: 'URL', r, q: null });
 			}
 			get href() { return slot(this, 'URL').r[F.href]; }
 			set href(v) {
@@ -147,11 +173,10 @@
 			get origin() { return slot(this, 'URL').r[F.origin]; }
 			get searchParams() {
 				const s = slot(this, 'URL');
-				if (s.query === null) {
-					s.query = create(URLSearchParams.prototype);
-					slots.set(s.query, { kind: 'URLSearchParams', list: n.formParse(s.r[F.search].slice(1)), url: s });
+				if (s.q === null) {
+					s.q = newParams({ kind: 'URLSearchParams', list: n.formParse(s.r[F.search].slice(1)), url: s });
 				}
-				return s.query;
+				return s.q;
 			}
 			toString() { return slot(this, 'URL').r[F.href]; }
 			toJSON() { return slot(this, 'URL').r[F.href]; }
@@ -174,8 +199,8 @@
 		enumerable(URL.prototype, accessors);
 		// queryChanged keeps a URL's searchParams in step with its query.
 		const queryChanged = (s) => {
-			if (s.query !== null) {
-				slots.get(s.query).list = n.formParse(s.r[F.search].slice(1));
+			if (s.q !== null) {
+				paramsSlot(s.q).list = n.formParse(s.r[F.search].slice(1));
 			}
 		};
 		define('URL', URL, 'URL');
@@ -183,7 +208,12 @@
 		// ---- URLSearchParams ----
 		// The list is flat: name0, value0, name1, value1, ...
 		class URLSearchParams {
-			constructor(init = '') {
+			#s;
+			constructor(init = '', state = undefined) {
+				if (init === internal) {
+					this.#s = state;
+					return;
+				}
 				const list = [];
 				if (typeof init === 'object' && init !== null || typeof init === 'function') {
 					const it = init[iterator];
@@ -217,14 +247,25 @@
 							list.push(k, str(init[k]));
 						}
 					}
-					slots.set(this, { kind: 'URLSearchParams', list, url: null });
+					this.#s = { kind: 'URLSearchParams', list, url: null };
 					return;
 				}
 				let s = str(init);
 				if (s[0] === '?') {
 					s = s.slice(1);
 				}
-				slots.set(this, { kind: 'URLSearchParams', list: n.formParse(s), url: null });
+				this.#s = { kind: 'URLSearchParams', list: n.formParse(s), url: null };
+			}
+			static {
+				paramsSlot = (o) => {
+					if (typeof o !== 'object' || o === null || !(#s in o)) {
+						throw new g.TypeError('Illegal invocation: not a URLSearchParams');
+					}
+					return o.#s;
+				};
+				newParams = (state) => new URLSearchParams(internal, state);
+				const isURL = isURLObject;
+				isURLObject = (o) => isURL(o) || #s in o;
 			}
 			get size() { return slot(this, 'URLSearchParams').list.length / 2; }
 			append(name, value) {
@@ -517,6 +558,9 @@
 				let out;
 				if (slots.has(v)) {
 					throw cloneError(`a ${slots.get(v).kind}`);
+				}
+				if (isURLObject(v)) {
+					throw cloneError(`a ${objToString.call(v).slice(8, -1)}`);
 				}
 				switch (kindOf(v)) {
 				case 'Array':
