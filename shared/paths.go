@@ -48,6 +48,7 @@ const (
 
 	PathResolve = "/api/v1/admin/resolve"
 	PathLogs    = PathApp + "/logs"
+	PathTail    = PathApp + "/tail"
 
 	// PathExecute starts every execute URL: PathExecute + "{id}[/path]",
 	// for any method.

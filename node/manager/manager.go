@@ -95,6 +95,9 @@ type Config struct {
 	Schedules Scheduler
 	// KV is the apps' key-value storage; nil answers its endpoints 404.
 	KV KV
+	// Tails opens live tails of execution logs (the orchestrator); nil
+	// answers the tail endpoint 404.
+	Tails Tailer
 	// Token returns the admin token in force; it is asked on every request,
 	// so a rotation takes effect at once. An empty token refuses everyone.
 	Token func() string
@@ -127,6 +130,7 @@ type API struct {
 	data     DataPlane
 	sched    Scheduler
 	kv       KV
+	tails    Tailer
 	now      func() time.Time
 	token    func() string
 	defaults shared.Limits
@@ -161,6 +165,7 @@ func NewAPI(cfg Config) *API {
 		data:     cfg.Data,
 		sched:    cfg.Schedules,
 		kv:       cfg.KV,
+		tails:    cfg.Tails,
 		now:      cfg.Now,
 		token:    cfg.Token,
 		defaults: cfg.Defaults,
@@ -241,6 +246,7 @@ func (a *API) routes() {
 
 	a.handle(http.MethodGet, shared.PathResolve, a.resolve)
 	a.handle(http.MethodGet, shared.PathLogs, a.logs)
+	a.handle(http.MethodGet, shared.PathTail, a.tailLogs)
 }
 
 // withExecute dispatches execute before the router: it answers any method,

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/picloud/picloud/node/tail"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -73,6 +74,7 @@ type logWriter struct {
 	slack     int // logs an app may gain over retention before it is pruned
 	log       *slog.Logger
 	ch        chan shared.Log
+	tails     *tail.Hub          // live tails see every entry, queued or not; nil for none
 	closing   chan struct{}      // closed by close: the writer stops waiting for the interval
 	flushes   chan chan struct{} // flush requests, each closed once what was queued before it is written
 	done      chan struct{}
@@ -125,6 +127,9 @@ func capLogText(s string) string {
 // record queues one entry. It never blocks for more than enqueueWait.
 func (l *logWriter) record(e shared.Log) {
 	e.Error, e.Output = capLogText(e.Error), capLogText(e.Output)
+	if l.tails != nil {
+		l.tails.Publish(e)
+	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {

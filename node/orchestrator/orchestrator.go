@@ -20,6 +20,7 @@ import (
 
 	"github.com/picloud/picloud/node/executor"
 	"github.com/picloud/picloud/node/store"
+	"github.com/picloud/picloud/node/tail"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -97,6 +98,7 @@ type Orchestrator struct {
 	maxBody  int64
 	log      *slog.Logger
 	logs     *logWriter
+	tails    *tail.Hub // live tails, fed by logs.record
 	egress   Egress
 	kv       KV
 	// unsubscribe ends the store subscription that rebuilds after changes.
@@ -125,7 +127,9 @@ func New(cfg Config) *Orchestrator {
 	if cfg.Ceiling == (shared.Limits{}) {
 		cfg.Ceiling = shared.BuiltinCeiling()
 	}
+	tails := tail.New()
 	o := &Orchestrator{
+		tails:    tails,
 		store:    cfg.Store,
 		exec:     cfg.Executor,
 		defaults: cfg.Defaults,
@@ -136,6 +140,7 @@ func New(cfg Config) *Orchestrator {
 		egress:   cfg.Egress,
 		kv:       cfg.KV,
 	}
+	o.logs.tails = tails
 	o.unsubscribe = cfg.Store.Subscribe(o.changed)
 	return o
 }
@@ -176,6 +181,7 @@ func (o *Orchestrator) Rebuild(ctx context.Context) error {
 	old := o.current.Swap(snap)
 	o.forgetDeleted(old, snap)
 	o.retainEgress(data)
+	o.endDeletedTails(old, snap)
 	o.log.Debug("routing table rebuilt", "apps", len(snap.apps), "scripts", len(snap.scripts),
 		"routes", len(data.Routes), "took", time.Since(start))
 	return nil
@@ -221,6 +227,7 @@ func (o *Orchestrator) FlushLogs(ctx context.Context) error {
 
 func (o *Orchestrator) Close(ctx context.Context) error {
 	o.unsubscribe()
+	o.tails.Close()
 	return o.logs.close(ctx)
 }
 

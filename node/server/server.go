@@ -121,6 +121,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		Data:      orch,
 		Schedules: sched,
 		KV:        kvs,
+		Tails:     orch,
 		Token:     id.Tokens.Token,
 		Defaults:  defaults,
 		Ceiling:   cfg.Ceiling,
@@ -146,6 +147,7 @@ func (n *Node) servers(data, admin http.Handler) {
 	n.adminSrv.ReadTimeout = readTimeout
 	n.adminSrv.WriteTimeout = writeTimeout
 	n.adminSrv.IdleTimeout = idleTimeout
+	n.adminSrv.RegisterOnShutdown(n.orch.EndTails) // open tails would hold Shutdown for its whole grace
 }
 
 // listen binds both listeners, the admin one behind TLS with cert when the
