@@ -49,6 +49,7 @@ type Console struct {
 	tasks  *tasks
 
 	status   *widget.Label
+	banner   *widget.Label // "offline — last updated …" over a node's stale data
 	activity *widget.Activity
 	crumbs   *fyne.Container
 	content  *fyne.Container
@@ -56,6 +57,11 @@ type Console struct {
 	nodes *nodeList
 	// cur is the node the content area shows, nil on the welcome screen.
 	cur *nodeView
+
+	// errWhat names the call whose error the status bar shows ("" when it
+	// shows none); errNet says it failed without an answer from the node.
+	errWhat string
+	errNet  bool
 }
 
 // New builds the console into win. Call Close when the window closes.
@@ -78,11 +84,21 @@ func New(a fyne.App, win fyne.Window, opts Options) *Console {
 	c.tasks = newTasks(ctx, opts.Post, c.activity, c.report)
 	c.crumbs = container.NewHBox()
 	c.content = container.NewStack()
+	c.banner = widget.NewLabel("")
+	c.banner.Importance = widget.WarningImportance
+	c.banner.Wrapping = fyne.TextWrapWord
+	c.banner.Hide()
 
 	c.nodes = newNodeList(c)
 	c.tasks.netErr = c.nodes.reprobe
+	c.tasks.failed = func(what string, network bool) { c.errWhat, c.errNet = what, network }
+	c.tasks.succeeded = func(what string) {
+		if c.errWhat == what { // the same action now worked: its error is history
+			c.report("", false)
+		}
+	}
 	top := container.NewBorder(nil, nil, nil, c.activity, c.crumbs)
-	main := container.NewBorder(container.NewVBox(top, widget.NewSeparator()),
+	main := container.NewBorder(container.NewVBox(top, widget.NewSeparator(), c.banner),
 		container.NewVBox(widget.NewSeparator(), c.status), nil, nil, c.content)
 	split := container.NewHSplit(c.nodes.view(), main)
 	split.Offset = 0.24
@@ -106,6 +122,7 @@ func (c *Console) Status() string { return c.status.Text }
 
 // report shows a message in the status bar; errors stand out.
 func (c *Console) report(msg string, isErr bool) {
+	c.errWhat, c.errNet = "", false
 	c.status.SetText(msg)
 	if isErr {
 		c.status.Importance = widget.DangerImportance
@@ -167,8 +184,39 @@ func (c *Console) Breadcrumb() []string {
 	return out
 }
 
+// showBanner marks the open node's screens as stale while it is offline.
+func (c *Console) showBanner() {
+	text := ""
+	if c.cur != nil && c.cur.entry.Probed && !c.cur.entry.Online {
+		text = "⚠ " + c.cur.entry.Title() + " is offline: what you see may be out of date."
+		if !c.cur.lastAnswer.IsZero() {
+			text = "⚠ " + c.cur.entry.Title() + " is offline — last updated " + c.cur.lastAnswer.Format("15:04:05") + "."
+		}
+	}
+	showMsg(c.banner, text, widget.WarningImportance)
+}
+
+// Banner returns the offline banner's text, "" while hidden.
+func (c *Console) Banner() string {
+	if !c.banner.Visible() {
+		return ""
+	}
+	return c.banner.Text
+}
+
+// reconnected clears an error that said the node could not be reached.
+func (c *Console) reconnected() {
+	if c.errNet {
+		c.report("", false)
+	}
+}
+
 func (c *Console) showWelcome() {
+	if c.cur != nil {
+		c.cur.close()
+	}
 	c.cur = nil
+	c.showBanner()
 	title := widget.NewLabelWithStyle("PiCloud console", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	msg := widget.NewLabel("Pick a node on the left. Nodes on this network appear by themselves;\n" +
 		"use “Add node” to type an address (host:port) by hand.")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -19,19 +20,36 @@ import (
 // nodeView is the selected, paired node: its apps and everything below.
 type nodeView struct {
 	env
-	c     *Console
-	entry *nodes.Entry
+	c      *Console
+	entry  *nodes.Entry
+	ctx    context.Context // ends when another node (or none) is shown
+	cancel context.CancelFunc
+	// lastAnswer is when the node last answered a call of these views.
+	lastAnswer time.Time
 
 	apps *appsView
 	app  *appView // open app, nil on the apps list
 }
 
 func (c *Console) openNode(nv *nodeView) {
-	if c.cur != nil && c.cur.app != nil {
-		c.cur.app.close()
+	if c.cur != nil {
+		c.cur.close()
+	}
+	nv.ctx, nv.cancel = context.WithCancel(c.ctx)
+	nv.tasks = c.tasks.within(nv.ctx)
+	nv.tasks.answered = func() {
+		nv.lastAnswer = time.Now()
+		c.showBanner()
 	}
 	c.cur = nv
 	nv.showApps()
+}
+
+func (nv *nodeView) close() {
+	if nv.app != nil {
+		nv.app.close()
+	}
+	nv.cancel()
 }
 
 func (nv *nodeView) crumb() crumb {

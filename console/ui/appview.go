@@ -47,7 +47,7 @@ func (c *Console) OpenApp(ref string) {
 }
 
 func (nv *nodeView) openApp(ref string) {
-	call(nv.tasks, "open app "+ref, func(ctx context.Context) (shared.App, error) {
+	call(nv.tasks, "open app", func(ctx context.Context) (shared.App, error) {
 		return nv.client.App(ctx, ref)
 	}, func(a shared.App) {
 		if nv.c.cur == nv { // the user may have moved to another node meanwhile
@@ -60,8 +60,9 @@ func (nv *nodeView) showApp(a shared.App) {
 	if nv.app != nil {
 		nv.app.close()
 	}
-	ctx, cancel := context.WithCancel(nv.c.ctx)
+	ctx, cancel := context.WithCancel(nv.ctx)
 	v := &appView{env: nv.env, nv: nv, ref: strconv.FormatInt(a.ID, 10), app: a, ctx: ctx, cancel: cancel}
+	v.tasks = nv.tasks.within(ctx)
 	nv.app = v
 	v.overview = newOverviewTab(v)
 	v.scripts = newScriptsTab(v)
@@ -127,6 +128,9 @@ func (v *appView) selected(tab string) {
 	if v.shown == "" && tab == "Scripts" && v.scripts.detail != nil {
 		v.updateCrumbs()
 		return
+	}
+	if v.shown != tab {
+		v.nv.c.navigated()
 	}
 	v.shown = tab
 	for _, s := range v.sections {

@@ -26,28 +26,48 @@ const (
 
 // tasks runs network calls off the UI goroutine. While any call is in
 // flight the activity indicator spins; results and errors are handed back
-// on the UI goroutine with fyne.Do.
+// on the UI goroutine with fyne.Do. Each view runs its calls through its
+// own tasks (within): once the view closes, its calls are cancelled and
+// their answers dropped, so a screen the user left never reports into the
+// one they are on (a deleted app's Logs poll, a slow load).
 type tasks struct {
+	*taskState
+	ctx context.Context
+	// answered, if set, runs on the UI goroutine after each call the node
+	// answered (the node view notes when it last heard from its node).
+	answered func()
+}
+
+// within returns tasks whose calls end with ctx, sharing the activity
+// indicator and the count of calls in flight.
+func (t *tasks) within(ctx context.Context) *tasks {
+	return &tasks{taskState: t.taskState, ctx: ctx, answered: t.answered}
+}
+
+type taskState struct {
 	post     func(func()) // runs a function on the UI goroutine
 	activity *widget.Activity
 	report   func(msg string, isErr bool)
 	// netErr, if set, hears of calls that failed without an answer from
 	// the node (offline, unreachable, wrong identity).
 	netErr func(error)
+	// failed and succeeded, if set, hear of each call's outcome by its
+	// name, so a success can replace the error an earlier try reported.
+	failed    func(what string, network bool)
+	succeeded func(what string)
 
 	mu       sync.Mutex
 	inFlight int
 	idle     chan struct{} // closed while inFlight == 0
-	ctx      context.Context
 }
 
 func newTasks(ctx context.Context, post func(func()), activity *widget.Activity, report func(string, bool)) *tasks {
 	idle := make(chan struct{})
 	close(idle)
-	return &tasks{post: post, activity: activity, report: report, idle: idle, ctx: ctx}
+	return &tasks{taskState: &taskState{post: post, activity: activity, report: report, idle: idle}, ctx: ctx}
 }
 
-func (t *tasks) begin() {
+func (t *taskState) begin() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.inFlight == 0 {
@@ -59,7 +79,7 @@ func (t *tasks) begin() {
 }
 
 // end runs on the UI goroutine after the result was delivered.
-func (t *tasks) end() {
+func (t *taskState) end() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.inFlight--
@@ -73,7 +93,7 @@ func (t *tasks) end() {
 // wait blocks until no call is in flight (tests; the screenshot mode). A
 // call started by a result handler counts before the outer one ends, so a
 // chain of calls is waited for as a whole.
-func (t *tasks) wait(timeout time.Duration) error {
+func (t *taskState) wait(timeout time.Duration) error {
 	deadline := time.After(timeout)
 	for {
 		t.mu.Lock()
@@ -118,15 +138,28 @@ func callWithin[T any](t *tasks, limit time.Duration, what string, fn func(ctx c
 		cancel()
 		t.post(func() {
 			defer t.end()
+			if t.ctx.Err() != nil { // the view that asked is gone
+				return
+			}
+			if _, isContract := shared.AsError(err); (err == nil || isContract) && t.answered != nil {
+				t.answered()
+			}
 			if err != nil {
-				if _, ok := shared.AsError(err); !ok && t.netErr != nil {
+				_, answered := shared.AsError(err)
+				if !answered && t.netErr != nil {
 					t.netErr(err)
 				}
 				if fail != nil && fail(err) {
 					return
 				}
 				t.report(what+": "+Message(err), true)
+				if t.failed != nil {
+					t.failed(what, !answered)
+				}
 				return
+			}
+			if t.succeeded != nil {
+				t.succeeded(what)
 			}
 			if ok != nil {
 				ok(v)

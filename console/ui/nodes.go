@@ -119,6 +119,7 @@ func (l *nodeList) render() {
 	}
 	l.rows.Objects = objs
 	l.rows.Refresh()
+	l.c.showBanner() // the open node's state may have changed
 }
 
 func (l *nodeList) row(e *nodes.Entry) fyne.CanvasObject {
@@ -219,6 +220,7 @@ func (l *nodeList) probeAll() {
 			return discovery.Probe(ctx, scheme, addr, id)
 		}, func(n discovery.Node) {
 			entry.Reached(n)
+			l.c.reconnected()
 			l.render()
 		}, func(err error) bool {
 			entry.Unreachable(err)

@@ -62,10 +62,14 @@ func (c *Console) openScript() *scriptDetail {
 func (c *Console) leave(then func()) {
 	d := c.openScript()
 	if d == nil || !d.dirty() {
+		c.navigated()
 		then()
 		return
 	}
-	d.askSave(then)
+	d.askSave(func() {
+		c.navigated()
+		then()
+	})
 }
 
 // saveTyped is Ctrl+S on the window (the editor not focused).
@@ -74,6 +78,10 @@ func (c *Console) saveTyped(fyne.Shortcut) {
 		d.save()
 	}
 }
+
+// navigated clears the status bar: what it said belonged to the screen
+// the user left.
+func (c *Console) navigated() { c.report("", false) }
 
 // closeRequested is the window's close intercept.
 func (c *Console) closeRequested() { c.leave(c.win.Close) }
