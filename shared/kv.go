@@ -46,6 +46,9 @@ type KVList struct {
 	Keys         []KVKey `json:"keys"`
 	ListComplete bool    `json:"list_complete"`
 	Cursor       string  `json:"cursor,omitempty"`
+	// Quota is the app's quota in bytes (PICLOUD_KV_MAX_APP_BYTES), for
+	// a usage bar beside the App's kv_bytes; not in SPEC §7's shape.
+	Quota int64 `json:"quota,omitempty"`
 }
 
 // CheckKVKey applies the key rules: UTF-8, 1–512 bytes.

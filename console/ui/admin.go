@@ -41,6 +41,7 @@ type Admin interface {
 	scheduleAdmin
 	egressAdmin
 	varsAdmin
+	kvAdmin
 }
 
 // executor is the one call Run needs beyond Admin.

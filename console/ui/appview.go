@@ -32,6 +32,7 @@ type appView struct {
 	domains  *domainsTab
 	sched    *schedulesTab
 	egress   *egressTab
+	kv       *kvTab
 	settings *settingsTab
 	logs     *logsTab
 }
@@ -69,6 +70,7 @@ func (nv *nodeView) showApp(a shared.App) {
 	v.domains = newDomainsTab(v)
 	v.sched = newSchedulesTab(v)
 	v.egress = newEgressTab(v)
+	v.kv = newKVTab(v)
 	v.settings = newSettingsTab(v)
 	v.logs = newLogsTab(v)
 	// The app's tabs, in order: a feature adds its tab with one line here
@@ -79,6 +81,7 @@ func (nv *nodeView) showApp(a shared.App) {
 		{"Domains", v.domains.view, v.domains.reload},
 		{"Schedules", v.sched.view, v.sched.reload},
 		{"Egress", v.egress.view, v.egress.reload},
+		{"Data", v.kv.view, v.kv.reload},
 		{"Settings", v.settings.view, v.settings.reload},
 		{"Logs", v.logs.view, v.logs.reload},
 	}

@@ -19,7 +19,7 @@ func (s *Service) KVList(ctx context.Context, appID int64, q shared.KVListQuery)
 	if err != nil {
 		return shared.KVList{}, err
 	}
-	return shared.KVList{Keys: keys, ListComplete: next == "", Cursor: next}, nil
+	return shared.KVList{Keys: keys, ListComplete: next == "", Cursor: next, Quota: s.quota}, nil
 }
 
 // KVGet returns an entry's value and metadata; 404 not_found when the key
