@@ -19,6 +19,13 @@ test: deps cross lint
 lint:
 	./scripts/lint.sh
 
+# tc39/test262 through plain goja and through the sandbox, the whole suite
+# at the commit goja pins (TEST262_GIT: a clone; SAMPLE=N: every Nth test).
+# `go test ./node/executor` runs the vendored slice.
+.PHONY: test262
+test262:
+	./scripts/test262.sh
+
 fuzz:
 	./scripts/fuzz.sh 60
 

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/dop251/goja"
@@ -305,3 +306,61 @@ func (sb *sandbox) markNative(call goja.FunctionCall) goja.Value {
 	}
 	return goja.Undefined()
 }
+
+// tameProperty is the prelude's n.tame(o, key): o[key], a writable data
+// property of a prototype about to be frozen, becomes an accessor pair.
+// Reading gives the value as before; assigning through an object that
+// inherits it defines the object's own property, as it would if o were
+// not frozen; assigning to o itself fails as on a frozen object. The pair
+// keeps nothing but the original value, so nothing passes between runs.
+func (sb *sandbox) tameProperty(call goja.FunctionCall) goja.Value {
+	o, ok := call.Argument(0).(*goja.Object)
+	key := call.Argument(1).String()
+	if !ok {
+		return goja.Undefined()
+	}
+	desc, err := sb.ownDescriptor(o, key)
+	if err != nil || desc == nil || !truthy(desc.Get("writable")) || !truthy(desc.Get("configurable")) {
+		return goja.Undefined()
+	}
+	value := desc.Get("value")
+	get := sb.native("get "+key, 0, func(goja.FunctionCall) goja.Value { return value })
+	set := sb.native("set "+key, 1, func(c goja.FunctionCall) goja.Value {
+		this, isObj := c.This.(*goja.Object)
+		if !isObj || this == o {
+			//lint:ignore ST1005 the text of a JavaScript TypeError, as engines word it
+			sb.throw("TypeError", fmt.Errorf("Cannot assign to read only property '%s' of object", key))
+		}
+		if own, err := sb.hasOwn(this, sb.rt.ToValue(key)); err == nil && own.ToBoolean() {
+			if err := this.Set(key, c.Argument(0)); err != nil {
+				panic(err)
+			}
+			return goja.Undefined()
+		}
+		if err := this.DefineDataProperty(key, c.Argument(0), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+			panic(err)
+		}
+		return goja.Undefined()
+	})
+	enumerable := goja.FLAG_FALSE
+	if truthy(desc.Get("enumerable")) {
+		enumerable = goja.FLAG_TRUE
+	}
+	if err := o.DefineAccessorProperty(key, get, set, goja.FLAG_TRUE, enumerable); err != nil {
+		panic(err)
+	}
+	return goja.Undefined()
+}
+
+// ownDescriptor is Object.getOwnPropertyDescriptor(o, key), nil if none.
+func (sb *sandbox) ownDescriptor(o *goja.Object, key string) (*goja.Object, error) {
+	v, err := sb.getOwnDescriptor(goja.Undefined(), o, sb.rt.ToValue(key))
+	if err != nil {
+		return nil, err
+	}
+	d, _ := v.(*goja.Object)
+	return d, nil
+}
+
+// truthy is ToBoolean of a property read that may be absent (nil).
+func truthy(v goja.Value) bool { return v != nil && v.ToBoolean() }

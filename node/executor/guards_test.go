@@ -37,6 +37,10 @@ func TestGuardedConstructorsAreTheRealOnes(t *testing.T) {
 		{"prototype chain of typed arrays", `Object.getPrototypeOf(Int8Array) === Object.getPrototypeOf(Uint8Array) && Object.getPrototypeOf(Int8Array) !== Function.prototype`, "true"},
 		{"called without new", `(() => { const r = []; for (const C of [Map, Set, ArrayBuffer, Uint8Array, Proxy]) { try { C(); r.push('no') } catch (e) { r.push(e instanceof TypeError) } } return r.join() })()`, "true,true,true,true,true"},
 		{"prototype descriptor", `JSON.stringify(Object.getOwnPropertyDescriptor(Array, 'prototype')) === JSON.stringify({value: Array.prototype, writable: false, enumerable: false, configurable: false}) && Array.prototype === Object.getPrototypeOf([])`, "true"},
+		{"wrapped built-ins keep name and length", `[Array.prototype.map.name, Array.prototype.map.length, Array.prototype.push.length, JSON.stringify.name, JSON.stringify.length, String.prototype.concat.length, RegExp.prototype.test.name, RegExp.prototype.exec.length, String.raw.length, Reflect.set.length].join()`, "map,1,1,stringify,3,1,test,1,1,3"},
+		{"wrapped built-ins print as native code", `[String(Array.prototype.map), String(JSON.parse), Function.prototype.toString.call(Function.prototype.toString), String(RegExp.prototype[Symbol.split])].join(' ')`, "function map() { [native code] } function parse() { [native code] } function toString() { [native code] } function [Symbol.split]() { [native code] }"},
+		{"aliases stay the same function", `Array.prototype[Symbol.iterator] === Array.prototype.values && Set.prototype.keys === Set.prototype.values && String.prototype.trimLeft === String.prototype.trimStart`, "true"},
+		{"new Map of holey entries", `(() => { const m = new Map([[], [1]]); return [m.size, m.has(undefined), m.get(1)].join() })()`, "2,true,"},
 		{"ArrayBuffer valueOf once", `(() => { let n = 0; const b = new ArrayBuffer({ valueOf() { n++; return 8 } }); return [b.byteLength, n].join() })()`, "8,1"},
 	}
 	e := New(Options{})
@@ -89,5 +93,54 @@ func TestGuardedConstructorsStillGuard(t *testing.T) {
 			assertStopped(t, res, tc.knob, tc.errSub)
 			healthy(t, e)
 		})
+	}
+}
+
+// TestOverrideTaming: assigning a property an object inherits from a frozen
+// built-in prototype defines the object's own property (SES's override
+// taming), in sloppy and strict code alike, as it does in plain goja.
+func TestOverrideTaming(t *testing.T) {
+	cases := []struct{ name, expr, want string }{
+		{"class prototype toString", `(() => { function C() {} C.prototype.toString = function () { return 'c' }; return String(new C()) })()`, "c"},
+		{"object valueOf", `(() => { const o = {}; o.valueOf = () => 42; return o + 1 })()`, "43"},
+		{"object constructor", `(() => { const o = {}; o.constructor = 5; return o.constructor })()`, "5"},
+		{"error name", `(() => { const e = new Error('x'); e.name = 'MyError'; return String(e) })()`, "MyError: x"},
+		{"subclass sets name", `(() => { class E extends TypeError { constructor(m) { super(m); this.name = 'E' } } return String(new E('m')) + (new E('m') instanceof TypeError) })()`, "E: mtrue"},
+		{"strict code", `(() => { 'use strict'; const o = {}; o.toString = () => 's'; o.hasOwnProperty = () => true; return String(o) + o.hasOwnProperty('zz') })()`, "strue"},
+		{"own property is ordinary", `(() => { const o = {}; o.toString = () => 'a'; const d = Object.getOwnPropertyDescriptor(o, 'toString'); return [d.writable, d.enumerable, d.configurable, Object.keys(o)].join() })()`, "true,true,true,toString"},
+		{"inherited reads unchanged", `({}).toString() + [1, 2].toString() + (() => {}).call.name + ({}).constructor.name`, "[object Object]1,2callObject"},
+	}
+	e := New(Options{})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			plain, err := goja.New().RunString("String(" + tc.expr + ")")
+			if err != nil || plain.String() != tc.want {
+				t.Fatalf("plain goja says %v %v, the case wants %q", plain, err, tc.want)
+			}
+			res := run(t, e, "function handle() { return String("+tc.expr+") }", shared.DefaultLimits(), &Request{Method: "GET", Path: "/"})
+			if res.Err != nil || string(res.Body) != tc.want {
+				t.Fatalf("sandbox says %v %q, plain goja %q", res.Err, res.Body, tc.want)
+			}
+		})
+	}
+}
+
+// TestOverrideTamingKeepsPrototypesShared: the prototypes stay frozen and
+// one run's overrides are invisible to the next.
+func TestOverrideTamingKeepsPrototypesShared(t *testing.T) {
+	e := New(Options{PoolSize: 1})
+	first := run(t, e, `function handle() {
+		const o = {}; o.toString = () => 'mine'; Error.prototype.x = 1;
+		try { Object.prototype.toString = () => 'all' } catch (e) { return String(o) + ' ' + (e instanceof TypeError) }
+		return 'assigned'
+	}`, shared.DefaultLimits(), &Request{Method: "GET", Path: "/"})
+	if first.Err != nil || string(first.Body) != "mine true" {
+		t.Fatalf("first run: %v %q", first.Err, first.Body)
+	}
+	second := run(t, e, `function handle() {
+		return [String({}), Object.prototype.toString.call([]), 'x' in Error.prototype, Object.isFrozen(Object.prototype)].join()
+	}`, shared.DefaultLimits(), &Request{Method: "GET", Path: "/"})
+	if second.Err != nil || string(second.Body) != "[object Object],[object Array],false,true" {
+		t.Fatalf("second run: %v %q", second.Err, second.Body)
 	}
 }

@@ -1,9 +1,8 @@
 // Runs once per sandbox runtime, before any script: guards the constructors
 // that allocate in native code, removes dynamic code evaluation, installs
 // console and deep-freezes every built-in reachable from the global object
-// or from syntax. The completion value is {setup, tame, harden}: setup
-// does all of it; tame and harden are its steps that the test262 runner
-// also applies to a plain runtime, to tell the causes of divergences apart.
+// or from syntax. The completion value is {setup, harden}: setup does all
+// of it; harden is its last step.
 (function () {
 	'use strict';
 	const O = Object, R = Reflect;
@@ -18,7 +17,14 @@
 		const guards = n.guards;
 		for (const name of ownKeys(guards)) {
 			const orig = g[name], check = guards[name];
-			const guard = function (...args) { return check(args, new.target, guard); };
+			let guard = function (...args) { return check(args, new.target, self); };
+			let self = guard;
+			if (orig.prototype === undefined) {
+				// Proxy has no prototype: a bound function is a constructor
+				// without one, and new.target passes through it as itself.
+				defProp(guard, 'prototype', { value: undefined });
+				self = guard = guard.bind();
+			}
 			for (const k of ownKeys(orig)) {
 				defProp(guard, k, getDesc(orig, k));
 			}
@@ -62,6 +68,7 @@
 		};
 		defProp(g, 'console', { value: console, writable: false, configurable: false, enumerable: false });
 
+		tame(g, n.tame);
 		harden(g, requestProto);
 	}
 
@@ -103,7 +110,39 @@
 		}
 	}
 
-	function tame() {}
+	// tame undoes the override mistake for the properties code commonly
+	// overrides on objects that inherit them (SES's override taming,
+	// endojs/endo packages/ses enablePropertyOverrides, moderate): each
+	// becomes an accessor whose setter defines an own property on the
+	// receiver (guards.go, tameProperty), so o.toString = f works while
+	// the shared prototype stays frozen.
+	function tame(g, property) {
+		const FP = getProto(function () {});
+		const errorKeys = ['constructor', 'message', 'name'];
+		const list = [
+			[O.prototype, ownKeys(O.prototype).filter((k) => typeof k === 'string')],
+			[FP, ['constructor', 'bind', 'name', 'toString', 'call', 'apply']],
+			[g.Error.prototype, [...errorKeys, 'toString']],
+			[g.Array.prototype, ['constructor', 'toString']],
+			[g.Promise.prototype, ['constructor', 'then']],
+			[getProto(getProto([][Symbol.iterator]())), ['toString']],
+		];
+		for (const e of ['EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError', 'AggregateError']) {
+			if (g[e] !== undefined) {
+				list.push([g[e].prototype, errorKeys]);
+			}
+		}
+		for (const c of ['Map', 'Set', 'WeakMap', 'WeakSet', 'RegExp', 'Date', 'String', 'Number', 'Boolean', 'Symbol', 'ArrayBuffer', 'DataView']) {
+			if (g[c] !== undefined) {
+				list.push([g[c].prototype, ['constructor', 'toString', 'valueOf']]);
+			}
+		}
+		for (const [o, keys] of list) {
+			for (const k of keys) {
+				property(o, k);
+			}
+		}
+	}
 
-	return { setup, tame, harden };
+	return { setup, harden };
 })();

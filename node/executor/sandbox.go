@@ -47,6 +47,9 @@ type sandbox struct {
 	// Function.prototype.toString shows as native code.
 	nativeLooking map[*goja.Object]bool
 
+	getOwnDescriptor goja.Callable // Object.getOwnPropertyDescriptor
+	hasOwn           goja.Callable // Object.prototype.hasOwnProperty
+
 	jsonStringify goja.Callable              // the original JSON.stringify
 	funcToString  goja.Callable              // Function.prototype.toString
 	ownEnumerable goja.Callable              // Object.prototype.propertyIsEnumerable
@@ -222,6 +225,8 @@ func newSandbox(extra ...func(*sandbox) error) (*sandbox, error) {
 	g := rt.GlobalObject()
 
 	sb.jsonStringify, _ = goja.AssertFunction(g.Get("JSON").ToObject(rt).Get("stringify"))
+	sb.getOwnDescriptor, _ = goja.AssertFunction(g.Get("Object").ToObject(rt).Get("getOwnPropertyDescriptor"))
+	sb.hasOwn, _ = goja.AssertFunction(g.Get("Object").ToObject(rt).Get("prototype").ToObject(rt).Get("hasOwnProperty"))
 	sb.funcToString, _ = goja.AssertFunction(g.Get("Function").ToObject(rt).Get("prototype").ToObject(rt).Get("toString"))
 
 	if err := sb.wrapBuiltins(); err != nil {
@@ -259,6 +264,9 @@ func newSandbox(extra ...func(*sandbox) error) (*sandbox, error) {
 		return nil, err
 	}
 	if err := natives.Set("native", sb.markNative); err != nil {
+		return nil, err
+	}
+	if err := natives.Set("tame", sb.tameProperty); err != nil {
 		return nil, err
 	}
 	if err := sb.installToString(); err != nil {

@@ -28,6 +28,13 @@ func (sb *sandbox) wrap(obj *goja.Object, name string, before pre, post bool) er
 		return nil // not in this goja version
 	}
 	fn := func(call goja.FunctionCall) goja.Value {
+		// goja's new Map(iterable) passes nil for an entry's missing key
+		// or value when Map.prototype.set is not its own (new Map([[]])).
+		for i, a := range call.Arguments {
+			if a == nil {
+				call.Arguments[i] = goja.Undefined()
+			}
+		}
 		rs := sb.run
 		if rs != nil {
 			if rs.stopped() {
@@ -46,7 +53,17 @@ func (sb *sandbox) wrap(obj *goja.Object, name string, before pre, post bool) er
 		}
 		return v
 	}
-	return obj.DefineDataProperty(name, sb.rt.ToValue(fn), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	return obj.DefineDataProperty(name, sb.replacement(obj, name, fn), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+}
+
+// replacement makes fn the stand-in for obj[name]: the same name and
+// length, so it prints and reflects as the built-in it replaces.
+func (sb *sandbox) replacement(obj *goja.Object, name string, fn func(goja.FunctionCall) goja.Value) goja.Value {
+	length := 0
+	if o, ok := obj.Get(name).(*goja.Object); ok {
+		length = int(toLength(o.Get("length")))
+	}
+	return sb.native(name, length, fn)
 }
 
 // symbolBudget bounds the Symbol.for keys (bytes, plus symbolOverhead
@@ -259,6 +276,10 @@ func (sb *sandbox) wrapBuiltins() error {
 		if err := sb.replaceJoin(arrayProto); err != nil && firstErr == nil {
 			firstErr = err
 		}
+		// Array.prototype[Symbol.iterator] is values, the same function.
+		if err := arrayProto.DefineDataPropertySymbol(goja.SymIterator, arrayProto.Get("values"), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
+			firstErr = err
+		}
 	}
 	if typed := sb.typedArrayProto(); typed != nil {
 		w(typed, "join", func(rs *runState, c goja.FunctionCall) bool {
@@ -300,7 +321,7 @@ func (sb *sandbox) wrapBuiltins() error {
 	w(stringProto, "padStart", pad, true)
 	w(stringProto, "padEnd", pad, true)
 	if stringProto != nil {
-		if err := stringProto.DefineDataProperty("concat", sb.rt.ToValue(sb.concat), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
+		if err := stringProto.DefineDataProperty("concat", sb.replacement(stringProto, "concat", sb.concat), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
@@ -354,7 +375,7 @@ func (sb *sandbox) wrapBuiltins() error {
 	}
 	strCtor := sb.object("String")
 	if strCtor != nil {
-		if err := strCtor.DefineDataProperty("raw", sb.rt.ToValue(sb.stringRaw), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
+		if err := strCtor.DefineDataProperty("raw", sb.replacement(strCtor, "raw", sb.stringRaw), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
@@ -400,7 +421,7 @@ func (sb *sandbox) wrapBuiltins() error {
 			}
 			return v
 		}
-		if err := reflect.DefineDataProperty(fn, sb.rt.ToValue(checked), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
+		if err := reflect.DefineDataProperty(fn, sb.replacement(reflect, fn, checked), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
@@ -485,7 +506,7 @@ func (sb *sandbox) wrapBuiltins() error {
 			}
 			return v
 		}
-		if err := json.DefineDataProperty("parse", sb.rt.ToValue(deep), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
+		if err := json.DefineDataProperty("parse", sb.replacement(json, "parse", deep), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
 			firstErr = err
 		}
 		stringify := func(call goja.FunctionCall) goja.Value {
@@ -495,7 +516,7 @@ func (sb *sandbox) wrapBuiltins() error {
 			}
 			return v
 		}
-		if err := json.DefineDataProperty("stringify", sb.rt.ToValue(stringify), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
+		if err := json.DefineDataProperty("stringify", sb.replacement(json, "stringify", stringify), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
@@ -982,7 +1003,7 @@ func (sb *sandbox) replaceJoin(proto *goja.Object) error {
 		}
 		return b.String()
 	}
-	if err := proto.DefineDataProperty("join", sb.rt.ToValue(join), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
+	if err := proto.DefineDataProperty("join", sb.replacement(proto, "join", join), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
 		return err
 	}
 
@@ -1035,7 +1056,7 @@ func (sb *sandbox) replaceJoin(proto *goja.Object) error {
 		}
 		return b.String()
 	}
-	return proto.DefineDataProperty("toLocaleString", sb.rt.ToValue(locale), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	return proto.DefineDataProperty("toLocaleString", sb.replacement(proto, "toLocaleString", locale), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 // joinFits runs the checks of the join wrapper (receiver length, nesting,
