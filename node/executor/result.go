@@ -270,9 +270,10 @@ func promiseOf(v goja.Value) *goja.Promise {
 // which goja re-panics past Runtime.Try.
 func (sb *sandbox) guard(read func() error) error {
 	var rerr error
+	outer := sb.reading // a guard inside a guard's read
 	sb.reading = func() { rerr = read() }
 	_, err := sb.reader(goja.Undefined())
-	sb.reading = nil
+	sb.reading = outer
 	if err != nil {
 		return err
 	}
