@@ -62,6 +62,8 @@ type Console struct {
 	// shows none); errNet says it failed without an answer from the node.
 	errWhat string
 	errNet  bool
+
+	esc escapes // open dialogs, for Escape
 }
 
 // New builds the console into win. Call Close when the window closes.
@@ -104,6 +106,7 @@ func New(a fyne.App, win fyne.Window, opts Options) *Console {
 	split.Offset = 0.24
 	win.SetContent(split)
 	win.SetCloseIntercept(c.closeRequested)
+	win.Canvas().SetOnTypedKey(c.typedKey)
 	win.Canvas().AddShortcut(saveShortcut, c.saveTyped)
 	c.showWelcome()
 	c.nodes.start()

@@ -49,7 +49,9 @@ func (t *domainsTab) render(ds []shared.Domain) {
 	objs := []fyne.CanvasObject{}
 	for _, d := range ds {
 		d := d
-		rm := widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() { t.remove(d) })
+		rm := widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() {
+			t.v.confirm("Remove domain "+d.Pattern+"?", "The app stops answering on it; routes naming it must go first.", func() { t.remove(d) })
+		})
 		rm.Importance = widget.LowImportance
 		objs = append(objs, container.NewBorder(nil, nil, nil, rm,
 			widget.NewLabelWithStyle(d.Pattern, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})))

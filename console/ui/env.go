@@ -1,6 +1,9 @@
 package ui
 
-import "fyne.io/fyne/v2"
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+)
 
 // env is what a view needs from the console: run calls off the UI
 // goroutine, talk to the node it shows, open dialogs, report. Views embed
@@ -16,6 +19,10 @@ type env struct {
 	// leave runs a way off the current screen once the user has saved or
 	// discarded unsaved edits (Console.leave).
 	leave func(then func())
+	// confirm asks before a delete, with a red Delete button.
+	confirm func(title, msg string, del func())
+	// show shows a dialog with Escape bound to cancel it.
+	show func(d dialog.Dialog, cancel func())
 }
 
 // info shows a message in the status bar.

@@ -9,7 +9,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -32,11 +31,13 @@ type Browser interface {
 // nodeList is the sidebar: the nodes.List and its widgets. All its state
 // lives on the UI goroutine.
 type nodeList struct {
-	c        *Console
-	list     *nodes.List
-	rows     *fyne.Container
-	sel      string
-	reprobed time.Time // last reprobe, to not probe on every failed call
+	c    *Console
+	list *nodes.List
+	rows *fyne.Container
+	sel  string
+	// pairDialog is the last pairing dialog opened (tests).
+	pairDialog *formDialog
+	reprobed   time.Time // last reprobe, to not probe on every failed call
 }
 
 func newNodeList(c *Console) *nodeList {
@@ -245,7 +246,8 @@ func (l *nodeList) open(e *nodes.Entry) {
 	}
 	n, _ := l.c.reg.Get(e.ID)
 	c := l.c
-	c.openNode(&nodeView{c: c, entry: e, env: env{tasks: c.tasks, client: l.client(e, n.Token), win: c.win, post: c.opts.Post, leave: c.leave}})
+	c.openNode(&nodeView{c: c, entry: e, env: env{tasks: c.tasks, client: l.client(e, n.Token), win: c.win, post: c.opts.Post, leave: c.leave,
+		confirm: c.confirmDelete, show: c.show}})
 }
 
 // OpenNode opens a paired node by id.
@@ -260,17 +262,18 @@ func (c *Console) OpenNode(id string) {
 
 // askAddress adds a node by host:port.
 func (l *nodeList) askAddress() {
-	addr := widget.NewEntry()
+	addr := newKeyEntry(false)
 	addr.SetPlaceHolder("192.168.1.20:7070")
-	d := dialog.NewForm("Add node", "Add", "Cancel", []*widget.FormItem{
-		widget.NewFormItem("Address", addr),
-	}, func(ok bool) {
-		if ok {
-			l.c.AddAddress(strings.TrimSpace(addr.Text))
-		}
-	}, l.c.win)
-	d.Resize(fyne.NewSize(420, 160))
-	d.Show()
+	l.c.askForm("Add node", "Add", nil, []*widget.FormItem{widget.NewFormItem("Address", addr)}, []*keyEntry{addr},
+		func(done func(string)) {
+			a := strings.TrimSpace(addr.Text)
+			if _, _, err := discovery.ParseAddr(a); err != nil {
+				done(err.Error())
+				return
+			}
+			done("")
+			l.c.AddAddress(a)
+		})
 }
 
 // AddAddress adds a node by host:port. The browser learns the node's id
@@ -308,33 +311,34 @@ func (c *Console) AddAddress(addr string) {
 
 // askToken asks for the admin token and pairs.
 func (l *nodeList) askToken(e *nodes.Entry) {
-	tok := widget.NewPasswordEntry()
+	tok := newKeyEntry(true)
 	tok.SetPlaceHolder("output of: picloud-node token")
 	msg := widget.NewLabel(fmt.Sprintf("Node id %s\nCheck it matches what the node printed on first start.", e.ID))
-	d := dialog.NewForm("Pair with "+e.Title(), "Pair", "Cancel", []*widget.FormItem{
-		widget.NewFormItem("", msg),
-		widget.NewFormItem("Admin token", tok),
-	}, func(ok bool) {
-		if ok {
-			l.c.Pair(e.ID, strings.TrimSpace(tok.Text))
-		}
-	}, l.c.win)
-	d.Resize(fyne.NewSize(560, 220))
-	d.Show()
+	l.pairDialog = l.c.askForm("Pair with "+e.Title(), "Pair", msg, []*widget.FormItem{widget.NewFormItem("Admin token", tok)}, []*keyEntry{tok},
+		func(done func(string)) { l.c.pair(e.ID, strings.TrimSpace(tok.Text), done) })
 }
 
 // Pair checks token against the node with an authenticated call and, if
 // the node accepts it, remembers the node. A wrong token is refused and
 // nothing is stored.
-func (c *Console) Pair(id, token string) {
+func (c *Console) Pair(id, token string) { c.pair(id, token, nil) }
+
+// pair is Pair answering done (if set) with "" once paired or the reason it
+// was refused, for the pairing dialog to show inside itself.
+func (c *Console) pair(id, token string, done func(string)) {
+	if done == nil {
+		done = func(string) {}
+	}
 	l := c.nodes
 	e, ok := l.list.Get(id)
 	if !ok {
 		c.report("pair: unknown node "+id, true)
+		done("unknown node " + id)
 		return
 	}
 	if token == "" {
 		c.report("pair: the admin token is empty", true)
+		done("Type the admin token: run picloud-node token on the node.")
 		return
 	}
 	cl := l.client(e, token)
@@ -352,11 +356,13 @@ func (c *Console) Pair(id, token string) {
 		n := registry.Node{ID: id, Name: v.Name, Token: token, Address: e.Address, Scheme: e.Scheme, Paired: time.Now().UTC()}
 		if err := c.reg.Put(n); err != nil {
 			c.report("pair: "+err.Error(), true)
+			done(err.Error())
 			return
 		}
 		e.PairedWith(v)
 		l.render()
 		c.info("paired with " + e.Title())
+		done("")
 		l.open(e)
 	}, func(err error) bool {
 		var mm *shared.IdentityMismatchError
@@ -365,15 +371,13 @@ func (c *Console) Pair(id, token string) {
 			l.render()
 		}
 		c.report("pairing with "+e.Title()+" refused: "+Message(err), true)
+		done("Refused: " + Message(err))
 		return true
 	})
 }
 
 func (l *nodeList) forget(e *nodes.Entry) {
-	dialog.ShowConfirm("Forget "+e.Title()+"?", "The console forgets this node and its admin token. You can pair again later.", func(ok bool) {
-		if !ok {
-			return
-		}
+	l.c.confirmDelete("Forget "+e.Title()+"?", "The console forgets this node and its admin token. You can pair again later.", func() {
 		if err := l.c.reg.Remove(e.ID); err != nil {
 			l.c.report("forget: "+err.Error(), true)
 			return
@@ -383,7 +387,7 @@ func (l *nodeList) forget(e *nodes.Entry) {
 			l.c.showWelcome()
 		}
 		l.render()
-	}, l.c.win)
+	})
 }
 
 // versionText shows 1.2.3 as v1.2.3 and leaves builds like "dev" alone.

@@ -44,7 +44,9 @@ func (s *scriptDetail) renderRoutes(all []shared.Route, domains []shared.Domain)
 	objs := []fyne.CanvasObject{}
 	for _, r := range mine {
 		r := r
-		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { s.removeRoute(r) })
+		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
+			s.t.v.confirm("Remove route "+routeText(r)+"?", "Requests to it get 404 from the next request on.", func() { s.removeRoute(r) })
+		})
 		rm.Importance = widget.LowImportance
 		objs = append(objs, container.NewBorder(nil, nil, nil, rm,
 			widget.NewLabelWithStyle(routeText(r), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})))

@@ -279,17 +279,14 @@ func (s *scriptDetail) sourceError(err error) string {
 func (s *scriptDetail) confirmDelete() {
 	v := s.t.v
 	sc := s.script
-	dialog.ShowConfirm("Delete script “"+sc.Name+"”?", "Its routes are deleted too; its logs stay.", func(ok bool) {
-		if !ok {
-			return
-		}
+	v.confirm("Delete script “"+sc.Name+"”?", "Its routes are deleted too; its logs stay.", func() {
 		call(v.tasks, "delete script", func(ctx context.Context) (struct{}, error) {
 			return struct{}{}, v.client.DeleteScript(ctx, sc.ID)
 		}, func(struct{}) {
 			v.info("deleted script " + sc.Name)
 			s.t.showList()
 		}, nil)
-	}, v.win)
+	})
 }
 
 // runView: execute the script with a request and show what it answered.

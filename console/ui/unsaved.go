@@ -116,7 +116,7 @@ func (s *scriptDetail) askSave(then func()) {
 	save.Importance = widget.HighImportance
 	d.SetButtons([]fyne.CanvasObject{cancel, discard, save})
 	s.dialog = d
-	d.Show()
+	v.show(d, d.Hide)
 }
 
 // save stores the editor's text against the version it was loaded at.
@@ -175,7 +175,7 @@ func (s *scriptDetail) conflict(then func()) {
 		compare.Importance = widget.HighImportance
 		d.SetButtons([]fyne.CanvasObject{cancel, reload, compare})
 		s.dialog = d
-		d.Show()
+		v.show(d, d.Hide)
 	}, nil)
 }
 
@@ -210,7 +210,7 @@ func (s *scriptDetail) compare(theirs shared.Script, then func()) {
 	overwrite.Importance = widget.DangerImportance
 	d.SetButtons([]fyne.CanvasObject{cancel, reload, overwrite})
 	s.dialog = d
-	d.Show()
+	v.show(d, d.Hide)
 }
 
 // diffView draws a difference, removed lines red, added ones green.
