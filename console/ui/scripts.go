@@ -149,6 +149,7 @@ type scriptDetail struct {
 
 	title     *widget.Label
 	editor    *codeEntry
+	code      *codeEditor
 	dialog    dialog.Dialog // the last dialog it opened (tests)
 	saveMsg   *widget.Label
 	inner     *container.AppTabs
@@ -191,15 +192,19 @@ func newScriptDetail(t *scriptsTab, d scriptData) *scriptDetail {
 	del := widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), s.confirmDelete)
 	del.Importance = widget.LowImportance
 
-	s.editor = newCodeEntry()
-	s.editor.SetMinRowsVisible(18)
+	s.code = newCodeEditor()
+	s.editor = s.code.entry
 	s.editor.SetText(d.script.Source)
+	s.code.changed(d.script.Source)
 	s.editor.onSave = s.save
-	s.editor.OnChanged = func(string) { s.showTitle() }
+	s.editor.OnChanged = func(text string) {
+		s.code.changed(text)
+		s.showTitle()
+	}
 	s.saveMsg = newMsg()
 
 	editorPane := container.NewBorder(container.NewBorder(nil, nil, back, container.NewHBox(save, del), s.title),
-		s.saveMsg, nil, nil, s.editor)
+		container.NewVBox(s.saveMsg, container.NewHBox(s.code.wrap)), nil, nil, s.code.view)
 
 	s.inner = container.NewAppTabs(
 		container.NewTabItem("Run", s.runView()),
@@ -207,7 +212,7 @@ func newScriptDetail(t *scriptsTab, d scriptData) *scriptDetail {
 		container.NewTabItem("Routes", s.routesView()),
 	)
 	split := container.NewHSplit(editorPane, s.inner)
-	split.Offset = 0.55
+	split.Offset = 0.62 // the editor takes most of the width; drag the divider to change it
 	s.view = split
 	s.setScript(d.script)
 	s.renderRoutes(d.routes, d.domains)
@@ -262,9 +267,7 @@ func (s *scriptDetail) sourceError(err error) string {
 		line, _ := strconv.Atoi(e.Detail("line"))
 		col, _ := strconv.Atoi(e.Detail("column"))
 		if line > 0 {
-			s.editor.CursorRow = line - 1
-			s.editor.CursorColumn = max(col-1, 0)
-			s.editor.Refresh()
+			s.code.markError(line, col)
 			if c := fyne.CurrentApp().Driver().CanvasForObject(s.editor); c != nil {
 				c.Focus(s.editor)
 			}

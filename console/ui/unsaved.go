@@ -7,41 +7,12 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/picloud/picloud/console/code"
 	"github.com/picloud/picloud/shared"
 )
-
-// saveShortcut is Ctrl+S (Cmd+S on macOS).
-var saveShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
-
-// codeEntry is the script editor's text field. A focused Entry receives
-// every shortcut and drops the ones it does not know, so Ctrl+S is caught
-// here; the window's canvas has it too for when the editor is not focused.
-type codeEntry struct {
-	widget.Entry
-	onSave func()
-}
-
-func newCodeEntry() *codeEntry {
-	e := &codeEntry{}
-	e.MultiLine = true
-	e.Wrapping = fyne.TextWrapOff
-	e.TextStyle = fyne.TextStyle{Monospace: true}
-	e.ExtendBaseWidget(e)
-	return e
-}
-
-func (e *codeEntry) TypedShortcut(s fyne.Shortcut) {
-	if s.ShortcutName() == saveShortcut.ShortcutName() && e.onSave != nil {
-		e.onSave()
-		return
-	}
-	e.Entry.TypedShortcut(s)
-}
 
 // openScript is the script detail on screen, nil when none is.
 func (c *Console) openScript() *scriptDetail {

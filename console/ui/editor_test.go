@@ -1,0 +1,49 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+)
+
+func gutterText(c *codeEditor) string {
+	var b strings.Builder
+	for _, s := range c.gutter.Segments {
+		b.WriteString(s.(*widget.TextSegment).Text + "\n")
+	}
+	return b.String()
+}
+
+func TestEditorGutterNumbersLinesAndMarksTheErrorLine(t *testing.T) {
+	h := paired(t)
+	h.createApp("Syn", "syn")
+	sc := h.createScript("syn", "broken", "function handle(req) { return 'ok' }")
+	v := h.openApp("syn")
+	d := h.openScript(v, sc.ID)
+
+	d.editor.SetText("function handle(req) {\n  var x = 1;\n  return x +;\n}\n")
+	if g := gutterText(d.code); !strings.Contains(g, " 5") || strings.Contains(g, "6") {
+		t.Errorf("gutter for 5 lines = %q", g)
+	}
+	test.Tap(h.button("Save"))
+	h.wait()
+	if d.code.Marked() != 3 || !strings.Contains(gutterText(d.code), "●3") {
+		t.Errorf("marked line %d, gutter %q; want line 3 marked", d.code.Marked(), gutterText(d.code))
+	}
+	test.Type(d.editor, "x")
+	if d.code.Marked() != 0 {
+		t.Error("the error mark outlived the edit that may have fixed it")
+	}
+
+	test.Tap(d.code.wrap)
+	if d.editor.Wrapping != fyne.TextWrapWord || d.code.gutter.Visible() {
+		t.Errorf("wrap on: wrapping %v, gutter shown %v", d.editor.Wrapping, d.code.gutter.Visible())
+	}
+	test.Tap(d.code.wrap)
+	if d.editor.Wrapping != fyne.TextWrapOff || !d.code.gutter.Visible() {
+		t.Errorf("wrap off: wrapping %v, gutter shown %v", d.editor.Wrapping, d.code.gutter.Visible())
+	}
+}
