@@ -19,6 +19,9 @@ const (
 	// The literal segment "slug:check"; httprouter reads ":check" in it as
 	// a parameter, which the manager checks.
 	PathSlugCheck = PathApp + "/slug:check"
+	PathExport    = PathApp + "/export"
+	// POST PathImport creates an app from an export (SPEC §11).
+	PathImport = PathApps + ":import"
 
 	PathDomains = PathApp + "/domains"
 	PathDomain  = PathDomains + "/:id"

@@ -67,6 +67,7 @@ type Store interface {
 	ScheduleStore
 	EnvStore
 	VersionStore
+	ImportStore
 }
 
 // Compiler checks a script at save time (the executor). Errors are
@@ -177,7 +178,7 @@ func NewAPI(cfg Config) *API {
 	a.routes()
 	// Authentication wraps everything, not each route: a route added later
 	// cannot forget it. Roles slot in here.
-	a.handler = a.authenticate(a.withExecute(a.router))
+	a.handler = a.authenticate(a.withImport(a.withExecute(a.router)))
 	return a
 }
 
@@ -209,6 +210,7 @@ func (a *API) routes() {
 	a.handle(http.MethodPatch, shared.PathApp, a.updateApp)
 	a.handle(http.MethodDelete, shared.PathApp, a.deleteApp)
 	a.handle(http.MethodPost, shared.PathSlugCheck, a.checkSlug)
+	a.handle(http.MethodGet, shared.PathExport, a.exportApp)
 
 	a.handle(http.MethodGet, shared.PathDomains, a.listDomains)
 	a.handle(http.MethodPost, shared.PathDomains, a.addDomain)
