@@ -16,9 +16,9 @@ import (
 // env.KV, the app's key-value namespace (SPEC §7), in the shapes of
 // Cloudflare Workers KV. Its methods live on one frozen prototype per
 // runtime and read the current run's Bindings.KV when called; env.KV is a
-// fresh object on that prototype per run. Every method returns a promise:
-// the Go side runs on the event loop (runState.async), so a run waiting
-// for a read or a commit holds no run slot. A bad argument rejects the
+// fresh object on that prototype per run. Every method returns a promise.
+// Writes run on the event loop (runState.async), so a run waiting for its
+// commit holds no run slot; reads are done at once (see settled). A bad argument rejects the
 // promise with a TypeError (wrong type) or RangeError (out of bounds).
 
 // MaxKVCalls is how many KV calls one run may make; the next stops it
@@ -88,6 +88,26 @@ func (sb *sandbox) kvCall(parse func() error) (KV, goja.Value) {
 		return nil, sb.rejectedWith(err)
 	}
 	return rs.bindings.KV, nil
+}
+
+// settled is a promise settled at once with what complete returns, as
+// the event loop's apply would settle it. Reads take this way: they are
+// SQLite work on the CPU (a point read costs microseconds), cheaper done
+// in the run's own slot than handed to a goroutine and waited for; only
+// writes wait for the disk, on the event loop.
+func (sb *sandbox) settled(complete func() (goja.Value, error)) goja.Value {
+	p, resolve, reject := sb.rt.NewPromise()
+	var v goja.Value
+	var err error
+	if ex := sb.rt.Try(func() { v, err = complete() }); ex != nil {
+		err = ex
+	}
+	if err != nil {
+		_ = reject(sb.rejection(err))
+	} else {
+		_ = resolve(v)
+	}
+	return sb.rt.ToValue(p)
 }
 
 // rejectedWith is a promise rejected as rejection has it for err.
@@ -176,17 +196,15 @@ func (sb *sandbox) kvGet(call goja.FunctionCall) goja.Value {
 	if rejected != nil {
 		return rejected
 	}
-	return sb.run.async(func(ctx context.Context) func() (goja.Value, error) {
-		e, found, err := kv.Get(ctx, key)
-		return func() (goja.Value, error) {
-			if err != nil {
-				return nil, kvError(err)
-			}
-			if !found {
-				return goja.Null(), nil
-			}
-			return sb.kvValue(e.Value, typ)
+	e, found, err := kv.Get(sb.run.ctx, key)
+	return sb.settled(func() (goja.Value, error) {
+		if err != nil {
+			return nil, kvError(err)
 		}
+		if !found {
+			return goja.Null(), nil
+		}
+		return sb.kvValue(e.Value, typ)
 	})
 }
 
@@ -203,25 +221,23 @@ func (sb *sandbox) kvGetWithMetadata(call goja.FunctionCall) goja.Value {
 	if rejected != nil {
 		return rejected
 	}
-	return sb.run.async(func(ctx context.Context) func() (goja.Value, error) {
-		e, found, err := kv.Get(ctx, key)
-		return func() (goja.Value, error) {
-			if err != nil {
-				return nil, kvError(err)
-			}
-			value, meta := goja.Null(), goja.Null()
-			if found {
-				if value, err = sb.kvValue(e.Value, typ); err != nil {
-					return nil, err
-				}
-				meta = sb.kvMetadata(e.Metadata)
-			}
-			o := sb.rt.CreateObject(nil)
-			_ = o.Set("value", value)
-			_ = o.Set("metadata", meta)
-			sb.finish(o)
-			return o, nil
+	e, found, err := kv.Get(sb.run.ctx, key)
+	return sb.settled(func() (goja.Value, error) {
+		if err != nil {
+			return nil, kvError(err)
 		}
+		value, meta := goja.Null(), goja.Null()
+		if found {
+			if value, err = sb.kvValue(e.Value, typ); err != nil {
+				return nil, err
+			}
+			meta = sb.kvMetadata(e.Metadata)
+		}
+		o := sb.rt.CreateObject(nil)
+		_ = o.Set("value", value)
+		_ = o.Set("metadata", meta)
+		sb.finish(o)
+		return o, nil
 	})
 }
 
@@ -358,14 +374,12 @@ func (sb *sandbox) kvList(call goja.FunctionCall) goja.Value {
 	if rejected != nil {
 		return rejected
 	}
-	return sb.run.async(func(ctx context.Context) func() (goja.Value, error) {
-		page, err := kv.List(ctx, q)
-		return func() (goja.Value, error) {
-			if err != nil {
-				return nil, kvError(err)
-			}
-			return sb.kvPage(page)
+	page, err := kv.List(sb.run.ctx, q)
+	return sb.settled(func() (goja.Value, error) {
+		if err != nil {
+			return nil, kvError(err)
 		}
+		return sb.kvPage(page)
 	})
 }
 

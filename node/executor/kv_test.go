@@ -404,3 +404,45 @@ func TestKVConcurrentIncrements(t *testing.T) {
 	}
 	t.Logf("%d concurrent increments of one key left %d (last write wins)", runs, got)
 }
+
+// BenchmarkKVGet is one run doing one KV get of a seeded key, beside
+// BenchmarkKVHello, the same run without it.
+func BenchmarkKVGet(b *testing.B) {
+	benchKV(b, `async function handle(req, env) { return await env.KV.get("k" + Math.floor(Math.random() * 100)) }`)
+}
+
+func BenchmarkKVHello(b *testing.B) {
+	benchKV(b, `async function handle(req, env) { return "Hello" }`)
+}
+
+func benchKV(b *testing.B, src string) {
+	st := storetest.Open(b)
+	a, err := st.CreateApp(context.Background(), shared.App{Slug: "a", Name: "a"}, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := kv.NewService(kv.ServiceConfig{Store: st})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go svc.Run(ctx)
+	for i := range 100 {
+		if err := svc.App(a.ID).Put(ctx, fmt.Sprint("k", i), executor.KVEntry{Value: "Hello"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e := executor.New(executor.Options{})
+	l := shared.DefaultLimits()
+	p, err := e.Compile(1, 1, src, l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inv := executor.Invocation{Program: p, Limits: l, Bindings: &executor.Bindings{KV: svc.App(a.ID)}}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if res := e.Run(context.Background(), inv); res.Err != nil || string(res.Body) != "Hello" {
+				b.Fatalf("%q %v", res.Body, res.Err)
+			}
+		}
+	})
+}

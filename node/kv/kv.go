@@ -135,6 +135,8 @@ func (wr *Writer) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			wr.drain()
+			b, n := wr.Stats()
+			wr.log.Info("KV writer stopped", "batches", b, "writes", n)
 			return
 		case <-tick.C:
 			wr.expireOnce(ctx)

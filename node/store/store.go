@@ -39,6 +39,7 @@ type Store struct {
 	now    func() time.Time
 
 	logStmts  logStatements // log writes' prepared statements
+	kvStmts   kvStatements  // KV's prepared statements (kv.go)
 	logCounts logCounts     // logs each app holds, for PruneLogs
 	secrets   Sealer        // seals the apps' secrets (UseSecrets)
 	changes   changes       // subscribers to committed configuration (Subscribe)

@@ -24,6 +24,7 @@ Usage:
   picloud-bench load [flags]    sustained load on one node: zero errors, RSS back near its start
   picloud-bench fetch [flags]   hello world alone vs while runs await fetch; a fetch proxy vs Node.js's
   picloud-bench hit -addr host:port [flags]   load any server with the same client
+  picloud-bench kv [flags]      KV get and get + put handlers vs hello world and a naive FULL-sync Go server
   picloud-bench serve-bare -addr host:port   the bare Go baseline (bench starts it)
 
 Without -node, picloud-node is built first (run from inside the module).
@@ -47,6 +48,10 @@ func main() {
 		code, err = runFetch(ctx, os.Args[2:])
 	case "hit":
 		code, err = runHit(ctx, os.Args[2:])
+	case "kv":
+		code, err = runKV(ctx, os.Args[2:])
+	case "serve-naive-kv":
+		err = bench.ServeNaiveKV(ctx, os.Getenv(bench.BareAddrEnv), os.Getenv(bench.NaiveKVDBEnv))
 	case "serve-bare":
 		fs := flag.NewFlagSet("serve-bare", flag.ExitOnError)
 		addr := fs.String("addr", os.Getenv(bench.BareAddrEnv), "listen address")
@@ -189,6 +194,43 @@ func runFetch(ctx context.Context, args []string) (int, error) {
 	defer cleanup()
 	rep, err := bench.RunFetch(ctx, bench.FetchOptions{NodeBin: bin, NodeEnv: env, Concurrency: *c, Warmup: *warm,
 		Duration: *dur, Rounds: *rounds, Waiting: *waiting, UpstreamDelay: *delay, Progress: os.Stderr})
+	if err != nil {
+		return 1, err
+	}
+	rep.Print(os.Stdout)
+	if *strict {
+		for _, c := range rep.Checks() {
+			if !c.Pass {
+				return 1, nil
+			}
+		}
+	}
+	return 0, nil
+}
+
+func runKV(ctx context.Context, args []string) (int, error) {
+	d := bench.DefaultKVOptions()
+	fs := flag.NewFlagSet("kv", flag.ExitOnError)
+	node := fs.String("node", "", "picloud-node binary (default: build it)")
+	c := fs.Int("c", d.Concurrency, "concurrent keep-alive connections")
+	warm := fs.Duration("warmup", d.Warmup, "warm-up before each measurement")
+	dur := fs.Duration("duration", d.Duration, "measured time per target and round")
+	rounds := fs.Int("rounds", d.Rounds, "rounds; the median is reported")
+	strict := fs.Bool("strict", false, "exit 1 when a target is missed")
+	var env envFlag
+	fs.Var(&env, "node-env", "KEY=VALUE setting for the node (repeatable)")
+	fs.Parse(args)
+	bin, cleanup, err := nodeBinary(ctx, *node)
+	if err != nil {
+		return 1, err
+	}
+	defer cleanup()
+	self, err := os.Executable()
+	if err != nil {
+		return 1, err
+	}
+	rep, err := bench.RunKV(ctx, bench.KVOptions{NodeBin: bin, NodeEnv: env, NaiveCmd: []string{self, "serve-naive-kv"},
+		Concurrency: *c, Warmup: *warm, Duration: *dur, Rounds: *rounds, Progress: os.Stderr})
 	if err != nil {
 		return 1, err
 	}
