@@ -81,7 +81,7 @@ func run() error {
 	a := app.NewWithID("io.picloud.console")
 	w := a.NewWindow("PiCloud console")
 	w.Resize(fyne.NewSize(1280, 800))
-	c := ui.New(a, w, ui.Options{Registry: reg, Browser: browser, Logger: log})
+	c := ui.New(a, w, ui.Options{Registry: reg, Browser: browser, Logger: log, Version: version + " (" + commit + ")"})
 	w.SetOnClosed(c.Close)
 	for _, addr := range strings.Split(*add, ",") {
 		if addr = strings.TrimSpace(addr); addr != "" {

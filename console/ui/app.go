@@ -13,6 +13,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -34,6 +35,8 @@ type Options struct {
 	// at once on the calling goroutine, which would let results race with
 	// the test's own input.
 	Post func(func())
+	// Version is the console's own version, shown in About.
+	Version string
 }
 
 // Console is the main window's content and state.
@@ -205,6 +208,17 @@ func (c *Console) Banner() string {
 		return ""
 	}
 	return c.banner.Text
+}
+
+// showAbout says which console this is.
+func (c *Console) showAbout() {
+	v := c.opts.Version
+	if v == "" {
+		v = "dev"
+	}
+	msg := widget.NewLabel("PiCloud console " + versionText(v) + "\nServerless scripts on your own Raspberry Pis.")
+	d := dialog.NewCustom("About", "Close", msg, c.win)
+	c.show(d, d.Hide)
 }
 
 // reconnected clears an error that said the node could not be reached.

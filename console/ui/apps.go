@@ -214,6 +214,7 @@ func (v *appsView) createApp(req shared.CreateAppRequest) {
 		v.desc.SetText("")
 		v.slugStatus.SetText("")
 		v.reload()
+		v.nv.showApp(a) // creating an app is the first step of working on it
 	}, func(err error) bool {
 		if e, ok := shared.AsError(err); ok && e.Code == shared.CodeSlugReserved && e.Detail("confirm_token") != "" && req.ConfirmToken == "" {
 			v.confirmCreateTakeover(req, e)

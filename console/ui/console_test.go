@@ -265,6 +265,9 @@ func TestCreateAppWithLiveSlugCheck(t *testing.T) {
 	if _, err := h.node.Client.App(h.ctx(), "blog"); err != nil {
 		t.Errorf("the node has no app blog: %v", err)
 	}
+	if h.c.cur.app == nil || h.c.cur.app.app.Slug != "blog" {
+		t.Errorf("creating the app did not open it")
+	}
 }
 
 func TestRenameWithTakeoverThroughConfirmDialog(t *testing.T) {

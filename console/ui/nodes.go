@@ -50,10 +50,12 @@ func newNodeList(c *Console) *nodeList {
 
 func (l *nodeList) view() fyne.CanvasObject {
 	add := widget.NewButtonWithIcon("Add node…", theme.ContentAddIcon(), l.askAddress)
+	about := widget.NewButtonWithIcon("", theme.InfoIcon(), l.c.showAbout)
+	about.Importance = widget.LowImportance
 	refresh := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), l.probeAll)
 	head := container.NewBorder(nil, nil, widget.NewLabelWithStyle("Nodes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), refresh)
 	l.render()
-	return container.NewBorder(container.NewVBox(head, widget.NewSeparator()), add, nil, nil, container.NewVScroll(l.rows))
+	return container.NewBorder(container.NewVBox(head, widget.NewSeparator()), container.NewBorder(nil, nil, nil, about, add), nil, nil, container.NewVScroll(l.rows))
 }
 
 // start begins the LAN feed and the periodic probe of paired nodes.
