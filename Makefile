@@ -53,7 +53,7 @@ load:
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench load -duration 60s
 
 crash:
-	CGO_ENABLED=0 $(GO) test -count=1 -timeout 30m -v -run 'TestCrashKeepsAcknowledgedWrites' ./bench -args -crash.rounds=10
+	CGO_ENABLED=0 $(GO) test -count=1 -timeout 30m -v -run 'TestCrashKeepsAcknowledged(Writes|KV)' ./bench -args -crash.rounds=10
 
 # Release and packaging (see README "Quickstart"). Output goes to dist/.
 .PHONY: dist cross package-console

@@ -14,7 +14,7 @@ import (
 // the short versions CI runs as part of `go test ./...`.
 var (
 	loadDuration = flag.Duration("load.duration", 15*time.Second, "sustained load time of TestSustainedLoad")
-	crashRounds  = flag.Int("crash.rounds", 2, "kill -9 rounds of TestCrashKeepsAcknowledgedWrites")
+	crashRounds  = flag.Int("crash.rounds", 2, "kill -9 rounds of TestCrashKeepsAcknowledgedWrites and TestCrashKeepsAcknowledgedKV")
 	prebuilt     = flag.String("node.bin", "", "use this picloud-node binary instead of building one")
 )
 
