@@ -137,6 +137,13 @@ func compile(source string, limits shared.Limits, allowReuse bool) (*Program, er
 	if err != nil {
 		return nil, err
 	}
+	// goja's compiler finds some early errors (while (0) function f() {},
+	// a regexp literal's bad flags) that instrumenting would hide, by
+	// wrapping a loop body in a block or the literal in a call: the
+	// script as written must compile first.
+	if _, err := goja.CompileAST(astPrg, false); err != nil {
+		return nil, syntaxError(err)
+	}
 	p := &Program{shape: shape, req: requestUse(astPrg), reuse: allowReuse && reusable(astPrg)}
 	in := &instrumenter{file: astPrg.File, maxDepth: maxDepth}
 	wrapped, err := in.program(astPrg, p.reuse, shape)
