@@ -446,3 +446,80 @@ func benchKV(b *testing.B, src string) {
 		}
 	})
 }
+
+// Cloudflare's KV examples (developers.cloudflare.com/kv), inside
+// handle(req, env) with the binding named KV, unchanged otherwise.
+func TestKVCloudflareExamples(t *testing.T) {
+	n := startKV(t, kv.ServiceConfig{}, nil)
+	e := executor.New(executor.Options{})
+	b := n.bindings("a")
+	for _, tc := range []struct{ name, body, want string }{
+		{"write and read", `
+    try {
+      await env.KV.put("KEY", "VALUE");
+      const value = await env.KV.get("KEY");
+      if (value === null) {
+        return new Response("Value not found", { status: 404 });
+      }
+      return new Response(value);
+    } catch (err) {
+      console.error(` + "`KV returned error: ${err}`" + `);
+      return new Response(err, { status: 500 });
+    }`, "VALUE"},
+		{"metadata", `
+    await env.KV.put("key", "value", { metadata: { someMetadataKey: "someMetadataValue" } });
+    const { value, metadata } = await env.KV.getWithMetadata("key");
+    return new Response(value + " " + metadata.someMetadataKey);`, "value someMetadataValue"},
+		{"expiring key and json", `
+    await env.KV.put("settings", JSON.stringify({ theme: "dark" }), { expirationTtl: 60 });
+    const settings = await env.KV.get("settings", { type: "json" });
+    return new Response(settings.theme);`, "dark"},
+		{"list", `
+    const value = await env.KV.list();
+    return new Response(JSON.stringify(value.keys.map((k) => k.name)));`, `["KEY","key","settings"]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := kvBody(t, runKV(t, e, b, tc.body)); got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// Hostile scripts stop cleanly on the limit they hit, store nothing out
+// of bounds, and the next run on the executor is served normally.
+func TestKVAttacks(t *testing.T) {
+	n := startKV(t, kv.ServiceConfig{QuotaBytes: 1 << 20}, nil)
+	e := executor.New(executor.Options{})
+	b := n.bindings("a")
+	for _, tc := range []struct{ name, body, want, knob string }{
+		{"a value over max_string_size", `await env.KV.put("big", "x".repeat(2 << 20)); return "not here"`, "", shared.KnobMaxStringSize},
+		{"a value over the KV limit", `try { await env.KV.put("big", "x".repeat(1048577 - 2) + "yy") } catch (e) { return e.name }`, "", shared.KnobMaxStringSize},
+		{"filling the quota", `let n = 0; try { for (let i = 0; i < 1000; i++) { await env.KV.put("fill" + i, "x".repeat(10000)); n++ } }
+			catch (e) { return n + " " + e.message.slice(0, 17) }`, "104 KV quota exceeded", ""},
+		{"many keys at once", `await Promise.all(Array.from({length: 999}, (_, i) => env.KV.put("many" + i, "v"))); return "999"`, "999", ""},
+		{"an endless list loop", `for (;;) { await env.KV.list({prefix: "many", limit: 1}) }`, "", executor.KnobMaxKVOperations},
+		{"an endless get loop without await", `for (;;) { env.KV.get("k") }`, "", executor.KnobMaxKVOperations},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runKV(t, e, b, tc.body)
+			if tc.knob != "" {
+				var le *executor.LimitError
+				if !errors.As(res.Err, &le) || le.Knob != tc.knob {
+					t.Fatalf("got %q, %v; want limit %s", res.Body, res.Err, tc.knob)
+				}
+			} else if got := kvBody(t, res); got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+			if got := kvBody(t, runKV(t, e, b, `return "healthy " + (await env.KV.get("never"))`)); got != "healthy null" {
+				t.Fatalf("the next run: %q", got)
+			}
+		})
+	}
+	if _, err := n.kv.KVGet(context.Background(), n.apps["a"], "big"); !shared.IsCode(err, shared.CodeNotFound) {
+		t.Errorf("an oversized value was stored: %v", err)
+	}
+	if _, bytes, _ := n.store.KVUsage(context.Background(), n.apps["a"]); bytes > 1<<20 {
+		t.Errorf("the app holds %d bytes, over its quota", bytes)
+	}
+}
