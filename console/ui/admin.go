@@ -42,6 +42,9 @@ type Admin interface {
 	egressAdmin
 	varsAdmin
 	kvAdmin
+	tailAdmin
+	historyAdmin
+	moveAdmin
 }
 
 // executor is the one call Run needs beyond Admin.

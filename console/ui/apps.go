@@ -109,7 +109,8 @@ func (nv *nodeView) showApps() {
 		widget.NewFormItem("", v.slugStatus),
 		widget.NewFormItem("Description", v.desc),
 	)
-	newCard := widget.NewCard("New app", "", container.NewVBox(form, container.NewHBox(v.create)))
+	importMsg := newMsg()
+	newCard := widget.NewCard("New app", "", container.NewVBox(form, container.NewHBox(v.create, importButton(v, importMsg)), importMsg))
 
 	header := container.NewGridWithColumns(4, bold("Name"), bold("Slug"), bold("Domains"), bold("Scripts"))
 	body := container.NewBorder(container.NewVBox(newCard, widget.NewSeparator(), header), nil, nil, nil, container.NewVScroll(v.list))

@@ -38,6 +38,7 @@ type logsTab struct {
 	logs     []shared.Log
 	autoStop context.CancelFunc
 	interval time.Duration // of auto-refresh
+	live     *liveTail     // Live mode (livetail.go)
 }
 
 func newLogsTab(v *appView) *logsTab {
@@ -52,7 +53,8 @@ func newLogsTab(v *appView) *logsTab {
 	refresh := widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), t.reload)
 	t.more = widget.NewButton("Older…", t.loadOlder)
 	t.more.Hide()
-	bar := container.NewHBox(widget.NewLabel("Script"), t.filter, t.auto, refresh)
+	t.live = newLiveTail(t)
+	bar := container.NewVBox(container.NewHBox(widget.NewLabel("Script"), t.filter, t.auto, refresh), t.live.controls)
 	left := container.NewBorder(nil, t.more, nil, nil, container.NewVScroll(t.list))
 	right := container.NewVScroll(container.NewVBox(bold("Execution"), t.detail, t.errText, bold("Console output"), t.output))
 	split := container.NewHSplit(left, right)
@@ -67,6 +69,10 @@ func (t *logsTab) setFilter(name string) {
 		if s.Name == name {
 			t.scriptID = s.ID
 		}
+	}
+	if t.live != nil && t.live.stop != nil {
+		t.live.restart()
+		return
 	}
 	if t.v.tabs != nil {
 		t.reload()
@@ -89,6 +95,9 @@ func (t *logsTab) setAuto(on bool) {
 	}
 	if !on {
 		return
+	}
+	if t.live.stop != nil {
+		t.live.on.SetChecked(false) // polling replaces Live
 	}
 	ctx, cancel := context.WithCancel(t.v.ctx)
 	t.autoStop = cancel
@@ -130,6 +139,9 @@ func (t *logsTab) fetch(before int64) func(ctx context.Context) (logsPage, error
 func (t *logsTab) reload() {
 	call(t.v.tasks, "load logs", t.fetch(0), func(p logsPage) {
 		t.setScripts(p.scripts)
+		if t.live.stop != nil {
+			return // Live mode owns the list
+		}
 		t.logs = p.logs
 		t.render()
 	}, nil)

@@ -163,6 +163,7 @@ type scriptDetail struct {
 	host      *widget.Entry
 	routeMsg  *widget.Label
 	portNote  *widget.Label
+	history   *historyPanel // History tab (history.go)
 }
 
 type knobField struct {
@@ -211,6 +212,13 @@ func newScriptDetail(t *scriptsTab, d scriptData) *scriptDetail {
 		container.NewTabItem("Sandbox", s.sandboxView()),
 		container.NewTabItem("Routes", s.routesView()),
 	)
+	s.history = newHistoryPanel(s)
+	s.inner.Append(container.NewTabItem("History", s.history.view))
+	s.inner.OnSelected = func(ti *container.TabItem) {
+		if ti.Text == "History" {
+			s.history.reload()
+		}
+	}
 	split := container.NewHSplit(editorPane, s.inner)
 	split.Offset = 0.62 // the editor takes most of the width; drag the divider to change it
 	s.view = split
