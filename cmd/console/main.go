@@ -52,6 +52,7 @@ func run() error {
 		regPath = flag.String("registry", env("PICLOUD_CONSOLE_REGISTRY", defReg), "file of paired nodes (env PICLOUD_CONSOLE_REGISTRY)")
 		mdns    = flag.String("mdns", env("PICLOUD_MDNS", "on"), "on|off: browse the LAN for nodes (env PICLOUD_MDNS)")
 		add     = flag.String("add", env("PICLOUD_CONSOLE_ADD", ""), "comma-separated host:port of nodes to add by hand at start (env PICLOUD_CONSOLE_ADD)")
+		open    = flag.String("open", env("PICLOUD_CONSOLE_OPEN", ""), "id of a paired node to open at start (env PICLOUD_CONSOLE_OPEN)")
 		shots   = flag.String("screenshot-dir", env("PICLOUD_SCREENSHOT_DIR", ""), "open each main screen, write PNGs into this folder and exit; needs --screenshot-node and --screenshot-token (env PICLOUD_SCREENSHOT_DIR)")
 		shotAt  = flag.String("screenshot-node", env("PICLOUD_SCREENSHOT_NODE", ""), "host:port of the node the screenshot tour uses (env PICLOUD_SCREENSHOT_NODE)")
 		shotTok = flag.String("screenshot-token", env("PICLOUD_SCREENSHOT_TOKEN", ""), "admin token of that node (env PICLOUD_SCREENSHOT_TOKEN)")
@@ -87,6 +88,10 @@ func run() error {
 		if addr = strings.TrimSpace(addr); addr != "" {
 			c.AddAddress(addr)
 		}
+	}
+
+	if *open != "" {
+		c.OpenNode(*open)
 	}
 
 	var tourErr error
