@@ -40,6 +40,7 @@ func TestGuardedConstructorsAreTheRealOnes(t *testing.T) {
 		{"wrapped built-ins keep name and length", `[Array.prototype.map.name, Array.prototype.map.length, Array.prototype.push.length, JSON.stringify.name, JSON.stringify.length, String.prototype.concat.length, RegExp.prototype.test.name, RegExp.prototype.exec.length, String.raw.length, Reflect.set.length].join()`, "map,1,1,stringify,3,1,test,1,1,3"},
 		{"wrapped built-ins print as native code", `[String(Array.prototype.map), String(JSON.parse), Function.prototype.toString.call(Function.prototype.toString), String(RegExp.prototype[Symbol.split])].join(' ')`, "function map() { [native code] } function parse() { [native code] } function toString() { [native code] } function [Symbol.split]() { [native code] }"},
 		{"aliases stay the same function", `Array.prototype[Symbol.iterator] === Array.prototype.values && Set.prototype.keys === Set.prototype.values && String.prototype.trimLeft === String.prototype.trimStart`, "true"},
+		{"JSON.stringify ignores a symbol space", `JSON.stringify({a: 1}, null, Symbol()) + JSON.stringify([1], null, true)`, `{"a":1}[1]`},
 		{"new Map of holey entries", `(() => { const m = new Map([[], [1]]); return [m.size, m.has(undefined), m.get(1)].join() })()`, "2,true,"},
 		{"ArrayBuffer valueOf once", `(() => { let n = 0; const b = new ArrayBuffer({ valueOf() { n++; return 8 } }); return [b.byteLength, n].join() })()`, "8,1"},
 	}

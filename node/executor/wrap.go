@@ -550,7 +550,9 @@ func (sb *sandbox) stringify(v, replacer, space goja.Value) (goja.Value, error) 
 		if s := strLen(space); s > 0 {
 			indent = min(s, 10)
 		} else if space != nil && !goja.IsUndefined(space) && !goja.IsNull(space) {
-			if _, isObj := space.(*goja.Object); !isObj {
+			// Only a number indents: a symbol or boolean is ignored (and
+			// converting a symbol would throw).
+			if isNumber(space) {
 				indent = min(max(toLength(space), 0), 10)
 			}
 		}
