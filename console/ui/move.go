@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/picloud/picloud/console/registry"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -156,7 +157,7 @@ func moveCard(v *appView) fyne.CanvasObject {
 		})
 	})
 	return widget.NewCard("Move", "One JSON file with everything the app holds and its data; secrets by name only.",
-		container.NewVBox(container.NewHBox(export), msg))
+		container.NewVBox(container.NewHBox(export, copyButton(v, msg)), msg))
 }
 
 // importButton is the apps list's "Import app…".
@@ -171,4 +172,60 @@ func importButton(v *appsView, msg *widget.Label) *widget.Button {
 			v.reload()
 		})
 	})
+}
+
+// copyButton is "Copy to node…": export from this node and import into
+// another paired one in one action, asking for the secrets' values (they
+// never leave a node).
+func copyButton(v *appView, msg *widget.Label) *widget.Button {
+	return widget.NewButtonWithIcon("Copy to node…", theme.ContentCopyIcon(), func() {
+		targets := otherNodes(v)
+		if len(targets) == 0 {
+			showMsg(msg, "Pair another node first: there is no other node to copy to.", widget.DangerImportance)
+			return
+		}
+		names := make([]string, len(targets))
+		for i, n := range targets {
+			names[i] = n.Name + " (" + n.Address + ")"
+		}
+		pick := widget.NewSelect(names, nil)
+		pick.SetSelectedIndex(0)
+		dialog.ShowForm("Copy "+v.ref+" to another node", "Copy", "Cancel",
+			[]*widget.FormItem{widget.NewFormItem("Node", pick)}, func(ok bool) {
+				if !ok {
+					return
+				}
+				target := targets[pick.SelectedIndex()]
+				copyToNode(v, target, func(im shared.Imported, err error) {
+					if err != nil {
+						showMsg(msg, "Copy failed: "+err.Error(), widget.DangerImportance)
+						return
+					}
+					showMsg(msg, importedText(im)+" On "+target.Name+".", widget.SuccessImportance)
+				})
+			}, v.win)
+	})
+}
+
+// otherNodes lists the paired nodes other than the one v shows.
+func otherNodes(v *appView) []registry.Node {
+	var out []registry.Node
+	for _, n := range v.nv.c.reg.Nodes() {
+		if n.ID != v.nv.entry.ID && n.Token != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// copyToNode exports the app (with its data), asks for its secrets and
+// imports it into target.
+func copyToNode(v *appView, target registry.Node, done func(shared.Imported, error)) {
+	call(v.tasks, "export app", func(ctx context.Context) (shared.Export, error) {
+		return v.client.Export(ctx, v.ref, true)
+	}, func(doc shared.Export) {
+		to := v.env
+		to.client = newClient(target.Scheme, target.Address, target.Token, target.ID)
+		askSecrets(v.env, doc, func(secrets map[string]string) { sendImport(to, doc, secrets, done) })
+	}, func(err error) bool { done(shared.Imported{}, err); return true })
 }

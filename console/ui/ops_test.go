@@ -2,12 +2,16 @@ package ui
 
 import (
 	"bytes"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
+	"github.com/picloud/picloud/console/registry"
+	"github.com/picloud/picloud/node/nodetest"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -164,3 +168,49 @@ type nopCloser struct{ *bytes.Buffer }
 func (nopCloser) Close() error { return nil }
 
 func ptrTo[T any](v T) *T { return &v }
+
+func TestCopyToNodeAsksForSecrets(t *testing.T) {
+	src := paired(t)
+	src.createApp("Shop", "shop")
+	src.createScript("shop", "api", `function handle(req, env) { return "token " + env.TOKEN }`)
+	if _, err := src.node.Client.PutEnv(src.ctx(), "shop", "TOKEN", shared.PutEnvRequest{Value: ptrTo("s3cret"), Secret: ptrTo(true)}); err != nil {
+		t.Fatal(err)
+	}
+	dst := nodetest.Start(t)
+	u, _ := url.Parse(dst.AdminURL)
+	target := registry.Node{ID: dst.NodeID(), Name: "pi-two", Token: dst.Token, Address: u.Host, Scheme: "http"}
+	if err := src.reg.Put(target); err != nil {
+		t.Fatal(err)
+	}
+	v := src.openApp("shop")
+	if others := otherNodes(v); len(others) != 1 || others[0].ID != dst.NodeID() {
+		t.Fatalf("nodes to copy to: %+v", others)
+	}
+	var im shared.Imported
+	var copyErr error
+	copyToNode(v, target, func(got shared.Imported, err error) { im, copyErr = got, err })
+	src.wait()
+	// The console asks for the secret the document names without a value.
+	var secret *widget.Entry
+	for _, o := range src.win.Canvas().Overlays().List() {
+		for _, w := range test.LaidOutObjects(o) {
+			if e, ok := w.(*widget.Entry); ok && e.Password {
+				secret = e
+			}
+		}
+	}
+	if secret == nil {
+		t.Fatal("no secret prompt")
+	}
+	test.Type(secret, "s3cret")
+	test.Tap(src.button("Import"))
+	src.wait()
+	if copyErr != nil || im.Slug != "shop" || len(im.MissingSecrets) != 0 {
+		t.Fatalf("copy = %+v, %v", im, copyErr)
+	}
+	scripts, _ := dst.Client.Scripts(src.ctx(), "shop")
+	res, err := dst.Client.Execute(src.ctx(), scripts[0].ID, shared.ExecuteRequest{})
+	if err != nil || string(res.Body) != "token s3cret" {
+		t.Errorf("the copy answers %q, %v", res.Body, err)
+	}
+}
