@@ -161,10 +161,14 @@ func TestIdleRuntimesFollowWaitingRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Building 40 runtimes takes a while on a busy machine: the runs
+	// must not reach their timeout meanwhile.
+	patient := shared.DefaultLimits()
+	patient.TimeoutMS = 30_000
 	done := make(chan *Result, burst)
 	for range burst {
 		go func() {
-			done <- e.Run(context.Background(), Invocation{Program: p, Limits: shared.DefaultLimits(), Bindings: api.bindings()})
+			done <- e.Run(context.Background(), Invocation{Program: p, Limits: patient, Bindings: api.bindings()})
 		}()
 	}
 	eventually(t, "every run waiting", func() bool { return api.started.Load() == burst })
