@@ -67,6 +67,11 @@ api PUT /api/v1/admin/apps/demo/env/STRIPE_WEBHOOK_SECRET '{"value":"whsec_demo"
 api POST /api/v1/admin/apps/demo/routes "{\"script_id\":$hello,\"method\":\"GET\",\"path\":\"/\"}" >/dev/null
 api POST /api/v1/admin/apps/demo/routes "{\"script_id\":$hello,\"method\":\"GET\",\"path\":\"/hello/:name\"}" >/dev/null
 api POST /api/v1/admin/apps/demo/routes "{\"script_id\":$broken,\"method\":\"ANY\",\"path\":\"/flaky\"}" >/dev/null
+kv() { curl -fsS -X PUT -H "Authorization: Bearer $token" ${3:+-H "X-PiCloud-KV-Metadata: $3"} --data-binary "$2" "$admin/api/v1/admin/apps/demo/kv/$1${4:+?expiration_ttl=$4}"; }
+kv settings '{"theme":"dark","greeting":"Hello","features":{"beta":true,"maxItems":25}}' '{"by":"console"}'
+kv session%2F8f3a2c 'user=ada' '' 3600
+for n in ada grace linus ken rob; do kv "hits%2F$n" "$((RANDOM % 500))"; done
+kv cache%2Fweather '{"temp":21.5,"unit":"C"}' '' 600
 for n in ada grace linus ken rob; do
 	curl -sS -o /dev/null -H "Host: demo.localhost" "http://127.0.0.1:$data_port/hello/$n"
 done

@@ -116,6 +116,18 @@ func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
 	}); err != nil {
 		return err
 	}
+	if err := step("10-data", func() { v.Select("Data") }); err != nil {
+		return err
+	}
+	if err := step("10-data-value", func() {
+		for i, k := range v.kv.keys {
+			if k.Name == "settings" {
+				v.kv.list.Select(i)
+			}
+		}
+	}); err != nil {
+		return err
+	}
 	if err := step("11-settings", func() {
 		v.Select("Settings")
 		v.settings.slug.SetText(app + "-v2")
