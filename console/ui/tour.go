@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"fyne.io/fyne/v2"
 
+	"github.com/picloud/picloud/shared"
 	"github.com/picloud/picloud/shared/discovery"
 )
 
@@ -80,6 +82,52 @@ func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
 			v.scripts.open(v.scripts.scripts[0].ID)
 		}
 	}); err != nil {
+		return err
+	}
+	if err := step("06-script-syntax-error", func() {
+		if d := v.scripts.detail; d != nil {
+			d.editor.SetText(d.script.Source + "\nfunction broken() {\n  return 1 +;\n}\n")
+			d.save()
+		}
+	}); err != nil {
+		return err
+	}
+	if err := step("06-script-conflict", func() {
+		d := v.scripts.detail
+		if d == nil {
+			return
+		}
+		// Someone else saves meanwhile; this editor then saves against its version.
+		other := d.script.Source + "// edited in another console\n"
+		id := d.script.ID
+		call(v.tasks, "tour: save elsewhere", func(ctx context.Context) (shared.Script, error) {
+			return v.client.UpdateScript(ctx, id, shared.UpdateScriptRequest{Source: &other})
+		}, func(shared.Script) {
+			d.editor.SetText(d.script.Source + "// my edit\n")
+			d.save()
+		}, nil)
+	}); err != nil {
+		return err
+	}
+	theirs := func(then func(d *scriptDetail, sc shared.Script)) func() {
+		return func() {
+			d := v.scripts.detail
+			if d == nil {
+				return
+			}
+			if d.dialog != nil {
+				d.dialog.Hide()
+			}
+			id := d.script.ID
+			call(v.tasks, "tour: load script", func(ctx context.Context) (shared.Script, error) {
+				return v.client.Script(ctx, id)
+			}, func(sc shared.Script) { then(d, sc) }, nil)
+		}
+	}
+	if err := step("06-script-compare", theirs(func(d *scriptDetail, sc shared.Script) { d.compare(sc, nil) })); err != nil {
+		return err
+	}
+	if err := step("06-script-reloaded", theirs(func(d *scriptDetail, sc shared.Script) { d.reloadFrom(sc) })); err != nil {
 		return err
 	}
 	if err := step("07-script-run", func() {
