@@ -235,7 +235,7 @@ func (t *overviewTab) setApp(a shared.App) {
 	if len(a.Domains) > domains {
 		domains = len(a.Domains)
 	}
-	t.counts.SetText(fmt.Sprintf("%d domains · %d scripts · %d routes", domains, a.ScriptCount, a.RouteCount))
+	t.counts.SetText(plural(domains, "domain") + " · " + plural(a.ScriptCount, "script") + " · " + plural(a.RouteCount, "route"))
 }
 
 func (t *overviewTab) reload() {

@@ -47,3 +47,17 @@ func TestEditorGutterNumbersLinesAndMarksTheErrorLine(t *testing.T) {
 		t.Errorf("wrap off: wrapping %v, gutter shown %v", d.editor.Wrapping, d.code.gutter.Visible())
 	}
 }
+
+func TestPlural(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{{0, "0 operations"}, {1, "1 operation"}, {2, "2 operations"}} {
+		if got := plural(tc.n, "operation"); got != tc.want {
+			t.Errorf("plural(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+	if got := pluralWord(1, "fetch", "fetches"); got != "1 fetch" {
+		t.Errorf("pluralWord(1) = %q", got)
+	}
+}

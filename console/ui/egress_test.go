@@ -101,7 +101,7 @@ func TestEgressTab(t *testing.T) {
 			t.Fatal("no log")
 		}
 		v.logs.show(logs[0])
-		if !strings.Contains(v.logs.detail.Text, "1 fetches") {
+		if !strings.Contains(v.logs.detail.Text, "· 1 fetch\n") {
 			t.Errorf("log detail %q", v.logs.detail.Text)
 		}
 	})

@@ -214,8 +214,9 @@ func (t *logsTab) show(l shared.Log) {
 	if l.RouteID != nil {
 		route = "#" + strconv.FormatInt(*l.RouteID, 10)
 	}
-	t.detail.SetText(fmt.Sprintf("%s %s%s\nstatus %d · %s · %d operations · %d fetches\nscript %s · trigger %s · route %s\n%s",
-		l.Method, l.Host, l.Path, l.Status, formatDuration(l.DurationUS), l.Operations, l.Subrequests, name, l.Trigger, route,
+	t.detail.SetText(fmt.Sprintf("%s %s%s\nstatus %d · %s · %s · %s\nscript %s · trigger %s · route %s\n%s",
+		l.Method, l.Host, l.Path, l.Status, formatDuration(l.DurationUS), plural(int(l.Operations), "operation"),
+		pluralWord(int(l.Subrequests), "fetch", "fetches"), name, l.Trigger, route,
 		l.StartedAt.Local().Format("2006-01-02 15:04:05.000")))
 	t.errText.SetText(l.Error)
 	out := l.Output

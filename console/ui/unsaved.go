@@ -204,9 +204,12 @@ func diffView(diff []code.Line) fyne.CanvasObject {
 }
 
 // plural writes "1 line", "2 lines".
-func plural(n int, noun string) string {
+func plural(n int, noun string) string { return pluralWord(n, noun, noun+"s") }
+
+// pluralWord writes "1 fetch", "2 fetches".
+func pluralWord(n int, one, many string) string {
 	if n == 1 {
-		return "1 " + noun
+		return "1 " + one
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return fmt.Sprintf("%d %s", n, many)
 }
