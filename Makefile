@@ -36,6 +36,7 @@ fuzz:
 bench:
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench bench
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench fetch
+	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench kv
 
 # The same with wrk as the client of the closed-loop rounds (issue 14).
 bench-wrk:
@@ -46,6 +47,11 @@ bench-short:
 
 # Issue 19: hello world alone vs while 200 runs await a 2 s upstream, and
 # a fetch proxy vs Node.js's built-in fetch (about 2 minutes).
+# Issue 17: KV get and get+put handlers beside hello world and a naive
+# FULL-sync Go server.
+bench-kv:
+	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench kv
+
 bench-fetch:
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench fetch
 
