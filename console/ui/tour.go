@@ -29,7 +29,7 @@ func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
 		if do != nil {
 			fyne.DoAndWait(do)
 		}
-		if err := c.Wait(30 * time.Second); err != nil {
+		if err := c.Wait(2 * time.Minute); err != nil { // dialogs paint slowly under Xvfb's software GL
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		time.Sleep(settle) // let the driver paint the new frame
