@@ -31,7 +31,7 @@
 //     result of +, += and template literals, spread literals, and the object
 //     of every index or length write right after it (instrument.go); built-ins
 //     that allocate in native code are wrapped and check before allocating
-//     when the arguments tell the size, after otherwise (wrap.go); Array,
+//     when the arguments tell the size, after otherwise (wrap.go, one file per family: wrap_arrays.go, wrap_strings.go, ...); Array,
 //     typed arrays, ArrayBuffer, RegExp, Map, Set and Proxy are replaced by
 //     guards that look like the originals (guards.go). += on names that
 //     provably only hold numbers skips the string check.

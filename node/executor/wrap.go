@@ -124,403 +124,59 @@ func thisLen(call goja.FunctionCall) int64 {
 }
 
 func (sb *sandbox) wrapBuiltins() error {
-	arrayProto := sb.object("Array", "prototype")
-	stringProto := sb.object("String", "prototype")
-	var firstErr error
-	w := func(obj *goja.Object, name string, before pre, post bool) {
-		if obj == nil {
-			return
-		}
-		if err := sb.wrap(obj, name, before, post); err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	array := func(rs *runState, n int64) bool {
-		if n > rs.limits.MaxArraySize {
-			rs.stop(shared.KnobMaxArraySize)
-			return false
-		}
-		return true
-	}
-	str := func(rs *runState, n int64) bool {
-		if n > rs.limits.MaxStringSize {
-			rs.stop(shared.KnobMaxStringSize)
-			return false
-		}
-		return true
-	}
+	in := &installer{sb: sb}
+	in.arrays()
+	in.strings()
+	in.objects()
+	in.collections()
+	in.json()
+	return in.err
+}
 
-	// Symbol.for keeps each new key for the runtime's lifetime, which spans
-	// many runs of many scripts: past a budget of keys the runtime is
-	// retired after the run, so no script can make a pooled runtime hold
-	// memory.
-	w(sb.object("Symbol"), "for", func(_ *runState, call goja.FunctionCall) bool {
-		k, ok := call.Argument(0).(goja.String)
-		if !ok {
-			sb.noteSymbol("") // a non-string key: counted, not remembered
-			return true
-		}
-		sb.noteSymbol(k.String())
-		return true
-	}, false)
+// installer wraps and replaces built-ins family by family (wrap_*.go),
+// keeping the first error.
+type installer struct {
+	sb  *sandbox
+	err error
+}
 
-	// Array.prototype: every method first checks the receiver's length (an
-	// oversized sparse array is cheap until a method walks it), growing ones
-	// also the length they would produce.
-	growth := map[string]func(call goja.FunctionCall) int64{
-		"push":    func(c goja.FunctionCall) int64 { return int64(len(c.Arguments)) },
-		"unshift": func(c goja.FunctionCall) int64 { return int64(len(c.Arguments)) },
-		"splice": func(c goja.FunctionCall) int64 {
-			if n := int64(len(c.Arguments)) - 2; n > 0 {
-				return n
-			}
-			return 0
-		},
-		"concat": func(c goja.FunctionCall) int64 {
-			var n int64
-			for _, a := range c.Arguments {
-				if o, ok := a.(*goja.Object); ok && o.ClassName() == "Array" {
-					n += toLength(o.Get("length"))
-				} else {
-					n++
-				}
-			}
-			return n
-		},
+// wrap is sandbox.wrap for a built-in that may be missing (nil obj).
+func (in *installer) wrap(obj *goja.Object, name string, before pre, post bool) {
+	if obj == nil {
+		return
 	}
-	resultChecked := map[string]bool{"concat": true, "flat": true, "flatMap": true, "map": true, "filter": true, "slice": true, "splice": true, "toSpliced": true, "toSorted": true, "toReversed": true, "with": true}
-	if arrayProto != nil {
-		for _, name := range arrayProto.GetOwnPropertyNames() {
-			if name == "constructor" || name == "length" {
-				continue
-			}
-			if _, ok := goja.AssertFunction(arrayProto.Get(name)); !ok {
-				continue
-			}
-			grow := growth[name]
-			before := func(rs *runState, c goja.FunctionCall) bool {
-				n := thisLen(c)
-				if grow != nil {
-					n += grow(c)
-				}
-				return array(rs, n)
-			}
-			if name == "join" || name == "toString" || name == "toLocaleString" {
-				before = func(rs *runState, c goja.FunctionCall) bool {
-					if !array(rs, thisLen(c)) {
-						return false
-					}
-					o, ok := c.This.(*goja.Object)
-					if !ok {
-						return true
-					}
-					sep := int64(1)
-					if name == "join" {
-						if s := c.Argument(0); !goja.IsUndefined(s) {
-							sep = int64(len(s.String()))
-						}
-					}
-					es := sb.newEstimator(0)
-					n := es.join(o, sep, rs.limits.MaxStringSize, 0)
-					if es.tooDeep {
-						sb.throw("RangeError", errTooNested)
-					}
-					return str(rs, n)
-				}
-			}
-			if callbackMethods[name] {
-				plain := before
-				before = func(rs *runState, c goja.FunctionCall) bool {
-					if len(c.Arguments) > 0 {
-						c.Arguments[0] = sb.guardCallback(rs, c.Arguments[0])
-					}
-					return plain(rs, c)
-				}
-			}
-			if name == "sort" || name == "toSorted" {
-				plain := before
-				before = func(rs *runState, c goja.FunctionCall) bool {
-					return plain(rs, c) && sb.sortFits(rs, c)
-				}
-			}
-			if name == "flat" {
-				plain := before
-				before = func(rs *runState, c goja.FunctionCall) bool {
-					if !plain(rs, c) {
-						return false
-					}
-					o, ok := c.This.(*goja.Object)
-					if !ok {
-						return true
-					}
-					depth := 1.0
-					if d := c.Argument(0); !goja.IsUndefined(d) {
-						depth = d.ToFloat()
-					}
-					es := sb.newEstimator(0)
-					if depth > maxNesting {
-						es.nesting(o, 0)
-						if es.tooDeep {
-							sb.throw("RangeError", errTooNested)
-						}
-					}
-					// Shared sub-arrays flatten to copies: a=[a,a] thirty times
-					// is 2^30 elements from 31 small arrays.
-					return array(rs, es.flatLength(o, int(min(depth, maxNesting)), rs.limits.MaxArraySize))
-				}
-			}
-			w(arrayProto, name, before, resultChecked[name] || name == "join")
-		}
-	}
-	if arrayProto != nil {
-		if err := sb.replaceJoin(arrayProto); err != nil && firstErr == nil {
-			firstErr = err
-		}
-		// Array.prototype[Symbol.iterator] is values, the same function.
-		if err := arrayProto.DefineDataPropertySymbol(goja.SymIterator, arrayProto.Get("values"), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	if typed := sb.typedArrayProto(); typed != nil {
-		w(typed, "join", func(rs *runState, c goja.FunctionCall) bool {
-			sep := int64(1)
-			if s := c.Argument(0); !goja.IsUndefined(s) {
-				sep = int64(len(s.String()))
-			}
-			n := thisLen(c)
-			return str(rs, n*24+(n-1)*sep)
-		}, true)
-	}
-	arrayCtor := sb.object("Array")
-	w(arrayCtor, "from", func(rs *runState, c goja.FunctionCall) bool {
-		if len(c.Arguments) > 1 {
-			c.Arguments[1] = sb.guardCallback(rs, c.Arguments[1])
-		}
-		if o, ok := c.Argument(0).(*goja.Object); ok {
-			return array(rs, toLength(o.Get("length")))
-		}
-		return true
-	}, true)
-	w(arrayCtor, "of", func(rs *runState, c goja.FunctionCall) bool {
-		return array(rs, int64(len(c.Arguments)))
-	}, true)
+	in.keep(in.sb.wrap(obj, name, before, post))
+}
 
-	// String.prototype.
-	w(stringProto, "repeat", func(rs *runState, c goja.FunctionCall) bool {
-		l := strLen(c.This)
-		n := toLength(c.Argument(0))
-		if l <= 0 || n <= 0 {
-			return true
-		}
-		if n > rs.limits.MaxStringSize { // also keeps l*n from overflowing
-			return str(rs, n)
-		}
-		return str(rs, l*n)
-	}, true)
-	pad := func(rs *runState, c goja.FunctionCall) bool { return str(rs, toLength(c.Argument(0))) }
-	w(stringProto, "padStart", pad, true)
-	w(stringProto, "padEnd", pad, true)
-	if stringProto != nil {
-		if err := stringProto.DefineDataProperty("concat", sb.replacement(stringProto, "concat", sb.concat), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
-			firstErr = err
-		}
+// define replaces obj[name] by fn, shaped like the original.
+func (in *installer) define(obj *goja.Object, name string, fn func(goja.FunctionCall) goja.Value) {
+	if obj == nil {
+		return
 	}
-	w(stringProto, "replace", func(rs *runState, c goja.FunctionCall) bool {
-		if len(c.Arguments) > 1 {
-			c.Arguments[1] = sb.guardCallback(rs, c.Arguments[1])
-		}
-		return sb.replaceFits(rs, c, false)
-	}, true)
-	w(stringProto, "replaceAll", func(rs *runState, c goja.FunctionCall) bool {
-		if len(c.Arguments) > 1 {
-			c.Arguments[1] = sb.guardCallback(rs, c.Arguments[1])
-		}
-		return sb.replaceFits(rs, c, true)
-	}, true)
-	// A string pattern becomes a regexp inside the built-in: refused here
-	// when it needs backtracking (exec would refuse it too, later). Only
-	// primitives: converting an object would call its toString twice.
-	regexArg := func(rs *runState, c goja.FunctionCall) bool {
-		if s, ok := c.Argument(0).(goja.String); ok {
-			if err := checkRegexp(s.String(), ""); err != nil {
-				sb.throw("SyntaxError", err)
-			}
-		}
-		return true
-	}
-	if err := sb.wrapRegexpMatching(); err != nil && firstErr == nil {
-		firstErr = err
-	}
-	w(stringProto, "match", regexArg, true)
-	w(stringProto, "matchAll", regexArg, false)
-	w(stringProto, "search", regexArg, false)
-	w(stringProto, "split", func(rs *runState, c goja.FunctionCall) bool {
-		// With a string separator the number of pieces is known up front.
-		sep, ok := c.Argument(0).(goja.String)
-		l := strLen(c.This)
-		if !ok || l < 0 {
-			return true
-		}
-		n := l
-		if sep.Length() > 0 {
-			n = int64(strings.Count(c.This.String(), sep.String())) + 1
-		}
-		if lim := c.Argument(1); !goja.IsUndefined(lim) {
-			n = min(n, toLength(lim))
-		}
-		return array(rs, n)
-	}, true)
-	for _, name := range []string{"toUpperCase", "toLowerCase", "toLocaleUpperCase", "toLocaleLowerCase", "normalize"} {
-		w(stringProto, name, nil, true)
-	}
-	strCtor := sb.object("String")
-	if strCtor != nil {
-		if err := strCtor.DefineDataProperty("raw", sb.replacement(strCtor, "raw", sb.stringRaw), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	for _, name := range []string{"fromCharCode", "fromCodePoint"} {
-		w(strCtor, name, nil, true)
-	}
-	g := sb.rt.GlobalObject()
-	for _, name := range []string{"encodeURI", "encodeURIComponent", "escape", "unescape", "decodeURI", "decodeURIComponent"} {
-		w(g, name, nil, true)
-	}
+	in.keep(obj.DefineDataProperty(name, in.sb.replacement(obj, name, fn), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE))
+}
 
-	// Objects.
-	objCtor := sb.object("Object")
-	for _, name := range []string{"keys", "values", "entries", "getOwnPropertyNames", "getOwnPropertySymbols", "fromEntries"} {
-		w(objCtor, name, nil, true)
+func (in *installer) keep(err error) {
+	if err != nil && in.err == nil {
+		in.err = err
 	}
-	for _, name := range []string{"assign", "defineProperty", "defineProperties"} {
-		w(objCtor, name, func(rs *runState, c goja.FunctionCall) bool { return true }, true)
-	}
-	reflect := sb.object("Reflect")
-	w(reflect, "ownKeys", nil, true)
-	// Reflect.set and defineProperty return booleans: check their target.
-	for _, name := range []string{"set", "defineProperty"} {
-		fn := name
-		if reflect == nil {
-			break
-		}
-		orig, ok := goja.AssertFunction(reflect.Get(fn))
-		if !ok {
-			continue
-		}
-		checked := func(call goja.FunctionCall) goja.Value {
-			rs := sb.run
-			if rs != nil && rs.stopped() {
-				return goja.Undefined()
-			}
-			v, err := orig(call.This, call.Arguments...)
-			if err != nil {
-				panic(err)
-			}
-			if o, ok := call.Argument(0).(*goja.Object); ok && rs != nil {
-				sb.checkObject(o, true)
-			}
-			return v
-		}
-		if err := reflect.DefineDataProperty(fn, sb.replacement(reflect, fn, checked), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
+}
 
-	w(sb.object("Proxy"), "revocable", func(rs *runState, c goja.FunctionCall) bool {
-		sb.checkProxy(c)
-		return true
-	}, false)
-
-	// Argument lists built from array-likes: goja allocates length slots
-	// first, so Math.max.apply(null, {length: 1e9}) would take 16 GB.
-	argList := func(i int) pre {
-		return func(rs *runState, c goja.FunctionCall) bool {
-			if o, ok := c.Argument(i).(*goja.Object); ok {
-				return array(rs, toLength(o.Get("length")))
-			}
-			return true
-		}
+// fitsArray and fitsString stop the run when n exceeds its knob.
+func fitsArray(rs *runState, n int64) bool {
+	if n > rs.limits.MaxArraySize {
+		rs.stop(shared.KnobMaxArraySize)
+		return false
 	}
-	w(sb.object("Function", "prototype"), "apply", argList(1), false)
-	// bind names its result "bound " + name: a chain of binds grows the name
-	// quadratically in native code.
-	w(sb.object("Function", "prototype"), "bind", func(rs *runState, c goja.FunctionCall) bool {
-		if f, ok := c.This.(*goja.Object); ok {
-			return str(rs, strLen(f.Get("name"))+6)
-		}
-		return true
-	}, false)
-	w(reflect, "apply", argList(2), false)
-	w(reflect, "construct", argList(1), false)
+	return true
+}
 
-	// Map and Set: refuse a new entry when full.
-	for _, spec := range []struct{ ctor, method string }{{"Map", "set"}, {"Set", "add"}} {
-		proto := sb.object(spec.ctor, "prototype")
-		if proto == nil {
-			continue
-		}
-		has, _ := goja.AssertFunction(proto.Get("has"))
-		w(proto, spec.method, func(rs *runState, c goja.FunctionCall) bool {
-			// Hashing a long string key is work in native code; new Set(array)
-			// calls this per element, so the charge also bounds that loop.
-			if l := strLen(c.Argument(0)); l > sortBytesPerOp {
-				rs.charge(l / sortBytesPerOp)
-				if rs.stopped() {
-					return false
-				}
-			}
-			o, ok := c.This.(*goja.Object)
-			if !ok || has == nil {
-				return true
-			}
-			if toLength(o.Get("size")) < rs.limits.MaxMapSize {
-				return true
-			}
-			if h, err := has(o, c.Argument(0)); err == nil && h.ToBoolean() {
-				return true // overwriting an entry does not grow
-			}
-			rs.stop(shared.KnobMaxMapSize)
-			return false
-		}, false)
+func fitsString(rs *runState, n int64) bool {
+	if n > rs.limits.MaxStringSize {
+		rs.stop(shared.KnobMaxStringSize)
+		return false
 	}
-
-	// JSON.
-	json := sb.object("JSON")
-	w(json, "parse", func(rs *runState, c goja.FunctionCall) bool {
-		if len(c.Arguments) > 1 {
-			c.Arguments[1] = sb.guardCallback(rs, c.Arguments[1])
-		}
-		return sb.checkJSONShape(c.Argument(0))
-	}, false)
-	if json != nil {
-		// parse results are checked deeply: one call builds many arrays/objects.
-		parse := json.Get("parse")
-		wrapped, _ := goja.AssertFunction(parse)
-		deep := func(call goja.FunctionCall) goja.Value {
-			v, err := wrapped(call.This, call.Arguments...)
-			if err != nil {
-				panic(err)
-			}
-			if rs := sb.run; rs != nil && !rs.stopped() {
-				sb.checkDeep(v, 0)
-			}
-			return v
-		}
-		if err := json.DefineDataProperty("parse", sb.replacement(json, "parse", deep), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
-			firstErr = err
-		}
-		stringify := func(call goja.FunctionCall) goja.Value {
-			v, err := sb.stringify(call.Argument(0), call.Argument(1), call.Argument(2))
-			if err != nil {
-				panic(err)
-			}
-			return v
-		}
-		if err := json.DefineDataProperty("stringify", sb.replacement(json, "stringify", stringify), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	return firstErr
+	return true
 }
 
 func (sb *sandbox) typedArrayProto() *goja.Object {
