@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -58,8 +59,12 @@ func newRedactor(env []store.EnvValue) *redactor {
 	for _, v := range secrets {
 		mark := "[secret " + v.Name + "]"
 		pairs = append(pairs, v.Value, mark)
-		if j := jsonText(v.Value); j != v.Value {
-			pairs = append(pairs, j, mark)
+		seen := map[string]bool{v.Value: true}
+		for _, j := range []string{jsonText(v.Value), jsJSONText(v.Value)} {
+			if !seen[j] {
+				seen[j] = true
+				pairs = append(pairs, j, mark)
+			}
 		}
 	}
 	return &redactor{r: strings.NewReplacer(pairs...), secrets: secrets}
@@ -73,6 +78,38 @@ func jsonText(s string) string {
 	_ = enc.Encode(s)
 	out := strings.TrimSuffix(b.String(), "\n") // Encode ends the value with a newline
 	return out[1 : len(out)-1]
+}
+
+// jsJSONText is s as JavaScript's JSON.stringify writes it inside a
+// string (QuoteJSONString), which differs from Go's: \b and \f short,
+// other controls as lower-case \u00xx, U+2028 and U+2029 raw.
+func jsJSONText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			if r < 0x20 {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	return b.String()
 }
 
 // minPartial is the shortest start of a secret hidden where a text was cut

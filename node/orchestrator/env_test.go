@@ -16,6 +16,7 @@ func TestRedactSecrets(t *testing.T) {
 		{AppID: 1, Name: "TOKEN", Value: "tok-123456", Secret: true},
 		{AppID: 1, Name: "LONG", Value: "tok-123456-and-more", Secret: true},
 		{AppID: 1, Name: "QUOTED", Value: "a\"b\\c\nd\te", Secret: true},
+		{AppID: 1, Name: "ODD", Value: "x\by\u2028z\x01<&>", Secret: true},
 		{AppID: 1, Name: "EMPTY", Value: "", Secret: true},
 		{AppID: 1, Name: "PLAIN", Value: "visible", Secret: false},
 	})}
@@ -23,6 +24,8 @@ func TestRedactSecrets(t *testing.T) {
 		{"as is", "token is tok-123456\n", "Error: bad tok-123456", "token is [secret TOKEN]\n", "Error: bad [secret TOKEN]"},
 		{"the longer secret wins", "tok-123456-and-more\n", "", "[secret LONG]\n", ""},
 		{"as JSON writes it", `{"q":"a\"b\\c\nd\te"}` + "\n", "", `{"q":"[secret QUOTED]"}` + "\n", ""},
+		{"as JavaScript's JSON.stringify writes it", `{"q":"x\by` + "\u2028" + `z\u0001<&>"}` + "\n", "", `{"q":"[secret ODD]"}` + "\n", ""},
+		{"as Go's encoding/json writes it", `{"q":"x\by\u2028z\u0001<&>"}` + "\n", "", `{"q":"[secret ODD]"}` + "\n", ""},
 		{"raw with control characters", "a\"b\\c\nd\te\n", "", "[secret QUOTED]\n", ""},
 		{"plain variables stay", "visible\n", "", "visible\n", ""},
 		{"cut off in a secret", strings.Repeat("x", 10) + "a\"b\\c\n…(output truncated)\n", "", strings.Repeat("x", 10) + "[secret QUOTED]…(output truncated)\n", ""},
