@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -154,6 +155,16 @@ func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
 	}); err != nil {
 		return err
 	}
+	if err := step("09-script-history", func() {
+		if d := v.scripts.detail; d != nil {
+			d.inner.SelectIndex(len(d.inner.Items) - 1)
+		}
+	}); err != nil {
+		return err
+	}
+	if err := step("09-script-history-diff", func() { tourHistoryDiff(v) }); err != nil {
+		return err
+	}
 	if err := step("10-domains", func() { v.Select("Domains") }); err != nil {
 		return err
 	}
@@ -198,9 +209,35 @@ func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
 	if err := step("12-logs", func() { v.Select("Logs") }); err != nil {
 		return err
 	}
-	return step("13-log-detail", func() {
+	if err := step("13-log-detail", func() {
 		if len(v.logs.logs) > 0 {
 			v.logs.show(v.logs.logs[0])
 		}
+	}); err != nil {
+		return err
+	}
+	fyne.DoAndWait(func() { v.logs.live.on.SetChecked(true) })
+	time.Sleep(settle) // the tail opens
+	if err := step("14-logs-live", func() {
+		if d := v.scripts.detail; d != nil {
+			d.execute()
+		}
+	}); err != nil {
+		return err
+	}
+	return step("15-import-secrets", func() {
+		askSecrets(v.env, shared.Export{App: shared.ExportApp{Name: "Demo site"}, Env: []shared.ExportEnv{
+			{Name: "API_TOKEN", Secret: true}, {Name: "WEBHOOK_SECRET", Secret: true}}}, func(map[string]string) {})
 	})
+}
+
+// tourHistoryDiff shows the diff of the script's oldest kept version
+// against an edit in the editor.
+func tourHistoryDiff(v *appView) {
+	d := v.scripts.detail
+	if d == nil || len(d.history.versions) == 0 {
+		return
+	}
+	d.editor.SetText(strings.Replace(d.editor.Text, "world", "there", 1) + "// edited in the console\n")
+	d.history.show(d.history.versions[len(d.history.versions)-1])
 }
