@@ -364,3 +364,26 @@ func TestIdleCost(t *testing.T) {
 	}
 	n.quiet(sc.ID, 0)
 }
+
+// TestPassive: a passive scheduler (a cluster member that is not the
+// leader) fires nothing but keeps its next runs current, so once active
+// it fires the very next tick and none of those it let pass.
+func TestPassive(t *testing.T) {
+	n := newNode(t)
+	sc := n.script("tick", printTick, nil)
+	s := n.schedule(sc.ID, "* * * * *", "UTC")
+	n.run()
+	n.sched.SetPassive(true)
+	n.settle()
+	n.advance(3 * time.Minute) // 12:01, 12:02, 12:03 pass
+	n.quiet(sc.ID, 0)
+	if next, _ := n.sched.NextRun(s.ID); !next.Equal(time.Date(2026, 12, 2, 12, 4, 0, 0, time.UTC)) {
+		t.Errorf("next run while passive %v, want 12:04", next)
+	}
+	n.sched.SetPassive(false)
+	n.settle()
+	n.advance(time.Minute)
+	if got := ticks(n.quiet(sc.ID, 1)); got[0] != "2026-12-02T12:04:00.000Z" {
+		t.Errorf("after becoming active ran for %q, want only 12:04", got)
+	}
+}
