@@ -93,7 +93,7 @@ func TestJoinConsent(t *testing.T) {
 		Members: []PeerMember{{NodeID: member.NodeID(), Address: member.Advertise()}}}
 	for _, tc := range []struct {
 		name, token, want string
-		notEmpty        bool
+		notEmpty          bool
 	}{
 		{"wrong token", "nope", CodeInvalidJoinToken, false},
 		{"expired token", stale, CodeInvalidJoinToken, false},

@@ -61,7 +61,7 @@ type Net struct {
 	advertise atomic.Value // string host:port others dial this node at
 
 	mu      sync.Mutex
-	pending map[string]time.Time // node id → until when it may connect without being a member
+	pending map[string]time.Time    // node id → until when it may connect without being a member
 	fpool   map[string][]pooledConn // idle forward connections by NODEID@host:port
 
 	forward atomic.Value // ForwardHandler
