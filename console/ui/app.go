@@ -253,6 +253,9 @@ func newMsg() *widget.Label {
 
 // showMsg sets a message label's text and colour, hiding it when empty.
 func showMsg(l *widget.Label, text string, imp widget.Importance) {
+	if l.Text == text && l.Importance == imp && l.Visible() == (text != "") {
+		return // unchanged: no repaint
+	}
 	l.Text = text
 	l.Importance = imp
 	if text == "" {

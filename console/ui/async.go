@@ -36,6 +36,16 @@ type tasks struct {
 	// answered, if set, runs on the UI goroutine after each call the node
 	// answered (the node view notes when it last heard from its node).
 	answered func()
+	// quiet calls run in the background (the sidebar's probes): they do
+	// not spin the activity indicator, whose animation repaints the window.
+	quiet bool
+}
+
+// quietly returns tasks whose calls do not show the activity indicator.
+func (t *tasks) quietly() *tasks {
+	q := *t
+	q.quiet = true
+	return &q
 }
 
 // within returns tasks whose calls end with ctx, sharing the activity
@@ -58,6 +68,7 @@ type taskState struct {
 
 	mu       sync.Mutex
 	inFlight int
+	loud     int           // calls in flight that show the indicator
 	idle     chan struct{} // closed while inFlight == 0
 }
 
@@ -67,26 +78,38 @@ func newTasks(ctx context.Context, post func(func()), activity *widget.Activity,
 	return &tasks{taskState: &taskState{post: post, activity: activity, report: report, idle: idle}, ctx: ctx}
 }
 
-func (t *taskState) begin() {
+func (t *taskState) begin(quiet bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.inFlight == 0 {
 		t.idle = make(chan struct{})
+	}
+	t.inFlight++
+	if quiet {
+		return
+	}
+	if t.loud == 0 {
 		t.activity.Show()
 		t.activity.Start()
 	}
-	t.inFlight++
+	t.loud++
 }
 
 // end runs on the UI goroutine after the result was delivered.
-func (t *taskState) end() {
+func (t *taskState) end(quiet bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.inFlight--
 	if t.inFlight == 0 {
+		close(t.idle)
+	}
+	if quiet {
+		return
+	}
+	t.loud--
+	if t.loud == 0 {
 		t.activity.Stop()
 		t.activity.Hide()
-		close(t.idle)
 	}
 }
 
@@ -124,7 +147,7 @@ func call[T any](t *tasks, what string, fn func(ctx context.Context) (T, error),
 
 // callWithin is call with its own time limit.
 func callWithin[T any](t *tasks, limit time.Duration, what string, fn func(ctx context.Context) (T, error), ok func(T), fail func(error) bool) {
-	t.begin()
+	t.begin(t.quiet)
 	go func() {
 		ctx, cancel := context.WithTimeout(t.ctx, limit)
 		v, err := func() (v T, err error) {
@@ -137,7 +160,7 @@ func callWithin[T any](t *tasks, limit time.Duration, what string, fn func(ctx c
 		}()
 		cancel()
 		t.post(func() {
-			defer t.end()
+			defer t.end(t.quiet)
 			if t.ctx.Err() != nil { // the view that asked is gone
 				return
 			}

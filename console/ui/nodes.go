@@ -38,6 +38,9 @@ type nodeList struct {
 	// pairDialog is the last pairing dialog opened (tests).
 	pairDialog *formDialog
 	reprobed   time.Time // last reprobe, to not probe on every failed call
+	// shown is what the rows on screen say (rowsKey); a probe that changes
+	// nothing leaves the widgets alone, so an idle console repaints nothing.
+	shown string
 }
 
 func newNodeList(c *Console) *nodeList {
@@ -111,6 +114,12 @@ func (l *nodeList) merge(found []discovery.Node) {
 }
 
 func (l *nodeList) render() {
+	defer l.c.showBanner() // the open node's state may have changed
+	key := l.rowsKey()
+	if key == l.shown && l.rows.Objects != nil {
+		return
+	}
+	l.shown = key
 	var objs []fyne.CanvasObject
 	for _, e := range l.list.Sorted() {
 		objs = append(objs, l.row(e), widget.NewSeparator())
@@ -122,7 +131,17 @@ func (l *nodeList) render() {
 	}
 	l.rows.Objects = objs
 	l.rows.Refresh()
-	l.c.showBanner() // the open node's state may have changed
+}
+
+// rowsKey is everything the rows show, in order.
+func (l *nodeList) rowsKey() string {
+	var b strings.Builder
+	b.WriteString(l.sel)
+	for _, e := range l.list.Sorted() {
+		fmt.Fprintf(&b, "\x00%s|%s|%s|%s|%s|%s|%t|%t|%t|%s|%s|%s", e.Key, e.ID, e.Title(), e.Version, e.Scheme, e.Address,
+			e.Paired, e.Online, e.Probed, e.Mismatch, e.Manual, Message(e.Err))
+	}
+	return b.String()
 }
 
 func (l *nodeList) row(e *nodes.Entry) fyne.CanvasObject {
@@ -219,7 +238,7 @@ func (l *nodeList) probeAll() {
 		}
 		entry := e
 		scheme, addr, id := e.Scheme, e.Address, e.ID // the goroutine must not read entry
-		call(l.c.tasks, "check "+entry.Title(), func(ctx context.Context) (discovery.Node, error) {
+		call(l.c.tasks.quietly(), "check "+entry.Title(), func(ctx context.Context) (discovery.Node, error) {
 			return discovery.Probe(ctx, scheme, addr, id)
 		}, func(n discovery.Node) {
 			entry.Reached(n)

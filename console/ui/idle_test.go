@@ -1,0 +1,55 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+)
+
+// An idle console must not repaint: a probe that finds the node as it was
+// keeps the sidebar's widgets and never shows the activity spinner, whose
+// animation alone costs a tenth of a core under software GL.
+func TestProbeWithNoChangeKeepsTheSidebar(t *testing.T) {
+	h := paired(t)
+	h.c.nodes.probeAll()
+	h.wait() // the first probe after pairing may learn the version
+	before := append([]fyne.CanvasObject(nil), h.c.nodes.rows.Objects...)
+
+	h.c.nodes.probeAll()
+	if h.c.activity.Visible() {
+		t.Error("a background probe shows the activity spinner")
+	}
+	h.wait()
+	after := h.c.nodes.rows.Objects
+	if len(after) != len(before) {
+		t.Fatalf("sidebar has %d rows after an unchanged probe, had %d", len(after), len(before))
+	}
+	for i := range before {
+		if after[i] != before[i] {
+			t.Errorf("sidebar row %d was rebuilt by a probe that changed nothing", i)
+		}
+	}
+
+	// A change still shows: the node goes offline.
+	h.node.Stop(t)
+	h.c.nodes.probeAll()
+	h.wait()
+	if h.c.nodes.rows.Objects[0] == before[0] {
+		t.Error("the sidebar did not change when the node went offline")
+	}
+	if !sidebarSays(h, "offline") {
+		t.Error("the sidebar does not say the node is offline")
+	}
+}
+
+func sidebarSays(h *harness, s string) bool {
+	for _, o := range test.LaidOutObjects(h.c.nodes.rows) {
+		if l, ok := o.(*widget.Label); ok && strings.Contains(l.Text, s) {
+			return true
+		}
+	}
+	return false
+}
