@@ -18,7 +18,7 @@ type TailFilter struct {
 	ScriptID int64  // 0: every script
 	Status   string // "ok", "error" or "" for both
 	Method   string
-	Search   string // substring of the path, the error or the output
+	Search   string // substring of the path, the error or the output, in any case
 }
 
 // Tail filter statuses.
@@ -38,10 +38,16 @@ func (f TailFilter) Match(l Log) bool {
 	case f.Method != "" && !strings.EqualFold(l.Method, f.Method):
 		return false
 	case f.Search != "":
-		return strings.Contains(l.Path, f.Search) || strings.Contains(l.Error, f.Search) ||
-			strings.Contains(l.Output, f.Search)
+		return containsFold(l.Path, f.Search) || containsFold(l.Error, f.Search) || containsFold(l.Output, f.Search)
 	}
 	return true
+}
+
+// containsFold reports whether sub is in s, ignoring case: someone
+// searching a tail for "timeout" wants "Timeout" and "TIMEOUT" too.
+// Lowering text that has no upper case allocates nothing.
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
 
 func (f TailFilter) query() url.Values {

@@ -16,7 +16,7 @@ import (
 // historyAdmin reads a script's kept versions and rolls back to one.
 type historyAdmin interface {
 	ScriptVersions(ctx context.Context, id int64) ([]shared.ScriptVersion, error)
-	Rollback(ctx context.Context, id, version int64) (shared.Script, error)
+	Rollback(ctx context.Context, id int64, req shared.RollbackRequest) (shared.Script, error)
 }
 
 // historyPanel is the script editor's History tab: the kept versions with
@@ -96,8 +96,11 @@ func (h *historyPanel) doRollback() {
 		return
 	}
 	c, id, ver := h.s.t.v.client, h.s.script.ID, h.selected.Version
+	// Against the version this editor holds, as a save is: a rollback picked
+	// from a stale list must not undo a newer save made elsewhere.
+	base := h.s.script.Version
 	call(h.s.t.v.tasks, "roll back", func(ctx context.Context) (shared.Script, error) {
-		return c.Rollback(ctx, id, ver)
+		return c.Rollback(ctx, id, shared.RollbackRequest{Version: ver, IfVersion: &base})
 	}, func(sc shared.Script) {
 		h.s.editor.SetText(sc.Source)
 		h.s.code.changed(sc.Source)
@@ -106,7 +109,16 @@ func (h *historyPanel) doRollback() {
 		h.selected = nil
 		h.rollback.Disable()
 		h.reload()
-	}, func(err error) bool { showMsg(h.msg, err.Error(), widget.DangerImportance); return true })
+	}, func(err error) bool {
+		if cur, ok := shared.ConflictVersion(err); ok {
+			showMsg(h.msg, fmt.Sprintf("Not rolled back: the script was changed elsewhere (now v%d, this editor has v%d). "+
+				"Reload the script, then choose again.", cur, base), widget.DangerImportance)
+			h.reload()
+			return true
+		}
+		showMsg(h.msg, err.Error(), widget.DangerImportance)
+		return true
+	})
 }
 
 // maxDiffCells bounds the line-by-line comparison (lines of one × lines

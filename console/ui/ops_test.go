@@ -115,6 +115,22 @@ func TestScriptHistoryDiffAndRollback(t *testing.T) {
 	if rows := hp.Versions(); len(rows) != 3 {
 		t.Errorf("versions after rollback %q", rows)
 	}
+
+	// Saved elsewhere meanwhile: rolling back from this editor's stale view
+	// is refused and says so; the other save stands.
+	four := "function handle() {\n  return \"four\";\n}"
+	if _, err := h.node.Client.UpdateScript(h.ctx(), sc.ID, shared.UpdateScriptRequest{Source: &four}); err != nil {
+		t.Fatal(err)
+	}
+	hp.show(hp.versions[len(hp.versions)-1])
+	test.Tap(hp.rollback)
+	h.wait()
+	if !strings.Contains(hp.msg.Text, "changed elsewhere (now v4") {
+		t.Errorf("message after a stale rollback: %q", hp.msg.Text)
+	}
+	if got, _ := h.node.Client.Script(h.ctx(), sc.ID); got.Version != 4 || got.Source != four {
+		t.Errorf("a stale rollback changed the node's script: v%d %q", got.Version, got.Source)
+	}
 }
 
 func TestExportToAFileAndImportOntoAnotherNode(t *testing.T) {

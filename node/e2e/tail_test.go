@@ -106,7 +106,7 @@ func TestTailFollowsWithFilters(t *testing.T) {
 	errs := e.follow("watch", shared.TailFilter{Status: "error"})
 	oks := e.follow("watch", shared.TailFilter{Status: "ok", ScriptID: sc.ID})
 	posts := e.follow("watch", shared.TailFilter{Method: "POST"})
-	search := e.follow("watch", shared.TailFilter{Search: "seen /b"}) // in the output only
+	search := e.follow("watch", shared.TailFilter{Search: "Seen /B"}) // in the output only, in another case
 
 	e.get("watch.test", "/a")
 	e.get("watch.test", "/fail/1")

@@ -29,7 +29,9 @@ func (a *API) listVersions(w http.ResponseWriter, r *http.Request, ps httprouter
 
 // rollback gives the script a kept version's source and sandbox as a new
 // version, checked as a PATCH of both would be: the ceiling may have been
-// lowered, or a route added, since that version was current.
+// lowered, or a route added, since that version was current. With
+// if_version it is conditional as a save is, so a rollback chosen from a
+// stale history never undoes someone else's newer save.
 func (a *API) rollback(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 	id, err := idParam(ps, "script")
 	if err != nil {
@@ -48,6 +50,9 @@ func (a *API) rollback(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 	if err != nil {
 		return err
 	}
+	if req.IfVersion != nil && *req.IfVersion != cur.Version {
+		return shared.VersionConflict("script", id, cur.Version)
+	}
 	v, err := a.store.ScriptVersion(r.Context(), id, req.Version)
 	if err != nil {
 		return err
@@ -55,7 +60,8 @@ func (a *API) rollback(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 	if err := a.checkNewContent(r.Context(), cur, v.Source, v.Sandbox); err != nil {
 		return err
 	}
-	s, err := a.store.UpdateScript(r.Context(), id, shared.UpdateScriptRequest{Source: &v.Source, Sandbox: &v.Sandbox})
+	s, err := a.store.UpdateScript(r.Context(), id, shared.UpdateScriptRequest{
+		Source: &v.Source, Sandbox: &v.Sandbox, IfVersion: req.IfVersion})
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,8 @@ func TestVersionsAndRollback(t *testing.T) {
 	}
 
 	t.Run("rollback is a new version and takes effect at once", func(t *testing.T) {
-		got, err := n.c.Rollback(n.ctx, sc.ID, 1)
+		three := int64(3)
+		got, err := n.c.Rollback(n.ctx, sc.ID, shared.RollbackRequest{Version: 1, IfVersion: &three})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,6 +51,20 @@ func TestVersionsAndRollback(t *testing.T) {
 		vs, _ := n.c.ScriptVersions(n.ctx, sc.ID)
 		if len(vs) != 4 || vs[0].Version != 4 || vs[1].Version != 3 {
 			t.Errorf("history after rollback = %+v; want 4 versions, none rewritten", vs)
+		}
+	})
+	t.Run("a rollback against a stale version is a conflict naming the current one", func(t *testing.T) {
+		stale := int64(2)
+		_, err := n.c.Rollback(n.ctx, sc.ID, shared.RollbackRequest{Version: 2, IfVersion: &stale})
+		nodetest.WantError(t, err, http.StatusConflict, shared.CodeVersionConflict)
+		if cur, ok := shared.ConflictVersion(err); !ok || cur != 4 {
+			t.Errorf("current_version = %d, %v; want 4", cur, ok)
+		}
+		if got, _ := n.c.Script(n.ctx, sc.ID); got.Version != 4 {
+			t.Errorf("the refused rollback changed the script: now v%d", got.Version)
+		}
+		if _, body := n.get("shop.test", "/"); body != "one" {
+			t.Errorf("GET / = %q after the refused rollback", body)
 		}
 	})
 	t.Run("refusals change nothing", func(t *testing.T) {
@@ -69,6 +84,8 @@ func TestVersionsAndRollback(t *testing.T) {
 			code   string
 		}{
 			{"unknown version", sc.ID, `{"version": 99}`, http.StatusNotFound, shared.CodeNotFound},
+			// The conflict is told first: the caller's view is stale, whatever it asked.
+			{"stale if_version", sc.ID, `{"version": 99, "if_version": 1}`, http.StatusConflict, shared.CodeVersionConflict},
 			{"no version", sc.ID, `{}`, http.StatusUnprocessableEntity, shared.CodeValidationFailed},
 			{"unknown field", sc.ID, `{"version": 1, "force": true}`, http.StatusUnprocessableEntity, shared.CodeUnknownField},
 			{"not json", sc.ID, `1`, http.StatusBadRequest, shared.CodeBadJSON},

@@ -9,7 +9,7 @@ import (
 )
 
 func TestFilterMatch(t *testing.T) {
-	ok := shared.Log{AppID: 1, ScriptID: 7, Method: "GET", Path: "/users/42", Output: "hit cache\n"}
+	ok := shared.Log{AppID: 1, ScriptID: 7, Method: "GET", Path: "/users/42", Output: "hit cache, été\n"}
 	failed := shared.Log{AppID: 1, ScriptID: 8, Method: "POST", Path: "/pay", Error: "TypeError: boom"}
 	cron := shared.Log{AppID: 1, ScriptID: 7, Trigger: shared.TriggerCron, Status: 200}
 	cases := []struct {
@@ -25,7 +25,9 @@ func TestFilterMatch(t *testing.T) {
 		{"search path", Filter{Search: "/users"}, [3]bool{true, false, false}},
 		{"search output", Filter{Search: "cache"}, [3]bool{true, false, false}},
 		{"search error", Filter{Search: "boom"}, [3]bool{false, true, false}},
-		{"search is case-sensitive", Filter{Search: "BOOM"}, [3]bool{false, false, false}},
+		{"search ignores case", Filter{Search: "BOOM"}, [3]bool{false, true, false}},
+		{"search ignores case of the text", Filter{Search: "typeerror"}, [3]bool{false, true, false}},
+		{"search ignores case beyond ASCII", Filter{Search: "ÉTÉ"}, [3]bool{true, false, false}},
 		{"all at once", Filter{ScriptID: 8, Status: shared.TailStatusError, Method: "POST", Search: "pay"}, [3]bool{false, true, false}},
 	}
 	for _, tc := range cases {
