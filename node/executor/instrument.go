@@ -53,6 +53,24 @@ type instrumenter struct {
 	writes  map[unistring.String][]*ast.AssignExpression
 	unsafe  map[unistring.String]bool
 	numbers map[unistring.String]bool // bindings that only ever hold numbers
+
+	classes []*namedClass // enclosing named classes, innermost last
+}
+
+// A namedClass is a class with a name being walked: written records an
+// assignment to its name inside its body (see class).
+type namedClass struct {
+	name    unistring.String
+	written bool
+}
+
+// wrote notes an assignment to the identifier name.
+func (in *instrumenter) wrote(name unistring.String) {
+	for _, c := range in.classes {
+		if c.name == name {
+			c.written = true
+		}
+	}
 }
 
 // program checks and instruments p and returns a program whose completion
@@ -502,6 +520,7 @@ func (in *instrumenter) pattern(e ast.Expression, depth int) error {
 		if in.analyze {
 			in.unsafe[e.Name] = true // a destructuring, catch or for-in/of target
 		}
+		in.wrote(e.Name)
 	case *ast.ArrayPattern:
 		for _, el := range e.Elements {
 			if err = in.pattern(el, d); err != nil {
@@ -541,6 +560,7 @@ func (in *instrumenter) patternProperty(p ast.Property, depth int) error {
 	var err error
 	switch p := p.(type) {
 	case *ast.PropertyShort:
+		in.wrote(p.Name.Name)
 		p.Initializer, err = in.expr(p.Initializer, depth)
 	case *ast.PropertyKeyed:
 		if p.Computed {
@@ -602,6 +622,14 @@ func (in *instrumenter) params(p *ast.ParameterList, depth int) error {
 	return in.pattern(p.Rest, depth)
 }
 
+// class walks a class literal. Assigning to a class's own name inside its
+// body throws a TypeError (the name is an immutable binding there), but
+// goja compiles such an assignment without a reference to the binding; a
+// method that also uses a closure variable (every instrumented method does:
+// the operation counter) then indexes a scope that was never made, and the
+// run panics. A read of the name anywhere in the body makes goja keep it:
+// a class that assigns to its name gets a trailing static { Name; }, which
+// runs once, after the name is bound, and changes nothing a script sees.
 func (in *instrumenter) class(c *ast.ClassLiteral, depth int) error {
 	if c == nil {
 		return nil
@@ -609,6 +637,26 @@ func (in *instrumenter) class(c *ast.ClassLiteral, depth int) error {
 	if c.Name != nil && in.analyze {
 		in.unsafe[c.Name.Name] = true
 	}
+	if c.Name != nil && !in.analyze {
+		nc := &namedClass{name: c.Name.Name}
+		in.classes = append(in.classes, nc)
+		defer func() {
+			in.classes = in.classes[:len(in.classes)-1]
+			if nc.written {
+				c.Body = append(c.Body, readName(c.Name.Name, c.RightBrace))
+			}
+		}()
+	}
+	return in.classBody(c, depth)
+}
+
+// readName is static { name; }.
+func readName(name unistring.String, idx file.Idx) ast.ClassElement {
+	read := &ast.ExpressionStatement{Expression: &ast.Identifier{Name: name, Idx: idx}}
+	return &ast.ClassStaticBlock{Static: idx, Block: &ast.BlockStatement{LeftBrace: idx, List: []ast.Statement{read}, RightBrace: idx}}
+}
+
+func (in *instrumenter) classBody(c *ast.ClassLiteral, depth int) error {
 	var err error
 	if c.SuperClass, err = in.expr(c.SuperClass, depth); err != nil {
 		return err
@@ -789,6 +837,7 @@ func (in *instrumenter) assign(e *ast.AssignExpression, depth int) (ast.Expressi
 		if in.analyze {
 			in.writes[id.Name] = append(in.writes[id.Name], e)
 		}
+		in.wrote(id.Name)
 	} else if err = in.pattern(e.Left, depth); err != nil {
 		return nil, err
 	}
