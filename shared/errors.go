@@ -39,6 +39,9 @@ const (
 	// CodeBadRequest: the request body could not be read (e.g. the client
 	// went away mid-upload).
 	CodeBadRequest = "bad_request"
+	// CodeNoQuorum: a write reached a cluster member that has no leader
+	// with a majority to commit it (SPEC §12).
+	CodeNoQuorum = "no_quorum"
 )
 
 // statuses is the HTTP status of every error code (SPEC §3, §4): the one
@@ -73,6 +76,7 @@ var statuses = map[string]int{
 	CodeScriptError:           http.StatusInternalServerError,
 	CodeInternal:              http.StatusInternalServerError,
 	CodeSandboxLimit:          http.StatusInsufficientStorage,
+	CodeNoQuorum:              http.StatusServiceUnavailable,
 }
 
 // StatusOf is the HTTP status the contract gives code; an unknown code is

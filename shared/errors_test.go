@@ -57,6 +57,7 @@ func TestStatusOfEveryCode(t *testing.T) {
 		{CodeHostNotClaimed, 422}, {CodeScriptSyntax, 422}, {CodeInvalidSchedule, 422},
 		{CodeScriptError, 500}, {CodeInternal, 500},
 		{CodeSandboxLimit, 507},
+		{CodeNoQuorum, 503},
 		{"no_such_code", 500},
 	} {
 		t.Run(tc.code, func(t *testing.T) {
