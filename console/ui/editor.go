@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"image/color"
 	"strconv"
 	"strings"
 
@@ -9,6 +10,8 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/picloud/picloud/console/code"
 )
 
 // saveShortcut is Ctrl+S (Cmd+S on macOS).
@@ -42,9 +45,15 @@ func (e *codeEntry) TypedShortcut(s fyne.Shortcut) {
 }
 
 // codeEditor is the entry with a gutter of line numbers, where the line of
-// the last syntax error is marked, and a word-wrap toggle.
+// the last syntax error is marked, and a word-wrap toggle. The colours are
+// a RichText drawn over the entry, whose own text is transparent: both lay
+// text out with the same padding, font and wrapping, so the coloured copy
+// sits exactly on the typed text, while the entry below keeps the cursor,
+// the selection and every key. The RichText takes no input, so taps and
+// drags reach the entry.
 type codeEditor struct {
 	entry   *codeEntry
+	colors  *widget.RichText
 	gutter  *widget.RichText
 	wrap    *widget.Check
 	view    fyne.CanvasObject
@@ -53,20 +62,24 @@ type codeEditor struct {
 }
 
 func newCodeEditor() *codeEditor {
-	c := &codeEditor{entry: newCodeEntry(), gutter: widget.NewRichText()}
-	scroll := container.NewScroll(container.NewBorder(nil, nil, c.gutter, nil, c.entry))
+	c := &codeEditor{entry: newCodeEntry(), gutter: widget.NewRichText(), colors: widget.NewRichText()}
+	field := container.NewStack(container.NewThemeOverride(c.entry, inkless{}), c.colors)
+	scroll := container.NewScroll(container.NewBorder(nil, nil, c.gutter, nil, field))
 	c.wrap = widget.NewCheck("Wrap lines", func(on bool) {
 		// Wrapped lines would not match the numbers: the gutter goes.
 		if on {
 			c.entry.Wrapping = fyne.TextWrapWord
+			c.colors.Wrapping = fyne.TextWrapWord
 			c.gutter.Hide()
 			scroll.Direction = container.ScrollVerticalOnly
 		} else {
 			c.entry.Wrapping = fyne.TextWrapOff
+			c.colors.Wrapping = fyne.TextWrapOff
 			c.gutter.Show()
 			scroll.Direction = container.ScrollBoth
 		}
 		c.entry.Refresh()
+		c.colors.Refresh()
 		scroll.Refresh()
 	})
 	c.view = scroll
@@ -74,8 +87,10 @@ func newCodeEditor() *codeEditor {
 	return c
 }
 
-// changed updates the gutter after an edit; an edit also clears the mark.
+// changed updates the colours and the gutter after an edit; an edit also
+// clears the mark.
 func (c *codeEditor) changed(text string) {
+	c.paint(text)
 	n := strings.Count(text, "\n") + 1
 	if n == c.lines && c.errLine == 0 {
 		return
@@ -125,3 +140,43 @@ func (c *codeEditor) renderGutter() {
 
 // Marked returns the gutter's marked line, 0 for none (tests).
 func (c *codeEditor) Marked() int { return c.errLine }
+
+// spanColors are the highlighting's colours, by theme name so they follow
+// light and dark mode.
+var spanColors = map[code.Kind]fyne.ThemeColorName{
+	code.Plain:   theme.ColorNameForeground,
+	code.Keyword: theme.ColorNamePrimary,
+	code.String:  theme.ColorNameSuccess,
+	code.Comment: theme.ColorNamePlaceHolder,
+	code.Number:  theme.ColorNameWarning,
+}
+
+// paint colours text into the overlay.
+func (c *codeEditor) paint(text string) {
+	spans := code.Highlight(text)
+	segs := make([]widget.RichTextSegment, 0, len(spans))
+	for _, sp := range spans {
+		style := widget.RichTextStyle{Inline: true, ColorName: spanColors[sp.Kind], SizeName: theme.SizeNameText,
+			TextStyle: fyne.TextStyle{Monospace: true}}
+		segs = append(segs, &widget.TextSegment{Text: sp.Text, Style: style})
+	}
+	c.colors.Segments = segs
+	c.colors.Refresh()
+}
+
+// inkless is the current theme with transparent text: the editor's entry
+// under its coloured overlay.
+type inkless struct{}
+
+func (inkless) base() fyne.Theme { return fyne.CurrentApp().Settings().Theme() }
+
+func (t inkless) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	if n == theme.ColorNameForeground {
+		return color.Transparent
+	}
+	return t.base().Color(n, v)
+}
+
+func (t inkless) Font(s fyne.TextStyle) fyne.Resource     { return t.base().Font(s) }
+func (t inkless) Icon(n fyne.ThemeIconName) fyne.Resource { return t.base().Icon(n) }
+func (t inkless) Size(n fyne.ThemeSizeName) float32       { return t.base().Size(n) }

@@ -6,6 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -59,5 +60,57 @@ func TestPlural(t *testing.T) {
 	}
 	if got := pluralWord(1, "fetch", "fetches"); got != "1 fetch" {
 		t.Errorf("pluralWord(1) = %q", got)
+	}
+}
+
+// colorOf is the colour the editor's overlay gives the first span spelling text.
+func colorOf(c *codeEditor, text string) fyne.ThemeColorName {
+	for _, s := range c.colors.Segments {
+		if ts := s.(*widget.TextSegment); strings.TrimSpace(ts.Text) == text {
+			return ts.Style.ColorName
+		}
+	}
+	return ""
+}
+
+func overlayText(c *codeEditor) string {
+	var b strings.Builder
+	for _, s := range c.colors.Segments {
+		b.WriteString(s.(*widget.TextSegment).Text)
+	}
+	return b.String()
+}
+
+func TestEditorHighlightsJavaScriptAsYouType(t *testing.T) {
+	h := paired(t)
+	h.createApp("Hl", "hl")
+	sc := h.createScript("hl", "hello", "// hi\nfunction handle(req) { return 'ok' + 42 }")
+	v := h.openApp("hl")
+	d := h.openScript(v, sc.ID)
+	for _, tc := range []struct{ text, color fyne.ThemeColorName }{
+		{"function", theme.ColorNamePrimary},
+		{"return", theme.ColorNamePrimary},
+		{"'ok'", theme.ColorNameSuccess},
+		{"42", theme.ColorNameWarning},
+		{"// hi", theme.ColorNamePlaceHolder},
+	} {
+		if got := colorOf(d.code, string(tc.text)); got != tc.color {
+			t.Errorf("%s is coloured %q, want %q", tc.text, got, tc.color)
+		}
+	}
+	d.editor.CursorRow, d.editor.CursorColumn = 1, 0
+	test.Type(d.editor, "const ")
+	if got := overlayText(d.code); got != d.editor.Text {
+		t.Fatalf("the colours spell %q, the editor holds %q", got, d.editor.Text)
+	}
+	if colorOf(d.code, "const") != theme.ColorNamePrimary {
+		t.Error("a keyword typed is not coloured as one")
+	}
+	if d.code.colors.Wrapping != d.editor.Wrapping {
+		t.Error("the colours wrap unlike the text")
+	}
+	test.Tap(d.code.wrap)
+	if d.code.colors.Wrapping != fyne.TextWrapWord {
+		t.Error("with Wrap lines on, the colours do not wrap with the text")
 	}
 }
