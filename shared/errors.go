@@ -42,6 +42,11 @@ const (
 	// CodeNoQuorum: a write reached a cluster member that has no leader
 	// with a majority to commit it (SPEC §12).
 	CodeNoQuorum = "no_quorum"
+	// Cluster membership (SPEC §12): the joining node refused the token;
+	// it holds data of its own; it could not be reached or failed to join.
+	CodeInvalidJoinToken = "invalid_join_token"
+	CodeNodeNotEmpty     = "node_not_empty"
+	CodeJoinFailed       = "join_failed"
 )
 
 // statuses is the HTTP status of every error code (SPEC §3, §4): the one
@@ -77,6 +82,9 @@ var statuses = map[string]int{
 	CodeInternal:              http.StatusInternalServerError,
 	CodeSandboxLimit:          http.StatusInsufficientStorage,
 	CodeNoQuorum:              http.StatusServiceUnavailable,
+	CodeInvalidJoinToken:      http.StatusForbidden,
+	CodeNodeNotEmpty:          http.StatusConflict,
+	CodeJoinFailed:            http.StatusBadGateway,
 }
 
 // StatusOf is the HTTP status the contract gives code; an unknown code is

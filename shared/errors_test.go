@@ -58,6 +58,7 @@ func TestStatusOfEveryCode(t *testing.T) {
 		{CodeScriptError, 500}, {CodeInternal, 500},
 		{CodeSandboxLimit, 507},
 		{CodeNoQuorum, 503},
+		{CodeInvalidJoinToken, 403}, {CodeNodeNotEmpty, 409}, {CodeJoinFailed, 502},
 		{"no_such_code", 500},
 	} {
 		t.Run(tc.code, func(t *testing.T) {

@@ -51,6 +51,11 @@ func (n *Net) HandleForward(h ForwardHandler) { n.forward.Store(h) }
 // leader's raft address) and returns its handler's answer. A *RemoteError
 // is the handler's own error; any other error means the answer is unknown.
 func (n *Net) Forward(ctx context.Context, addr raft.ServerAddress, payload []byte) ([]byte, error) {
+	return n.call(ctx, addr, chanForward, payload)
+}
+
+// call is one request on channel ch (forward or member) of the node at addr.
+func (n *Net) call(ctx context.Context, addr raft.ServerAddress, ch byte, payload []byte) ([]byte, error) {
 	id, hp, err := SplitRaftAddress(addr)
 	if err != nil {
 		return nil, err
@@ -58,7 +63,7 @@ func (n *Net) Forward(ctx context.Context, addr raft.ServerAddress, payload []by
 	if len(payload) > maxFrame {
 		return nil, fmt.Errorf("forward to %s: payload of %d bytes over the %d limit", id, len(payload), maxFrame)
 	}
-	c, err := n.forwardConn(ctx, id, hp)
+	c, err := n.pooledConn(ctx, id, hp, ch)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +83,7 @@ func (n *Net) Forward(ctx context.Context, addr raft.ServerAddress, payload []by
 		}
 	}
 	_ = c.conn.SetDeadline(time.Time{})
-	n.putForwardConn(id, hp, c)
+	n.putConn(id, hp, ch, c)
 	return out, err
 }
 
@@ -87,11 +92,11 @@ type pooledConn struct {
 	idle time.Time
 }
 
-func poolKey(id, hp string) string { return id + addrSep + hp }
+func poolKey(id, hp string, ch byte) string { return string(ch) + id + addrSep + hp }
 
-func (n *Net) forwardConn(ctx context.Context, id, hp string) (pooledConn, error) {
+func (n *Net) pooledConn(ctx context.Context, id, hp string, ch byte) (pooledConn, error) {
 	n.mu.Lock()
-	key := poolKey(id, hp)
+	key := poolKey(id, hp, ch)
 	for len(n.fpool[key]) > 0 {
 		last := len(n.fpool[key]) - 1
 		c := n.fpool[key][last]
@@ -107,14 +112,14 @@ func (n *Net) forwardConn(ctx context.Context, id, hp string) (pooledConn, error
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
 		timeout = time.Until(d)
 	}
-	tc, err := n.dial(id, hp, chanForward, timeout)
+	tc, err := n.dial(id, hp, ch, timeout)
 	if err != nil {
 		return pooledConn{}, err
 	}
 	return pooledConn{conn: tc}, nil
 }
 
-func (n *Net) putForwardConn(id, hp string, c pooledConn) {
+func (n *Net) putConn(id, hp string, ch byte, c pooledConn) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	select {
@@ -124,7 +129,7 @@ func (n *Net) putForwardConn(id, hp string, c pooledConn) {
 	default:
 	}
 	c.idle = time.Now()
-	key := poolKey(id, hp)
+	key := poolKey(id, hp, ch)
 	if len(n.fpool[key]) >= 8 {
 		c.conn.Close()
 		return
@@ -174,9 +179,9 @@ func readFrame(r io.Reader) ([]byte, error) {
 	return p, nil
 }
 
-// serveForward answers forwarded writes on one connection until the peer
-// closes it, it idles out, or the node stops.
-func (n *Net) serveForward(tc *tls.Conn, peer string) {
+// serveRequests answers requests on one connection with the handler h
+// gives (nil: none) until the peer closes it, it idles out, or the node stops.
+func (n *Net) serveRequests(tc *tls.Conn, peer string, h func() ForwardHandler) {
 	defer tc.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -196,9 +201,8 @@ func (n *Net) serveForward(tc *tls.Conn, peer string) {
 		}
 		_ = tc.SetReadDeadline(time.Time{})
 		st, body := statusOK, []byte(nil)
-		h, _ := n.forward.Load().(ForwardHandler)
-		if h == nil {
-			st, body = statusErr, []byte("cluster: this node takes no forwarded writes")
+		if h := h(); h == nil {
+			st, body = statusErr, []byte("cluster: this node takes no such requests")
 		} else if out, err := h(ctx, peer, req); err != nil {
 			st, body = statusErr, []byte(err.Error())
 		} else {
@@ -211,4 +215,14 @@ func (n *Net) serveForward(tc *tls.Conn, peer string) {
 			return
 		}
 	}
+}
+
+func (n *Net) forwardHandler() ForwardHandler {
+	h, _ := n.forward.Load().(ForwardHandler)
+	return h
+}
+
+func (n *Net) memberHandler() ForwardHandler {
+	h, _ := n.member.Load().(ForwardHandler)
+	return h
 }

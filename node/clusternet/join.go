@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"github.com/picloud/picloud/shared"
 )
 
 // Joining takes both sides' consent (SPEC §12): a member dials the joining
@@ -34,9 +36,9 @@ type PeerMember struct {
 
 // Join refusal codes (rows of shared/errors.go).
 const (
-	CodeInvalidJoinToken = "invalid_join_token"
-	CodeNodeNotEmpty     = "node_not_empty"
-	CodeJoinFailed       = "join_failed"
+	CodeInvalidJoinToken = shared.CodeInvalidJoinToken
+	CodeNodeNotEmpty     = shared.CodeNodeNotEmpty
+	CodeJoinFailed       = shared.CodeJoinFailed
 )
 
 // JoinError is a refusal from the joining node.

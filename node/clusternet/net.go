@@ -24,6 +24,7 @@ const (
 	chanRaft    byte = 'R'
 	chanForward byte = 'F'
 	chanJoin    byte = 'J'
+	chanMember  byte = 'M' // membership requests to the leader (members.go)
 )
 
 // handshakeTimeout bounds a TLS handshake plus the channel byte, so a
@@ -49,7 +50,7 @@ type Config struct {
 type Net struct {
 	nodeID  string
 	cert    tls.Certificate
-	members Members
+	members atomic.Value // membersBox
 	log     *slog.Logger
 	ln      net.Listener
 
@@ -65,6 +66,7 @@ type Net struct {
 	fpool   map[string][]pooledConn // idle forward connections by NODEID@host:port
 
 	forward atomic.Value // ForwardHandler
+	member  atomic.Value // ForwardHandler of membership requests
 	join    atomic.Value // JoinHandler
 }
 
@@ -82,11 +84,12 @@ func New(cfg Config) (*Net, error) {
 		return nil, fmt.Errorf("cluster bind %s: %w", cfg.Bind, err)
 	}
 	n := &Net{
-		nodeID: id, cert: cfg.Cert, members: cfg.Members, log: cfg.Logger, ln: ln,
+		nodeID: id, cert: cfg.Cert, log: cfg.Logger, ln: ln,
 		raftConns: make(chan net.Conn), closed: make(chan struct{}),
 		pending: map[string]time.Time{}, fpool: map[string][]pooledConn{},
 	}
 	n.advertise.Store(defaultAdvertise(cfg.Bind, ln.Addr()))
+	n.SetMembers(cfg.Members)
 	n.wg.Add(1)
 	go n.acceptLoop()
 	return n, nil
@@ -140,6 +143,11 @@ func (n *Net) Port() string {
 	return p
 }
 
+type membersBox struct{ m Members }
+
+// SetMembers replaces the member list the listener admits (nil: nobody).
+func (n *Net) SetMembers(m Members) { n.members.Store(membersBox{m}) }
+
 // AllowPending lets nodeID open the raft and forward channels until the
 // given time although it is not a member yet (a join in progress).
 func (n *Net) AllowPending(nodeID string, until time.Time) {
@@ -150,7 +158,7 @@ func (n *Net) AllowPending(nodeID string, until time.Time) {
 
 // allowed reports whether a peer may use the raft and forward channels.
 func (n *Net) allowed(nodeID string) bool {
-	if n.members != nil && n.members.IsMember(nodeID) {
+	if m := n.members.Load().(membersBox).m; m != nil && m.IsMember(nodeID) {
 		return true
 	}
 	n.mu.Lock()
@@ -250,7 +258,9 @@ func (n *Net) serveConn(raw net.Conn) {
 			tc.Close()
 		}
 	case chanForward:
-		n.serveForward(tc, peer)
+		n.serveRequests(tc, peer, n.forwardHandler)
+	case chanMember:
+		n.serveRequests(tc, peer, n.memberHandler)
 	case chanJoin:
 		n.serveJoin(tc, peer)
 	}
@@ -269,7 +279,7 @@ func (n *Net) serverHandshake(tc *tls.Conn) (peer string, ch byte, err error) {
 		return peer, 0, fmt.Errorf("channel byte from %s: %w", peer, err)
 	}
 	switch b[0] {
-	case chanRaft, chanForward:
+	case chanRaft, chanForward, chanMember:
 		if !n.allowed(peer) {
 			return peer, 0, fmt.Errorf("node %s is not a cluster member", peer)
 		}

@@ -99,6 +99,9 @@ type Config struct {
 	// Tails opens live tails of execution logs (the orchestrator); nil
 	// answers the tail endpoint 404.
 	Tails Tailer
+	// Members is cluster membership (node/clusternet); nil answers its
+	// endpoints 404.
+	Members ClusterMembers
 	// Token returns the admin token in force; it is asked on every request,
 	// so a rotation takes effect at once. An empty token refuses everyone.
 	Token func() string
@@ -132,6 +135,7 @@ type API struct {
 	sched    Scheduler
 	kv       KV
 	tails    Tailer
+	members  ClusterMembers
 	now      func() time.Time
 	token    func() string
 	defaults shared.Limits
@@ -167,6 +171,7 @@ func NewAPI(cfg Config) *API {
 		sched:    cfg.Schedules,
 		kv:       cfg.KV,
 		tails:    cfg.Tails,
+		members:  cfg.Members,
 		now:      cfg.Now,
 		token:    cfg.Token,
 		defaults: cfg.Defaults,
@@ -249,6 +254,8 @@ func (a *API) routes() {
 	a.handle(http.MethodGet, shared.PathResolve, a.resolve)
 	a.handle(http.MethodGet, shared.PathLogs, a.logs)
 	a.handle(http.MethodGet, shared.PathTail, a.tailLogs)
+
+	a.clusterMemberRoutes()
 }
 
 // withExecute dispatches execute before the router: it answers any method,

@@ -1,0 +1,174 @@
+package clusternet
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/picloud/picloud/node/secrets"
+	"github.com/picloud/picloud/shared"
+)
+
+// raftMember is hashicorp/raft itself behind the Cluster interface, in
+// memory, as node/cluster runs it on a node's disk.
+type raftMember struct {
+	r    *raft.Raft
+	id   string
+	addr raft.ServerAddress
+	fsm  *countFSM
+}
+
+// Bootstrap is at the transport's address, as node/cluster does.
+func (m *raftMember) Bootstrap() error {
+	return m.r.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{ID: raft.ServerID(m.id), Address: m.addr}}}).Error()
+}
+
+func (m *raftMember) AddVoter(_ context.Context, id, addr string) error {
+	return m.r.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 10*time.Second).Error()
+}
+
+func (m *raftMember) RemoveServer(_ context.Context, id string) error {
+	return m.r.RemoveServer(raft.ServerID(id), 0, 10*time.Second).Error()
+}
+
+func (m *raftMember) Leader() (string, string) {
+	a, i := m.r.LeaderWithID()
+	return string(i), string(a)
+}
+
+func (m *raftMember) Raft() *raft.Raft { return m.r }
+
+// testNode is a node's cluster side: its Net, membership, key and data.
+type testNode struct {
+	net     *Net
+	m       *Membership
+	keyPath string
+	key     *secrets.Swappable
+	ownData atomic.Bool
+	member  atomic.Pointer[raftMember]
+}
+
+func newTestNode(t *testing.T) *testNode {
+	t.Helper()
+	tn := &testNode{net: newNet(t, nil), keyPath: filepath.Join(t.TempDir(), secrets.FileName)}
+	k, _, err := secrets.Load(tn.keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.key = secrets.NewSwappable(k)
+	tn.m = NewMembership(MembershipConfig{
+		Net: tn.net, Tokens: NewJoinTokens(nil), SecretsPath: tn.keyPath, Secrets: tn.key,
+		HoldsOwnData: func(context.Context) (bool, error) { return tn.ownData.Load(), nil },
+		Start:        func(context.Context) (Cluster, error) { return tn.start(t) },
+	})
+	return tn
+}
+
+func (tn *testNode) start(t *testing.T) (Cluster, error) {
+	cfg := raft.DefaultConfig()
+	cfg.LocalID = raft.ServerID(tn.net.NodeID())
+	cfg.LogOutput = io.Discard
+	cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 500*time.Millisecond, 500*time.Millisecond, 250*time.Millisecond
+	trans := raft.NewNetworkTransport(tn.net.StreamLayer(), 3, 10*time.Second, io.Discard)
+	store := raft.NewInmemStore()
+	fsm := &countFSM{}
+	r, err := raft.NewRaft(cfg, fsm, store, store, raft.NewInmemSnapshotStore(), trans)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { r.Shutdown().Error() })
+	m := &raftMember{r: r, id: tn.net.NodeID(), addr: trans.LocalAddr(), fsm: fsm}
+	tn.member.Store(m)
+	return m, nil
+}
+
+func (tn *testNode) token(t *testing.T) string {
+	t.Helper()
+	tok, err := tn.m.NewJoinToken(context.Background())
+	if err != nil || time.Until(tok.ExpiresAt) < 9*time.Minute {
+		t.Fatalf("join token %+v, %v", tok, err)
+	}
+	return tok.JoinToken
+}
+
+func (tn *testNode) addReq(tok string) shared.AddMemberRequest {
+	return shared.AddMemberRequest{NodeID: tn.net.NodeID(), Address: tn.net.ListenAddr().String(), JoinToken: tok}
+}
+
+func addCode(_ shared.ClusterMember, err error) string { return errCode(err) }
+
+func errCode(err error) string {
+	if se, ok := shared.AsError(err); ok {
+		return se.Code
+	}
+	if err != nil {
+		return "other: " + err.Error()
+	}
+	return ""
+}
+
+// Three nodes form a cluster through the membership API: the first add
+// forms it, a follower's add goes through the leader, refusals carry the
+// contract's codes, every member ends with the cluster's secrets key and
+// replicates, and a member can be removed from any member.
+func TestMembershipFormsAndGrows(t *testing.T) {
+	ctx := context.Background()
+	a, b, c := newTestNode(t), newTestNode(t), newTestNode(t)
+
+	if got := addCode(a.m.Add(ctx, b.addReq("wrong"))); got != shared.CodeInvalidJoinToken {
+		t.Fatalf("add with a wrong token: %q, want invalid_join_token", got)
+	}
+	if _, err := a.m.Add(ctx, b.addReq(b.token(t))); err != nil {
+		t.Fatalf("add b to a: %v", err)
+	}
+	if b.key.Key().ID() != a.key.Key().ID() {
+		t.Fatalf("b's secrets key %s, want the cluster's %s", b.key.Key().ID(), a.key.Key().ID())
+	}
+	reused := b.token(t)
+	if got := addCode(a.m.Add(ctx, shared.AddMemberRequest{NodeID: b.net.NodeID(), Address: b.net.ListenAddr().String(), JoinToken: reused})); got != "" {
+		t.Fatalf("adding a member again: %q, want it answered as added", got)
+	}
+
+	c.ownData.Store(true)
+	if got := addCode(b.m.Add(ctx, c.addReq(c.token(t)))); got != shared.CodeNodeNotEmpty {
+		t.Fatalf("add a node with data: %q, want node_not_empty", got)
+	}
+	c.ownData.Store(false)
+	wrongID := c.addReq(c.token(t))
+	wrongID.NodeID = a.net.NodeID() + "X"
+	if got := addCode(b.m.Add(ctx, wrongID)); got != shared.CodeJoinFailed {
+		t.Fatalf("add with an id the node does not hold: %q, want join_failed", got)
+	}
+	// b is a follower: the add runs on the leader, a.
+	if _, err := b.m.Add(ctx, c.addReq(c.token(t))); err != nil {
+		t.Fatalf("add c through b: %v", err)
+	}
+	for _, n := range []*testNode{a, b, c} {
+		if len(n.m.servers()) != 3 {
+			t.Fatalf("%s sees %d members, want 3", n.net.NodeID(), len(n.m.servers()))
+		}
+	}
+	if c.key.Key().ID() != a.key.Key().ID() {
+		t.Fatal("c did not get the cluster's secrets key")
+	}
+	if err := a.member.Load().r.Apply([]byte("after-join"), 10*time.Second).Error(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "c applies a write made after it joined", func() bool { return c.member.Load().fsm.has("after-join") })
+
+	if got := errCode(c.m.Remove(ctx, "NOSUCHNODE")); got != shared.CodeNotFound {
+		t.Fatalf("remove a stranger: %q, want not_found", got)
+	}
+	if err := c.m.Remove(ctx, b.net.NodeID()); err != nil {
+		t.Fatalf("remove b through c: %v", err)
+	}
+	waitFor(t, "a and c see two members", func() bool { return len(a.m.servers()) == 2 && len(c.m.servers()) == 2 })
+	if a.m.IsMember(b.net.NodeID()) {
+		t.Fatal("a still admits the removed member")
+	}
+}
