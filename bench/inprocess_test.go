@@ -87,3 +87,15 @@ func BenchmarkNodeUpdateToFirstResponse(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Quantile(0.5).Microseconds()), "p50-µs")
 }
+
+// The KV handlers of `picloud-bench kv` in-process, for pprof.
+func benchNodeKV(b *testing.B, path string) {
+	n := nodetest.Start(b)
+	if err := setupKVApp(context.Background(), NewAdmin(n.AdminURL, n.Token), n.Client); err != nil {
+		b.Fatal(err)
+	}
+	benchLoad(b, strings.TrimPrefix(n.DataURL, "http://"), kvHost, path, HelloBody)
+}
+
+func BenchmarkNodeKVGet(b *testing.B) { benchNodeKV(b, kvGetPath) }
+func BenchmarkNodeKVPut(b *testing.B) { benchNodeKV(b, kvPutPath) }

@@ -92,8 +92,7 @@ var kvScripts = map[string]string{
 
 // setupKVApp makes the app with both handlers and seeds the get keys
 // (each holding the hello-world bytes, so every answer can be checked).
-func setupKVApp(ctx context.Context, n *Node) error {
-	a := n.Admin
+func setupKVApp(ctx context.Context, a *Admin, c *shared.Client) error {
 	if err := a.Do(ctx, http.MethodPost, shared.PathApps, shared.CreateAppRequest{Name: "KV", Slug: "kv"}, nil); err != nil {
 		return err
 	}
@@ -109,7 +108,6 @@ func setupKVApp(ctx context.Context, n *Node) error {
 			return err
 		}
 	}
-	c := shared.NewClient("http://"+n.AdminAddr, BenchToken)
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for w := range 16 {
@@ -147,7 +145,7 @@ func RunKV(ctx context.Context, o KVOptions) (*KVReport, error) {
 		return nil, err
 	}
 	defer func() { node.Stop(10 * time.Second) }()
-	if err := setupKVApp(ctx, node); err != nil {
+	if err := setupKVApp(ctx, node.Admin, shared.NewClient("http://"+node.AdminAddr, BenchToken)); err != nil {
 		return nil, fmt.Errorf("set up the KV app: %w", err)
 	}
 	naive, err := StartNaiveKV(filepath.Join(dir, "naive.db"), o.NaiveCmd...)

@@ -276,6 +276,7 @@ func (s *Store) UpdateApp(ctx context.Context, id int64, u shared.UpdateAppReque
 // DeleteApp deletes an app with its domains, slug history, scripts, routes
 // and logs. The default app cannot be deleted (409 default_app).
 func (s *Store) DeleteApp(ctx context.Context, id int64) error {
+	defer s.kvCache.forgetApp(id) // its entries went with it
 	return s.change(ctx, &Change{Kind: ChangeApp, AppID: id}, func(tx *sql.Tx) error {
 		a, err := appByID(ctx, tx, id)
 		if err != nil {

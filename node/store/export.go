@@ -80,6 +80,9 @@ func (s *Store) ImportApp(ctx context.Context, p ImportPlan) (shared.App, error)
 		out, err = appWithDomains(ctx, tx, appID)
 		return err
 	})
+	if err == nil {
+		s.kvCache.forgetApp(out.ID) // its entries were written here, not by ApplyKV
+	}
 	return out, err
 }
 

@@ -45,7 +45,7 @@ type kvStatements struct {
 
 const (
 	kvGetSQL = `SELECT value, metadata, expiration, updated_at FROM kv_entries
-		WHERE app_id = ? AND key = ? AND (expiration IS NULL OR expiration > ?)`
+		WHERE app_id = ? AND key = ?`
 	kvSizeSQL   = `SELECT size FROM kv_entries WHERE app_id = ? AND key = ?`
 	kvUpsertSQL = `INSERT INTO kv_entries (app_id, key, value, metadata, expiration, size, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -90,6 +90,8 @@ func (s *Store) ApplyKV(ctx context.Context, batch []KVWrite, quota int64, now t
 	if err != nil {
 		return nil, err
 	}
+	s.kvCache.applying.Lock()
+	defer s.kvCache.applying.Unlock()
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		results = make([]error, len(batch))
 		usage := make(map[int64]*int64, 1)
@@ -112,7 +114,25 @@ func (s *Store) ApplyKV(ctx context.Context, batch []KVWrite, quota int64, now t
 	if err != nil {
 		return nil, fmt.Errorf("apply %d KV writes: %w", len(batch), err)
 	}
+	for i, w := range batch {
+		if results[i] == nil {
+			s.kvCache.store(kvCacheKey{w.AppID, w.Key}, committed(w, now))
+		}
+	}
 	return results, nil
+}
+
+// committed is the entry w left in the database, with copies of its
+// slices: the cache shares them with every reader.
+func committed(w KVWrite, now time.Time) kvCached {
+	if w.Delete {
+		return kvCached{}
+	}
+	e := KVEntry{Value: append([]byte{}, w.Value...), Expiration: w.Expiration, UpdatedAt: now.UTC().Truncate(time.Nanosecond)}
+	if len(w.Metadata) > 0 {
+		e.Metadata = append(json.RawMessage{}, w.Metadata...)
+	}
+	return kvCached{found: true, e: e}
 }
 
 // kvUsage returns a pointer to the app's byte total inside the batch,
@@ -179,21 +199,40 @@ func applyKVWrite(ctx context.Context, tx *sql.Tx, st *kvStatements, w KVWrite, 
 const live = `(expiration IS NULL OR expiration > ?)`
 
 // KVGet returns an app's value for key; 404 not_found when it is absent
-// or expired at now.
+// or expired at now. It answers from the cache when it can; the entry's
+// Value and Metadata are shared and must not be modified.
 func (s *Store) KVGet(ctx context.Context, appID int64, key string, now time.Time) (KVEntry, error) {
+	k := kvCacheKey{appID, key}
+	c, hit, gen := s.kvCache.lookup(k)
+	if !hit {
+		var err error
+		if c, err = s.kvRead(ctx, appID, key); err != nil {
+			return KVEntry{}, err
+		}
+		s.kvCache.fill(k, gen, c)
+	}
+	if !c.found || (c.e.Expiration != 0 && c.e.Expiration <= now.Unix()) {
+		return KVEntry{}, shared.NotFound("key", key)
+	}
+	return c.e, nil
+}
+
+// kvRead reads an entry from the database, expired or not (KVGet checks
+// the expiry, so that the cache can hold the entry).
+func (s *Store) kvRead(ctx context.Context, appID int64, key string) (kvCached, error) {
 	var e KVEntry
 	var meta sql.NullString
 	var exp sql.NullInt64
 	st, err := s.preparedKV(ctx)
 	if err != nil {
-		return e, err
+		return kvCached{}, err
 	}
-	err = st.get.QueryRowContext(ctx, appID, key, now.Unix()).Scan(&e.Value, &meta, &exp, timeScan{&e.UpdatedAt})
+	err = st.get.QueryRowContext(ctx, appID, key).Scan(&e.Value, &meta, &exp, timeScan{&e.UpdatedAt})
 	if errors.Is(err, sql.ErrNoRows) {
-		return e, shared.NotFound("key", key)
+		return kvCached{}, nil
 	}
 	if err != nil {
-		return e, fmt.Errorf("KV get: %w", err)
+		return kvCached{}, fmt.Errorf("KV get: %w", err)
 	}
 	if meta.Valid {
 		e.Metadata = json.RawMessage(meta.String)
@@ -202,7 +241,7 @@ func (s *Store) KVGet(ctx context.Context, appID int64, key string, now time.Tim
 	if e.Value == nil {
 		e.Value = []byte{}
 	}
-	return e, nil
+	return kvCached{found: true, e: e}, nil
 }
 
 // KVList returns up to limit of an app's live keys that start with prefix

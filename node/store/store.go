@@ -40,6 +40,7 @@ type Store struct {
 
 	logStmts  logStatements // log writes' prepared statements
 	kvStmts   kvStatements  // KV's prepared statements (kv.go)
+	kvCache   *kvCache      // entries recently read or written (kvcache.go)
 	logCounts logCounts     // logs each app holds, for PruneLogs
 	secrets   Sealer        // seals the apps' secrets (UseSecrets)
 	changes   changes       // subscribers to committed configuration (Subscribe)
@@ -123,7 +124,7 @@ func open(ctx context.Context, path string, logger *slog.Logger, fsys fs.FS) (*S
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{w: w, log: logger, now: time.Now}
+	s := &Store{w: w, log: logger, now: time.Now, kvCache: newKVCache()}
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)

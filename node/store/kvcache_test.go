@@ -1,0 +1,236 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/picloud/picloud/shared"
+)
+
+// getValue is KVGet's value, "" with found false for not_found.
+func getValue(t testing.TB, s *Store, appID int64, key string, now time.Time) (string, bool) {
+	t.Helper()
+	e, err := s.KVGet(context.Background(), appID, key, now)
+	if shared.IsCode(err, shared.CodeNotFound) {
+		return "", false
+	}
+	if err != nil {
+		t.Fatalf("get %q: %v", key, err)
+	}
+	return string(e.Value), true
+}
+
+// Reads are answered from the cache once an entry was read or written; each
+// case checks that what a read returns is what the database holds.
+func TestKVCacheAnswersAsTheDatabase(t *testing.T) {
+	s, _ := openTest(t)
+	a := mkApp(t, s, "a")
+	big := strings.Repeat("x", kvCacheMaxEntry) // too large to cache
+
+	for _, tc := range []struct {
+		name   string
+		writes []KVWrite
+		key    string
+		now    time.Time
+		want   string // "" with found false: not found
+		found  bool
+	}{
+		{"a put is read back", []KVWrite{put(a.ID, "k1", "v1")}, "k1", kvNow, "v1", true},
+		{"an overwrite replaces the cached value", []KVWrite{put(a.ID, "k1", "v2")}, "k1", kvNow, "v2", true},
+		{"a delete hides the cached value", []KVWrite{{AppID: a.ID, Key: "k1", Delete: true}}, "k1", kvNow, "", false},
+		{"a put after a cached absence is seen", []KVWrite{put(a.ID, "k1", "v3")}, "k1", kvNow, "v3", true},
+		{"an entry is hidden once expired", []KVWrite{{AppID: a.ID, Key: "ttl", Value: []byte("soon"), Expiration: kvNow.Unix() + 60}}, "ttl", kvNow.Add(time.Minute), "", false},
+		{"and shown before", nil, "ttl", kvNow.Add(59 * time.Second), "soon", true},
+		{"a value too large to cache is read back", []KVWrite{put(a.ID, "big", big)}, "big", kvNow, big, true},
+		{"and its overwrite", []KVWrite{put(a.ID, "big", "small")}, "big", kvNow, "small", true},
+		{"a quota refusal keeps the old value", []KVWrite{put(a.ID, "k1", strings.Repeat("y", 2<<20))}, "k1", kvNow, "v3", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if len(tc.writes) > 0 {
+				applyKV(t, s, 1<<20, tc.writes...)
+			}
+			for range 2 { // a miss that fills, then a hit
+				if got, found := getValue(t, s, a.ID, tc.key, tc.now); got != tc.want || found != tc.found {
+					t.Fatalf("get %q = %.20q, %v; want %.20q, %v", tc.key, got, found, tc.want, tc.found)
+				}
+			}
+			c, err := s.kvRead(context.Background(), a.ID, tc.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			live := c.found && (c.e.Expiration == 0 || c.e.Expiration > tc.now.Unix())
+			if live != tc.found || (live && string(c.e.Value) != tc.want) {
+				t.Fatalf("the database holds %+v", c)
+			}
+		})
+	}
+}
+
+// Readers racing a writer on the same keys never see a value older than
+// the last write acknowledged before their read began: the read-your-writes
+// guarantee, here across goroutines. Every other value is too large to
+// cache, so its write drops the key from the cache and reads that
+// straddle commits fill it again.
+func TestKVCacheReadsNeverGoBackInTime(t *testing.T) {
+	s, _ := openTest(t)
+	a := mkApp(t, s, "a")
+	const keys, writes = 4, 150
+	var acked [keys]atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	var stale atomic.Int64
+	for r := range 6 {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				k := (r + i) % keys
+				floor := acked[k].Load()
+				v, found := getValue(t, s, a.ID, fmt.Sprint("k", k), kvNow)
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				if floor > 0 && (!found || n < floor) {
+					stale.Add(1)
+					t.Errorf("key k%d read %q after %d was acknowledged", k, v, floor)
+					return
+				}
+			}
+		})
+	}
+	padding := strings.Repeat(" ", kvCacheMaxEntry)
+	for i := 1; i <= writes; i++ {
+		k := i % keys
+		v := strconv.Itoa(i)
+		if i/keys%2 == 0 {
+			v += padding
+		}
+		applyKV(t, s, 1<<30, put(a.ID, fmt.Sprint("k", k), v))
+		acked[k].Store(int64(i))
+	}
+	cancel()
+	wg.Wait()
+	if stale.Load() > 0 {
+		t.Fatalf("%d stale reads", stale.Load())
+	}
+}
+
+// A deleted app's cached entries go with it; an imported app reads what
+// the import wrote even where a read of its id was cached before it existed.
+func TestKVCacheForgetsDeletedAndImportedApps(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a := mkApp(t, s, "a")
+	applyKV(t, s, 1<<20, put(a.ID, "k", "v"))
+	if v, _ := getValue(t, s, a.ID, "k", kvNow); v != "v" {
+		t.Fatalf("get = %q", v)
+	}
+	if err := s.DeleteApp(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if v, found := getValue(t, s, a.ID, "k", kvNow); found {
+		t.Fatalf("deleted app's key reads %q", v)
+	}
+
+	next := a.ID + 1 // AUTOINCREMENT: the id the import gets
+	if _, found := getValue(t, s, next, "k", kvNow); found {
+		t.Fatal("a key of an app that does not exist")
+	}
+	imported, err := s.ImportApp(ctx, ImportPlan{App: shared.App{Slug: "imported", Name: "Imported"},
+		KV: []shared.ExportKV{{Key: "k", Value: "from the import"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imported.ID != next {
+		t.Fatalf("import got id %d, want %d", imported.ID, next)
+	}
+	if v, _ := getValue(t, s, next, "k", kvNow); v != "from the import" {
+		t.Fatalf("imported key reads %q", v)
+	}
+}
+
+// The cache stays within its bytes however many entries are read.
+func TestKVCacheStaysWithinItsBudget(t *testing.T) {
+	s, _ := openTest(t)
+	a := mkApp(t, s, "a")
+	value := strings.Repeat("v", 1000)
+	const n = 2 * kvCacheBytes / 1000
+	for i := 0; i < n; i += 500 {
+		batch := make([]KVWrite, 0, 500)
+		for j := i; j < i+500; j++ {
+			batch = append(batch, put(a.ID, fmt.Sprint("key", j), value))
+		}
+		applyKV(t, s, 1<<30, batch...)
+	}
+	for i := range n {
+		if v, _ := getValue(t, s, a.ID, fmt.Sprint("key", i), kvNow); v != value {
+			t.Fatalf("key%d = %.10q", i, v)
+		}
+	}
+	total, entries := 0, 0
+	for i := range s.kvCache.shards {
+		sh := &s.kvCache.shards[i]
+		if sh.bytes > kvShardBytes {
+			t.Errorf("shard %d holds %d bytes, over %d", i, sh.bytes, kvShardBytes)
+		}
+		total += sh.bytes
+		entries += len(sh.m)
+	}
+	if entries < n/4 {
+		t.Errorf("only %d of %d entries cached in %d bytes", entries, n, total)
+	}
+}
+
+// A read that missed, then raced a write, must not leave its older value in
+// the cache: each case is a write stored while the read was in flight.
+func TestKVCacheFillAfterARacingWrite(t *testing.T) {
+	k := kvCacheKey{app: 1, key: "k"}
+	old := kvCached{found: true, e: KVEntry{Value: []byte("old")}}
+	big := kvCached{found: true, e: KVEntry{Value: make([]byte, kvCacheMaxEntry)}}
+	for _, tc := range []struct {
+		name    string
+		write   func(c *kvCache)
+		hit     bool   // the lookup after the fill finds an entry
+		want    string // its value
+		wantHas bool   // found
+	}{
+		{"a put", func(c *kvCache) { c.store(k, kvCached{found: true, e: KVEntry{Value: []byte("new")}}) }, true, "new", true},
+		{"a delete", func(c *kvCache) { c.store(k, kvCached{}) }, true, "", false},
+		{"a put too large to cache", func(c *kvCache) { c.store(k, big) }, false, "", false},
+		{"the app's deletion", func(c *kvCache) { c.forgetApp(k.app) }, false, "", false},
+		{"a write of another key of the shard", func(c *kvCache) {
+			for i := 0; ; i++ {
+				other := kvCacheKey{app: 1, key: fmt.Sprint("other", i)}
+				if c.shard(other) == c.shard(k) {
+					c.store(other, old)
+					return
+				}
+			}
+		}, false, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newKVCache()
+			if _, hit, _ := c.lookup(k); hit {
+				t.Fatal("hit in an empty cache")
+			}
+			_, _, gen := c.lookup(k)
+			tc.write(c)
+			c.fill(k, gen, old)
+			e, hit, _ := c.lookup(k)
+			if hit != tc.hit || (hit && (string(e.e.Value) != tc.want || e.found != tc.wantHas)) {
+				t.Fatalf("after the fill: hit %v, %+v; want hit %v, %q found %v", hit, e, tc.hit, tc.want, tc.wantHas)
+			}
+		})
+	}
+	t.Run("no write: the fill is kept", func(t *testing.T) {
+		c := newKVCache()
+		_, _, gen := c.lookup(k)
+		c.fill(k, gen, old)
+		if e, hit, _ := c.lookup(k); !hit || string(e.e.Value) != "old" {
+			t.Fatalf("hit %v, %+v", hit, e)
+		}
+	})
+}
