@@ -296,10 +296,18 @@ func (c *Client) Resolve(ctx context.Context, host, method, path string) (Resolu
 type ExecuteRequest struct {
 	Method string
 	Path   string
+	// RouteID, when set, names a route of the script: req.params are bound
+	// from Path by its pattern, as the data plane would (ExecuteRouteHeader).
+	RouteID int64
 	Query  url.Values
 	Header http.Header
 	Body   []byte
 }
+
+// ExecuteRouteHeader names, on POST|GET|... /api/v1/execute/{id}, the
+// route of the script whose pattern binds req.params from the path; the
+// script does not see it.
+const ExecuteRouteHeader = "X-PiCloud-Route"
 
 // ExecuteResponse is a script's response as the data plane would send it.
 type ExecuteResponse struct {
@@ -324,7 +332,15 @@ func (c *Client) Execute(ctx context.Context, scriptID int64, req ExecuteRequest
 	if p := strings.TrimPrefix(req.Path, "/"); p != "" {
 		path += "/" + (&url.URL{Path: p}).EscapedPath()
 	}
-	hreq, err := c.newRequest(ctx, method, path, req.Query, req.Body, req.Header)
+	header := req.Header
+	if req.RouteID != 0 {
+		header = header.Clone()
+		if header == nil {
+			header = http.Header{}
+		}
+		header.Set(ExecuteRouteHeader, itoa(req.RouteID))
+	}
+	hreq, err := c.newRequest(ctx, method, path, req.Query, req.Body, header)
 	if err != nil {
 		return ExecuteResponse{}, err
 	}

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -35,6 +36,8 @@ func (s *scriptDetail) routesView() fyne.CanvasObject {
 }
 
 func (s *scriptDetail) renderRoutes(all []shared.Route, domains []shared.Domain) {
+	s.domains = domains
+	s.run.setRoutes(all)
 	var mine []shared.Route
 	for _, r := range all {
 		if r.ScriptID == s.script.ID {
@@ -66,9 +69,7 @@ func (s *scriptDetail) renderRoutes(all []shared.Route, domains []shared.Domain)
 	}
 	prev := []fyne.CanvasObject{}
 	for _, u := range urls {
-		l := widget.NewLabelWithStyle(u, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
-		l.Truncation = fyne.TextTruncateEllipsis
-		prev = append(prev, l)
+		prev = append(prev, previewLink(u))
 	}
 	if len(prev) == 0 {
 		msg := "Nothing yet: the script needs a route, and the app a domain."
@@ -81,11 +82,34 @@ func (s *scriptDetail) renderRoutes(all []shared.Route, domains []shared.Domain)
 	s.preview.Refresh()
 }
 
+// previewLink shows "GET http://host/path" as a link a click opens in the
+// browser when a browser can ask for it as is (GET, one host, no :param
+// or *rest to fill in); else as text.
+func previewLink(line string) fyne.CanvasObject {
+	method, raw, _ := strings.Cut(line, " ")
+	u, err := url.Parse(raw)
+	if err == nil && (method == "GET" || method == shared.MethodAny) && !strings.Contains(u.Host, "*") &&
+		!strings.ContainsAny(u.Path, ":*") {
+		l := widget.NewHyperlink(line, u)
+		l.TextStyle = fyne.TextStyle{Monospace: true}
+		l.Truncation = fyne.TextTruncateEllipsis
+		return l
+	}
+	l := widget.NewLabelWithStyle(line, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	l.Truncation = fyne.TextTruncateEllipsis
+	return l
+}
+
 // PreviewURLs returns the route preview as shown.
 func (s *scriptDetail) PreviewURLs() []string {
 	var out []string
 	for _, o := range s.preview.Objects {
-		if l, ok := o.(*widget.Label); ok && strings.Contains(l.Text, "://") {
+		switch l := o.(type) {
+		case *widget.Label:
+			if strings.Contains(l.Text, "://") {
+				out = append(out, l.Text)
+			}
+		case *widget.Hyperlink:
 			out = append(out, l.Text)
 		}
 	}

@@ -3,11 +3,8 @@ package ui
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -153,7 +150,7 @@ type scriptDetail struct {
 	dialog    dialog.Dialog // the last dialog it opened (tests)
 	saveMsg   *widget.Label
 	inner     *container.AppTabs
-	run       runPanel
+	run       *runPanel
 	knobs     map[string]*knobField
 	limitsMsg *widget.Label
 	routes    *fyne.Container
@@ -164,24 +161,13 @@ type scriptDetail struct {
 	routeMsg  *widget.Label
 	portNote  *widget.Label
 	history   *historyPanel // History tab (history.go)
+	domains   []shared.Domain // the app's claims, as last loaded
 }
 
 type knobField struct {
 	entry *widget.Entry
 	hint  *widget.Label
 	err   *widget.Label
-}
-
-type runPanel struct {
-	method *widget.Select
-	query  *widget.Entry
-	body   *widget.Entry
-	status *widget.Label
-	output *widget.Label
-	resp   *widget.Label
-	// envNote names the env variables the script reads that its app
-	// lacks (vars.go); hidden when there are none.
-	envNote *widget.Label
 }
 
 func newScriptDetail(t *scriptsTab, d scriptData) *scriptDetail {
@@ -208,7 +194,7 @@ func newScriptDetail(t *scriptsTab, d scriptData) *scriptDetail {
 		container.NewVBox(s.saveMsg, container.NewHBox(s.code.wrap)), nil, nil, s.code.view)
 
 	s.inner = container.NewAppTabs(
-		container.NewTabItem("Run", s.runView()),
+		container.NewTabItem("Run", s.runView(d.routes)),
 		container.NewTabItem("Sandbox", s.sandboxView()),
 		container.NewTabItem("Routes", s.routesView()),
 	)
@@ -298,108 +284,6 @@ func (s *scriptDetail) confirmDelete() {
 			s.t.showList()
 		}, nil)
 	})
-}
-
-// runView: execute the script with a request and show what it answered.
-func (s *scriptDetail) runView() fyne.CanvasObject {
-	r := &s.run
-	r.method = widget.NewSelect([]string{"GET", "POST", "PUT", "PATCH", "DELETE"}, nil)
-	r.method.SetSelected("GET")
-	r.query = widget.NewEntry()
-	r.query.SetPlaceHolder("query, e.g. name=pi&n=3")
-	r.body = widget.NewMultiLineEntry()
-	r.body.SetPlaceHolder("request body (optional)")
-	r.body.SetMinRowsVisible(3)
-	r.status = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	r.resp = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
-	r.resp.Wrapping = fyne.TextWrapBreak
-	r.output = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
-	r.output.Wrapping = fyne.TextWrapBreak
-	btn := widget.NewButtonWithIcon("Run", theme.MediaPlayIcon(), s.execute)
-	btn.Importance = widget.HighImportance
-	note := widget.NewLabel("Runs the saved version, as the data plane would; no route or domain needed.")
-	note.Wrapping = fyne.TextWrapWord
-	r.envNote = newMsg()
-	req := container.NewBorder(nil, nil, r.method, btn, r.query)
-	return container.NewVScroll(container.NewVBox(note, r.envNote, req, r.body, r.status,
-		bold("Body"), r.resp, bold("Console output"), r.output))
-}
-
-func (s *scriptDetail) execute() {
-	v := s.t.v
-	r := &s.run
-	id := s.script.ID
-	q, err := url.ParseQuery(strings.TrimPrefix(strings.TrimSpace(r.query.Text), "?"))
-	if err != nil {
-		r.status.SetText("The query is not valid: " + err.Error())
-		return
-	}
-	req := shared.ExecuteRequest{Method: r.method.Selected, Query: q, Body: []byte(r.body.Text)}
-	r.status.SetText("running…")
-	s.checkEnv() // the app's variables may have changed since
-	callWithin(v.tasks, runTimeout, "run script", func(ctx context.Context) (execution, error) {
-		return runScript(ctx, v, id, req)
-	}, func(x execution) {
-		r.status.SetText(fmt.Sprintf("%d %s · %s", x.status, http.StatusText(x.status), x.duration))
-		r.resp.SetText(x.body)
-		out := x.output
-		if x.logErr != "" {
-			out += "\n" + x.logErr
-		}
-		if out == "" {
-			out = "(none)"
-		}
-		r.output.SetText(out)
-	}, func(err error) bool {
-		r.status.SetText(Message(err))
-		return false
-	})
-}
-
-// execution is what Run shows: the response, and the console output from
-// the execution's log entry.
-type execution struct {
-	status   int
-	body     string
-	output   string
-	logErr   string
-	duration string
-}
-
-// runScript executes the script and then finds its log entry (written
-// asynchronously by the node) for the console output.
-func runScript(ctx context.Context, v *appView, id int64, req shared.ExecuteRequest) (execution, error) {
-	cl := v.client
-	prev, err := cl.Logs(ctx, v.ref, id, 1, 0)
-	if err != nil {
-		return execution{}, err
-	}
-	var after int64
-	if len(prev) > 0 {
-		after = prev[0].ID
-	}
-	res, err := cl.Execute(ctx, id, req)
-	if err != nil && res.Status == 0 {
-		return execution{}, err // no answer at all; script faults still have one
-	}
-	x := execution{status: res.Status, body: string(res.Body)}
-	for range 100 { // up to 5 s: the node writes logs in batches
-		logs, err := cl.Logs(ctx, v.ref, id, 1, 0)
-		if err != nil {
-			return x, err
-		}
-		if len(logs) > 0 && logs[0].ID > after {
-			x.output, x.logErr, x.duration = logs[0].Output, logs[0].Error, formatDuration(logs[0].DurationUS)
-			return x, nil
-		}
-		select {
-		case <-ctx.Done():
-			return x, nil
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	x.output = "(the node has not logged this execution yet)"
-	return x, nil
 }
 
 // sandboxView: one field per knob with its default and ceiling.

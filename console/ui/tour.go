@@ -133,8 +133,18 @@ func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
 	}
 	if err := step("07-script-run", func() {
 		if d := v.scripts.detail; d != nil {
-			d.run.query.SetText("name=screenshot")
-			d.execute()
+			r := d.run
+			for _, rt := range r.routes { // the route with a parameter, to show it bound
+				if strings.Contains(rt.Path, ":") {
+					r.route.SetSelected(runRouteText(rt))
+				}
+			}
+			for _, f := range r.fields {
+				f.entry.SetText("ada")
+			}
+			r.query.SetText("lang=en")
+			r.headers.SetText("Accept: text/plain")
+			r.execute()
 		}
 	}); err != nil {
 		return err
@@ -220,7 +230,7 @@ func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
 	time.Sleep(settle) // the tail opens
 	if err := step("14-logs-live", func() {
 		if d := v.scripts.detail; d != nil {
-			d.execute()
+			d.run.execute()
 		}
 	}); err != nil {
 		return err

@@ -85,13 +85,48 @@ func (o *Orchestrator) Execute(w http.ResponseWriter, r *http.Request, scriptID 
 	}
 	header := r.Header.Clone()
 	header.Del("Authorization")
+	params, perr := executeParams(a, scriptID, header.Get(shared.ExecuteRouteHeader), executePath(r.URL.Path, scriptID))
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	header.Del(shared.ExecuteRouteHeader)
 	o.serve(w, r, invocation{
 		trigger: shared.TriggerExecute,
 		app:     a,
 		script:  sc,
 		host:    InternalHost,
 		path:    executePath(r.URL.Path, scriptID),
-	}, nil, header)
+	}, params, header)
+}
+
+// executeParams binds req.params for a test run that names one of the
+// script's routes (X-PiCloud-Route: its id): the path is matched against
+// that route's pattern by the router the data plane uses. No header, no
+// params. A route of another script, or a path the pattern does not take,
+// is 404 no_route.
+func executeParams(a *appState, scriptID int64, routeID, path string) (map[string]string, *shared.Error) {
+	if routeID == "" {
+		return nil, nil
+	}
+	id, _ := strconv.ParseInt(routeID, 10, 64)
+	for _, rt := range a.routes.routes {
+		if rt.ID != id || rt.ScriptID != scriptID {
+			continue
+		}
+		one := newRouteTable()
+		rt.Host = nil // the route's host is not the run's
+		if err := one.add(rt); err != nil {
+			break
+		}
+		found, ps, _ := one.find("", rt.Method, path)
+		if found == nil {
+			return nil, shared.Errorf(shared.CodeNoRoute, "route %d (%s) does not match the path %s", id, rt.Path, path).
+				With("path", path)
+		}
+		return runParams(ps), nil
+	}
+	return nil, shared.Errorf(shared.CodeNoRoute, "script %d has no route %q", scriptID, routeID)
 }
 
 // executePath is the path a script run through execute sees: what follows

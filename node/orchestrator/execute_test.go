@@ -2,7 +2,9 @@ package orchestrator
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -79,4 +81,33 @@ func TestAppBindingsOnOnePooledRuntime(t *testing.T) {
 		wantBody(t, n.get("a.test", "/"), http.StatusOK, "of-a,string")
 		wantBody(t, n.get("b.test", "/"), http.StatusOK, "of-b,undefined")
 	}
+}
+
+// TestExecuteBindsTheNamedRoutesParams: a test run naming one of the
+// script's routes sees req.params as the data plane would bind them, and
+// not the header that named the route.
+func TestExecuteBindsTheNamedRoutesParams(t *testing.T) {
+	n := newNode(t)
+	a := n.app("ex")
+	sc := n.script(a.ID, "echo", `function handle(req) {
+  return Object.keys(req.params).sort().map(function (k) { return k + "=" + req.params[k]; }).join(",") +
+    " route-header=" + req.headers["x-picloud-route"];
+}`, nil)
+	other := n.script(a.ID, "other", text("other"), nil)
+	host := "api.example.com"
+	rt := n.route(a.ID, sc.ID, "GET", "/posts/:id/*rest", &host)
+	otherRoute := n.route(a.ID, other.ID, "ANY", "/x", nil)
+	n.rebuild()
+
+	run := func(routeID int64, path string) answer {
+		hdr := http.Header{}
+		if routeID != 0 {
+			hdr.Set(shared.ExecuteRouteHeader, strconv.FormatInt(routeID, 10))
+		}
+		return do(t, n.admin.URL, "", "GET", fmt.Sprintf("/api/v1/execute/%d%s", sc.ID, path), nil, hdr)
+	}
+	wantBody(t, run(rt.ID, "/posts/7/a/b"), 200, "id=7,rest=/a/b route-header=undefined")
+	wantBody(t, run(0, "/posts/7/a/b"), 200, " route-header=undefined")
+	wantError(t, run(rt.ID, "/users/7"), 404, shared.CodeNoRoute)
+	wantError(t, run(otherRoute.ID, "/x"), 404, shared.CodeNoRoute)
 }
