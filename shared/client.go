@@ -299,9 +299,9 @@ type ExecuteRequest struct {
 	// RouteID, when set, names a route of the script: req.params are bound
 	// from Path by its pattern, as the data plane would (ExecuteRouteHeader).
 	RouteID int64
-	Query  url.Values
-	Header http.Header
-	Body   []byte
+	Query   url.Values
+	Header  http.Header
+	Body    []byte
 }
 
 // ExecuteRouteHeader names, on POST|GET|... /api/v1/execute/{id}, the

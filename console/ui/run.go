@@ -31,7 +31,7 @@ type runPanel struct {
 	route   *widget.Select
 	routes  []shared.Route // the script's routes, in the select's order
 	chosen  *shared.Route  // nil: any path
-	form    *widget.Form // Route, the route's parameters, Request, Query, ...
+	form    *widget.Form   // Route, the route's parameters, Request, Query, ...
 	fields  []paramField
 	method  *widget.Select
 	path    *widget.Entry

@@ -160,7 +160,7 @@ type scriptDetail struct {
 	host      *widget.Entry
 	routeMsg  *widget.Label
 	portNote  *widget.Label
-	history   *historyPanel // History tab (history.go)
+	history   *historyPanel   // History tab (history.go)
 	domains   []shared.Domain // the app's claims, as last loaded
 }
 
