@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/picloud/picloud/node/nodetest"
+	"github.com/picloud/picloud/node/server"
 	"github.com/picloud/picloud/shared"
 )
 
@@ -107,9 +110,15 @@ func TestImportOfABrokenDocumentChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dst := start(t)
+	const quota = 4096
+	dst := wrap(t, nodetest.Start(t, func(c *server.Config) { c.KVMaxAppBytes = quota }))
 	dst.createApp("Taken", "taken")
 	dst.claim("taken", "taken.test")
+	overQuota := func(m map[string]any) {
+		for i := range 4 { // 4 × ~1 KiB + the fixture's entry
+			m["kv"] = append(list(m, "kv"), map[string]any{"key": fmt.Sprint("big", i), "value": strings.Repeat("x", quota/4)})
+		}
+	}
 	cases := []struct {
 		name   string
 		breakd func(m map[string]any)
@@ -132,6 +141,7 @@ func TestImportOfABrokenDocumentChangesNothing(t *testing.T) {
 		{"slug taken", func(m map[string]any) { m["slug"] = "taken" }, 409, shared.CodeSlugTaken, "slug"},
 		{"bad slug", func(m map[string]any) { m["app"].(map[string]any)["slug"] = "Bad Slug" }, 422, shared.CodeInvalidSlug, "app.slug"},
 		{"wrong format", func(m map[string]any) { m["picloud_export"] = 2 }, 422, shared.CodeValidationFailed, "picloud_export"},
+		{"KV over the app's quota", overQuota, 409, shared.CodeKVQuotaExceeded, "kv"},
 	}
 	before := exportAll(t, dst)
 	for _, tc := range cases {

@@ -448,7 +448,9 @@ func planEnv(env []shared.ExportEnv, secrets map[string]string, p *store.ImportP
 
 func (a *API) planKV(entries []shared.ExportKV, p *store.ImportPlan) error {
 	seen := map[string]bool{}
+	var bytes int64
 	for i, e := range entries {
+		bytes += int64(len(e.Key) + len(e.Value) + len(e.Metadata))
 		path := fmt.Sprintf("kv[%d]", i)
 		if err := shared.CheckKVKey(e.Key); err != nil {
 			return at(path+".key", err, true)
@@ -467,6 +469,11 @@ func (a *API) planKV(entries []shared.ExportKV, p *store.ImportPlan) error {
 				return at(path+".metadata", err, true)
 			}
 		}
+	}
+	// The store writes these rows itself, past the writer's quota check;
+	// the app is new, so the entries are all it will hold.
+	if a.kv != nil && bytes > a.kv.Quota() {
+		return shared.KVQuotaExceeded(0, bytes, a.kv.Quota()).With("field", "kv")
 	}
 	p.KV = entries
 	return nil

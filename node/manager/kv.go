@@ -23,6 +23,8 @@ type KV interface {
 	KVDelete(ctx context.Context, appID int64, key string) error
 	// MaxValue is the largest value in bytes (PICLOUD_KV_MAX_VALUE).
 	MaxValue() int64
+	// Quota is an app's quota in bytes (PICLOUD_KV_MAX_APP_BYTES).
+	Quota() int64
 }
 
 // kvApp is the app a KV request names, once KV is there.
