@@ -226,3 +226,11 @@ func (n *Net) memberHandler() ForwardHandler {
 	h, _ := n.member.Load().(ForwardHandler)
 	return h
 }
+
+// Forwarder is node/cluster's Forwarder over the forward channel.
+type Forwarder struct{ Net *Net }
+
+// Forward sends cmd to the leader at leaderAddr (its raft address).
+func (f Forwarder) Forward(ctx context.Context, _, leaderAddr string, cmd []byte) ([]byte, error) {
+	return f.Net.Forward(ctx, raft.ServerAddress(leaderAddr), cmd)
+}

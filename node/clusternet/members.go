@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,7 +60,10 @@ type MembershipConfig struct {
 	Secrets     *secrets.Swappable
 	// HoldsOwnData is the store's check of data other than the seed.
 	HoldsOwnData func(ctx context.Context) (bool, error)
-	Logger       *slog.Logger
+	// AdvertiseFile keeps the address this node is a member at (read it
+	// back at start with ReadAdvertise); "" keeps nothing.
+	AdvertiseFile string
+	Logger        *slog.Logger
 }
 
 // Membership adds and removes members (POST and DELETE
@@ -114,6 +120,9 @@ func (m *Membership) IsMember(nodeID string) bool {
 
 // NewJoinToken is POST /api/v1/admin/cluster/join-token on the joining node.
 func (m *Membership) NewJoinToken(context.Context) (shared.JoinToken, error) {
+	if err := m.cfg.Net.Listen(); err != nil {
+		return shared.JoinToken{}, shared.Errorf(shared.CodeInternal, "%v", err)
+	}
 	tok, exp, err := m.cfg.Tokens.New()
 	if err != nil {
 		return shared.JoinToken{}, err
@@ -150,6 +159,9 @@ func (m *Membership) Accept(ctx context.Context, from string, offer JoinOffer) e
 	if m.Current() != nil { // an earlier offer started it but its add did not finish
 		return nil
 	}
+	if err := m.saveAdvertise(); err != nil {
+		return err
+	}
 	c, err := m.cfg.Start(ctx)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
@@ -168,17 +180,16 @@ func (m *Membership) Add(ctx context.Context, req shared.AddMemberRequest) (shar
 	if shared.SameNodeID(req.NodeID, m.cfg.Net.NodeID()) {
 		return shared.ClusterMember{}, shared.Validation("node_id", "node %s is this node", req.NodeID)
 	}
-	c, sess, err := m.formIfAlone(ctx, req)
-	if err != nil {
-		return shared.ClusterMember{}, err
+	if m.Current() == nil {
+		if mem, formed, err := m.formWith(ctx, req); formed || err != nil {
+			return mem, err
+		}
 	}
-	if sess != nil {
-		defer sess.Close()
-	}
+	c := m.Current()
 	leaderID, leaderAddr := c.Leader()
 	switch leaderID {
 	case m.cfg.Net.NodeID():
-		return m.addAsLeader(ctx, c, req, sess)
+		return m.addAsLeader(ctx, c, req)
 	case "":
 		return shared.ClusterMember{}, noQuorum("the cluster has no leader to add a member")
 	}
@@ -189,42 +200,65 @@ func (m *Membership) Add(ctx context.Context, req shared.AddMemberRequest) (shar
 	return *ans.Member, nil
 }
 
-// formIfAlone makes this node a one-member cluster when it is in none,
-// advertising the address the joining node sees it at, and returns the
-// join session it opened to learn it.
-func (m *Membership) formIfAlone(ctx context.Context, req shared.AddMemberRequest) (Cluster, *JoinSession, error) {
+// formWith adds the first member to a node in no cluster: the joining
+// node's consent comes first, so a refused join forms nothing; then this
+// node becomes the one-member cluster's leader, advertising the address
+// the joining node sees it at, and adds it. formed is false when another
+// request formed the cluster meanwhile.
+func (m *Membership) formWith(ctx context.Context, req shared.AddMemberRequest) (mem shared.ClusterMember, formed bool, err error) {
 	m.formMu.Lock()
 	defer m.formMu.Unlock()
-	if c := m.Current(); c != nil {
-		return c, nil, nil
+	if m.Current() != nil {
+		return mem, false, nil
 	}
 	sess, err := m.dialJoin(ctx, req)
 	if err != nil {
-		return nil, nil, err
+		return mem, true, err
+	}
+	defer sess.Close()
+	if err := m.cfg.Net.Listen(); err != nil {
+		return mem, true, shared.Errorf(shared.CodeInternal, "%v", err)
 	}
 	if host, _, _ := net.SplitHostPort(m.cfg.Net.Advertise()); unspecified(host) {
 		m.cfg.Net.SetAdvertise(net.JoinHostPort(sess.LocalHost(), m.cfg.Net.Port()))
 	}
+	self := PeerMember{NodeID: m.cfg.Net.NodeID(), Address: m.cfg.Net.Advertise()}
+	if err := m.offer(ctx, sess, req, []PeerMember{self}); err != nil {
+		return mem, true, err
+	}
+	if err := m.saveAdvertise(); err != nil {
+		return mem, true, err
+	}
 	c, err := m.cfg.Start(ctx)
 	if err != nil {
-		sess.Close()
-		return nil, nil, fmt.Errorf("start raft: %w", err)
+		return mem, true, shared.Errorf(shared.CodeJoinFailed, "start raft: %v", err)
 	}
 	if err := c.Bootstrap(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
-		sess.Close()
-		return nil, nil, fmt.Errorf("form the cluster: %w", err)
+		return mem, true, fmt.Errorf("form the cluster: %w", err)
 	}
 	m.cluster.Store(clusterBox{c})
 	deadline := time.Now().Add(formTimeout)
 	for id, _ := c.Leader(); id != m.cfg.Net.NodeID(); id, _ = c.Leader() {
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			sess.Close()
-			return nil, nil, noQuorum("the new cluster elected no leader in %v", formTimeout)
+			return mem, true, noQuorum("the new cluster elected no leader in %v", formTimeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	m.log.Info("formed a cluster", "advertise", m.cfg.Net.Advertise())
-	return c, sess, nil
+	mem, err = m.admit(ctx, c, req)
+	return mem, true, err
+}
+
+// saveAdvertise keeps the address this node is a member at: Raft knows a
+// member by it, so the next start must advertise it again.
+func (m *Membership) saveAdvertise() error {
+	if m.cfg.AdvertiseFile == "" {
+		return nil
+	}
+	if err := shared.WriteFileAtomic(m.cfg.AdvertiseFile, []byte(m.cfg.Net.Advertise()+"\n"), 0o600); err != nil {
+		return fmt.Errorf("save the cluster address: %w", err)
+	}
+	return nil
 }
 
 func unspecified(host string) bool {
@@ -244,44 +278,57 @@ func (m *Membership) dialJoin(ctx context.Context, req shared.AddMemberRequest) 
 	return sess, nil
 }
 
-// addAsLeader sends the offer, adds the voter and waits for it to catch up.
-func (m *Membership) addAsLeader(ctx context.Context, c Cluster, req shared.AddMemberRequest, sess *JoinSession) (shared.ClusterMember, error) {
-	member := shared.ClusterMember{NodeID: req.NodeID, Address: req.Address, Voter: true, State: "follower"}
-	servers := m.servers()
-	for _, s := range servers {
-		if string(s.ID) == req.NodeID {
-			return member, nil // added before: the token was spent then
-		}
-	}
+// offer sends the join offer with the cluster's members and secrets key;
+// the joining node's refusal comes back as the contract's error.
+func (m *Membership) offer(ctx context.Context, sess *JoinSession, req shared.AddMemberRequest, members []PeerMember) error {
 	key, err := secrets.Raw(m.cfg.SecretsPath)
 	if err != nil {
-		return member, err
+		return err
 	}
-	offer := JoinOffer{JoinToken: req.JoinToken, Address: req.Address, SecretsKey: key}
-	for _, s := range servers {
-		if id, hp, err := SplitRaftAddress(s.Address); err == nil {
-			offer.Members = append(offer.Members, PeerMember{NodeID: id, Address: hp})
-		}
-	}
-	if sess == nil {
-		if sess, err = m.dialJoin(ctx, req); err != nil {
-			return member, err
-		}
-		defer sess.Close()
-	}
-	if err := sess.Offer(ctx, offer); err != nil {
+	o := JoinOffer{JoinToken: req.JoinToken, Address: req.Address, SecretsKey: key, Members: members}
+	if err := sess.Offer(ctx, o); err != nil {
 		var je *JoinError
 		if errors.As(err, &je) {
-			return member, shared.Errorf(je.Code, "%s", je.Message)
+			return shared.Errorf(je.Code, "%s", je.Message)
 		}
-		return member, shared.Errorf(shared.CodeJoinFailed, "join offer to %s: %v", req.NodeID, err)
+		return shared.Errorf(shared.CodeJoinFailed, "join offer to %s: %v", req.NodeID, err)
 	}
+	return nil
+}
+
+// addAsLeader sends the offer, adds the voter and waits for it to catch up.
+func (m *Membership) addAsLeader(ctx context.Context, c Cluster, req shared.AddMemberRequest) (shared.ClusterMember, error) {
+	servers := m.servers()
+	var members []PeerMember
+	for _, s := range servers {
+		if string(s.ID) == req.NodeID {
+			// added before (the token was spent then): answer it again
+			return shared.ClusterMember{NodeID: req.NodeID, Address: req.Address, Voter: true, State: "follower"}, nil
+		}
+		if id, hp, err := SplitRaftAddress(s.Address); err == nil {
+			members = append(members, PeerMember{NodeID: id, Address: hp})
+		}
+	}
+	sess, err := m.dialJoin(ctx, req)
+	if err != nil {
+		return shared.ClusterMember{}, err
+	}
+	defer sess.Close()
+	if err := m.offer(ctx, sess, req, members); err != nil {
+		return shared.ClusterMember{}, err
+	}
+	return m.admit(ctx, c, req)
+}
+
+// admit adds the node that accepted the offer as a voter and waits until
+// it has caught up.
+func (m *Membership) admit(ctx context.Context, c Cluster, req shared.AddMemberRequest) (shared.ClusterMember, error) {
+	member := shared.ClusterMember{NodeID: req.NodeID, Address: req.Address, Voter: true, State: "follower"}
 	m.cfg.Net.AllowPending(req.NodeID, time.Now().Add(catchUpTimeout))
 	if err := c.AddVoter(ctx, req.NodeID, string(RaftAddress(req.NodeID, req.Address))); err != nil {
 		return member, err
 	}
-	target := c.Raft().AppliedIndex()
-	if err := m.waitCaughtUp(ctx, req, target); err != nil {
+	if err := m.waitCaughtUp(ctx, req, c.Raft().AppliedIndex()); err != nil {
 		return member, err
 	}
 	m.log.Info("added member", "node_id", req.NodeID, "address", req.Address)
@@ -382,7 +429,7 @@ func (m *Membership) serveMember(ctx context.Context, from string, p []byte) ([]
 			break
 		}
 		var mem shared.ClusterMember
-		mem, err = m.addAsLeader(ctx, c, *req.Add, nil)
+		mem, err = m.addAsLeader(ctx, c, *req.Add)
 		ans.Member = &mem
 	case req.Op == "remove":
 		if id, _ := c.Leader(); id != m.cfg.Net.NodeID() {
@@ -402,4 +449,17 @@ func (m *Membership) serveMember(ctx context.Context, from string, p []byte) ([]
 	}
 	m.log.Debug("membership request", "op", req.Op, "from", from, "err", err)
 	return json.Marshal(ans)
+}
+
+// ReadAdvertise is the address saved in file by a form or a join, "" when
+// the node never was in a cluster.
+func ReadAdvertise(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("cluster address: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }

@@ -63,8 +63,9 @@ func newTestNode(t *testing.T) *testNode {
 	tn.key = secrets.NewSwappable(k)
 	tn.m = NewMembership(MembershipConfig{
 		Net: tn.net, Tokens: NewJoinTokens(nil), SecretsPath: tn.keyPath, Secrets: tn.key,
-		HoldsOwnData: func(context.Context) (bool, error) { return tn.ownData.Load(), nil },
-		Start:        func(context.Context) (Cluster, error) { return tn.start(t) },
+		AdvertiseFile: filepath.Join(filepath.Dir(tn.keyPath), "cluster.addr"),
+		HoldsOwnData:  func(context.Context) (bool, error) { return tn.ownData.Load(), nil },
+		Start:         func(context.Context) (Cluster, error) { return tn.start(t) },
 	})
 	return tn
 }
@@ -123,8 +124,17 @@ func TestMembershipFormsAndGrows(t *testing.T) {
 	if got := addCode(a.m.Add(ctx, b.addReq("wrong"))); got != shared.CodeInvalidJoinToken {
 		t.Fatalf("add with a wrong token: %q, want invalid_join_token", got)
 	}
+	if a.m.Current() != nil {
+		t.Fatal("a refused join formed a cluster")
+	}
 	if _, err := a.m.Add(ctx, b.addReq(b.token(t))); err != nil {
 		t.Fatalf("add b to a: %v", err)
+	}
+	for _, n := range []*testNode{a, b} {
+		saved, err := ReadAdvertise(n.m.cfg.AdvertiseFile)
+		if err != nil || saved != n.net.ListenAddr().String() {
+			t.Errorf("saved cluster address %q, %v; want %s for the next start", saved, err, n.net.ListenAddr())
+		}
 	}
 	if b.key.Key().ID() != a.key.Key().ID() {
 		t.Fatalf("b's secrets key %s, want the cluster's %s", b.key.Key().ID(), a.key.Key().ID())

@@ -52,7 +52,8 @@ type Net struct {
 	cert    tls.Certificate
 	members atomic.Value // membersBox
 	log     *slog.Logger
-	ln      net.Listener
+	bind    string
+	ln      net.Listener // nil until Listen (guarded by mu)
 
 	raftConns chan net.Conn
 	closed    chan struct{}
@@ -70,7 +71,8 @@ type Net struct {
 	join    atomic.Value // JoinHandler
 }
 
-// New listens on cfg.Bind and serves until Close.
+// New returns the node's cluster network; it dials at once and listens
+// on cfg.Bind from Listen on: a node in no cluster holds no port.
 func New(cfg Config) (*Net, error) {
 	id, err := CertNodeID(cfg.Cert)
 	if err != nil {
@@ -79,20 +81,40 @@ func New(cfg Config) (*Net, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", cfg.Bind)
-	if err != nil {
-		return nil, fmt.Errorf("cluster bind %s: %w", cfg.Bind, err)
-	}
 	n := &Net{
-		nodeID: id, cert: cfg.Cert, log: cfg.Logger, ln: ln,
+		nodeID: id, cert: cfg.Cert, log: cfg.Logger, bind: cfg.Bind,
 		raftConns: make(chan net.Conn), closed: make(chan struct{}),
 		pending: map[string]time.Time{}, fpool: map[string][]pooledConn{},
 	}
-	n.advertise.Store(defaultAdvertise(cfg.Bind, ln.Addr()))
+	n.advertise.Store("")
 	n.SetMembers(cfg.Members)
-	n.wg.Add(1)
-	go n.acceptLoop()
 	return n, nil
+}
+
+// Listen binds the listener and serves it until Close; once bound, later
+// calls do nothing.
+func (n *Net) Listen() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ln != nil {
+		return nil
+	}
+	select {
+	case <-n.closed:
+		return ErrClosed
+	default:
+	}
+	ln, err := net.Listen("tcp", n.bind)
+	if err != nil {
+		return fmt.Errorf("cluster bind %s (--cluster-bind): %w", n.bind, err)
+	}
+	n.ln = ln
+	if n.Advertise() == "" {
+		n.advertise.Store(defaultAdvertise(n.bind, ln.Addr()))
+	}
+	n.wg.Add(1)
+	go n.acceptLoop(ln)
+	return nil
 }
 
 // CertNodeID is the node id of a certificate's key (SPEC §1).
@@ -127,8 +149,15 @@ func defaultAdvertise(bind string, a net.Addr) string {
 // NodeID is this node's id.
 func (n *Net) NodeID() string { return n.nodeID }
 
-// ListenAddr is the address the listener is bound to.
-func (n *Net) ListenAddr() net.Addr { return n.ln.Addr() }
+// ListenAddr is the address the listener is bound to, nil before Listen.
+func (n *Net) ListenAddr() net.Addr {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ln == nil {
+		return nil
+	}
+	return n.ln.Addr()
+}
 
 // Advertise is the host:port peers dial this node at.
 func (n *Net) Advertise() string { return n.advertise.Load().(string) }
@@ -137,9 +166,13 @@ func (n *Net) Advertise() string { return n.advertise.Load().(string) }
 // started: Raft keeps its local address from then on).
 func (n *Net) SetAdvertise(hostport string) { n.advertise.Store(hostport) }
 
-// Port is the port the listener is bound to.
+// Port is the port the listener is bound to (the bind's before Listen).
 func (n *Net) Port() string {
-	_, p, _ := net.SplitHostPort(n.ln.Addr().String())
+	a := n.bind
+	if la := n.ListenAddr(); la != nil {
+		a = la.String()
+	}
+	_, p, _ := net.SplitHostPort(a)
 	return p
 }
 
@@ -176,8 +209,10 @@ func (n *Net) Close() error {
 	var err error
 	n.closeOnce.Do(func() {
 		close(n.closed)
-		err = n.ln.Close()
 		n.mu.Lock()
+		if n.ln != nil {
+			err = n.ln.Close()
+		}
 		for _, conns := range n.fpool {
 			for _, c := range conns {
 				c.conn.Close()
@@ -207,10 +242,10 @@ func (n *Net) clientTLS(nodeID string) *tls.Config {
 	return c
 }
 
-func (n *Net) acceptLoop() {
+func (n *Net) acceptLoop(ln net.Listener) {
 	defer n.wg.Done()
 	for {
-		c, err := n.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			select {
 			case <-n.closed:

@@ -69,6 +69,9 @@ func newNet(t *testing.T, members Members) *Net {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
+	if err := n.Listen(); err != nil {
+		t.Fatal(err)
+	}
 	return n
 }
 
@@ -219,7 +222,7 @@ func newNetWithCert(t *testing.T, cert tls.Certificate) *Net {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
-	return n
+	return n // dials only: no listener
 }
 
 // Dialing an address whose id is not the certificate the listener holds

@@ -42,6 +42,7 @@ func StartIn(t testing.TB, dir string, opts ...func(*server.Config)) *Node {
 	cfg.DataDir = dir
 	cfg.Bind = "127.0.0.1:0"
 	cfg.AdminBind = "127.0.0.1:0"
+	cfg.ClusterBind = "127.0.0.1:0"
 	cfg.AdminTLS = false
 	cfg.MDNS = false
 	cfg.Name = "test-node"

@@ -21,6 +21,7 @@ type Config struct {
 	DataDir      string
 	Bind         string // data plane
 	AdminBind    string
+	ClusterBind  string // Raft and membership traffic, pinned TLS (SPEC §12)
 	AdminTLS     bool
 	AdminToken   string // PICLOUD_ADMIN_TOKEN: fixes the token instead of the stored one
 	Name         string
@@ -46,6 +47,7 @@ func Defaults() Config {
 		DataDir:       "./picloud-data",
 		Bind:          ":8080",
 		AdminBind:     ":7070",
+		ClusterBind:   ":7071",
 		AdminTLS:      true,
 		Name:          host,
 		MDNS:          true,
@@ -71,6 +73,7 @@ func ParseConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (C
 	fs.StringVar(&c.DataDir, "data", env("PICLOUD_DATA", c.DataDir), "data directory (SQLite db, TLS key, token) [PICLOUD_DATA]")
 	fs.StringVar(&c.Bind, "bind", env("PICLOUD_BIND", c.Bind), "data plane listen address: the apps' HTTP traffic [PICLOUD_BIND]")
 	fs.StringVar(&c.AdminBind, "admin-bind", env("PICLOUD_ADMIN_BIND", c.AdminBind), "admin API listen address [PICLOUD_ADMIN_BIND]")
+	fs.StringVar(&c.ClusterBind, "cluster-bind", env("PICLOUD_CLUSTER_BIND", c.ClusterBind), "cluster listen address: Raft traffic between members, TLS pinned by node id; bound only once the node forms or joins a cluster [PICLOUD_CLUSTER_BIND]")
 	adminTLS := fs.String("admin-tls", env("PICLOUD_ADMIN_TLS", "on"), "on|off: off serves the admin API over plain HTTP (tests, dev) [PICLOUD_ADMIN_TLS]")
 	fs.StringVar(&c.Name, "name", env("PICLOUD_NODE_NAME", c.Name), "node name shown in the console and mDNS [PICLOUD_NODE_NAME]")
 	mdns := fs.String("mdns", env("PICLOUD_MDNS", "on"), "on|off: off disables the mDNS announcement [PICLOUD_MDNS]")
@@ -108,6 +111,7 @@ func ParseConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (C
 	for _, b := range []struct{ flag, env, val string }{
 		{"bind", "PICLOUD_BIND", c.Bind},
 		{"admin-bind", "PICLOUD_ADMIN_BIND", c.AdminBind},
+		{"cluster-bind", "PICLOUD_CLUSTER_BIND", c.ClusterBind},
 	} {
 		if _, port, err := net.SplitHostPort(b.val); err != nil || !validPort(port) {
 			return c, nil, fmt.Errorf("invalid listen address (--%s / %s) %q: want host:port such as :8080", b.flag, b.env, b.val)

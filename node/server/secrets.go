@@ -16,19 +16,22 @@ import (
 // key was lost or replaced, and the affected scripts would otherwise just
 // see their env.NAME vanish. The secrets stay stored, so restoring the
 // old key brings them back.
-func useSecrets(ctx context.Context, dir string, st *store.Store, log *slog.Logger) error {
+//
+// The key is swappable: joining a cluster replaces it with the cluster's.
+func useSecrets(ctx context.Context, dir string, st *store.Store, log *slog.Logger) (*secrets.Swappable, error) {
 	path := filepath.Join(dir, secrets.FileName)
 	key, created, err := secrets.Load(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	st.UseSecrets(key)
+	inUse := secrets.NewSwappable(key)
+	st.UseSecrets(inUse)
 	lost, err := st.UnreadableSecrets(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(lost) == 0 {
-		return nil
+		return inUse, nil
 	}
 	names := make([]string, len(lost))
 	for i, s := range lost {
@@ -41,5 +44,5 @@ func useSecrets(ctx context.Context, dir string, st *store.Store, log *slog.Logg
 	log.Error(fmt.Sprintf("%d secrets cannot be decrypted: %s %s. Scripts do not see them. "+
 		"Stop the node and restore the secrets.key they were set under, or set them again",
 		len(lost), path, why), "key", key.ID(), "secrets", strings.Join(names, ", "))
-	return nil
+	return inUse, nil
 }

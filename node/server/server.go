@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/picloud/picloud/node/cluster"
 	"github.com/picloud/picloud/node/egress"
 	"github.com/picloud/picloud/node/executor"
 	"github.com/picloud/picloud/node/httpjson"
@@ -51,6 +52,7 @@ type Node struct {
 	stopSched func()
 	kv        *kv.Service
 	stopKV    func() // stops the KV writer, started by New
+	cluster   *clusterSide
 
 	dataSrv, adminSrv *http.Server
 	dataLn, adminLn   net.Listener
@@ -81,7 +83,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 			st.Close()
 		}
 	}()
-	if err := useSecrets(ctx, cfg.DataDir, st, logger.With("component", "secrets")); err != nil {
+	secretsKey, err := useSecrets(ctx, cfg.DataDir, st, logger.With("component", "secrets"))
+	if err != nil {
 		return nil, err
 	}
 
@@ -112,8 +115,20 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		return nil, fmt.Errorf("build routing table: %w", err)
 	}
 	sched := scheduler.New(scheduler.Config{Store: st, Executor: orch, Logger: logger.With("component", "scheduler")})
+	// The replicated state machine over st is node/cluster's to supply;
+	// while it is nil a form or join answers join_failed.
+	var replicated cluster.StateMachine
+	cs, err := newClusterSide(cfg, id, st, secretsKey, replicated, logger.With("component", "cluster"))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			cs.close()
+		}
+	}()
 	n = &Node{cfg: cfg, log: logger, identity: id, store: st, orch: orch, sched: sched,
-		kv: kvs, stopKV: stopKV}
+		kv: kvs, stopKV: stopKV, cluster: cs}
 
 	adminAPI := manager.New(manager.Config{
 		Store:     st,
@@ -122,6 +137,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		Schedules: sched,
 		KV:        kvs,
 		Tails:     orch,
+		Members:   cs.membership,
 		Token:     id.Tokens.Token,
 		Defaults:  defaults,
 		Ceiling:   cfg.Ceiling,
@@ -337,6 +353,9 @@ func (n *Node) shutdown() error {
 		n.stopSched()
 	}
 	n.stopKV() // every run has ended: no write is waiting
+	if e := n.cluster.close(); e != nil {
+		err = errors.Join(err, fmt.Errorf("stop cluster member: %w", e))
+	}
 	if e := n.orch.Close(ctx); e != nil {
 		err = errors.Join(err, fmt.Errorf("flush execution logs: %w", e))
 	}

@@ -1,0 +1,76 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/picloud/picloud/node/nodetest"
+	"github.com/picloud/picloud/node/server"
+	"github.com/picloud/picloud/shared"
+)
+
+// freeAddr is a loopback address nobody listens on, for a node's cluster
+// listener a test must know before it binds.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// The join's consent rules on real nodes over HTTP (SPEC §12): a join
+// token is single use and lives ten minutes; a member refuses a wrong
+// token, a node holding data, an address that answers for another node,
+// and a malformed request, and forms nothing while refusing.
+func TestClusterJoinRefusals(t *testing.T) {
+	joinAddr := freeAddr(t)
+	member := start(t)
+	joiner := wrap(t, nodetest.Start(t, func(c *server.Config) { c.ClusterBind = joinAddr }))
+
+	r := joiner.adminJSON("POST", shared.PathClusterJoinToken, "")
+	if r.Status != 200 {
+		t.Fatalf("join-token: %d %s", r.Status, r)
+	}
+	body := r.json(t)
+	tok, _ := body["join_token"].(string)
+	exp, err := time.Parse(time.RFC3339, fmt.Sprint(body["expires_at"]))
+	if tok == "" || err != nil || time.Until(exp) < 9*time.Minute || time.Until(exp) > 10*time.Minute {
+		t.Fatalf("join-token answer %s: want a token expiring in 10 minutes", r)
+	}
+	add := func(nodeID, addr, token string) reply {
+		return member.adminJSON("POST", shared.PathClusterMembers,
+			fmt.Sprintf(`{"node_id":%q,"address":%q,"join_token":%q}`, nodeID, addr, token))
+	}
+	id := joiner.n.NodeID()
+	for _, tc := range []struct {
+		name, nodeID, addr, token string
+		status                    int
+		code                      string
+	}{
+		{"wrong token", id, joinAddr, "not-the-token", 403, shared.CodeInvalidJoinToken},
+		{"address answers for another node", "AAAAAAAAAAAAAAAAAAAAAAAAAA", joinAddr, tok, 502, shared.CodeJoinFailed},
+		{"nobody at the address", id, freeAddr(t), tok, 502, shared.CodeJoinFailed},
+		{"no address", id, "", tok, 422, shared.CodeValidationFailed},
+		{"no token", id, joinAddr, "", 422, shared.CodeValidationFailed},
+		{"itself", member.n.NodeID(), joinAddr, tok, 422, shared.CodeValidationFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			add(tc.nodeID, tc.addr, tc.token).apiError(t, tc.status, tc.code)
+		})
+	}
+	joiner.createApp("Blog", "blog")
+	add(id, joinAddr, tok).apiError(t, 409, shared.CodeNodeNotEmpty)
+	member.adminJSON("DELETE", shared.Path(shared.PathClusterMember, id), "").apiError(t, 404, shared.CodeNotFound)
+
+	if _, err := member.c.AddMember(member.ctx, shared.AddMemberRequest{NodeID: id, Address: joinAddr, JoinToken: "x"}); !shared.IsCode(err, shared.CodeInvalidJoinToken) {
+		t.Fatalf("typed client AddMember with a wrong token: %v", err)
+	}
+	if jt, err := joiner.c.NewJoinToken(joiner.ctx); err != nil || jt.JoinToken == "" || jt.JoinToken == tok {
+		t.Fatalf("typed client NewJoinToken: %+v, %v; want a fresh token", jt, err)
+	}
+}
