@@ -32,11 +32,12 @@ fuzz:
 # Benchmarks, load and crash tests (bench/). All on loopback, bounded in
 # time, mDNS off. `go test ./bench` (part of `make test`) runs the short
 # load (15 s) and crash (2 rounds) versions; these targets run the long ones.
-.PHONY: bench bench-wrk bench-short bench-fetch load crash
+.PHONY: bench bench-wrk bench-short bench-fetch bench-kv bench-tail load crash
 bench:
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench bench
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench fetch
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench kv
+	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench tail
 
 # The same with wrk as the client of the closed-loop rounds (issue 14).
 bench-wrk:
@@ -54,6 +55,11 @@ bench-kv:
 
 bench-fetch:
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench fetch
+
+# Issue 20: an app's requests with no tail vs with a client tailing it that
+# never reads (plus 50 idle tails), interleaved rounds (about 1 minute).
+bench-tail:
+	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench tail
 
 load:
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench load -duration 60s

@@ -193,6 +193,11 @@ func TestTailStuckClientDropsAndNeverSlowsTheDataPlane(t *testing.T) {
 			t.Fatalf("request %d = %d", i, r.Status)
 		}
 	}
+	// The log writer was not held up either: the last run is in the
+	// database (the logs endpoint waits for what was recorded before it).
+	if logs, err := e.c.Logs(e.ctx, "watch", 0, 1, 0); err != nil || len(logs) != 1 || logs[0].Path != fmt.Sprintf("/r%d/%s", n-1, big) {
+		t.Errorf("newest stored log: %d logs, %v", len(logs), err)
+	}
 	// A reader that keeps up gets every entry, in order, nothing dropped.
 	got, dropped := reading.paths(t, n, 30*time.Second)
 	if dropped != 0 || got[0] != "/r0/"+big || got[n-1] != fmt.Sprintf("/r%d/%s", n-1, big) {

@@ -23,6 +23,7 @@ Usage:
   picloud-bench bench [flags]   PiCloud vs bare Go vs Node.js, update latency, dispatch 10 vs 10,000
   picloud-bench load [flags]    sustained load on one node: zero errors, RSS back near its start
   picloud-bench fetch [flags]   hello world alone vs while runs await fetch; a fetch proxy vs Node.js's
+  picloud-bench tail [flags]    an app's requests with no tail vs with a stuck tail and idle tails open
   picloud-bench hit -addr host:port [flags]   load any server with the same client
   picloud-bench kv [flags]      KV get and get + put handlers vs hello world and a naive FULL-sync Go server
   picloud-bench serve-bare -addr host:port   the bare Go baseline (bench starts it)
@@ -46,6 +47,8 @@ func main() {
 		code, err = runLoad(ctx, os.Args[2:])
 	case "fetch":
 		code, err = runFetch(ctx, os.Args[2:])
+	case "tail":
+		code, err = runTail(ctx, os.Args[2:])
 	case "hit":
 		code, err = runHit(ctx, os.Args[2:])
 	case "kv":
@@ -194,6 +197,40 @@ func runFetch(ctx context.Context, args []string) (int, error) {
 	defer cleanup()
 	rep, err := bench.RunFetch(ctx, bench.FetchOptions{NodeBin: bin, NodeEnv: env, Concurrency: *c, Warmup: *warm,
 		Duration: *dur, Rounds: *rounds, Waiting: *waiting, UpstreamDelay: *delay, Progress: os.Stderr})
+	if err != nil {
+		return 1, err
+	}
+	rep.Print(os.Stdout)
+	if *strict {
+		for _, c := range rep.Checks() {
+			if !c.Pass {
+				return 1, nil
+			}
+		}
+	}
+	return 0, nil
+}
+
+func runTail(ctx context.Context, args []string) (int, error) {
+	d := bench.DefaultTailOptions()
+	fs := flag.NewFlagSet("tail", flag.ExitOnError)
+	node := fs.String("node", "", "picloud-node binary (default: build it)")
+	c := fs.Int("c", d.Concurrency, "concurrent keep-alive connections")
+	warm := fs.Duration("warmup", d.Warmup, "warm-up before each measurement")
+	dur := fs.Duration("duration", d.Duration, "measured time per case and round")
+	rounds := fs.Int("rounds", d.Rounds, "interleaved rounds; the median of their ratios is judged")
+	idle := fs.Int("idle", d.Idle, "idle tails of another app during the tailed rounds")
+	strict := fs.Bool("strict", false, "exit 1 when a target is missed")
+	var env envFlag
+	fs.Var(&env, "node-env", "KEY=VALUE setting for the node (repeatable)")
+	fs.Parse(args)
+	bin, cleanup, err := nodeBinary(ctx, *node)
+	if err != nil {
+		return 1, err
+	}
+	defer cleanup()
+	rep, err := bench.RunTail(ctx, bench.TailOptions{NodeBin: bin, NodeEnv: env, Concurrency: *c, Warmup: *warm,
+		Duration: *dur, Rounds: *rounds, Idle: *idle, Progress: os.Stderr})
 	if err != nil {
 		return 1, err
 	}
