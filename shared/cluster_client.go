@@ -3,6 +3,8 @@ package shared
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"strconv"
 )
 
 // NewJoinToken asks the node to be added for a one-time join token (SPEC
@@ -25,4 +27,23 @@ func (c *Client) AddMember(ctx context.Context, req AddMemberRequest) (ClusterMe
 // RemoveMember removes a member from the cluster.
 func (c *Client) RemoveMember(ctx context.Context, nodeID string) error {
 	return c.do(ctx, http.MethodDelete, Path(PathClusterMember, nodeID), nil, nil, nil)
+}
+
+// ClusterLogs is Logs for the whole cluster (?cluster=true): every
+// reachable member's newest logs merged, newest first, each with its
+// NodeID; unreachable names the members left out. It does not page.
+func (c *Client) ClusterLogs(ctx context.Context, ref string, scriptID int64, limit int) (logs []Log, unreachable []string, err error) {
+	q := url.Values{"cluster": {"true"}}
+	if scriptID != 0 {
+		q.Set("script", itoa(scriptID))
+	}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var out struct {
+		Logs        []Log    `json:"logs"`
+		Unreachable []string `json:"unreachable"`
+	}
+	err = c.do(ctx, http.MethodGet, Path(PathLogs, ref), q, nil, &out)
+	return out.Logs, out.Unreachable, err
 }

@@ -93,6 +93,9 @@ type Log struct {
 	Error       string    `json:"error"`
 	Output      string    `json:"output"`
 	StartedAt   time.Time `json:"started_at"`
+	// NodeID is the member that ran the script, in a cluster page
+	// (?cluster=true, SPEC §12); empty in a node's own page.
+	NodeID string `json:"node_id,omitempty"`
 }
 
 // Slug check statuses (SPEC §3).

@@ -63,7 +63,10 @@ type MembershipConfig struct {
 	// AdvertiseFile keeps the address this node is a member at (read it
 	// back at start with ReadAdvertise); "" keeps nothing.
 	AdvertiseFile string
-	Logger        *slog.Logger
+	// Logs reads this node's own logs for a member's cluster page; nil
+	// answers members not_found.
+	Logs   LogReader
+	Logger *slog.Logger
 }
 
 // Membership adds and removes members (POST and DELETE
@@ -374,14 +377,16 @@ func (m *Membership) Remove(ctx context.Context, nodeID string) error {
 
 // memberRequest and memberAnswer are the membership channel's JSON.
 type memberRequest struct {
-	Op     string                   `json:"op"` // add, remove, applied
+	Op     string                   `json:"op"` // add, remove, applied, logs
 	Add    *shared.AddMemberRequest `json:"add,omitempty"`
 	NodeID string                   `json:"node_id,omitempty"`
+	Logs   *logsRequest             `json:"logs,omitempty"`
 }
 
 type memberAnswer struct {
 	Member  *shared.ClusterMember `json:"member,omitempty"`
 	Applied uint64                `json:"applied,omitempty"`
+	Logs    []shared.Log          `json:"logs,omitempty"`
 	Error   *shared.Error         `json:"error,omitempty"`
 }
 
@@ -421,6 +426,8 @@ func (m *Membership) serveMember(ctx context.Context, from string, p []byte) ([]
 		if c != nil {
 			ans.Applied = c.Raft().AppliedIndex()
 		}
+	case req.Op == "logs":
+		ans.Logs, err = m.serveLogs(ctx, req.Logs)
 	case c == nil:
 		err = noQuorum("node %s is in no cluster", m.cfg.Net.NodeID())
 	case req.Op == "add" && req.Add != nil:

@@ -45,6 +45,7 @@ func (m *raftMember) Raft() *raft.Raft { return m.r }
 
 // testNode is a node's cluster side: its Net, membership, key and data.
 type testNode struct {
+	logs    []shared.Log // what its Logs reader answers
 	net     *Net
 	m       *Membership
 	keyPath string
@@ -64,8 +65,17 @@ func newTestNode(t *testing.T) *testNode {
 	tn.m = NewMembership(MembershipConfig{
 		Net: tn.net, Tokens: NewJoinTokens(nil), SecretsPath: tn.keyPath, Secrets: tn.key,
 		AdvertiseFile: filepath.Join(filepath.Dir(tn.keyPath), "cluster.addr"),
-		HoldsOwnData:  func(context.Context) (bool, error) { return tn.ownData.Load(), nil },
-		Start:         func(context.Context) (Cluster, error) { return tn.start(t) },
+		Logs: func(_ context.Context, appID, _ int64, limit int) ([]shared.Log, error) {
+			var out []shared.Log
+			for _, l := range tn.logs {
+				if l.AppID == appID && len(out) < limit {
+					out = append(out, l)
+				}
+			}
+			return out, nil
+		},
+		HoldsOwnData: func(context.Context) (bool, error) { return tn.ownData.Load(), nil },
+		Start:        func(context.Context) (Cluster, error) { return tn.start(t) },
 	})
 	return tn
 }
@@ -180,5 +190,56 @@ func TestMembershipFormsAndGrows(t *testing.T) {
 	waitFor(t, "a and c see two members", func() bool { return len(a.m.servers()) == 2 && len(c.m.servers()) == 2 })
 	if a.m.IsMember(b.net.NodeID()) {
 		t.Fatal("a still admits the removed member")
+	}
+}
+
+// formCluster adds every node to the first, through the API's rules.
+func formCluster(t *testing.T, nodes ...*testNode) {
+	t.Helper()
+	for _, n := range nodes[1:] {
+		if _, err := nodes[0].m.Add(context.Background(), n.addReq(n.token(t))); err != nil {
+			t.Fatalf("add %s: %v", n.net.NodeID(), err)
+		}
+	}
+}
+
+// A cluster page holds every member's newest logs, newest first, each with
+// the node that ran it; a member that does not answer is named, not waited
+// for.
+func TestClusterLogsMerge(t *testing.T) {
+	a, b, c := newTestNode(t), newTestNode(t), newTestNode(t)
+	t0 := time.Date(2026, 12, 2, 18, 0, 0, 0, time.UTC)
+	at := func(id int64, sec int) shared.Log {
+		return shared.Log{ID: id, AppID: 7, StartedAt: t0.Add(time.Duration(sec) * time.Second)}
+	}
+	b.logs = []shared.Log{at(2, 50), at(1, 10)}
+	c.logs = []shared.Log{at(9, 40), at(8, 30), {ID: 5, AppID: 8, StartedAt: t0.Add(time.Hour)}}
+	formCluster(t, a, b, c)
+	local := []shared.Log{at(3, 45), at(2, 20)}
+
+	a.logs = local
+	got, unreachable := a.m.ClusterLogs(context.Background(), 7, 0, 5, local)
+	if len(unreachable) != 0 {
+		t.Fatalf("unreachable %v with every member up", unreachable)
+	}
+	want := []struct {
+		node *testNode
+		id   int64
+	}{{b, 2}, {a, 3}, {c, 9}, {c, 8}, {a, 2}}
+	if len(got) != len(want) {
+		t.Fatalf("merged %d logs, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		if got[i].NodeID != w.node.net.NodeID() || got[i].ID != w.id {
+			t.Errorf("log %d = node %s id %d, want node %s id %d", i, got[i].NodeID, got[i].ID, w.node.net.NodeID(), w.id)
+		}
+	}
+	c.net.Close()
+	got, unreachable = a.m.ClusterLogs(context.Background(), 7, 0, 10, local)
+	if len(unreachable) != 1 || unreachable[0] != c.net.NodeID() {
+		t.Fatalf("unreachable %v, want only c", unreachable)
+	}
+	if len(got) != 4 { // a's two and b's two
+		t.Fatalf("with c down: %d logs, want 4", len(got))
 	}
 }

@@ -74,3 +74,30 @@ func TestClusterJoinRefusals(t *testing.T) {
 		t.Fatalf("typed client NewJoinToken: %+v, %v; want a fresh token", jt, err)
 	}
 }
+
+// A node in no cluster answers a cluster page with its own logs, each
+// naming it; the page cannot be walked with before (ids are per node).
+func TestClusterLogsAlone(t *testing.T) {
+	e := start(t)
+	e.createApp("Logged", "")
+	e.claim("logged", "logs.example.com")
+	s := e.script("logged", "talk", `function handle(req) { return "ok"; }`, nil)
+	e.route("logged", s.ID, "GET", "/talk", "")
+	for range 3 {
+		e.get("logs.example.com", "/talk")
+	}
+	own := nodetest.WaitLogs(t, e.c, "logged", 0, 3)
+	logs, unreachable, err := e.c.ClusterLogs(e.ctx, "logged", 0, 2)
+	if err != nil || len(logs) != 2 || len(unreachable) != 0 {
+		t.Fatalf("cluster page: %d logs, unreachable %v, %v; want 2, none", len(logs), unreachable, err)
+	}
+	for i, l := range logs {
+		if l.NodeID != e.n.NodeID() || l.ID != own[i].ID {
+			t.Errorf("log %d: node %q id %d; want node %s id %d", i, l.NodeID, l.ID, e.n.NodeID(), own[i].ID)
+		}
+	}
+	if own[0].NodeID != "" {
+		t.Errorf("a node's own page names node %q; want no node_id", own[0].NodeID)
+	}
+	e.adminJSON("GET", shared.Path(shared.PathLogs, "logged")+"?cluster=true&before=5", "").apiError(t, 422, shared.CodeValidationFailed)
+}

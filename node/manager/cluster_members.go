@@ -17,6 +17,26 @@ type ClusterMembers interface {
 	Remove(ctx context.Context, nodeID string) error
 }
 
+// ClusterLogs merges this node's page of an app's logs with every
+// reachable member's (GET .../logs?cluster=true, SPEC §12).
+type ClusterLogs interface {
+	ClusterLogs(ctx context.Context, appID, scriptID int64, limit int, local []shared.Log) (logs []shared.Log, unreachable []string)
+}
+
+// clusterLogPage answers a cluster page: {"logs", "unreachable"} (the
+// members left out). A node without a cluster side tags its own page.
+func (a *API) clusterLogPage(w http.ResponseWriter, r *http.Request, appID, scriptID int64, limit int, local []shared.Log) error {
+	cl, ok := a.members.(ClusterLogs)
+	if !ok {
+		return shared.Errorf(shared.CodeNotFound, "this node has no cluster listener")
+	}
+	logs, unreachable := cl.ClusterLogs(r.Context(), appID, scriptID, limit, local)
+	if unreachable == nil {
+		unreachable = []string{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"logs": logs, "unreachable": unreachable})
+}
+
 func (a *API) clusterMemberRoutes() {
 	a.handle(http.MethodPost, shared.PathClusterJoinToken, a.newJoinToken)
 	a.handle(http.MethodPost, shared.PathClusterMembers, a.addMember)

@@ -193,6 +193,10 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request, ps httprouter.Params)
 	if err != nil {
 		return err
 	}
+	cluster := q.Get("cluster") == "true"
+	if cluster && before != 0 {
+		return shared.Validation("before", "before pages one node's logs (ids are per node); a cluster page is the newest logs of every member")
+	}
 	// A page read after a run holds its log, though the writer batches.
 	if err := a.data.FlushLogs(r.Context()); err != nil {
 		return err
@@ -200,6 +204,9 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request, ps httprouter.Params)
 	logs, err := a.store.Logs(r.Context(), app.ID, script, int(limit), before)
 	if err != nil {
 		return err
+	}
+	if cluster {
+		return a.clusterLogPage(w, r, app.ID, script, int(limit), logs)
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"logs": logs})
 }

@@ -41,7 +41,7 @@ type clusterSide struct {
 // newClusterSide builds the cluster network and membership; a node that
 // was in a cluster before (it has Raft state) listens and rejoins at once,
 // any other holds no port until it forms or joins one.
-func newClusterSide(cfg Config, id *Identity, st *store.Store, key *secrets.Swappable, state cluster.StateMachine, log *slog.Logger) (*clusterSide, error) {
+func newClusterSide(cfg Config, id *Identity, st *store.Store, key *secrets.Swappable, state cluster.StateMachine, logs clusternet.LogReader, log *slog.Logger) (*clusterSide, error) {
 	cn, err := clusternet.New(clusternet.Config{Bind: cfg.ClusterBind, Cert: id.Cert, Logger: log})
 	if err != nil {
 		return nil, err
@@ -52,7 +52,7 @@ func newClusterSide(cfg Config, id *Identity, st *store.Store, key *secrets.Swap
 		Net: cn, Tokens: clusternet.NewJoinTokens(nil),
 		Start:       func(context.Context) (clusternet.Cluster, error) { return cs.start() },
 		SecretsPath: filepath.Join(cfg.DataDir, secrets.FileName), Secrets: key,
-		HoldsOwnData: st.HoldsOwnData, AdvertiseFile: addrFile, Logger: log,
+		HoldsOwnData: st.HoldsOwnData, AdvertiseFile: addrFile, Logs: logs, Logger: log,
 	}
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, "raft")); err == nil {
 		addr, err := clusternet.ReadAdvertise(addrFile)

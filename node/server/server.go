@@ -118,7 +118,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 	// The replicated state machine over st is node/cluster's to supply;
 	// while it is nil a form or join answers join_failed.
 	var replicated cluster.StateMachine
-	cs, err := newClusterSide(cfg, id, st, secretsKey, replicated, logger.With("component", "cluster"))
+	ownLogs := func(ctx context.Context, appID, scriptID int64, limit int) ([]shared.Log, error) {
+		if err := orch.FlushLogs(ctx); err != nil {
+			return nil, err
+		}
+		return st.Logs(ctx, appID, scriptID, limit, 0)
+	}
+	cs, err := newClusterSide(cfg, id, st, secretsKey, replicated, ownLogs, logger.With("component", "cluster"))
 	if err != nil {
 		return nil, err
 	}
