@@ -272,3 +272,31 @@ func TestTailEndsWithItsAppAndTheNode(t *testing.T) {
 		}
 	})
 }
+
+func TestTailClientDisconnectReleasesIt(t *testing.T) {
+	e := start(t)
+	tailFixture(t, e)
+	a := e.follow("watch", shared.TailFilter{})
+	b := e.follow("watch", shared.TailFilter{})
+	stuck := rawTail(t, e, "watch")
+	waitTails := func(want int) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); e.n.OpenTails() != want; {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d tails open, want %d", e.n.OpenTails(), want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitTails(3)
+	a.cancel()
+	if err := <-a.done; err == nil {
+		t.Error("a tail the client cancelled returned nil, want its context's error")
+	}
+	stuck.Close() // gone without a word, before any entry
+	waitTails(1)
+	e.get("watch.test", "/after")
+	if got, _ := b.paths(t, 1, 5*time.Second); got[0] != "/after" {
+		t.Errorf("the remaining tail got %q", got)
+	}
+}

@@ -16,6 +16,9 @@ func (o *Orchestrator) Tail(appID int64, f tail.Filter) *tail.Tail {
 	return t
 }
 
+// OpenTails is how many live tails are open.
+func (o *Orchestrator) OpenTails() int { return o.tails.Count() }
+
 // EndTails ends every live tail and refuses new ones. The server calls it
 // when it starts shutting down, so open streams do not hold the shutdown
 // until its grace runs out.

@@ -245,6 +245,10 @@ func (n *Node) Config() Config { return n.cfg }
 func (n *Node) Store() *store.Store { return n.store }
 
 // DataAddr and AdminAddr are the bound listener addresses.
+// OpenTails is how many live tails the node holds open: a tail whose
+// client went away is released.
+func (n *Node) OpenTails() int { return n.orch.OpenTails() }
+
 func (n *Node) DataAddr() net.Addr  { return n.dataLn.Addr() }
 func (n *Node) AdminAddr() net.Addr { return n.adminLn.Addr() }
 

@@ -74,6 +74,9 @@ func (h *Hub) Open(app int64, f Filter, buf int) *Tail {
 	return t
 }
 
+// Count is how many tails are open.
+func (h *Hub) Count() int { return int(h.active.Load()) }
+
 // Publish hands l to every tail of its app whose filter keeps it, without
 // ever waiting for a reader.
 func (h *Hub) Publish(l shared.Log) {
