@@ -52,9 +52,6 @@ type MembershipConfig struct {
 	// form one, or once a join offer is accepted. The Net's advertised
 	// address is set before.
 	Start func(ctx context.Context) (Cluster, error)
-	// Running is the member already running (a node that was in a cluster
-	// before it restarted), or nil.
-	Running Cluster
 	// SecretsPath is the node's secrets.key; Secrets the key in use.
 	SecretsPath string
 	Secrets     *secrets.Swappable
@@ -87,12 +84,16 @@ func NewMembership(cfg MembershipConfig) *Membership {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Membership{cfg: cfg, log: cfg.Logger}
-	m.cluster.Store(clusterBox{cfg.Running})
+	m.cluster.Store(clusterBox{})
 	cfg.Net.SetMembers(m)
 	cfg.Net.HandleJoin(cfg.Tokens, m)
 	cfg.Net.member.Store(ForwardHandler(m.serveMember))
 	return m
 }
+
+// Resume hands membership the member a restart started (a node that was
+// in a cluster when it stopped).
+func (m *Membership) Resume(c Cluster) { m.cluster.Store(clusterBox{c}) }
 
 // Current is the running Raft member, nil when the node is in no cluster.
 func (m *Membership) Current() Cluster { return m.cluster.Load().(clusterBox).c }

@@ -31,64 +31,70 @@ type clusterSide struct {
 	net        *clusternet.Net
 	membership *clusternet.Membership
 	member     atomic.Pointer[cluster.Node]
-	// state is the replicated state machine over the store; nil until
-	// replication is built, and then forming or joining fails.
-	state cluster.StateMachine
-	cfg   Config
-	log   *slog.Logger
+	// startMember starts the Raft member on the given transport and
+	// forwarder (the Node's StartCluster: writes through the log, cron on
+	// the leader); nil answers a form or join with join_failed.
+	startMember func(raft.Transport, cluster.Forwarder) (*cluster.Node, error)
+	cfg         Config
+	log         *slog.Logger
 }
 
-// newClusterSide builds the cluster network and membership; a node that
-// was in a cluster before (it has Raft state) listens and rejoins at once,
-// any other holds no port until it forms or joins one.
-func newClusterSide(cfg Config, id *Identity, st *store.Store, key *secrets.Swappable, state cluster.StateMachine, logs clusternet.LogReader, log *slog.Logger) (*clusterSide, error) {
+// newClusterSide builds the cluster network and membership. The node
+// holds no port until it forms or joins a cluster, or resume finds it was
+// in one.
+func newClusterSide(cfg Config, id *Identity, st *store.Store, key *secrets.Swappable, logs clusternet.LogReader, log *slog.Logger) (*clusterSide, error) {
 	cn, err := clusternet.New(clusternet.Config{Bind: cfg.ClusterBind, Cert: id.Cert, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	cs := &clusterSide{net: cn, state: state, cfg: cfg, log: log}
-	addrFile := filepath.Join(cfg.DataDir, clusterAddrFile)
-	mcfg := clusternet.MembershipConfig{
+	cs := &clusterSide{net: cn, cfg: cfg, log: log}
+	cs.membership = clusternet.NewMembership(clusternet.MembershipConfig{
 		Net: cn, Tokens: clusternet.NewJoinTokens(nil),
 		Start:       func(context.Context) (clusternet.Cluster, error) { return cs.start() },
 		SecretsPath: filepath.Join(cfg.DataDir, secrets.FileName), Secrets: key,
-		HoldsOwnData: st.HoldsOwnData, AdvertiseFile: addrFile, Logs: logs, Logger: log,
-	}
-	if _, err := os.Stat(filepath.Join(cfg.DataDir, "raft")); err == nil {
-		addr, err := clusternet.ReadAdvertise(addrFile)
-		if err != nil {
-			return nil, err
-		}
-		if addr != "" {
-			cn.SetAdvertise(addr)
-		}
-		if err := cn.Listen(); err != nil {
-			return nil, err
-		}
-		if mcfg.Running, err = cs.start(); err != nil {
-			cn.Close()
-			return nil, err
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("cluster state: %w", err)
-	}
-	cs.membership = clusternet.NewMembership(mcfg)
+		HoldsOwnData: st.HoldsOwnData, AdvertiseFile: cs.addrFile(), Logs: logs, Logger: log,
+	})
 	return cs, nil
+}
+
+func (cs *clusterSide) addrFile() string { return filepath.Join(cs.cfg.DataDir, clusterAddrFile) }
+
+// resume rejoins the cluster a node with Raft state was in before it
+// stopped: listen at the address it is a member at, start the member.
+func (cs *clusterSide) resume() error {
+	if _, err := os.Stat(filepath.Join(cs.cfg.DataDir, "raft")); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("cluster state: %w", err)
+	}
+	addr, err := clusternet.ReadAdvertise(cs.addrFile())
+	if err != nil {
+		return err
+	}
+	if addr != "" {
+		cs.net.SetAdvertise(addr)
+	}
+	if err := cs.net.Listen(); err != nil {
+		return err
+	}
+	c, err := cs.start()
+	if err != nil {
+		return err
+	}
+	cs.membership.Resume(c)
+	return nil
 }
 
 // start runs this node's Raft member on the cluster network.
 func (cs *clusterSide) start() (clusternet.Cluster, error) {
-	if cs.state == nil {
+	if cs.startMember == nil {
 		return nil, errors.New("this node cannot replicate its store yet")
 	}
 	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: cs.net.StreamLayer(), MaxPool: 3, Timeout: 10 * time.Second,
 		Logger: hclog.New(&hclog.LoggerOptions{Name: "raft-net", Level: hclog.Warn, Output: warnWriter{cs.log}, DisableTime: true}),
 	})
-	m, err := cluster.New(cluster.Config{
-		NodeID: cs.net.NodeID(), DataDir: cs.cfg.DataDir, Transport: trans, State: cs.state,
-		Forwarder: clusternet.Forwarder{Net: cs.net}, Logger: cs.log,
-	})
+	m, err := cs.startMember(trans, clusternet.Forwarder{Net: cs.net})
 	if err != nil {
 		return nil, err
 	}

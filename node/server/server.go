@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/picloud/picloud/node/cluster"
 	"github.com/picloud/picloud/node/egress"
 	"github.com/picloud/picloud/node/executor"
 	"github.com/picloud/picloud/node/httpjson"
@@ -49,10 +48,10 @@ type Node struct {
 	orch     *orchestrator.Orchestrator
 	sched    *scheduler.Scheduler
 	// stopSched stops the scheduler and waits for its runs; set by Serve.
-	stopSched func()
-	kv        *kv.Service
-	stopKV    func() // stops the KV writer, started by New
-	cluster   *clusterSide
+	stopSched  func()
+	kv         *kv.Service
+	stopKV     func()       // stops the KV writer, started by New
+	clusterNet *clusterSide // cluster listener and membership (cluster.go)
 
 	dataSrv, adminSrv *http.Server
 	dataLn, adminLn   net.Listener
@@ -115,16 +114,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		return nil, fmt.Errorf("build routing table: %w", err)
 	}
 	sched := scheduler.New(scheduler.Config{Store: st, Executor: orch, Logger: logger.With("component", "scheduler")})
-	// The replicated state machine over st is node/cluster's to supply;
-	// while it is nil a form or join answers join_failed.
-	var replicated cluster.StateMachine
 	ownLogs := func(ctx context.Context, appID, scriptID int64, limit int) ([]shared.Log, error) {
 		if err := orch.FlushLogs(ctx); err != nil {
 			return nil, err
 		}
 		return st.Logs(ctx, appID, scriptID, limit, 0)
 	}
-	cs, err := newClusterSide(cfg, id, st, secretsKey, replicated, ownLogs, logger.With("component", "cluster"))
+	cs, err := newClusterSide(cfg, id, st, secretsKey, ownLogs, logger.With("component", "cluster"))
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +130,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		}
 	}()
 	n = &Node{cfg: cfg, log: logger, identity: id, store: st, orch: orch, sched: sched,
-		kv: kvs, stopKV: stopKV, cluster: cs}
+		kv: kvs, stopKV: stopKV, clusterNet: cs}
 
 	adminAPI := manager.New(manager.Config{
 		Store:     st,
@@ -151,6 +147,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 	})
 	n.servers(orch, adminAPI)
 	if err := n.listen(id.Cert); err != nil {
+		return nil, err
+	}
+	// The Raft member is started by the Node (StartCluster, node/cluster's
+	// side) once a form or join needs it, or now if the node was in a
+	// cluster when it stopped.
+	if err := cs.resume(); err != nil {
+		n.dataLn.Close()
+		n.adminLn.Close()
 		return nil, err
 	}
 	self = n.listenerAddrs
@@ -363,7 +367,7 @@ func (n *Node) shutdown() error {
 		n.stopSched()
 	}
 	n.stopKV() // every run has ended: no write is waiting
-	if e := n.cluster.close(); e != nil {
+	if e := n.clusterNet.close(); e != nil {
 		err = errors.Join(err, fmt.Errorf("stop cluster member: %w", e))
 	}
 	if e := n.orch.Close(ctx); e != nil {
