@@ -150,27 +150,29 @@ func (m *Membership) Check(ctx context.Context) error {
 	return nil
 }
 
-// Accept takes the cluster's secrets key and starts following (JoinHandler).
+// Accept starts following and takes the cluster's secrets key
+// (JoinHandler). Raft starts first: if it cannot, the node keeps its own
+// key; the leader sends nothing before the offer is answered, so no
+// command needs the cluster's key before it is in place.
 func (m *Membership) Accept(ctx context.Context, from string, offer JoinOffer) error {
+	m.formMu.Lock()
+	defer m.formMu.Unlock()
+	if m.Current() == nil { // else an earlier offer started it but its add did not finish
+		if err := m.saveAdvertise(); err != nil {
+			return err
+		}
+		c, err := m.cfg.Start(ctx)
+		if err != nil {
+			return fmt.Errorf("start raft: %w", err)
+		}
+		m.cluster.Store(clusterBox{c})
+	}
 	k, err := secrets.Replace(m.cfg.SecretsPath, offer.SecretsKey)
 	if err != nil {
 		return err
 	}
 	m.cfg.Secrets.Set(k)
 	m.log.Info("took the cluster's secrets key", "key", k.ID(), "from", from)
-	m.formMu.Lock()
-	defer m.formMu.Unlock()
-	if m.Current() != nil { // an earlier offer started it but its add did not finish
-		return nil
-	}
-	if err := m.saveAdvertise(); err != nil {
-		return err
-	}
-	c, err := m.cfg.Start(ctx)
-	if err != nil {
-		return fmt.Errorf("start raft: %w", err)
-	}
-	m.cluster.Store(clusterBox{c})
 	return nil
 }
 
