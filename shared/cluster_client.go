@@ -7,6 +7,13 @@ import (
 	"strconv"
 )
 
+// Cluster is the node's view of its cluster (GET /api/v1/admin/cluster).
+func (c *Client) Cluster(ctx context.Context) (Cluster, error) {
+	var out Cluster
+	err := c.do(ctx, http.MethodGet, PathCluster, nil, nil, &out)
+	return out, err
+}
+
 // NewJoinToken asks the node to be added for a one-time join token (SPEC
 // §12): its consent, valid 10 minutes, given to a member with AddMember.
 func (c *Client) NewJoinToken(ctx context.Context) (JoinToken, error) {

@@ -8,6 +8,7 @@ import (
 
 // Cluster membership endpoints (SPEC §12).
 const (
+	PathCluster          = "/api/v1/admin/cluster"
 	PathClusterJoinToken = "/api/v1/admin/cluster/join-token"
 	PathClusterMembers   = "/api/v1/admin/cluster/members"
 	PathClusterMember    = PathClusterMembers + "/:node_id"
@@ -25,6 +26,15 @@ type AddMemberRequest struct {
 	NodeID    string `json:"node_id"`
 	Address   string `json:"address"`
 	JoinToken string `json:"join_token"`
+}
+
+// Cluster is GET /api/v1/admin/cluster: ID and Leader are null while the
+// node is in no cluster (it lists itself as the only member) or, for
+// Leader, while there is none.
+type Cluster struct {
+	ID      *string         `json:"id"`
+	Leader  *string         `json:"leader"`
+	Members []ClusterMember `json:"members"`
 }
 
 // ClusterMember is one member as GET /api/v1/admin/cluster lists it.
