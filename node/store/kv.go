@@ -38,14 +38,15 @@ type KVEntry struct {
 // kvStatements caches KV's prepared statements: parsing the SQL costs
 // several times what running it does (80% of a point read, measured).
 type kvStatements struct {
-	mu                sync.Mutex
-	get               *sql.Stmt // on the read pool
-	size, upsert, del *sql.Stmt // on the writer
+	mu                       sync.Mutex
+	get                      *sql.Stmt // on the read pool
+	usage, size, upsert, del *sql.Stmt // on the writer
 }
 
 const (
 	kvGetSQL = `SELECT value, metadata, expiration, updated_at FROM kv_entries
 		WHERE app_id = ? AND key = ?`
+	kvUsageSQL  = `SELECT u.bytes FROM apps a LEFT JOIN kv_usage u ON u.app_id = a.id WHERE a.id = ?`
 	kvSizeSQL   = `SELECT size FROM kv_entries WHERE app_id = ? AND key = ?`
 	kvUpsertSQL = `INSERT INTO kv_entries (app_id, key, value, metadata, expiration, size, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -64,7 +65,7 @@ func (s *Store) preparedKV(ctx context.Context) (*kvStatements, error) {
 		into **sql.Stmt
 		db   *sql.DB
 		sql  string
-	}{{&c.get, s.r, kvGetSQL}, {&c.size, s.w, kvSizeSQL}, {&c.upsert, s.w, kvUpsertSQL}, {&c.del, s.w, kvDeleteSQL}} {
+	}{{&c.get, s.r, kvGetSQL}, {&c.usage, s.w, kvUsageSQL}, {&c.size, s.w, kvSizeSQL}, {&c.upsert, s.w, kvUpsertSQL}, {&c.del, s.w, kvDeleteSQL}} {
 		if *st.into != nil {
 			continue
 		}
@@ -93,19 +94,11 @@ func (s *Store) ApplyKV(ctx context.Context, batch []KVWrite, quota int64, now t
 	s.kvCache.applying.Lock()
 	defer s.kvCache.applying.Unlock()
 	err = s.write(ctx, func(tx *sql.Tx) error {
+		b := s.newKVBatch(ctx, tx, st, quota, now)
+		defer b.close()
 		results = make([]error, len(batch))
-		usage := make(map[int64]*int64, 1)
-		stamp := formatTime(now)
 		for i, w := range batch {
-			used, err := kvUsage(ctx, tx, usage, w.AppID)
-			if err != nil {
-				if shared.IsCode(err, shared.CodeNotFound) {
-					results[i] = err
-					continue
-				}
-				return err
-			}
-			if results[i], err = applyKVWrite(ctx, tx, st, w, used, quota, stamp); err != nil {
+			if results[i], err = b.apply(w); err != nil {
 				return err
 			}
 		}
@@ -135,51 +128,65 @@ func committed(w KVWrite, now time.Time) kvCached {
 	return kvCached{found: true, e: e}
 }
 
-// kvUsage returns a pointer to the app's byte total inside the batch,
-// reading it on first sight.
-func kvUsage(ctx context.Context, tx *sql.Tx, usage map[int64]*int64, appID int64) (*int64, error) {
-	if u, ok := usage[appID]; ok {
-		return u, nil
-	}
-	var bytes sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT u.bytes FROM apps a LEFT JOIN kv_usage u ON u.app_id = a.id WHERE a.id = ?`,
-		appID).Scan(&bytes)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, shared.NotFound("app", appID)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("KV usage of app %d: %w", appID, err)
-	}
-	u := bytes.Int64
-	usage[appID] = &u
-	return &u, nil
+// kvBatch is one ApplyKV transaction: its statements, bound to the
+// transaction once, each app's byte total as the batch changes it, and
+// the size each key it wrote now has.
+type kvBatch struct {
+	ctx                        context.Context
+	cache                      *kvCache
+	usageQ, sizeQ, upsert, del *sql.Stmt
+	quota                      int64
+	stamp                      string
+	usage                      map[int64]int64
+	sizes                      map[kvCacheKey]int64
 }
 
-// applyKVWrite makes one write; refused is the write's own error (quota),
-// err a failure of the transaction.
-func applyKVWrite(ctx context.Context, tx *sql.Tx, st *kvStatements, w KVWrite, used *int64, quota int64, stamp string) (refused, err error) {
+func (s *Store) newKVBatch(ctx context.Context, tx *sql.Tx, st *kvStatements, quota int64, now time.Time) *kvBatch {
+	return &kvBatch{ctx: ctx, cache: s.kvCache, quota: quota, stamp: formatTime(now),
+		usageQ: tx.StmtContext(ctx, st.usage), sizeQ: tx.StmtContext(ctx, st.size),
+		upsert: tx.StmtContext(ctx, st.upsert), del: tx.StmtContext(ctx, st.del),
+		usage: make(map[int64]int64, 1), sizes: make(map[kvCacheKey]int64)}
+}
+
+func (b *kvBatch) close() {
+	for _, st := range []*sql.Stmt{b.usageQ, b.sizeQ, b.upsert, b.del} {
+		_ = st.Close()
+	}
+}
+
+// apply makes one write; refused is the write's own error (quota, or
+// not_found for an app that is gone), err a failure of the transaction.
+func (b *kvBatch) apply(w KVWrite) (refused, err error) {
+	used, err := b.used(w.AppID)
+	if err != nil {
+		if shared.IsCode(err, shared.CodeNotFound) {
+			return err, nil
+		}
+		return nil, err
+	}
+	k := kvCacheKey{w.AppID, w.Key}
 	if w.Delete {
 		var old int64
-		err := tx.StmtContext(ctx, st.del).QueryRowContext(ctx, w.AppID, w.Key).Scan(&old)
+		err := b.del.QueryRowContext(b.ctx, w.AppID, w.Key).Scan(&old)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			return nil, nil // deleting a missing key is fine (SPEC §7)
+			old = 0 // deleting a missing key is fine (SPEC §7)
 		case err != nil:
 			return nil, fmt.Errorf("KV delete: %w", err)
 		}
-		*used -= old
+		b.usage[w.AppID] = used - old
+		b.sizes[k] = 0
 		return nil, nil
 	}
-	var old int64
-	err = tx.StmtContext(ctx, st.size).QueryRowContext(ctx, w.AppID, w.Key).Scan(&old)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("KV put: %w", err)
+	old, err := b.size(k)
+	if err != nil {
+		return nil, err
 	}
 	size := w.size()
 	// A write that does not grow the app is always allowed, so an app over
 	// its quota (after the quota was lowered) can still shrink.
-	if grow := size - old; grow > 0 && *used+grow > quota {
-		return shared.KVQuotaExceeded(*used, grow, quota), nil
+	if grow := size - old; grow > 0 && used+grow > b.quota {
+		return shared.KVQuotaExceeded(used, grow, b.quota), nil
 	}
 	var meta, exp any
 	if len(w.Metadata) > 0 {
@@ -188,11 +195,52 @@ func applyKVWrite(ctx context.Context, tx *sql.Tx, st *kvStatements, w KVWrite, 
 	if w.Expiration > 0 {
 		exp = w.Expiration
 	}
-	if _, err := tx.StmtContext(ctx, st.upsert).ExecContext(ctx, w.AppID, w.Key, w.Value, meta, exp, size, stamp); err != nil {
+	if _, err := b.upsert.ExecContext(b.ctx, w.AppID, w.Key, w.Value, meta, exp, size, b.stamp); err != nil {
 		return nil, fmt.Errorf("KV put: %w", err)
 	}
-	*used += size - old
+	b.usage[w.AppID] = used + size - old
+	b.sizes[k] = size
 	return nil, nil
+}
+
+// used is the app's byte total inside the batch, read on first sight.
+func (b *kvBatch) used(appID int64) (int64, error) {
+	if u, ok := b.usage[appID]; ok {
+		return u, nil
+	}
+	var bytes sql.NullInt64
+	err := b.usageQ.QueryRowContext(b.ctx, appID).Scan(&bytes)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, shared.NotFound("app", appID)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("KV usage of app %d: %w", appID, err)
+	}
+	b.usage[appID] = bytes.Int64
+	return bytes.Int64, nil
+}
+
+// size is what key k counts against the quota before this write: as an
+// earlier write of the batch left it, as the cache knows it (it holds
+// what the database does: ApplyKV and ExpireKV store every change they
+// commit, under the cache's applying lock, held here), or as the
+// database says.
+func (b *kvBatch) size(k kvCacheKey) (int64, error) {
+	if n, ok := b.sizes[k]; ok {
+		return n, nil
+	}
+	if c, hit, _ := b.cache.lookup(k); hit {
+		if !c.found {
+			return 0, nil
+		}
+		return int64(len(k.key) + len(c.e.Value) + len(c.e.Metadata)), nil
+	}
+	var old int64
+	err := b.sizeQ.QueryRowContext(b.ctx, k.app, k.key).Scan(&old)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("KV put: %w", err)
+	}
+	return old, nil
 }
 
 // live is the condition of an entry that has not expired at ?.
@@ -316,16 +364,26 @@ func (s *Store) KVUsage(ctx context.Context, appID int64) (keys, bytes int64, er
 // first, and reports how many. Small batches keep each transaction short,
 // so the expiry sweep never holds up the writers for long.
 func (s *Store) ExpireKV(ctx context.Context, now time.Time, limit int) (int, error) {
-	var n int64
+	s.kvCache.applying.Lock()
+	defer s.kvCache.applying.Unlock()
+	var gone []kvCacheKey
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM kv_entries WHERE id IN (
-			SELECT id FROM kv_entries WHERE expiration IS NOT NULL AND expiration <= ? ORDER BY expiration LIMIT ?)`,
-			now.Unix(), limit)
+		var err error
+		gone, err = queryAll(ctx, tx, func(sc scanner) (k kvCacheKey, err error) {
+			return k, sc.Scan(&k.app, &k.key)
+		}, `DELETE FROM kv_entries WHERE id IN (
+			SELECT id FROM kv_entries WHERE expiration IS NOT NULL AND expiration <= ? ORDER BY expiration LIMIT ?)
+			RETURNING app_id, key`, now.Unix(), limit)
 		if err != nil {
 			return fmt.Errorf("expire KV entries: %w", err)
 		}
-		n, _ = res.RowsAffected()
 		return nil
 	})
-	return int(n), err
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range gone {
+		s.kvCache.store(k, kvCached{})
+	}
+	return len(gone), nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math/rand"
 	"strconv"
 	"strings"
 	"sync"
@@ -233,4 +234,90 @@ func TestKVCacheFillAfterARacingWrite(t *testing.T) {
 			t.Fatalf("hit %v, %+v", hit, e)
 		}
 	})
+}
+
+// Random batches of puts, overwrites, deletes (duplicates within a batch
+// included), expiry sweeps and reads, against a model of what each app
+// holds: every quota decision, every read and the usage are the model's.
+// The sizes the quota check compares come from the batch, the cache or the
+// database, so a stale one would show as a wrong decision.
+func TestKVQuotaDecisionsMatchAModel(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	apps := []int64{mkApp(t, s, "a").ID, mkApp(t, s, "b").ID}
+	type entry struct {
+		size, exp int64
+		value     string
+	}
+	model := map[int64]map[string]entry{apps[0]: {}, apps[1]: {}}
+	usage := func(app int64) (n int64) {
+		for _, e := range model[app] {
+			n += e.size
+		}
+		return n
+	}
+	const quota = 3000
+	rng := rand.New(rand.NewSource(2))
+	now := kvNow
+	for round := range 120 {
+		var batch []KVWrite
+		for range 1 + rng.Intn(25) {
+			w := KVWrite{AppID: apps[rng.Intn(2)], Key: fmt.Sprint("k", rng.Intn(25))}
+			if rng.Intn(4) == 0 {
+				w.Delete = true
+			} else {
+				w.Value = []byte(strings.Repeat("v", rng.Intn(300)))
+				if rng.Intn(2) == 0 {
+					w.Expiration = now.Unix() + int64(60+rng.Intn(120))
+				}
+			}
+			batch = append(batch, w)
+		}
+		res := applyKV(t, s, quota, batch...)
+		for i, w := range batch {
+			m := model[w.AppID]
+			if w.Delete {
+				delete(m, w.Key)
+				if res[i] != nil {
+					t.Fatalf("round %d: delete %q refused: %v", round, w.Key, res[i])
+				}
+				continue
+			}
+			size := w.size()
+			grow := size - m[w.Key].size
+			refuse := grow > 0 && usage(w.AppID)+grow > quota
+			if refuse != (res[i] != nil) {
+				t.Fatalf("round %d write %d (%q, %d bytes, app at %d): refused %v, want %v", round, i, w.Key, size, usage(w.AppID), res[i], refuse)
+			}
+			if !refuse {
+				m[w.Key] = entry{size: size, exp: w.Expiration, value: string(w.Value)}
+			}
+		}
+		if round%3 == 2 { // time passes and the sweep runs
+			now = now.Add(time.Minute)
+			if _, err := s.ExpireKV(ctx, now, 1000); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range model {
+				for k, e := range m {
+					if e.exp != 0 && e.exp <= now.Unix() {
+						delete(m, k)
+					}
+				}
+			}
+		}
+		for _, app := range apps {
+			if _, bytes := checkUsage(t, s, app); bytes != usage(app) {
+				t.Fatalf("round %d: app %d uses %d bytes, the model %d", round, app, bytes, usage(app))
+			}
+			for k := range 25 {
+				key := fmt.Sprint("k", k)
+				e, ok := model[app][key]
+				ok = ok && (e.exp == 0 || e.exp > now.Unix())
+				if v, found := getValue(t, s, app, key, now); found != ok || v != e.value && ok {
+					t.Fatalf("round %d: app %d %s = %.10q, %v; the model %.10q, %v", round, app, key, v, found, e.value, ok)
+				}
+			}
+		}
+	}
 }
