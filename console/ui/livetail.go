@@ -45,11 +45,16 @@ func newLiveTail(t *logsTab) *liveTail {
 	l.on = widget.NewCheck("Live", l.setOn)
 	l.pause = widget.NewButton("Pause", l.togglePause)
 	l.pause.Disable()
-	l.status = widget.NewSelect([]string{"All runs", "Succeeded", "Failed"}, func(string) { l.restart() })
+	l.status = widget.NewSelect([]string{"All runs", "Succeeded", "Failed"}, func(string) { l.filtered() })
 	l.status.SetSelectedIndex(0)
 	l.search = widget.NewEntry()
 	l.search.SetPlaceHolder("search path, error, output")
 	l.search.OnSubmitted = func(string) { l.restart() }
+	l.search.OnChanged = func(string) {
+		if l.stop == nil { // polling filters what it loaded, as you type
+			l.filtered()
+		}
+	}
 	l.controls = container.NewHBox(l.on, l.pause, l.status, container.NewGridWrap(fyne.NewSize(220, 36), l.search), l.state)
 	return l
 }
@@ -75,6 +80,18 @@ func (l *liveTail) setOn(on bool) {
 	l.t.auto.SetChecked(false) // Live replaces polling
 	l.pause.Enable()
 	l.start()
+}
+
+// filtered applies changed filters: Live asks the node again, the polled
+// list filters what it has.
+func (l *liveTail) filtered() {
+	if l.stop != nil {
+		l.restart()
+		return
+	}
+	if l.t.live != nil {
+		l.t.render()
+	}
 }
 
 // restart follows again with the filters as they are now.

@@ -103,7 +103,10 @@ func (t *scriptsTab) create() {
 
 // open loads a script with what its detail needs: the sandbox defaults and
 // ceiling, the app's routes and domains.
-func (t *scriptsTab) open(id int64) {
+func (t *scriptsTab) open(id int64) { t.openThen(id, nil) }
+
+// openThen opens a script and, once it shows, runs then on its detail.
+func (t *scriptsTab) openThen(id int64, then func(*scriptDetail)) {
 	v := t.v
 	call(v.tasks, "open script", func(ctx context.Context) (scriptData, error) {
 		return loadScript(ctx, v, id)
@@ -112,7 +115,32 @@ func (t *scriptsTab) open(id int64) {
 		t.view.Objects = []fyne.CanvasObject{t.detail.view}
 		t.view.Refresh()
 		v.setCrumbsFor(&d.script)
+		if then != nil {
+			then(t.detail)
+		}
 	}, nil)
+}
+
+// openScriptAt shows a script in the editor with line:column marked and
+// the cursor there (a log's error); unsaved edits elsewhere are asked
+// about first.
+func (v *appView) openScriptAt(id int64, line, col int) {
+	mark := func(d *scriptDetail) {
+		d.code.markError(line, col)
+		if c := fyne.CurrentApp().Driver().CanvasForObject(d.editor); c != nil {
+			c.Focus(d.editor)
+		}
+	}
+	if d := v.scripts.detail; d != nil && d.script.ID == id { // its edits stay
+		v.Select("Scripts")
+		mark(d)
+		return
+	}
+	v.leave(func() {
+		v.Select("Scripts")
+		v.scripts.showList() // under the script opened next, if it fails to open
+		v.scripts.openThen(id, mark)
+	})
 }
 
 type scriptData struct {
