@@ -45,6 +45,7 @@ type Admin interface {
 	tailAdmin
 	historyAdmin
 	moveAdmin
+	clusterAdmin
 }
 
 // executor is the one call Run needs beyond Admin.

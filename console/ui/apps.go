@@ -27,8 +27,9 @@ type nodeView struct {
 	// lastAnswer is when the node last answered a call of these views.
 	lastAnswer time.Time
 
-	apps *appsView
-	app  *appView // open app, nil on the apps list
+	apps    *appsView
+	app     *appView     // open app, nil on the apps list
+	cluster *clusterView // the Cluster view when last shown (cluster.go)
 }
 
 func (c *Console) openNode(nv *nodeView) {
@@ -110,7 +111,7 @@ func (nv *nodeView) showApps() {
 		widget.NewFormItem("Description", v.desc),
 	)
 	importMsg := newMsg()
-	newCard := widget.NewCard("New app", "", container.NewVBox(form, container.NewHBox(v.create, importButton(v, importMsg)), importMsg))
+	newCard := widget.NewCard("New app", "", container.NewVBox(form, container.NewHBox(v.create, importButton(v, importMsg), clusterButton(nv)), importMsg))
 
 	header := container.NewGridWithColumns(4, bold("Name"), bold("Slug"), bold("Domains"), bold("Scripts"))
 	body := container.NewBorder(container.NewVBox(newCard, widget.NewSeparator(), header), nil, nil, nil, container.NewVScroll(v.list))
