@@ -12,8 +12,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=$(realpath -m "${1:-screenshots}")
-admin_port=${PICLOUD_SHOT_ADMIN_PORT:-17170}
-data_port=${PICLOUD_SHOT_DATA_PORT:-18180}
 token=screenshot-token
 work=$(mktemp -d)
 node_pid=
@@ -27,17 +25,24 @@ echo "building picloud-node and picloud-console…" >&2
 go build -o "$work/picloud-node" ./cmd/node
 go build -o "$work/picloud-console" ./cmd/console
 
-PICLOUD_DATA="$work/data" PICLOUD_BIND="127.0.0.1:$data_port" PICLOUD_ADMIN_BIND="127.0.0.1:$admin_port" \
+# Port 0: the kernel picks free ports, so a second run or a busy port
+# never collides; the node logs the addresses it got.
+PICLOUD_DATA="$work/data" PICLOUD_BIND="127.0.0.1:0" PICLOUD_ADMIN_BIND="127.0.0.1:0" \
 PICLOUD_ADMIN_TLS=off PICLOUD_MDNS=off PICLOUD_ADMIN_TOKEN="$token" PICLOUD_NODE_NAME=pi-demo \
 	"$work/picloud-node" 2>"$work/node.log" &
 node_pid=$!
 
-admin="http://127.0.0.1:$admin_port"
-for _ in $(seq 100); do
-	curl -fsS "$admin/healthz" >/dev/null 2>&1 && break
+serving=
+for _ in $(seq 300); do
+	serving=$(grep -m1 'msg="node serving"' "$work/node.log" || true)
+	[[ -n $serving ]] && break
+	kill -0 "$node_pid" 2>/dev/null || break
 	sleep 0.1
 done
-curl -fsS "$admin/healthz" >/dev/null || { cat "$work/node.log" >&2; echo "node did not start" >&2; exit 1; }
+admin=$(sed -n 's/.* admin=\(http:[^ ]*\).*/\1/p' <<<"$serving")
+data=$(sed -n 's/.* data=\(http:[^ ]*\).*/\1/p' <<<"$serving")
+[[ -n $admin && -n $data ]] && curl -fsS "$admin/healthz" >/dev/null ||
+	{ cat "$work/node.log" >&2; echo "node did not start" >&2; exit 1; }
 
 # api METHOD PATH [JSON]: an admin call; prints the response body.
 api() {
@@ -73,15 +78,15 @@ kv session%2F8f3a2c 'user=ada' '' 3600
 for n in ada grace linus ken rob; do kv "hits%2F$n" "$((RANDOM % 500))"; done
 kv cache%2Fweather '{"temp":21.5,"unit":"C"}' '' 600
 for n in ada grace linus ken rob; do
-	curl -sS -o /dev/null -H "Host: demo.localhost" "http://127.0.0.1:$data_port/hello/$n"
+	curl -sS -o /dev/null -H "Host: demo.localhost" "$data/hello/$n"
 done
-for _ in 1 2; do curl -sS -o /dev/null -H "Host: demo.localhost" "http://127.0.0.1:$data_port/flaky"; done
-curl -sS -o /dev/null -H "Host: demo.localhost" "http://127.0.0.1:$data_port/"
+for _ in 1 2; do curl -sS -o /dev/null -H "Host: demo.localhost" "$data/flaky"; done
+curl -sS -o /dev/null -H "Host: demo.localhost" "$data/"
 
 mkdir -p "$out"
 echo "running the console under xvfb…" >&2
 # llvmpipe reads back a black front buffer under Xvfb; softpipe does not.
 GALLIUM_DRIVER=softpipe PICLOUD_SCREENSHOT_TOKEN="$token" xvfb-run -a -s "-screen 0 1400x900x24" \
 	"$work/picloud-console" --mdns off --registry "$work/nodes.json" \
-	--screenshot-dir "$out" --screenshot-node "127.0.0.1:$admin_port" --screenshot-app demo --screenshot-takeover blog-2019
+	--screenshot-dir "$out" --screenshot-node "${admin#http://}" --screenshot-app demo --screenshot-takeover blog-2019
 ls -1 "$out"/*.png

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -68,8 +71,18 @@ type taskState struct {
 
 	mu       sync.Mutex
 	inFlight int
-	loud     int           // calls in flight that show the indicator
-	idle     chan struct{} // closed while inFlight == 0
+	loud     int                    // calls in flight that show the indicator
+	idle     chan struct{}          // closed while loud == 0: what wait waits for
+	running  map[uint64]runningCall // calls in flight, for wait's error
+	nextID   uint64
+}
+
+// runningCall is a call in flight: its name, when it began, whether it
+// runs in the background.
+type runningCall struct {
+	what  string
+	since time.Time
+	quiet bool
 }
 
 func newTasks(ctx context.Context, post func(func()), activity *widget.Activity, report func(string, bool)) *tasks {
@@ -78,44 +91,49 @@ func newTasks(ctx context.Context, post func(func()), activity *widget.Activity,
 	return &tasks{taskState: &taskState{post: post, activity: activity, report: report, idle: idle}, ctx: ctx}
 }
 
-func (t *taskState) begin(quiet bool) {
+func (t *taskState) begin(what string, quiet bool) uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.inFlight == 0 {
-		t.idle = make(chan struct{})
-	}
 	t.inFlight++
+	if t.running == nil {
+		t.running = make(map[uint64]runningCall)
+	}
+	t.nextID++
+	t.running[t.nextID] = runningCall{what, time.Now(), quiet}
 	if quiet {
-		return
+		return t.nextID
 	}
 	if t.loud == 0 {
+		t.idle = make(chan struct{})
 		t.activity.Show()
 		t.activity.Start()
 	}
 	t.loud++
+	return t.nextID
 }
 
 // end runs on the UI goroutine after the result was delivered.
-func (t *taskState) end(quiet bool) {
+func (t *taskState) end(id uint64, quiet bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.inFlight--
-	if t.inFlight == 0 {
-		close(t.idle)
-	}
+	delete(t.running, id)
 	if quiet {
 		return
 	}
 	t.loud--
 	if t.loud == 0 {
+		close(t.idle)
 		t.activity.Stop()
 		t.activity.Hide()
 	}
 }
 
-// wait blocks until no call is in flight (tests; the screenshot mode). A
-// call started by a result handler counts before the outer one ends, so a
-// chain of calls is waited for as a whole.
+// wait blocks until no call of the screen's is in flight (the screenshot
+// mode). Background calls (quiet: the sidebar's probes, on a timer) do not
+// count: they never stop, and the tour waited for them, sometimes for
+// minutes on a loaded machine. A call started by a result handler counts
+// before the outer one ends, so a chain of calls is waited for as a whole.
 func (t *taskState) wait(timeout time.Duration) error {
 	deadline := time.After(timeout)
 	for {
@@ -126,15 +144,29 @@ func (t *taskState) wait(timeout time.Duration) error {
 		case <-idle:
 			// Re-check: a handler may have started another call.
 			t.mu.Lock()
-			n := t.inFlight
+			n := t.loud
 			t.mu.Unlock()
 			if n == 0 {
 				return nil
 			}
 		case <-deadline:
-			return errors.New("calls still running after " + timeout.String())
+			return fmt.Errorf("calls still running after %v: %s", timeout, t.describeRunning())
 		}
 	}
+}
+
+// describeRunning lists the screen's calls in flight, oldest first, with
+// their age.
+func (t *taskState) describeRunning() string {
+	t.mu.Lock()
+	calls := slices.DeleteFunc(slices.Collect(maps.Values(t.running)), func(c runningCall) bool { return c.quiet })
+	t.mu.Unlock()
+	slices.SortFunc(calls, func(a, b runningCall) int { return a.since.Compare(b.since) })
+	names := make([]string, len(calls))
+	for i, c := range calls {
+		names[i] = fmt.Sprintf("%s (%v)", c.what, time.Since(c.since).Round(time.Millisecond))
+	}
+	return strings.Join(names, ", ")
 }
 
 // call runs fn off the UI goroutine. On success, ok receives the result on
@@ -147,7 +179,7 @@ func call[T any](t *tasks, what string, fn func(ctx context.Context) (T, error),
 
 // callWithin is call with its own time limit.
 func callWithin[T any](t *tasks, limit time.Duration, what string, fn func(ctx context.Context) (T, error), ok func(T), fail func(error) bool) {
-	t.begin(t.quiet)
+	id := t.begin(what, t.quiet)
 	go func() {
 		ctx, cancel := context.WithTimeout(t.ctx, limit)
 		v, err := func() (v T, err error) {
@@ -160,7 +192,7 @@ func callWithin[T any](t *tasks, limit time.Duration, what string, fn func(ctx c
 		}()
 		cancel()
 		t.post(func() {
-			defer t.end(t.quiet)
+			defer t.end(id, t.quiet)
 			if t.ctx.Err() != nil { // the view that asked is gone
 				return
 			}

@@ -25,15 +25,15 @@ type moveAdmin interface {
 }
 
 // exportApp asks where to save the app's document (with its KV data) and
-// writes it there.
-func exportApp(e env, ref string, done func(error)) {
+// writes it there; the file is named after slug (ref is the app's id).
+func exportApp(e env, ref, slug string, done func(error)) {
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil || w == nil {
 			return
 		}
 		writeExport(e, ref, w, done)
 	}, e.win)
-	d.SetFileName(ref + ".picloud.json")
+	d.SetFileName(slug + ".picloud.json")
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".json"}))
 	d.Show()
 }
@@ -54,8 +54,8 @@ func writeExport(e env, ref string, w io.WriteCloser, done func(error)) {
 }
 
 // importApp asks for a document, then for the values of the secrets it
-// names, and imports it.
-func importApp(e env, done func(shared.Imported, error)) {
+// names, and imports it. It returns the file dialog it showed.
+func importApp(e env, done func(shared.Imported, error)) *dialog.FileDialog {
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 		if err != nil || r == nil {
 			return
@@ -75,6 +75,7 @@ func importApp(e env, done func(shared.Imported, error)) {
 	}, e.win)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".json"}))
 	d.Show()
+	return d
 }
 
 func parseExport(data []byte) (shared.Export, error) {
@@ -112,9 +113,11 @@ func askSecrets(e env, doc shared.Export, next func(map[string]string)) {
 	items := make([]*widget.FormItem, len(names))
 	for i, n := range names {
 		entries[i] = widget.NewPasswordEntry()
+		entries[i].SetPlaceHolder("value")
 		items[i] = widget.NewFormItem(n, entries[i])
 	}
-	dialog.ShowForm("Secrets of "+doc.App.Name, "Import", "Cancel", items, func(ok bool) {
+	items[len(items)-1].HintText = "Exports never hold secret values. Leave one empty to set it later in Settings."
+	d := dialog.NewForm("Secrets of "+doc.App.Name, "Import", "Cancel", items, func(ok bool) {
 		if !ok {
 			return
 		}
@@ -126,6 +129,10 @@ func askSecrets(e env, doc shared.Export, next func(map[string]string)) {
 		}
 		next(secrets)
 	}, e.win)
+	// Wide enough to see what is typed: a form dialog is otherwise as
+	// narrow as its labels.
+	d.Resize(fyne.NewSize(520, d.MinSize().Height))
+	d.Show()
 }
 
 func sendImport(e env, doc shared.Export, secrets map[string]string, done func(shared.Imported, error)) {
@@ -148,7 +155,7 @@ func importedText(im shared.Imported) string {
 func moveCard(v *appView) fyne.CanvasObject {
 	msg := newMsg()
 	export := widget.NewButtonWithIcon("Export app…", theme.DownloadIcon(), func() {
-		exportApp(v.env, v.ref, func(err error) {
+		exportApp(v.env, v.ref, v.app.Slug, func(err error) {
 			if err != nil {
 				showMsg(msg, "Export failed: "+err.Error(), widget.DangerImportance)
 				return

@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -228,5 +229,56 @@ func TestCopyToNodeAsksForSecrets(t *testing.T) {
 	res, err := dst.Client.Execute(src.ctx(), scripts[0].ID, shared.ExecuteRequest{})
 	if err != nil || string(res.Body) != "token s3cret" {
 		t.Errorf("the copy answers %q, %v", res.Body, err)
+	}
+}
+
+func TestImportSecretsPromptIsWideEnoughToType(t *testing.T) {
+	h := paired(t)
+	h.createApp("Shop", "shop")
+	v := h.openApp("shop")
+	var got map[string]string
+	askSecrets(v.env, shared.Export{App: shared.ExportApp{Name: "Shop"}, Env: []shared.ExportEnv{
+		{Name: "API_TOKEN", Secret: true}, {Name: "PLAIN", Value: ptrTo("x")}, {Name: "WEBHOOK_SECRET", Secret: true}}},
+		func(s map[string]string) { got = s })
+	var entries []*widget.Entry
+	for _, o := range h.win.Canvas().Overlays().List() {
+		for _, w := range test.LaidOutObjects(o) {
+			if e, ok := w.(*widget.Entry); ok && e.Password {
+				entries = append(entries, e)
+			}
+		}
+	}
+	if len(entries) != 2 {
+		t.Fatalf("%d secret fields, want 2 (API_TOKEN, WEBHOOK_SECRET)", len(entries))
+	}
+	for _, e := range entries {
+		if w := e.Size().Width; w < 250 {
+			t.Errorf("a secret's field is %.0f wide: too narrow to see what is typed", w)
+		}
+	}
+	test.Type(entries[0], "tok")
+	test.Tap(h.button("Import"))
+	if len(got) != 1 || got["API_TOKEN"] != "tok" {
+		t.Errorf("secrets passed on: %v (an empty one is left out)", got)
+	}
+}
+
+func TestExportSuggestsAFileNamedAfterTheSlug(t *testing.T) {
+	h := paired(t)
+	h.createApp("Shop", "shop")
+	v := h.openApp("shop")
+	v.Select("Settings")
+	h.wait()
+	test.Tap(h.button("Export app…"))
+	var names []string
+	for _, o := range h.win.Canvas().Overlays().List() {
+		for _, w := range test.LaidOutObjects(o) {
+			if e, ok := w.(*widget.Entry); ok && e.Text != "" {
+				names = append(names, e.Text)
+			}
+		}
+	}
+	if !slices.Contains(names, "shop.picloud.json") {
+		t.Errorf("the save dialog suggests %q, want shop.picloud.json (not the app's id %s)", names, v.ref)
 	}
 }

@@ -2,11 +2,16 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
 
 	"github.com/picloud/picloud/shared"
 	"github.com/picloud/picloud/shared/discovery"
@@ -175,6 +180,13 @@ func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
 	if err := step("09-script-history-diff", func() { tourHistoryDiff(v) }); err != nil {
 		return err
 	}
+	// The diff's edit is the tour's, not the user's: leaving the script must
+	// not ask to save it over every later screen.
+	fyne.DoAndWait(func() {
+		if d := v.scripts.detail; d != nil {
+			d.editor.SetText(d.script.Source)
+		}
+	})
 	if err := step("10-domains", func() { v.Select("Domains") }); err != nil {
 		return err
 	}
@@ -228,17 +240,60 @@ func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
 	}
 	fyne.DoAndWait(func() { v.logs.live.on.SetChecked(true) })
 	time.Sleep(settle) // the tail opens
-	if err := step("14-logs-live", func() {
-		if d := v.scripts.detail; d != nil {
-			d.run.execute()
+	// A few runs while Live follows, so it shows them arriving.
+	for _, name := range []string{"grace", "linus", "ken"} {
+		fyne.DoAndWait(func() {
+			if d := v.scripts.detail; d != nil {
+				for _, f := range d.run.fields {
+					f.entry.SetText(name)
+				}
+				d.run.execute()
+			}
+		})
+		if err := c.Wait(2 * time.Minute); err != nil {
+			return fmt.Errorf("14-logs-live: %w", err)
 		}
+	}
+	if err := step("14-logs-live", nil); err != nil {
+		return err
+	}
+	return tourImport(v, step)
+}
+
+// tourImport exports the app into a temporary folder, shows Import app…'s
+// file dialog there, then the prompt for the secrets the document names.
+func tourImport(v *appView, step func(string, func()) error) error {
+	dir, err := os.MkdirTemp("", "picloud-tour-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(v.ctx, time.Minute)
+	defer cancel()
+	doc, err := v.client.Export(ctx, v.ref, true)
+	if err != nil {
+		return fmt.Errorf("15-import-dialog: export: %w", err)
+	}
+	data, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, doc.App.Slug+".picloud.json"), data, 0o600); err != nil {
+		return err
+	}
+	lister, err := storage.ListerForURI(storage.NewFileURI(dir))
+	if err != nil {
+		return err
+	}
+	var fd *dialog.FileDialog
+	if err := step("15-import-dialog", func() {
+		fd = importApp(v.env, func(shared.Imported, error) {})
+		fd.SetLocation(lister)
 	}); err != nil {
 		return err
 	}
-	return step("15-import-secrets", func() {
-		askSecrets(v.env, shared.Export{App: shared.ExportApp{Name: "Demo site"}, Env: []shared.ExportEnv{
-			{Name: "API_TOKEN", Secret: true}, {Name: "WEBHOOK_SECRET", Secret: true}}}, func(map[string]string) {})
-	})
+	fyne.DoAndWait(fd.Hide)
+	return step("16-import-secrets", func() { askSecrets(v.env, doc, func(map[string]string) {}) })
 }
 
 // tourHistoryDiff shows the diff of the script's oldest kept version
@@ -248,6 +303,7 @@ func tourHistoryDiff(v *appView) {
 	if d == nil || len(d.history.versions) == 0 {
 		return
 	}
-	d.editor.SetText(strings.Replace(d.editor.Text, "world", "there", 1) + "// edited in the console\n")
+	// A change on a short line, so the diff shows it without scrolling.
+	d.editor.SetText(strings.Replace(d.editor.Text, `"greeting"`, `"greeted"`, 1) + "// edited in the console\n")
 	d.history.show(d.history.versions[len(d.history.versions)-1])
 }
