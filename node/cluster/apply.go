@@ -72,9 +72,10 @@ var errNoQuorumWait = errors.New("apply timeout")
 // propose sends cmd to the leader, this member or the one it forwards to,
 // retrying while an election is going on.
 func (n *Node) propose(ctx context.Context, cmd []byte) (result, error) {
+	start := time.Now()
 	for {
 		if n.IsLeader() {
-			res, err := n.applyLocal(ctx, cmd)
+			res, err := n.applyOrRead(ctx, cmd)
 			if !shared.IsCode(err, shared.CodeNoQuorum) {
 				return res, err
 			}
@@ -86,6 +87,10 @@ func (n *Node) propose(ctx context.Context, cmd []byte) (result, error) {
 			n.log.Debug("cluster: forward", "leader", id, "err", err)
 		} else if id != "" {
 			return result{}, NoQuorum("this member cannot reach the leader")
+		} else if time.Since(start) > n.cfg.LeaderWait {
+			// No leader known for that long: this member is cut off from a
+			// majority (or the cluster lost one), not in a short election.
+			return result{}, NoQuorum("no leader for " + n.cfg.LeaderWait.String())
 		}
 		select {
 		case <-ctx.Done():
@@ -93,6 +98,14 @@ func (n *Node) propose(ctx context.Context, cmd []byte) (result, error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// applyOrRead applies cmd on the leader; an empty cmd is Sync's read.
+func (n *Node) applyOrRead(ctx context.Context, cmd []byte) (result, error) {
+	if len(cmd) == 0 {
+		return n.readIndex(ctx)
+	}
+	return n.applyLocal(ctx, cmd)
 }
 
 func (n *Node) applyLocal(ctx context.Context, cmd []byte) (result, error) {
@@ -122,14 +135,42 @@ func (n *Node) forward(ctx context.Context, id, addr string, cmd []byte) (result
 	return res, nil
 }
 
+// Sync waits until this member has applied everything the leader had
+// committed when Sync was called (Raft's read index), so that what a
+// request reads here next includes every write answered before it on
+// any member. Without a leader or a majority it gives up after
+// SyncTimeout with no_quorum; the caller may then serve what it has.
+func (n *Node) Sync(ctx context.Context) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, n.cfg.SyncTimeout, errNoQuorumWait)
+	defer cancel()
+	res, err := n.propose(ctx, nil)
+	if err == nil {
+		err = n.fsm.waitApplied(ctx, res.Index)
+	}
+	if err != nil && errors.Is(context.Cause(ctx), errNoQuorumWait) {
+		return NoQuorum("no leader reachable within " + n.cfg.SyncTimeout.String())
+	}
+	return err
+}
+
+// readIndex is the leader's side of Sync: its commit index, once it has
+// confirmed it still leads a majority.
+func (n *Node) readIndex(ctx context.Context) (result, error) {
+	if err := n.wait(ctx, n.raft.VerifyLeader()); err != nil {
+		return result{}, err
+	}
+	return result{Index: n.raft.CommitIndex()}, nil
+}
+
 // ServeForward is the leader's side of Forwarder: it applies a follower's
-// command and returns the answer to send back. A member that is no longer
-// the leader answers no_quorum and the follower tries again.
+// command (or, for an empty one, answers Sync's read index) and returns
+// the answer to send back. A member that is no longer the leader answers
+// no_quorum and the follower tries again.
 func (n *Node) ServeForward(ctx context.Context, cmd []byte) []byte {
 	var res result
 	if !n.IsLeader() {
 		res = resultOf(0, nil, NoQuorum("not the leader"))
-	} else if r, err := n.applyLocal(ctx, cmd); err != nil {
+	} else if r, err := n.applyOrRead(ctx, cmd); err != nil {
 		res = resultOf(0, nil, err)
 	} else {
 		res = r

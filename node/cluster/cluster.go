@@ -57,6 +57,13 @@ type Config struct {
 	// ApplyTimeout bounds a write's wait for a leader and a majority
 	// (default 5 s); past it the write is 503 no_quorum.
 	ApplyTimeout time.Duration
+	// SyncTimeout bounds Sync's wait for the leader (default 2 s).
+	SyncTimeout time.Duration
+	// LeaderWait is how long a write waits for a leader to be known
+	// before it answers no_quorum (default 2 s: a few election timeouts,
+	// and shorter than a script's default timeout, so a script's KV write
+	// rejects with no_quorum rather than running out of time).
+	LeaderWait time.Duration
 	// Raft is the engine's tuning; nil means LANConfig(). LocalID and
 	// Logger are set by New.
 	Raft *raft.Config
@@ -107,6 +114,12 @@ func New(cfg Config) (*Node, error) {
 	}
 	if cfg.ApplyTimeout <= 0 {
 		cfg.ApplyTimeout = 5 * time.Second
+	}
+	if cfg.SyncTimeout <= 0 {
+		cfg.SyncTimeout = 2 * time.Second
+	}
+	if cfg.LeaderWait <= 0 {
+		cfg.LeaderWait = 2 * time.Second
 	}
 	rc := LANConfig()
 	if cfg.Raft != nil {
@@ -175,12 +188,57 @@ func (n *Node) closeStores() {
 }
 
 // Bootstrap makes this fresh node the only voter of a new cluster, at the
-// address its transport advertises.
+// address its transport advertises, and snapshots its data with an empty
+// log: what the node held before the cluster is in no command, so every
+// member added later starts from that snapshot (replacing its own seeded
+// data) and then follows the log. A node with Raft state answers
+// ErrAlreadyBootstrapped (raft.ErrCantBootstrap) and changes nothing.
 func (n *Node) Bootstrap() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*n.cfg.ApplyTimeout)
+	defer cancel()
 	f := n.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
 		Suffrage: raft.Voter, ID: raft.ServerID(n.cfg.NodeID), Address: n.cfg.Transport.LocalAddr(),
 	}}})
-	return f.Error()
+	if err := f.Error(); err != nil {
+		return err
+	}
+	if err := n.waitLeader(ctx); err != nil {
+		return err
+	}
+	if err := n.wait(ctx, n.raft.Barrier(n.cfg.ApplyTimeout)); err != nil {
+		return err
+	}
+	return n.compact(ctx)
+}
+
+// waitLeader waits until this member is the leader.
+func (n *Node) waitLeader(ctx context.Context) error {
+	for !n.IsLeader() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: not elected: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// compact snapshots now and drops the whole log before it.
+func (n *Node) compact(ctx context.Context) error {
+	rc := n.raft.ReloadableConfig()
+	keep := rc.TrailingLogs
+	rc.TrailingLogs = 0
+	if err := n.raft.ReloadConfig(rc); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	defer func() {
+		rc.TrailingLogs = keep
+		_ = n.raft.ReloadConfig(rc)
+	}()
+	if err := n.wait(ctx, n.raft.Snapshot()); err != nil {
+		return fmt.Errorf("cluster: first snapshot: %w", err)
+	}
+	return nil
 }
 
 // AddVoter adds a member (or changes its address) on the leader and waits
@@ -336,5 +394,5 @@ func quorumError(err error) error {
 
 // NoQuorum is the contract's 503 no_quorum.
 func NoQuorum(why string) *shared.Error {
-	return shared.Errorf(shared.CodeNoQuorum, "no quorum: the cluster has no leader with a majority (%s)", why)
+	return shared.Errorf(shared.CodeNoQuorum, "no_quorum: the cluster has no leader with a majority (%s)", why)
 }

@@ -171,7 +171,8 @@ func (wr *Writer) commitBatch(ctx context.Context, batch []*pending) {
 		writes[i] = p.w
 	}
 	results, err := wr.apply(ctx, writes)
-	if err != nil && len(batch) > 1 {
+	// Without a cluster majority every write would fail alike: no retries.
+	if err != nil && len(batch) > 1 && !shared.IsCode(err, shared.CodeNoQuorum) {
 		// One write the database refuses must not fail the others: try
 		// each alone. This costs an fsync per write only after a failure.
 		wr.log.Warn("KV batch failed, committing its writes one by one", "writes", len(batch), "err", err)

@@ -90,7 +90,8 @@ func (a *API) createApp(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 		return err
 	}
 	takeover, giveBack := a.confirms.take(req.ConfirmToken, 0, slug)
-	app, err := a.store.CreateApp(r.Context(), shared.App{Slug: slug, Name: req.Name, Description: req.Description}, takeover)
+	app, err := writeAs[shared.App](r.Context(), a, &Command{Op: OpCreateApp,
+		App: &shared.App{Slug: slug, Name: req.Name, Description: req.Description}, Takeover: takeover})
 	if err != nil {
 		giveBack()
 		return a.offerTakeover(err, 0, slug)
@@ -117,7 +118,7 @@ func (a *API) updateApp(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		}
 		takeover, giveBack = a.confirms.take(req.ConfirmToken, app.ID, *req.Slug)
 	}
-	updated, err := a.store.UpdateApp(r.Context(), app.ID, req, takeover)
+	updated, err := writeAs[shared.App](r.Context(), a, &Command{Op: OpUpdateApp, ID: app.ID, AppUpdate: &req, Takeover: takeover})
 	if err != nil {
 		giveBack()
 		if req.Slug != nil {
@@ -144,7 +145,7 @@ func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 	if err != nil {
 		return err
 	}
-	if err := a.store.DeleteApp(r.Context(), app.ID); err != nil {
+	if _, err := a.write(r.Context(), &Command{Op: OpDeleteApp, ID: app.ID}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

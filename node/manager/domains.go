@@ -34,7 +34,7 @@ func (a *API) addDomain(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 	if err != nil {
 		return err
 	}
-	d, err := a.store.AddDomain(r.Context(), app.ID, pattern, shape)
+	d, err := writeAs[shared.Domain](r.Context(), a, &Command{Op: OpAddDomain, AppID: app.ID, Pattern: pattern, Shape: shape})
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func (a *API) deleteDomain(w http.ResponseWriter, r *http.Request, ps httprouter
 	if err != nil {
 		return err
 	}
-	if err := a.store.DeleteDomain(r.Context(), app.ID, id); err != nil {
+	if _, err := a.write(r.Context(), &Command{Op: OpDeleteDomain, AppID: app.ID, ID: id}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

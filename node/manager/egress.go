@@ -47,7 +47,7 @@ func (a *API) putEgress(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 	if err != nil {
 		return err
 	}
-	stored, err := a.store.SetEgress(r.Context(), app.ID, allow)
+	stored, err := writeAs[[]string](r.Context(), a, &Command{Op: OpSetEgress, AppID: app.ID, Egress: allow})
 	if err != nil {
 		return err
 	}

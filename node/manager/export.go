@@ -178,7 +178,7 @@ func (a *API) importApp(w http.ResponseWriter, r *http.Request) error {
 	}
 	takeover, giveBack := a.confirms.take(req.ConfirmToken, 0, plan.App.Slug)
 	plan.Takeover = takeover
-	app, err := a.store.ImportApp(r.Context(), plan)
+	app, err := writeAs[shared.App](r.Context(), a, &Command{Op: OpImportApp, Import: &plan})
 	if err != nil {
 		giveBack()
 		return a.offerTakeover(err, 0, plan.App.Slug)

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -68,6 +69,7 @@ type Store interface {
 	EnvStore
 	VersionStore
 	ImportStore
+	KVStore
 }
 
 // Compiler checks a script at save time (the executor). Errors are
@@ -142,6 +144,7 @@ type API struct {
 	ceiling  shared.Limits
 	log      *slog.Logger
 	confirms *confirmTokens
+	writer   atomic.Pointer[Writer] // takes every write (localWriter, or a cluster's)
 	// scriptMu makes a script PATCH's read, check and write one step, so
 	// two PATCHes (one of the source, one of the sandbox) cannot each pass
 	// their check against the other's old half and store a pair that fails.
@@ -179,11 +182,12 @@ func NewAPI(cfg Config) *API {
 		log:      cfg.Logger,
 		confirms: newConfirmTokens(cfg.Now, ConfirmTTL),
 	}
+	a.SetWriter(localWriter{a})
 	a.router = a.newRouter()
 	a.routes()
 	// Authentication wraps everything, not each route: a route added later
 	// cannot forget it. Roles slot in here.
-	a.handler = a.authenticate(a.withImport(a.withExecute(a.router)))
+	a.handler = a.authenticate(a.withSync(a.withImport(a.withExecute(a.router))))
 	return a
 }
 

@@ -40,19 +40,9 @@ func (a *API) createRoute(w http.ResponseWriter, r *http.Request, ps httprouter.
 	if err := a.checkHandles(r.Context(), app.ID, route.ScriptID); err != nil {
 		return err
 	}
-	// The check runs inside the store's write transaction, so no other
-	// writer can add a clashing route or drop the claim in between.
-	check := func(existing []shared.Route, domains []shared.Domain) error {
-		if route.Host != nil && !covered(domains, *route.Host) {
-			return shared.Errorf(shared.CodeHostNotClaimed,
-				"host %q is not covered by any domain app %q claims", *route.Host, app.Slug).With("field", "host")
-		}
-		if c := shared.RoutesConflict(existing, route); c != nil {
-			return shared.RouteConflictError(*c)
-		}
-		return nil
-	}
-	created, err := a.store.CreateRoute(r.Context(), route, check)
+	// The check (routeCheck) runs inside the store's write transaction, so
+	// no other writer can add a clashing route or drop the claim in between.
+	created, err := writeAs[shared.Route](r.Context(), a, &Command{Op: OpCreateRoute, Route: &route, AppSlug: app.Slug})
 	if err != nil {
 		return err
 	}
@@ -123,7 +113,7 @@ func (a *API) deleteRoute(w http.ResponseWriter, r *http.Request, ps httprouter.
 	if err != nil {
 		return err
 	}
-	if err := a.store.DeleteRoute(r.Context(), app.ID, id); err != nil {
+	if _, err := a.write(r.Context(), &Command{Op: OpDeleteRoute, AppID: app.ID, ID: id}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -58,7 +58,7 @@ func (a *API) createSchedule(w http.ResponseWriter, r *http.Request, ps httprout
 		return err
 	}
 	sc := shared.Schedule{AppID: app.ID, ScriptID: req.ScriptID, Cron: c.String(), Timezone: req.Timezone}
-	sc, err = a.store.CreateSchedule(r.Context(), sc, a.checkScheduledEntry)
+	sc, err = writeAs[shared.Schedule](r.Context(), a, &Command{Op: OpCreateSchedule, Schedule: &sc})
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (a *API) deleteSchedule(w http.ResponseWriter, r *http.Request, ps httprout
 	if err != nil {
 		return err
 	}
-	if err := a.store.DeleteSchedule(r.Context(), app.ID, id); err != nil {
+	if _, err := a.write(r.Context(), &Command{Op: OpDeleteSchedule, AppID: app.ID, ID: id}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -99,10 +99,10 @@ func (a *API) createScript(w http.ResponseWriter, r *http.Request, _ httprouter.
 	if _, err := a.checkProgram(req.Source, req.Sandbox); err != nil {
 		return err
 	}
-	s, err := a.store.CreateScript(r.Context(), shared.Script{
+	s, err := writeAs[shared.Script](r.Context(), a, &Command{Op: OpCreateScript, Script: &shared.Script{
 		AppID: app.ID, Name: req.Name, Description: req.Description, Source: req.Source,
 		Sandbox: req.Sandbox, MemoryLimitMB: req.MemoryLimitMB,
-	})
+	}})
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func (a *API) updateScript(w http.ResponseWriter, r *http.Request, ps httprouter
 			return err
 		}
 	}
-	s, err := a.store.UpdateScript(r.Context(), id, req)
+	s, err := writeAs[shared.Script](r.Context(), a, &Command{Op: OpUpdateScript, ID: id, ScriptUpdate: &req})
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (a *API) deleteScript(w http.ResponseWriter, r *http.Request, ps httprouter
 	if err != nil {
 		return err
 	}
-	if err := a.store.DeleteScript(r.Context(), id); err != nil {
+	if _, err := a.write(r.Context(), &Command{Op: OpDeleteScript, ID: id}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -45,7 +45,7 @@ func (a *API) putEnv(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 	if err := shared.ValidateEnvValue(req.Value); err != nil {
 		return err
 	}
-	v, err := a.store.PutEnv(r.Context(), app.ID, name, *req.Value, req.Secret)
+	v, err := writeAs[shared.EnvVar](r.Context(), a, &Command{Op: OpPutEnv, AppID: app.ID, Name: name, Value: *req.Value, Secret: req.Secret})
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (a *API) deleteEnv(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 	if shared.ValidateEnvName(name) != nil {
 		return shared.NotFound("variable", name) // no entry can have that name
 	}
-	if err := a.store.DeleteEnv(r.Context(), app.ID, name); err != nil {
+	if _, err := a.write(r.Context(), &Command{Op: OpDeleteEnv, AppID: app.ID, Name: name}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

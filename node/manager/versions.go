@@ -60,8 +60,8 @@ func (a *API) rollback(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 	if err := a.checkNewContent(r.Context(), cur, v.Source, v.Sandbox); err != nil {
 		return err
 	}
-	s, err := a.store.UpdateScript(r.Context(), id, shared.UpdateScriptRequest{
-		Source: &v.Source, Sandbox: &v.Sandbox, IfVersion: req.IfVersion})
+	s, err := writeAs[shared.Script](r.Context(), a, &Command{Op: OpUpdateScript, ID: id, ScriptUpdate: &shared.UpdateScriptRequest{
+		Source: &v.Source, Sandbox: &v.Sandbox, IfVersion: req.IfVersion}})
 	if err != nil {
 		return err
 	}

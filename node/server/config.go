@@ -13,15 +13,20 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/picloud/picloud/shared"
 )
 
 // Config holds every setting of SPEC §1.
 type Config struct {
-	DataDir      string
-	Bind         string // data plane
-	AdminBind    string
-	ClusterBind  string // Raft and membership traffic, pinned TLS (SPEC §12)
+	DataDir     string
+	Bind        string // data plane
+	AdminBind   string
+	ClusterBind string // Raft and membership traffic, pinned TLS (SPEC §12)
+	// ClusterRaft tunes Raft (tests: quick elections, small snapshot
+	// thresholds); nil is cluster.LANConfig(). No flag sets it.
+	ClusterRaft  *raft.Config
 	AdminTLS     bool
 	AdminToken   string // PICLOUD_ADMIN_TOKEN: fixes the token instead of the stored one
 	Name         string

@@ -21,7 +21,9 @@ import (
 	"github.com/picloud/picloud/node/kv"
 	"github.com/picloud/picloud/node/manager"
 	"github.com/picloud/picloud/node/orchestrator"
+	"github.com/picloud/picloud/node/replicate"
 	"github.com/picloud/picloud/node/scheduler"
+	"github.com/picloud/picloud/node/secrets"
 	"github.com/picloud/picloud/node/store"
 	"github.com/picloud/picloud/shared"
 )
@@ -52,6 +54,10 @@ type Node struct {
 	kv         *kv.Service
 	stopKV     func()       // stops the KV writer, started by New
 	clusterNet *clusterSide // cluster listener and membership (cluster.go)
+	api        *manager.API
+	repl       *replicated        // the write paths a cluster takes over (replicate.go)
+	secrets    *secrets.Swappable // the key secrets are sealed under
+	state      *replicate.State   // the store as the cluster's state machine
 
 	dataSrv, adminSrv *http.Server
 	dataLn, adminLn   net.Listener
@@ -94,7 +100,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 	// before anything runs.
 	var self func() []netip.AddrPort
 	fetcher := egress.New(egress.Config{Self: func() []netip.AddrPort { return self() }})
-	kvs, stopKV := startKV(st, cfg, logger.With("component", "kv"))
+	repl := &replicated{Store: st}
+	kvs, stopKV := startKV(repl, cfg, logger.With("component", "kv"))
 	defer func() {
 		if err != nil {
 			stopKV()
@@ -113,7 +120,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 	if err := orch.Rebuild(ctx); err != nil {
 		return nil, fmt.Errorf("build routing table: %w", err)
 	}
-	sched := scheduler.New(scheduler.Config{Store: st, Executor: orch, Logger: logger.With("component", "scheduler")})
+	sched := scheduler.New(scheduler.Config{Store: repl, Executor: orch, Logger: logger.With("component", "scheduler")})
 	ownLogs := func(ctx context.Context, appID, scriptID int64, limit int) ([]shared.Log, error) {
 		if err := orch.FlushLogs(ctx); err != nil {
 			return nil, err
@@ -130,9 +137,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		}
 	}()
 	n = &Node{cfg: cfg, log: logger, identity: id, store: st, orch: orch, sched: sched,
-		kv: kvs, stopKV: stopKV, clusterNet: cs}
+		kv: kvs, stopKV: stopKV, clusterNet: cs, repl: repl, secrets: secretsKey,
+		state: replicate.NewState(st, secretsKey, cfg.DataDir)}
 
-	adminAPI := manager.New(manager.Config{
+	adminAPI := manager.NewAPI(manager.Config{
 		Store:     st,
 		Compiler:  exec,
 		Data:      orch,
@@ -145,6 +153,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		Ceiling:   cfg.Ceiling,
 		Logger:    logger.With("component", "manager"),
 	})
+	n.api = adminAPI
+	n.state.SetApplier(adminAPI)
+	cs.startMember = n.startMember
 	n.servers(orch, adminAPI)
 	if err := n.listen(id.Cert); err != nil {
 		return nil, err
@@ -198,7 +209,7 @@ func (n *Node) listen(cert tls.Certificate) error {
 
 // startKV runs the KV service (its group-commit writer) until the
 // returned stop, which waits for it to finish.
-func startKV(st *store.Store, cfg Config, logger *slog.Logger) (*kv.Service, func()) {
+func startKV(st kv.Storage, cfg Config, logger *slog.Logger) (*kv.Service, func()) {
 	kvs := kv.NewService(kv.ServiceConfig{Store: st, MaxValue: cfg.KVMaxValue, QuotaBytes: cfg.KVMaxAppBytes, Logger: logger})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

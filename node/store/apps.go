@@ -215,7 +215,7 @@ func (s *Store) CreateApp(ctx context.Context, a shared.App, takeover bool) (sha
 		if err := claimSlug(ctx, tx, 0, a.Slug, takeover); err != nil {
 			return err
 		}
-		now := s.nowText()
+		now := s.nowText(ctx)
 		res, err := tx.ExecContext(ctx, `INSERT INTO apps (slug, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
 			a.Slug, a.Name, a.Description, now, now)
 		if err != nil {
@@ -257,13 +257,13 @@ func (s *Store) UpdateApp(ctx context.Context, id int64, u shared.UpdateAppReque
 			next.Slug = *u.Slug
 			if _, err := tx.ExecContext(ctx, `INSERT INTO app_slug_history (slug, app_id, created_at) VALUES (?, ?, ?)
 				ON CONFLICT (slug) DO UPDATE SET app_id = excluded.app_id, created_at = excluded.created_at`,
-				cur.Slug, id, s.nowText()); err != nil {
+				cur.Slug, id, s.nowText(ctx)); err != nil {
 				return fmt.Errorf("keep old slug %q: %w", cur.Slug, err)
 			}
 		}
 		if next.Slug != cur.Slug || next.Name != cur.Name || next.Description != cur.Description {
 			if _, err := tx.ExecContext(ctx, `UPDATE apps SET slug = ?, name = ?, description = ?, updated_at = ? WHERE id = ?`,
-				next.Slug, next.Name, next.Description, s.nowText(), id); err != nil {
+				next.Slug, next.Name, next.Description, s.nowText(ctx), id); err != nil {
 				return fmt.Errorf("update app %d: %w", id, err)
 			}
 		}

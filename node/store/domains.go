@@ -65,7 +65,7 @@ func (s *Store) AddDomain(ctx context.Context, appID int64, pattern, shapeKey st
 			return fmt.Errorf("claim %q: %w", pattern, err)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO app_domains (app_id, pattern, shape_key, created_at) VALUES (?, ?, ?, ?)`,
-			appID, pattern, shapeKey, s.nowText())
+			appID, pattern, shapeKey, s.nowText(ctx))
 		if err != nil {
 			return fmt.Errorf("claim %q: %w", pattern, err)
 		}

@@ -56,7 +56,7 @@ func (s *Store) ImportApp(ctx context.Context, p ImportPlan) (shared.App, error)
 			}
 			return err
 		}
-		now := s.nowText()
+		now := s.nowText(ctx)
 		res, err := tx.ExecContext(ctx, `INSERT INTO apps (slug, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
 			p.App.Slug, p.App.Name, p.App.Description, now, now)
 		if err != nil {

@@ -90,7 +90,7 @@ func (s *Store) CreateRoute(ctx context.Context, r shared.Route,
 			}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO routes (app_id, script_id, method, path, host, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, r.AppID, r.ScriptID, r.Method, r.Path, r.Host, s.nowText())
+			VALUES (?, ?, ?, ?, ?, ?)`, r.AppID, r.ScriptID, r.Method, r.Path, r.Host, s.nowText(ctx))
 		if err != nil {
 			return fmt.Errorf("create route %s %s: %w", r.Method, r.Path, err)
 		}

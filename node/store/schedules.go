@@ -122,7 +122,7 @@ func (s *Store) CreateSchedule(ctx context.Context, sc shared.Schedule, check fu
 			}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO schedules (app_id, script_id, cron, timezone, created_at)
-			VALUES (?, ?, ?, ?, ?)`, sc.AppID, sc.ScriptID, sc.Cron, sc.Timezone, s.nowText())
+			VALUES (?, ?, ?, ?, ?)`, sc.AppID, sc.ScriptID, sc.Cron, sc.Timezone, s.nowText(ctx))
 		if err != nil {
 			return fmt.Errorf("create schedule %q: %w", sc.Cron, err)
 		}

@@ -126,7 +126,7 @@ func (s *Store) CreateScript(ctx context.Context, sc shared.Script) (shared.Scri
 		if !free {
 			return nameTaken(sc.Name, app.Slug)
 		}
-		now := s.nowText()
+		now := s.nowText(ctx)
 		res, err := tx.ExecContext(ctx, `INSERT INTO scripts
 			(app_id, name, description, source, sandbox, memory_limit_mb, version, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`,
@@ -194,7 +194,7 @@ func (s *Store) UpdateScript(ctx context.Context, id int64, u shared.UpdateScrip
 		if err != nil {
 			return fmt.Errorf("update script %d: sandbox: %w", id, err)
 		}
-		now := s.nowText()
+		now := s.nowText(ctx)
 		if _, err := tx.ExecContext(ctx, `UPDATE scripts SET name = ?, description = ?, source = ?, sandbox = ?,
 			memory_limit_mb = ?, version = version + 1, updated_at = ? WHERE id = ?`,
 			next.Name, next.Description, next.Source, sandbox, next.MemoryLimitMB, now, id); err != nil {

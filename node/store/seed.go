@@ -49,7 +49,7 @@ func (s *Store) seed(ctx context.Context) error {
 			return err
 		}
 		if n == 0 {
-			now := s.nowText()
+			now := s.nowText(ctx)
 			res, err := tx.ExecContext(ctx, `INSERT INTO scripts (app_id, name, description, source, created_at, updated_at)
 				VALUES (?, ?, ?, ?, ?, ?)`, id, seedScriptName, "Seeded on first start; edit or delete it freely.", helloWorld, now, now)
 			if err != nil {
@@ -65,7 +65,7 @@ func (s *Store) seed(ctx context.Context) error {
 			}
 			s.log.Info("seeded script", "app", shared.DefaultAppSlug, "script", seedScriptName, "route", "GET /")
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)`, metaDefaultHadScript, s.nowText())
+		_, err = tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)`, metaDefaultHadScript, s.nowText(ctx))
 		return err
 	})
 }
@@ -90,7 +90,7 @@ func (s *Store) ensureDefaultApp(ctx context.Context, tx *sql.Tx) (int64, error)
 	if _, err := tx.ExecContext(ctx, `DELETE FROM app_slug_history WHERE slug = ?`, shared.DefaultAppSlug); err != nil {
 		return 0, err
 	}
-	now := s.nowText()
+	now := s.nowText(ctx)
 	res, err := tx.ExecContext(ctx, `INSERT INTO apps (slug, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
 		shared.DefaultAppSlug, defaultAppName, defaultAppDesc, now, now)
 	if err != nil {

@@ -276,6 +276,10 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
+	if err := recordApplied(ctx, tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -298,7 +302,15 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z"
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
-func (s *Store) nowText() string { return formatTime(s.now()) }
+// nowText is the time a write stamps: the command's when it applies a
+// replicated command (WithCommand), so every member stores the same, else
+// the node's clock.
+func (s *Store) nowText(ctx context.Context) string {
+	if c, ok := ctx.Value(commandKey{}).(command); ok {
+		return formatTime(c.at)
+	}
+	return formatTime(s.now())
+}
 
 // timeScan scans a stored timestamp into a time.Time.
 type timeScan struct{ t *time.Time }

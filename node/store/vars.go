@@ -136,7 +136,7 @@ func (s *Store) PutEnv(ctx context.Context, appID int64, name, value string, sec
 		} else {
 			row.value = sql.NullString{String: value, Valid: true}
 		}
-		now := s.nowText()
+		now := s.nowText(ctx)
 		_, err = tx.ExecContext(ctx, `INSERT INTO app_env (`+envColumns+`) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (app_id, name) DO UPDATE SET value = excluded.value, sealed = excluded.sealed, updated_at = excluded.updated_at`,
 			appID, name, row.value, row.sealed, now)
