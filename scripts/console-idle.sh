@@ -13,9 +13,12 @@ secs=${1:-60}
 admin_port=${PICLOUD_IDLE_ADMIN_PORT:-17371}
 data_port=${PICLOUD_IDLE_DATA_PORT:-18381}
 work=$(mktemp -d)
-node_pid= xvfb_pid=
+node_pid= xvfb_pid= pid=
 cleanup() {
-	[[ -n $xvfb_pid ]] && { kill "$xvfb_pid" 2>/dev/null || true; wait "$xvfb_pid" 2>/dev/null || true; }
+	# xvfb-run stops its Xvfb when the console exits; killing xvfb-run
+	# itself would leave the Xvfb behind.
+	[[ -n $pid ]] && { kill "$pid" 2>/dev/null || true; }
+	[[ -n $xvfb_pid ]] && { wait "$xvfb_pid" 2>/dev/null || true; }
 	[[ -n $node_pid ]] && { kill "$node_pid" 2>/dev/null || true; wait "$node_pid" 2>/dev/null || true; }
 	rm -rf "$work"
 }
@@ -38,7 +41,6 @@ JSON
 GALLIUM_DRIVER=softpipe xvfb-run -a -s "-screen 0 1400x900x24" \
 	"$work/picloud-console" --mdns off --registry "$work/nodes.json" --open "$id" 2>"$work/console.log" &
 xvfb_pid=$!
-pid=
 for _ in $(seq 100); do pid=$(pgrep -f "^$work/picloud-console" | head -1 || true); [[ -n $pid ]] && break; sleep 0.1; done
 [[ -n $pid ]] || { cat "$work/console.log" >&2; echo "console did not start" >&2; exit 1; }
 sleep 10 # started, paired node opened, first probe done
@@ -48,4 +50,3 @@ sleep "$secs"
 t1=$(ticks) s1=$(date +%s.%N)
 awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v s0="$s0" -v s1="$s1" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" \
 	'BEGIN { printf "console idle: %.2f%% of a core over %.0f s (%d ticks); load %s\n", 100*t/hz/(s1-s0), s1-s0, t, load }'
-kill "$pid"

@@ -286,22 +286,22 @@ func slugStatusText(sc shared.SlugCheck, forNew bool) string {
 	case shared.SlugCurrent:
 		return fmt.Sprintf("“%s” is this app's current slug.", sc.Slug)
 	case shared.SlugAvailable:
-		return fmt.Sprintf("✓ “%s” is available.", sc.Slug)
+		return fmt.Sprintf("✔ “%s” is available.", sc.Slug)
 	case shared.SlugOwnHistory:
-		return fmt.Sprintf("✓ “%s” is an old slug of this app: taking it back removes that redirect.", sc.Slug)
+		return fmt.Sprintf("✔ “%s” is an old slug of this app: taking it back removes that redirect.", sc.Slug)
 	case shared.SlugReserved:
 		if forNew {
 			return fmt.Sprintf("⚠ “%s” is reserved: an old slug of app %s, which redirects from it. Taking it over needs a confirmation.", sc.Slug, sc.HeldBy)
 		}
 		return fmt.Sprintf("⚠ “%s” is reserved: an old slug of app %s. Taking it over removes %s's redirect and needs a confirmation.", sc.Slug, sc.HeldBy, sc.HeldBy)
 	case shared.SlugTaken:
-		return fmt.Sprintf("✗ “%s” is taken: it is the current slug of app %s.", sc.Slug, sc.HeldBy)
+		return fmt.Sprintf("✖ “%s” is taken: it is the current slug of app %s.", sc.Slug, sc.HeldBy)
 	case shared.SlugInvalid:
 		msg := sc.Message
 		if msg == "" {
 			msg = "slugs are 1–63 of a-z, 0-9 and -, not starting or ending with -"
 		}
-		return fmt.Sprintf("✗ “%s” is invalid: %s", sc.Slug, msg)
+		return fmt.Sprintf("✖ “%s” is invalid: %s", sc.Slug, msg)
 	}
 	return sc.Status
 }

@@ -128,7 +128,7 @@ func (c *codeEditor) renderGutter() {
 	for i := 1; i <= max(c.lines, 1); i++ {
 		if i == c.errLine {
 			flush()
-			segs = append(segs, &widget.TextSegment{Text: "●" + num(i), Style: style(theme.ColorNameError)})
+			segs = append(segs, &widget.TextSegment{Text: "•" + num(i), Style: style(theme.ColorNameError)})
 			continue
 		}
 		run = append(run, " "+num(i))

@@ -31,7 +31,7 @@ func TestEditorGutterNumbersLinesAndMarksTheErrorLine(t *testing.T) {
 	}
 	test.Tap(h.button("Save"))
 	h.wait()
-	if d.code.Marked() != 3 || !strings.Contains(gutterText(d.code), "●3") {
+	if d.code.Marked() != 3 || !strings.Contains(gutterText(d.code), "•3") {
 		t.Errorf("marked line %d, gutter %q; want line 3 marked", d.code.Marked(), gutterText(d.code))
 	}
 	test.Type(d.editor, "x")

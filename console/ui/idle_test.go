@@ -6,6 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -52,4 +53,24 @@ func sidebarSays(h *harness, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestPairedNodeCardShowsItsIDWithCopy(t *testing.T) {
+	h := paired(t)
+	if !sidebarSays(h, "id "+h.id) {
+		t.Fatal("the paired node's card does not show its id")
+	}
+	var cp *widget.Button
+	for _, o := range test.LaidOutObjects(h.c.nodes.rows) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "" && b.Icon == theme.ContentCopyIcon() {
+			cp = b
+		}
+	}
+	if cp == nil {
+		t.Fatal("no copy button beside the node id")
+	}
+	test.Tap(cp)
+	if got := fyne.CurrentApp().Clipboard().Content(); got != h.id {
+		t.Errorf("clipboard %q, want the node id %q", got, h.id)
+	}
 }

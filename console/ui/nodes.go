@@ -156,11 +156,11 @@ func (l *nodeList) row(e *nodes.Entry) fyne.CanvasObject {
 	var state string
 	switch {
 	case !e.Probed:
-		state = "○ checking…"
+		state = "• checking…"
 	case e.Online:
-		state = "● online"
+		state = "• online"
 	default:
-		state = "○ offline"
+		state = "• offline"
 	}
 	if e.Version != "" {
 		state += " · " + versionText(e.Version)
@@ -197,6 +197,9 @@ func (l *nodeList) row(e *nodes.Entry) fyne.CanvasObject {
 		pair.Importance = widget.HighImportance
 		objs = append(objs, id, pair)
 	case e.Paired:
+		if e.ID != "" {
+			objs = append(objs, l.idRow(e.ID))
+		}
 		forget := widget.NewButtonWithIcon("Forget", theme.DeleteIcon(), func() { l.forget(entry) })
 		forget.Importance = widget.LowImportance
 		objs = append(objs, container.NewHBox(forget))
@@ -210,6 +213,19 @@ func (l *nodeList) row(e *nodes.Entry) fyne.CanvasObject {
 		objs = append(objs, container.NewHBox(rm))
 	}
 	return container.NewVBox(objs...)
+}
+
+// idRow shows a paired node's id with a button that copies it (to compare
+// with what the node prints, or to paste into picloud-node join).
+func (l *nodeList) idRow(id string) fyne.CanvasObject {
+	label := widget.NewLabelWithStyle("id "+id, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	label.Truncation = fyne.TextTruncateEllipsis
+	cp := widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() {
+		fyne.CurrentApp().Clipboard().SetContent(id)
+		l.c.info("copied the node id " + id)
+	})
+	cp.Importance = widget.LowImportance
+	return container.NewBorder(nil, nil, nil, cp, label)
 }
 
 // client returns an admin client for e: pinned to its node id over https,

@@ -161,7 +161,7 @@ func (t *settingsTab) patchSlug(slug, token string) {
 		return v.client.UpdateApp(ctx, v.ref, req)
 	}, func(a shared.App) {
 		t.slug.SetText("")
-		t.slugStatus.SetText(fmt.Sprintf("Renamed: %s → %s. The old slug keeps redirecting here.", old, a.Slug))
+		t.slugStatus.SetText(fmt.Sprintf("Renamed %s to %s. The old slug keeps redirecting here.", old, a.Slug))
 		t.slugStatus.Importance = widget.SuccessImportance
 		t.slugStatus.Refresh()
 		t.rename.Disable()

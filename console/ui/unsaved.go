@@ -64,7 +64,7 @@ func (s *scriptDetail) dirty() bool { return s.editor.Text != s.script.Source }
 func (s *scriptDetail) showTitle() {
 	t := fmt.Sprintf("%s · version %d", s.script.Name, s.script.Version)
 	if s.dirty() {
-		t = "● " + t + " · unsaved"
+		t = "• " + t + " · unsaved"
 	}
 	s.title.SetText(t)
 }
@@ -163,7 +163,7 @@ func (s *scriptDetail) compare(theirs shared.Script, then func()) {
 	v := s.t.v
 	diff := code.Diff(theirs.Source, s.editor.Text)
 	removed, added := code.Changed(diff)
-	head := widget.NewLabel(fmt.Sprintf("Overwriting version %d with your text removes %s and adds %s (− theirs, + yours).",
+	head := widget.NewLabel(fmt.Sprintf("Overwriting version %d with your text removes %s and adds %s (- theirs, + yours).",
 		theirs.Version, plural(removed, "line"), plural(added, "line")))
 	head.Wrapping = fyne.TextWrapWord
 	body := container.NewScroll(diffView(diff))

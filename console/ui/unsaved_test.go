@@ -51,7 +51,7 @@ func (h *harness) source(id int64) string {
 func TestUnsavedMarkerAndCtrlS(t *testing.T) {
 	h := paired(t)
 	_, d, sc := h.edited()
-	if !strings.Contains(d.title.Text, "unsaved") || !strings.HasPrefix(d.title.Text, "●") {
+	if !strings.Contains(d.title.Text, "unsaved") || !strings.HasPrefix(d.title.Text, "•") {
 		t.Fatalf("title after an edit = %q, want the unsaved marker", d.title.Text)
 	}
 	d.editor.TypedShortcut(saveShortcut) // what the driver does with Ctrl+S in the focused editor

@@ -165,7 +165,7 @@ func describeEnv(e shared.EnvVar) string {
 	case e.Value == nil || *e.Value == "":
 		return "(empty)"
 	}
-	v := strings.ReplaceAll(*e.Value, "\n", "⏎")
+	v := strings.ReplaceAll(*e.Value, "\n", `\n`)
 	if r := []rune(v); len(r) > 80 {
 		v = string(r[:79]) + "…"
 	}
