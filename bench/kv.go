@@ -75,6 +75,7 @@ type KVReport struct {
 	Hello, Get, Put, Naive []measured
 	Batches, Writes        int64         // the node's KV commits and writes during the put rounds
 	PutTime                time.Duration // the put rounds' time, warm-ups included
+	WriterBusy, WriterUp   time.Duration // the KV writer's time committing, and its uptime, in those rounds
 }
 
 // kvScripts are the benchmark's handlers.
@@ -126,7 +127,7 @@ func setupKVApp(ctx context.Context, a *Admin, c *shared.Client) error {
 }
 
 // writerStats reads the counts the node's KV writer logs when it stops.
-var writerStats = regexp.MustCompile(`KV writer stopped.*batches=(\d+) writes=(\d+)`)
+var writerStats = regexp.MustCompile(`KV writer stopped.*batches=(\d+) writes=(\d+) busy=(\S+) up=(\S+)`)
 
 // RunKV measures issue 17's benchmark. The put rounds run on a restart of
 // the node each, so that the writer's counts, logged when it stops, are
@@ -204,9 +205,13 @@ func RunKV(ctx context.Context, o KVOptions) (*KVReport, error) {
 		last := sm[len(sm)-1]
 		b, _ := strconv.ParseInt(last[1], 10, 64)
 		w, _ := strconv.ParseInt(last[2], 10, 64)
+		busy, _ := time.ParseDuration(last[3])
+		up, _ := time.ParseDuration(last[4])
 		rep.Batches += b
 		rep.Writes += w
-		say("  %d commits for %d writes", b, w)
+		rep.WriterBusy += busy
+		rep.WriterUp += up
+		say("  %d commits for %d writes, the writer busy %v of %v", b, w, busy.Round(time.Millisecond), up.Round(time.Millisecond))
 		if node, err = node.Restart(ctx, o.NodeEnv...); err != nil {
 			return nil, err
 		}
@@ -245,8 +250,8 @@ func (r *KVReport) Print(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%.0f\t%v\t%v\t%v\n", row.name, m.RPS(), m.Latency.Quantile(0.5), m.Latency.Quantile(0.99), m.cpuPerReq())
 	}
 	if r.Batches > 0 {
-		fmt.Fprintf(tw, "\nput rounds: %d commits (fsyncs) for %d writes: %.1f puts per fsync, %.0f fsyncs/s (warm-ups included)\n\n",
-			r.Batches, r.Writes, float64(r.Writes)/float64(r.Batches), float64(r.Batches)/r.PutTime.Seconds())
+		fmt.Fprintf(tw, "\nput rounds: %d commits (fsyncs) for %d writes: %.1f puts per fsync, %.0f fsyncs/s (warm-ups included); the KV writer committing %.0f%% of its uptime\n\n",
+			r.Batches, r.Writes, float64(r.Writes)/float64(r.Batches), float64(r.Batches)/r.PutTime.Seconds(), 100*r.WriterBusy.Seconds()/max(r.WriterUp.Seconds(), 1e-9))
 	}
 	for _, c := range r.Checks() {
 		mark := "PASS"

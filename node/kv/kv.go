@@ -67,6 +67,7 @@ type Writer struct {
 	done   chan struct{} // closed when Run returns
 
 	batches, writes atomic.Int64 // for Stats
+	busy            atomic.Int64 // nanoseconds spent committing, for Busy
 }
 
 type pending struct {
@@ -125,9 +126,14 @@ func (wr *Writer) Write(ctx context.Context, w store.KVWrite) error {
 // puts per fsync can be measured.
 func (wr *Writer) Stats() (batches, writes int64) { return wr.batches.Load(), wr.writes.Load() }
 
+// Busy is the time the writer has spent committing batches: near its
+// uptime, commits are the bottleneck; well below, the writers are.
+func (wr *Writer) Busy() time.Duration { return time.Duration(wr.busy.Load()) }
+
 // Run commits batches until ctx ends, and removes expired entries every
 // minute. Writes still queued when ctx ends are answered ErrClosed.
 func (wr *Writer) Run(ctx context.Context) {
+	started := time.Now()
 	tick := time.NewTicker(expireEvery)
 	defer tick.Stop()
 	defer close(wr.done)
@@ -136,12 +142,14 @@ func (wr *Writer) Run(ctx context.Context) {
 		case <-ctx.Done():
 			wr.drain()
 			b, n := wr.Stats()
-			wr.log.Info("KV writer stopped", "batches", b, "writes", n)
+			wr.log.Info("KV writer stopped", "batches", b, "writes", n, "busy", wr.Busy(), "up", time.Since(started))
 			return
 		case <-tick.C:
 			wr.expireOnce(ctx)
 		case first := <-wr.queue:
+			t := time.Now()
 			wr.commitBatch(ctx, wr.gather(first))
+			wr.busy.Add(int64(time.Since(t)))
 		}
 	}
 }
