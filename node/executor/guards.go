@@ -25,27 +25,28 @@ import (
 type ctorCheck func(sb *sandbox, args []goja.Value, construct bool) []goja.Value
 
 // ctorGuards are the guarded constructors; after, if set, checks the
-// object made.
+// object made; build, if set, makes it for new in place of the original.
 var ctorGuards = []struct {
 	name   string
 	before ctorCheck
 	after  func(sb *sandbox, o *goja.Object)
+	build  ctorBuild
 }{
-	{"Array", checkArrayCtor, nil},
-	{"RegExp", nil, (*sandbox).checkRegexpMade},
-	{"Proxy", func(sb *sandbox, a []goja.Value, _ bool) []goja.Value { sb.checkProxyTarget(arg(a, 0)); return a }, nil},
-	{"Map", nil, checkSized},
-	{"Set", nil, checkSized},
-	{"ArrayBuffer", checkByteLength, nil},
-	{"Int8Array", checkTypedArrayArgs, nil},
-	{"Uint8Array", checkTypedArrayArgs, nil},
-	{"Uint8ClampedArray", checkTypedArrayArgs, nil},
-	{"Int16Array", checkTypedArrayArgs, nil},
-	{"Uint16Array", checkTypedArrayArgs, nil},
-	{"Int32Array", checkTypedArrayArgs, nil},
-	{"Uint32Array", checkTypedArrayArgs, nil},
-	{"Float32Array", checkTypedArrayArgs, nil},
-	{"Float64Array", checkTypedArrayArgs, nil},
+	{"Array", checkArrayCtor, nil, nil},
+	{"RegExp", nil, (*sandbox).checkRegexpMade, nil},
+	{"Proxy", func(sb *sandbox, a []goja.Value, _ bool) []goja.Value { sb.checkProxyTarget(arg(a, 0)); return a }, nil, nil},
+	{"Map", nil, checkSized, nil},
+	{"Set", nil, checkSized, nil},
+	{"ArrayBuffer", checkByteLength, nil, nil},
+	{"Int8Array", checkTypedArrayArgs, nil, buildTypedArray},
+	{"Uint8Array", checkTypedArrayArgs, nil, buildTypedArray},
+	{"Uint8ClampedArray", checkTypedArrayArgs, nil, buildTypedArray},
+	{"Int16Array", checkTypedArrayArgs, nil, buildTypedArray},
+	{"Uint16Array", checkTypedArrayArgs, nil, buildTypedArray},
+	{"Int32Array", checkTypedArrayArgs, nil, buildTypedArray},
+	{"Uint32Array", checkTypedArrayArgs, nil, buildTypedArray},
+	{"Float32Array", checkTypedArrayArgs, nil, buildTypedArray},
+	{"Float64Array", checkTypedArrayArgs, nil, buildTypedArray},
 }
 
 func arg(a []goja.Value, i int) goja.Value {
@@ -67,7 +68,7 @@ func (sb *sandbox) guardConstructors() (*goja.Object, error) {
 		if !ok {
 			continue
 		}
-		g, err := sb.guardCtor(orig, c.before, c.after, c.name == "RegExp")
+		g, err := sb.guardCtor(orig, c.before, c.after, c.build, c.name == "RegExp")
 		if err != nil {
 			return nil, err
 		}
@@ -82,7 +83,7 @@ func (sb *sandbox) guardConstructors() (*goja.Object, error) {
 // checks args, then constructs orig with newTarget or, when it is
 // undefined, calls it. regexp adds RegExp's call behaviour: RegExp(re) is
 // re when re's constructor is RegExp (the guard, check's third argument).
-func (sb *sandbox) guardCtor(orig *goja.Object, before ctorCheck, after func(*sandbox, *goja.Object), regexp bool) (goja.Value, error) {
+func (sb *sandbox) guardCtor(orig *goja.Object, before ctorCheck, after func(*sandbox, *goja.Object), build ctorBuild, regexp bool) (goja.Value, error) {
 	call, _ := goja.AssertFunction(orig)
 	construct, ok := goja.AssertConstructor(orig)
 	if call == nil || !ok {
@@ -103,6 +104,8 @@ func (sb *sandbox) guardCtor(orig *goja.Object, before ctorCheck, after func(*sa
 		var made goja.Value
 		var err error
 		switch {
+		case isNew && build != nil && sb.run != nil:
+			made, err = build(sb, construct, newTarget, args)
 		case isNew:
 			made, err = construct(newTarget, args...)
 		case regexp:
@@ -197,15 +200,16 @@ func checkByteLength(sb *sandbox, a []goja.Value, construct bool) []goja.Value {
 	return a
 }
 
-// checkTypedArrayArgs bounds new Int8Array(n) and new Int8Array(arrayLike).
+// checkTypedArrayArgs bounds new Int8Array(n); an object argument is
+// buildTypedArray's.
 func checkTypedArrayArgs(sb *sandbox, a []goja.Value, construct bool) []goja.Value {
 	if !construct || len(a) == 0 {
 		return a
 	}
 	if _, isObj := a[0].(*goja.Object); !isObj {
 		a[0] = toNumberOnce(a[0])
+		sb.checkArrayArgs(goja.FunctionCall{Arguments: a})
 	}
-	sb.checkArrayArgs(goja.FunctionCall{Arguments: a})
 	return a
 }
 

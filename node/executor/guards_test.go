@@ -42,6 +42,12 @@ func TestGuardedConstructorsAreTheRealOnes(t *testing.T) {
 		{"aliases stay the same function", `Array.prototype[Symbol.iterator] === Array.prototype.values && Set.prototype.keys === Set.prototype.values && String.prototype.trimLeft === String.prototype.trimStart`, "true"},
 		{"JSON.stringify ignores a symbol space", `JSON.stringify({a: 1}, null, Symbol()) + JSON.stringify([1], null, true)`, `{"a":1}[1]`},
 		{"new Map of holey entries", `(() => { const m = new Map([[], [1]]); return [m.size, m.has(undefined), m.get(1)].join() })()`, "2,true,"},
+		{"typed array reads an array-like's length once", `(() => { let n = 0; const o = { get length() { n++; return 2 }, 0: 1, 1: 2 }; const a = new Uint8Array(o); return [a.length, a[1], n].join() })()`, "2,2,1"},
+		{"typed array reads and converts elements in turn", `(() => { const log = []; const o = { get length() { log.push('len'); return 2 }, get 0() { log.push('g0'); return { valueOf() { log.push('v0'); return 1 } } }, get 1() { log.push('g1'); return 2 } }; new Int16Array(o); return log.join() })()`, "len,g0,v0,g1"},
+		{"typed array reads Symbol.iterator once", `(() => { let n = 0; const o = { get [Symbol.iterator]() { n++; return function* () { yield 1; yield 2 } } }; const a = new Float64Array(o); return [a.length, a[1], n].join() })()`, "2,2,1"},
+		{"typed array of a buffer slice", `new Uint8Array(new ArrayBuffer(4), 1, 2).length + ',' + new Uint8Array(new Uint8Array([1, 2, 300])).join('')`, "2,1244"},
+		{"typed array iterator errors", `(() => { const r = []; for (const o of [{ [Symbol.iterator]: 1 }, { [Symbol.iterator]() { return 1 } }, { [Symbol.iterator]() { return { next: 1 } } }, { [Symbol.iterator]() { return { next() { return 1 } } } }]) { try { new Uint8Array(o); r.push('none') } catch (e) { r.push(e.name) } } return r.join() })()`, "TypeError,TypeError,TypeError,TypeError"},
+		{"typed array of a null iterator is array-like", `new Uint8Array({ [Symbol.iterator]: null, length: 2, 0: 7 }).join() + ' ' + new Uint8Array(new Set([1, 2])).join()`, "7,0 1,2"},
 		{"ArrayBuffer valueOf once", `(() => { let n = 0; const b = new ArrayBuffer({ valueOf() { n++; return 8 } }); return [b.byteLength, n].join() })()`, "8,1"},
 	}
 	e := New(Options{})
@@ -82,6 +88,8 @@ func TestGuardedConstructorsStillGuard(t *testing.T) {
 		{"backtracking RegExp", `function handle(){ return new RegExp('(a+)+\\1').test('aaa') }`, "", "backtracking"},
 		{"backtracking RegExp subclass", `class R extends RegExp {} function handle(){ return new R('(?=a)a').test('a') }`, "", "backtracking"},
 		{"backtracking RegExp called", `function handle(){ return RegExp('(?<=a)b').test('ab') }`, "", "backtracking"},
+		{"typed array from an endless iterator", `function handle(){ return new Uint8Array({ *[Symbol.iterator]() { for (;;) yield 1 } }).length }`, shared.KnobMaxArraySize, ""},
+		{"typed array from a long array-like", `function handle(){ return new Int32Array({ length: 1e10 }).length }`, shared.KnobMaxArraySize, ""},
 		{"Set from a big iterable", `function* keys(){ for (let i = 0; i < 20000; i++) yield i } function handle(){ return new Set(keys()).size }`, shared.KnobMaxMapSize, ""},
 		{"deep proxy chain", `function handle(){ let p = {}; for (let i = 0; i < 5000; i++) p = new Proxy(p, {}); return String(p.x) }`, "", "nested deeper"},
 	}

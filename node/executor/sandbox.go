@@ -516,23 +516,11 @@ func (sb *sandbox) checkArrayLen(call goja.FunctionCall) goja.Value {
 	return goja.Undefined()
 }
 
-// checkArrayArgs checks the first argument of a typed array constructor: a
-// length, or an array-like whose length becomes the new length.
+// checkArrayArgs checks the first argument of a typed array constructor
+// when it is a length (buildTypedArray checks an object's).
 func (sb *sandbox) checkArrayArgs(call goja.FunctionCall) goja.Value {
-	if sb.run == nil {
-		return goja.Undefined()
-	}
-	switch a := call.Argument(0).(type) {
-	case *goja.Object:
-		if a.ClassName() != "ArrayBuffer" {
-			if toLength(a.Get("length")) > sb.run.limits.MaxArraySize {
-				sb.run.stop(shared.KnobMaxArraySize)
-			}
-		}
-	default:
-		if toLength(a) > sb.run.limits.MaxArraySize {
-			sb.run.stop(shared.KnobMaxArraySize)
-		}
+	if sb.run != nil && toLength(call.Argument(0)) > sb.run.limits.MaxArraySize {
+		sb.run.stop(shared.KnobMaxArraySize)
 	}
 	return goja.Undefined()
 }
