@@ -67,3 +67,27 @@ func TestAssignToClassNameThrows(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalCallIsAReferenceError: the sandbox has no eval, so a call of
+// eval throws the ReferenceError as any undefined name does, also in a
+// class field initializer with a closure variable, where goja's direct
+// eval used to panic; a script's own function named eval is called as any.
+func TestEvalCallIsAReferenceError(t *testing.T) {
+	cases := []struct{ name, src, want string }{
+		{"static field", `function handle(){ try { class C { static f = 't'; static h = eval('this.f') } } catch (e) { return e.name + ': ' + e.message } }`, "ReferenceError: eval is not defined"},
+		{"instance field with a closure", `function handle(){ const C = class { x = eval('1'); y = () => 1 }; try { new C() } catch (e) { return e.name + ': ' + e.message } }`, "ReferenceError: eval is not defined"},
+		{"arrow in a derived class field", `function handle(){ class A {} class C extends A { x = () => eval('super.x') } try { new C().x() } catch (e) { return e.name } }`, "ReferenceError"},
+		{"strict", `'use strict'; function handle(){ try { eval('1') } catch (e) { return e.name } }`, "ReferenceError"},
+		{"arguments not evaluated", `function handle(){ let n = 0; try { eval(n++) } catch (e) { return e.name + n } }`, "ReferenceError0"},
+		{"own function named eval", `function eval(x) { return 'mine ' + x } function handle(){ return eval(1) }`, "mine 1"},
+	}
+	e := New(Options{})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := run(t, e, tc.src, shared.DefaultLimits(), &Request{Method: "GET", Path: "/"})
+			if res.Err != nil || string(res.Body) != tc.want {
+				t.Fatalf("got %q %v, want %q", res.Body, res.Err, tc.want)
+			}
+		})
+	}
+}

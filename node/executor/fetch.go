@@ -412,7 +412,9 @@ func (sb *sandbox) countNative(call goja.FunctionCall) goja.Value {
 // MaxResponseBody) and never becomes a string, so a proxied image stays
 // intact. Other values pass unchanged.
 func (sb *sandbox) responseOf(v goja.Value) (goja.Value, []byte, error) {
-	if o, ok := v.(*goja.Object); !ok || o.Prototype() != sb.responseProto {
+	// A proxy is no Response; asking its prototype would run its trap
+	// outside the script (or throw, revoked).
+	if o, ok := v.(*goja.Object); !ok || o.ExportType() == proxyType || o.Prototype() != sb.responseProto {
 		return v, nil, nil
 	}
 	r, err := sb.responseResult(goja.Undefined(), v)

@@ -725,6 +725,14 @@ func (in *instrumenter) expr(e ast.Expression, depth int) (ast.Expression, error
 		if e.Callee, err = in.expr(e.Callee, d); err == nil {
 			err = in.exprs(e.ArgumentList, d)
 		}
+		if id, ok := e.Callee.(*ast.Identifier); ok && id.Name == "eval" && !in.analyze {
+			// The sandbox has no eval, so eval(...) throws the ReferenceError
+			// (0, eval)(...) throws; but goja compiles a call written eval(...)
+			// as a direct eval, which makes every enclosing scope dynamic and,
+			// in a class field initializer, panics on a closure variable.
+			e.Callee = &ast.SequenceExpression{Sequence: []ast.Expression{
+				&ast.NumberLiteral{Idx: id.Idx, Literal: "0", Value: int64(0)}, id}}
+		}
 	case *ast.ConditionalExpression:
 		if e.Test, err = in.expr(e.Test, d); err == nil {
 			if e.Consequent, err = in.expr(e.Consequent, d); err == nil {

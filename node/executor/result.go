@@ -360,8 +360,9 @@ func (sb *sandbox) response(v goja.Value, res *Result) error {
 	}
 	o, ok := v.(*goja.Object)
 	shaped := false
-	if ok && o.ClassName() != "Array" {
-		if err := sb.guard(func() error { shaped = sb.isResponseShape(o); return nil }); err != nil {
+	if ok {
+		// ClassName throws for a revoked proxy.
+		if err := sb.guard(func() error { shaped = o.ClassName() != "Array" && sb.isResponseShape(o); return nil }); err != nil {
 			return sb.scriptError(err)
 		}
 	}

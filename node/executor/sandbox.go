@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -445,6 +446,9 @@ func (sb *sandbox) checkTargets() {
 // when the bound passes the limit; a recount costs operations.
 func (sb *sandbox) checkObject(o *goja.Object, wrote bool) {
 	rs := sb.run
+	if o = proxyTarget(o); o == nil {
+		return
+	}
 	switch o.ClassName() {
 	case "Array":
 		if toLength(o.Get("length")) > rs.limits.MaxArraySize {
@@ -477,6 +481,21 @@ func (sb *sandbox) checkObject(o *goja.Object, wrote bool) {
 		}
 	}
 	rs.counts[o] = n
+}
+
+var proxyType = reflect.TypeOf(goja.Proxy{})
+
+// proxyTarget is the innermost target of o when o is a proxy (nil when one
+// in the chain is revoked), else o. A proxy holds nothing of its own, and
+// asking it would run its traps, which the script could observe.
+func proxyTarget(o *goja.Object) *goja.Object {
+	for depth := 0; o != nil && o.ExportType() == proxyType; depth++ {
+		if depth >= maxNesting {
+			return nil // refused when made (checkProxy)
+		}
+		o = o.Export().(goja.Proxy).Target()
+	}
+	return o
 }
 
 // checkValue checks a value a built-in produced: a string's length, an
