@@ -68,8 +68,10 @@
 		};
 		defProp(g, 'console', { value: console, writable: false, configurable: false, enumerable: false });
 
-		tame(g, n.tame);
-		harden(g, requestProto);
+		// The values tamed properties held are reachable only through their
+		// getters now: harden them too.
+		const tamed = tame(g, n.tame);
+		harden(g, [requestProto, tamed]);
 	}
 
 	// harden deep-freezes every object reachable from g, from extra or from
@@ -137,11 +139,17 @@
 				list.push([g[c].prototype, ['constructor', 'toString', 'valueOf']]);
 			}
 		}
+		const values = [];
 		for (const [o, keys] of list) {
 			for (const k of keys) {
+				const d = getDesc(o, k);
+				if (d !== undefined && 'value' in d) {
+					values[values.length] = d.value;
+				}
 				property(o, k);
 			}
 		}
+		return values;
 	}
 
 	return { setup, harden };

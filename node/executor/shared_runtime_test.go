@@ -69,6 +69,15 @@ func TestNothingLeaksBetweenScriptsOnOneRuntime(t *testing.T) {
 				return 'wrote' }`,
 			`function handle(){ return [String({}), typeof Symbol.for('picloud').hook, [...[1, 2]].length].join() }`,
 			"[object Object],undefined,2"},
+		{"tamed built-in methods themselves",
+			`function handle(){ for (const f of [Object.prototype.toString, Object.prototype.hasOwnProperty, Function.prototype.call,
+					Array.prototype.toString, Error.prototype.toString, Promise.prototype.then, Boolean.prototype.valueOf, RegExp.prototype.toString]) {
+					try { f.leak = 'a' } catch (e) {} try { delete f.length } catch (e) {} try { Object.setPrototypeOf(f, null) } catch (e) {} }
+				return 'wrote' }`,
+			`function handle(){ const fs = [Object.prototype.toString, Object.prototype.hasOwnProperty, Function.prototype.call,
+					Array.prototype.toString, Error.prototype.toString, Promise.prototype.then, Boolean.prototype.valueOf, RegExp.prototype.toString]
+				return fs.map(f => [f.leak, f.length, Object.getPrototypeOf(f) === Function.prototype, Object.isFrozen(f)].join()).join(' ') }`,
+			",0,true,true ,1,true,true ,1,true,true ,0,true,true ,0,true,true ,2,true,true ,0,true,true ,0,true,true"},
 		{"WeakMap keyed by a built-in",
 			`const wm = new WeakMap(); function handle(){ wm.set(Object.prototype, 'a'); wm.set(Math, 'a'); return 'wrote' }`,
 			`function handle(){ const wm = new WeakMap(); return String(wm.has(Object.prototype) || wm.has(Math)) }`,
