@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -31,6 +32,7 @@ var (
 	flagT262Only   = flag.String("test262.only", "test", "run the tests under this path of the tree only")
 	flagT262Sample = flag.Int("test262.sample", 1, "run every Nth test only")
 	flagT262Report = flag.String("test262.report", "", "write the per-directory report and the divergences to this file")
+	flagT262List   = flag.String("test262.list", "", "run only the tests named in this file (one path a line, as the report names them)")
 )
 
 // t262Limits are the sandbox's limits for a test: generous, since the
@@ -68,6 +70,11 @@ func TestTest262(t *testing.T) {
 		t.Fatal(err)
 	}
 	sort.Strings(files)
+	if *flagT262List != "" {
+		if files, err = t262Listed(root, files, *flagT262List); err != nil {
+			t.Fatal(err)
+		}
+	}
 	rep := newT262Report()
 	for i, p := range files {
 		if i%*flagT262Sample != 0 {
@@ -108,6 +115,25 @@ func TestTest262(t *testing.T) {
 	for _, d := range rep.unexplained {
 		t.Errorf("divergence: %s", d)
 	}
+}
+
+// t262Listed keeps the files the list names (test/... paths).
+func t262Listed(root string, files []string, list string) ([]string, error) {
+	b, err := os.ReadFile(list)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, l := range strings.Fields(string(b)) {
+		want[l] = true
+	}
+	var kept []string
+	for _, p := range files {
+		if want[filepath.ToSlash(strings.TrimPrefix(p, root+string(filepath.Separator)))] {
+			kept = append(kept, p)
+		}
+	}
+	return kept, nil
 }
 
 // t262InGojaSet reports whether goja's runner runs the directory of test
@@ -292,7 +318,10 @@ type t262Restrictions struct {
 	rules []t262Rule
 }
 
-type t262Rule struct{ kind, value, reason string }
+type t262Rule struct {
+	kind, value, reason string
+	re                  *regexp.Regexp // kind sourcere
+}
 
 func loadT262Restrictions(path string) (*t262Restrictions, error) {
 	b, err := os.ReadFile(path)
@@ -305,12 +334,24 @@ func loadT262Restrictions(path string) (*t262Restrictions, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		rule, reason, ok := strings.Cut(line, "|")
+		// The reason follows the last " | ": a sourcere value may hold "|".
+		cut := strings.LastIndex(line, " | ")
+		ok := cut >= 0
+		rule, reason := line, ""
+		if ok {
+			rule, reason = line[:cut], line[cut+3:]
+		}
 		kind, value, ok2 := strings.Cut(strings.TrimSpace(rule), " ")
 		if !ok || !ok2 {
 			return nil, fmt.Errorf("%s:%d: want \"kind value | reason\"", path, i+1)
 		}
-		rs.rules = append(rs.rules, t262Rule{kind, strings.TrimSpace(value), strings.TrimSpace(reason)})
+		r := t262Rule{kind: kind, value: strings.TrimSpace(value), reason: strings.TrimSpace(reason)}
+		if kind == "sourcere" {
+			if r.re, err = regexp.Compile(r.value); err != nil {
+				return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
+			}
+		}
+		rs.rules = append(rs.rules, r)
 	}
 	return rs, nil
 }
@@ -330,6 +371,10 @@ func (rs *t262Restrictions) cause(name string, m *t262Meta, src string, out t262
 			}
 		case "source":
 			hit = strings.Contains(src, r.value)
+		case "sourcere":
+			hit = r.re.MatchString(src)
+		case "undeclared":
+			hit = undeclaredName(out.Error(), src, r.value)
 		case "error":
 			hit = strings.Contains(out.Error(), r.value)
 		case "prefix":
@@ -343,6 +388,20 @@ func (rs *t262Restrictions) cause(name string, m *t262Meta, src string, out t262
 	}
 	return ""
 }
+
+// undeclaredName reports whether msg is the ReferenceError of reading or
+// assigning a name that src never declares (with var, let, const,
+// function or class) and, when only is set, the name is only.
+func undeclaredName(msg, src, only string) bool {
+	m := undeclaredRe.FindStringSubmatch(msg)
+	if m == nil || (only != "*" && m[1] != only) {
+		return false
+	}
+	decl := regexp.MustCompile(`\b(var|let|const|function\*?|class)\s+` + regexp.QuoteMeta(m[1]) + `\b`)
+	return !decl.MatchString(src)
+}
+
+var undeclaredRe = regexp.MustCompile(`ReferenceError: ([\pL\pN_$]+) is not defined`)
 
 type t262Dir struct {
 	runs, bothPass, plainOnly, sandboxOnly, bothFail int
