@@ -117,6 +117,8 @@ func TestOverrideTaming(t *testing.T) {
 		{"subclass sets name", `(() => { class E extends TypeError { constructor(m) { super(m); this.name = 'E' } } return String(new E('m')) + (new E('m') instanceof TypeError) })()`, "E: mtrue"},
 		{"strict code", `(() => { 'use strict'; const o = {}; o.toString = () => 's'; o.hasOwnProperty = () => true; return String(o) + o.hasOwnProperty('zz') })()`, "strue"},
 		{"own property is ordinary", `(() => { const o = {}; o.toString = () => 'a'; const d = Object.getOwnPropertyDescriptor(o, 'toString'); return [d.writable, d.enumerable, d.configurable, Object.keys(o)].join() })()`, "true,true,true,toString"},
+		{"regexp exec", `(() => { const r = /a/; r.exec = () => null; return ['a'.replace(r, 'b'), r.exec === RegExp.prototype.exec, Object.keys(r).join()].join() })()`, "a,false,exec"},
+		{"typed array constructor", `(() => { const a = new Uint8Array(2); a.constructor = {}; a.constructor[Symbol.species] = Array; try { a.map(x => x) } catch (e) { return e.name } })()`, "TypeError"},
 		{"inherited reads unchanged", `({}).toString() + [1, 2].toString() + (() => {}).call.name + ({}).constructor.name`, "[object Object]1,2callObject"},
 	}
 	e := New(Options{})

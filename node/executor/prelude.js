@@ -139,6 +139,16 @@
 				list.push([g[c].prototype, ['constructor', 'toString', 'valueOf']]);
 			}
 		}
+		// A regexp's exec is what a subclass or an instance overrides to
+		// change match, replace, split and test.
+		list.push([g.RegExp.prototype, ['exec']]);
+		const TA = getProto(g.Uint8Array);
+		list.push([TA.prototype, ['constructor', 'toString']]);
+		for (const c of ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array']) {
+			if (g[c] !== undefined) {
+				list.push([g[c].prototype, ['constructor']]);
+			}
+		}
 		const values = [];
 		for (const [o, keys] of list) {
 			for (const k of keys) {
