@@ -39,7 +39,8 @@
 		// No code from strings: eval is gone and every function constructor
 		// throws. The stand-in keeps instanceof Function working.
 		const FP = getProto(function () {});
-		const denied = function Function() {
+		// body: Function.length is 1.
+		const denied = function Function(body) {
 			throw new g.EvalError('code generation from strings is not allowed in the sandbox');
 		};
 		defProp(denied, 'prototype', { value: FP, writable: false });

@@ -137,6 +137,11 @@ func (in *installer) arrays() {
 		in.keep(arrayProto.DefineDataPropertySymbol(goja.SymIterator, arrayProto.Get("values"), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE))
 	}
 	if typed := sb.typedArrayProto(); typed != nil {
+		if arrayProto != nil {
+			// %TypedArray%.prototype.toString is Array.prototype.toString,
+			// the same function (now the wrapped one).
+			in.keep(typed.DefineDataProperty("toString", arrayProto.Get("toString"), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE))
+		}
 		in.wrap(typed, "join", func(rs *runState, c goja.FunctionCall) bool {
 			sep := int64(1)
 			if s := c.Argument(0); !goja.IsUndefined(s) {
