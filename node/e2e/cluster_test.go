@@ -256,6 +256,7 @@ func TestClusterReplicatesEveryWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc.converge()
+	tc.wantClusterView()
 	for i, m := range tc.members {
 		if r := m.e.get("shop.example", "/script-key"); r.String() != "v2" {
 			t.Errorf("member %d serves %d %q", i, r.Status, r.Body)
@@ -267,6 +268,73 @@ func TestClusterReplicatesEveryWrite(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// wantClusterView checks GET /api/v1/admin/cluster on every member: one
+// id, one leader, every member with its name, cluster address and state.
+func (tc *testCluster) wantClusterView() {
+	tc.t.Helper()
+	leader := tc.leader()
+	deadline := time.Now().Add(30 * time.Second)
+	for i, m := range tc.members {
+		for {
+			cl, err := m.e.c.Cluster(tc.t.Context())
+			if err != nil {
+				tc.t.Fatal(err)
+			}
+			problem := clusterViewProblem(tc, cl, leader)
+			if problem == "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				tc.t.Fatalf("member %d's cluster view %+v: %s", i, cl, problem)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+func clusterViewProblem(tc *testCluster, cl shared.Cluster, leader *member) string {
+	first, err := tc.members[0].n.Store().ClusterMeta(tc.t.Context())
+	switch {
+	case err != nil:
+		return err.Error()
+	case cl.ID == nil || *cl.ID != first["id"] || *cl.ID == "":
+		return "not the cluster's id"
+	case cl.Leader == nil || *cl.Leader != leader.n.NodeID():
+		return "not the leader"
+	case len(cl.Members) != len(tc.members):
+		return "not every member"
+	}
+	for _, cm := range cl.Members {
+		i := -1
+		for j, m := range tc.members {
+			if m.n.NodeID() == cm.NodeID {
+				i = j
+			}
+		}
+		want := "follower"
+		if cm.NodeID == leader.n.NodeID() {
+			want = "leader"
+		}
+		if i < 0 || cm.Name != fmt.Sprint("member-", i) || cm.Address != tc.members[i].addr || !cm.Voter || cm.State != want {
+			return fmt.Sprintf("member %+v", cm)
+		}
+	}
+	return ""
+}
+
+// A node in no cluster shows itself alone, with no cluster id.
+func TestClusterViewAlone(t *testing.T) {
+	e := wrap(t, nodetest.Start(t, func(c *server.Config) { c.Name = "alone" }))
+	cl, err := e.c.Cluster(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl.ID != nil || cl.Leader != nil || len(cl.Members) != 1 || cl.Members[0].NodeID != e.n.NodeID() ||
+		cl.Members[0].Name != "alone" || !cl.Members[0].Voter {
+		t.Fatalf("a lone node's cluster view: %+v", cl)
+	}
+}
 
 // SPEC §12: losing the leader keeps writes working; a member without a
 // majority answers writes 503 no_quorum, a script's KV write rejects with

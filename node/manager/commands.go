@@ -41,6 +41,9 @@ const (
 	OpDeleteEnv      = "env.delete"
 	OpKVBatch        = "kv.batch"
 	OpKVExpire       = "kv.expire"
+	// OpClusterMeta records a fact about the cluster (Name: its key,
+	// Value; Once: keep a value already there).
+	OpClusterMeta = "cluster.meta"
 )
 
 // Command is one write with everything its apply needs decided before it
@@ -80,6 +83,7 @@ type Command struct {
 	Limit  int             `json:"limit,omitempty"`
 	Tick   time.Time       `json:"tick,omitzero"`
 	Status int             `json:"status,omitempty"`
+	Once   bool            `json:"once,omitempty"`
 }
 
 // KVStore is what commands need of the store for KV (node/store).
@@ -87,6 +91,7 @@ type KVStore interface {
 	ApplyKV(ctx context.Context, batch []store.KVWrite, quota int64, now time.Time) ([]error, error)
 	ExpireKV(ctx context.Context, now time.Time, limit int) (int, error)
 	RecordScheduleRun(ctx context.Context, id int64, tick time.Time, status int) error
+	SetClusterMeta(ctx context.Context, key, value string, once bool) error
 }
 
 // localWriter is the single node's Writer: the command runs at once, with
@@ -174,6 +179,8 @@ func (a *API) ApplyCommand(ctx context.Context, c *Command) (any, error) {
 		return s.ApplyKV(ctx, c.KV, c.Quota, c.At)
 	case OpKVExpire:
 		return s.ExpireKV(ctx, c.At, c.Limit)
+	case OpClusterMeta:
+		return nil, s.SetClusterMeta(ctx, c.Name, c.Value, c.Once)
 	}
 	return nil, fmt.Errorf("unknown command %q", c.Op)
 }

@@ -104,6 +104,8 @@ type Config struct {
 	// Members is cluster membership (node/clusternet); nil answers its
 	// endpoints 404.
 	Members ClusterMembers
+	// Cluster answers GET /api/v1/admin/cluster; nil answers it 404.
+	Cluster ClusterInfo
 	// Token returns the admin token in force; it is asked on every request,
 	// so a rotation takes effect at once. An empty token refuses everyone.
 	Token func() string
@@ -138,6 +140,7 @@ type API struct {
 	kv       KV
 	tails    Tailer
 	members  ClusterMembers
+	cluster  ClusterInfo
 	now      func() time.Time
 	token    func() string
 	defaults shared.Limits
@@ -175,6 +178,7 @@ func NewAPI(cfg Config) *API {
 		kv:       cfg.KV,
 		tails:    cfg.Tails,
 		members:  cfg.Members,
+		cluster:  cfg.Cluster,
 		now:      cfg.Now,
 		token:    cfg.Token,
 		defaults: cfg.Defaults,
@@ -260,6 +264,7 @@ func (a *API) routes() {
 	a.handle(http.MethodGet, shared.PathTail, a.tailLogs)
 
 	a.clusterMemberRoutes()
+	a.clusterRoutes()
 }
 
 // withExecute dispatches execute before the router: it answers any method,

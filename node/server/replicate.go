@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -9,9 +11,11 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/picloud/picloud/node/cluster"
+	"github.com/picloud/picloud/node/clusternet"
 	"github.com/picloud/picloud/node/manager"
 	"github.com/picloud/picloud/node/replicate"
 	"github.com/picloud/picloud/node/store"
+	"github.com/picloud/picloud/shared"
 )
 
 // replicated is the store as the KV writer and the scheduler write to it:
@@ -55,7 +59,10 @@ func (n *Node) replicateThrough(m *cluster.Node) {
 	n.api.SetWriter(w)
 	n.repl.w.Store(w)
 	n.sched.SetPassive(true)
-	m.OnLeadership(func(leader bool) { n.sched.SetPassive(!leader) })
+	m.OnLeadership(func(leader bool) {
+		n.sched.SetPassive(!leader)
+		go n.recordFacts(n.factsCtx, w, leader)
+	})
 }
 
 // startMember runs the node's Raft member on the cluster network's
@@ -75,3 +82,88 @@ func (n *Node) startMember(t raft.Transport, f cluster.Forwarder) (*cluster.Node
 
 // ClusterMember is the node's Raft member, nil while it is in no cluster.
 func (n *Node) ClusterMember() *cluster.Node { return n.clusterNet.Member() }
+
+// Cluster facts every member can show: the cluster's id (recorded once, by
+// the first leader) and each member's name (recorded by the member).
+const (
+	factID         = "id"
+	factNamePrefix = "member_name/"
+)
+
+// recordFacts puts this member's name, and on the leader the cluster's
+// id, in the log when the store lacks them; it retries while the cluster
+// has no majority, until ctx ends.
+func (n *Node) recordFacts(ctx context.Context, w *replicate.Writer, leader bool) {
+	for ctx.Err() == nil {
+		err := n.recordFactsOnce(ctx, w, leader)
+		if err == nil {
+			return
+		}
+		n.log.Debug("cluster facts not recorded yet", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (n *Node) recordFactsOnce(ctx context.Context, w *replicate.Writer, leader bool) error {
+	facts, err := n.store.ClusterMeta(ctx)
+	if err != nil {
+		return err
+	}
+	if leader && facts[factID] == "" {
+		b := make([]byte, 10)
+		_, _ = rand.Read(b)
+		id := base32.StdEncoding.EncodeToString(b)[:16]
+		if _, err := w.Write(ctx, &manager.Command{Op: manager.OpClusterMeta, Name: factID, Value: id, Once: true}); err != nil {
+			return err
+		}
+	}
+	key := factNamePrefix + n.identity.NodeID
+	if facts[key] != n.cfg.Name {
+		if _, err := w.Write(ctx, &manager.Command{Op: manager.OpClusterMeta, Name: key, Value: n.cfg.Name}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClusterInfo is GET /api/v1/admin/cluster as this member sees it.
+func (n *Node) ClusterInfo(ctx context.Context) (shared.Cluster, error) {
+	m := n.ClusterMember()
+	if m == nil {
+		return shared.Cluster{Members: []shared.ClusterMember{{NodeID: n.identity.NodeID, Name: n.cfg.Name,
+			Address: n.clusterNet.net.Advertise(), Voter: true, State: "leader"}}}, nil
+	}
+	members, err := m.Members()
+	if err != nil {
+		return shared.Cluster{}, err
+	}
+	facts, err := n.store.ClusterMeta(ctx)
+	if err != nil {
+		return shared.Cluster{}, err
+	}
+	var cl shared.Cluster
+	id := facts[factID]
+	if id == "" {
+		id = "forming" // the first leader has not recorded it yet
+	}
+	cl.ID = &id
+	if leader, _ := m.Leader(); leader != "" {
+		cl.Leader = &leader
+	}
+	for _, mem := range members {
+		hostport := mem.Address
+		if _, hp, err := clusternet.SplitRaftAddress(raft.ServerAddress(mem.Address)); err == nil {
+			hostport = hp
+		}
+		name := facts[factNamePrefix+mem.NodeID]
+		if name == "" && mem.NodeID == n.identity.NodeID {
+			name = n.cfg.Name
+		}
+		cl.Members = append(cl.Members, shared.ClusterMember{NodeID: mem.NodeID, Name: name, Address: hostport,
+			Voter: mem.Voter, State: mem.State, LastContactMS: mem.LastContact.Milliseconds()})
+	}
+	return cl, nil
+}

@@ -58,6 +58,9 @@ type Node struct {
 	repl       *replicated        // the write paths a cluster takes over (replicate.go)
 	secrets    *secrets.Swappable // the key secrets are sealed under
 	state      *replicate.State   // the store as the cluster's state machine
+	// factsCtx ends at shutdown: it bounds the recording of cluster facts.
+	factsCtx  context.Context
+	stopFacts context.CancelFunc
 
 	dataSrv, adminSrv *http.Server
 	dataLn, adminLn   net.Listener
@@ -139,6 +142,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 	n = &Node{cfg: cfg, log: logger, identity: id, store: st, orch: orch, sched: sched,
 		kv: kvs, stopKV: stopKV, clusterNet: cs, repl: repl, secrets: secretsKey,
 		state: replicate.NewState(st, secretsKey, cfg.DataDir)}
+	n.factsCtx, n.stopFacts = context.WithCancel(context.Background())
 
 	adminAPI := manager.NewAPI(manager.Config{
 		Store:     st,
@@ -148,6 +152,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (n *Node, err err
 		KV:        kvs,
 		Tails:     orch,
 		Members:   cs.membership,
+		Cluster:   n,
 		Token:     id.Tokens.Token,
 		Defaults:  defaults,
 		Ceiling:   cfg.Ceiling,
@@ -378,6 +383,7 @@ func (n *Node) shutdown() error {
 		n.stopSched()
 	}
 	n.stopKV() // every run has ended: no write is waiting
+	n.stopFacts()
 	if e := n.clusterNet.close(); e != nil {
 		err = errors.Join(err, fmt.Errorf("stop cluster member: %w", e))
 	}

@@ -195,6 +195,7 @@ var unpublished = map[string]bool{
 	"RecordScheduleRun": true,
 	"ApplyKV":           true,
 	"ExpireKV":          true,
+	"SetClusterMeta":    true, // the cluster's id and members' names: not an app's configuration
 }
 
 func TestConfigurationWritesArePublished(t *testing.T) {

@@ -252,3 +252,41 @@ func (s *Store) dumpTable(ctx context.Context, tx *sql.Tx, b *strings.Builder, t
 	}
 	return rows.Err()
 }
+
+// clusterMetaPrefix marks the meta rows a cluster keeps about itself (its
+// id, its members' names); they replicate with the rest of meta.
+const clusterMetaPrefix = "cluster/"
+
+// SetClusterMeta stores a cluster fact under key; with once, a value
+// already there is kept (the first command applied wins on every member).
+func (s *Store) SetClusterMeta(ctx context.Context, key, value string, once bool) error {
+	q := `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+	if once {
+		q = `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, q, clusterMetaPrefix+key, value); err != nil {
+			return fmt.Errorf("set cluster %s: %w", key, err)
+		}
+		return nil
+	})
+}
+
+// ClusterMeta is every cluster fact, by key.
+func (s *Store) ClusterMeta(ctx context.Context) (map[string]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT key, value FROM meta WHERE key >= ? AND key < ?`,
+		clusterMetaPrefix, clusterMetaPrefix[:len(clusterMetaPrefix)-1]+"0")
+	if err != nil {
+		return nil, fmt.Errorf("cluster meta: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[strings.TrimPrefix(k, clusterMetaPrefix)] = v
+	}
+	return out, rows.Err()
+}
