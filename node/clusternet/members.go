@@ -62,17 +62,21 @@ type MembershipConfig struct {
 	AdvertiseFile string
 	// Logs reads this node's own logs for a member's cluster page; nil
 	// answers members not_found.
-	Logs   LogReader
+	Logs LogReader
+	// IDFile keeps the cluster's id; Name is this node's name (GET /cluster).
+	IDFile string
+	Name   string
 	Logger *slog.Logger
 }
 
 // Membership adds and removes members (POST and DELETE
 // /api/v1/admin/cluster/members), hands out join tokens and takes joins.
 type Membership struct {
-	cfg     MembershipConfig
-	log     *slog.Logger
-	formMu  sync.Mutex
-	cluster atomic.Value // clusterBox
+	cfg       MembershipConfig
+	log       *slog.Logger
+	formMu    sync.Mutex
+	cluster   atomic.Value // clusterBox
+	clusterID atomic.Value // string
 }
 
 type clusterBox struct{ c Cluster }
@@ -85,6 +89,11 @@ func NewMembership(cfg MembershipConfig) *Membership {
 	}
 	m := &Membership{cfg: cfg, log: cfg.Logger}
 	m.cluster.Store(clusterBox{})
+	if id, err := readLine(cfg.IDFile); err == nil {
+		m.clusterID.Store(id)
+	} else {
+		m.log.Warn("cluster id unreadable", "err", err)
+	}
 	cfg.Net.SetMembers(m)
 	cfg.Net.HandleJoin(cfg.Tokens, m)
 	cfg.Net.member.Store(ForwardHandler(m.serveMember))
@@ -158,7 +167,7 @@ func (m *Membership) Accept(ctx context.Context, from string, offer JoinOffer) e
 	m.formMu.Lock()
 	defer m.formMu.Unlock()
 	if m.Current() == nil { // else an earlier offer started it but its add did not finish
-		if err := m.saveAdvertise(); err != nil {
+		if err := m.saveMembership(offer.ClusterID); err != nil {
 			return err
 		}
 		c, err := m.cfg.Start(ctx)
@@ -229,10 +238,11 @@ func (m *Membership) formWith(ctx context.Context, req shared.AddMemberRequest) 
 		m.cfg.Net.SetAdvertise(net.JoinHostPort(sess.LocalHost(), m.cfg.Net.Port()))
 	}
 	self := PeerMember{NodeID: m.cfg.Net.NodeID(), Address: m.cfg.Net.Advertise()}
-	if err := m.offer(ctx, sess, req, []PeerMember{self}); err != nil {
+	clusterID := newClusterID()
+	if err := m.offer(ctx, sess, req, clusterID, []PeerMember{self}); err != nil {
 		return mem, true, err
 	}
-	if err := m.saveAdvertise(); err != nil {
+	if err := m.saveMembership(clusterID); err != nil {
 		return mem, true, err
 	}
 	c, err := m.cfg.Start(ctx)
@@ -255,14 +265,18 @@ func (m *Membership) formWith(ctx context.Context, req shared.AddMemberRequest) 
 	return mem, true, err
 }
 
-// saveAdvertise keeps the address this node is a member at: Raft knows a
-// member by it, so the next start must advertise it again.
-func (m *Membership) saveAdvertise() error {
-	if m.cfg.AdvertiseFile == "" {
-		return nil
-	}
-	if err := shared.WriteFileAtomic(m.cfg.AdvertiseFile, []byte(m.cfg.Net.Advertise()+"\n"), 0o600); err != nil {
-		return fmt.Errorf("save the cluster address: %w", err)
+// saveMembership keeps the cluster's id and the address this node is a
+// member at: Raft knows a member by it, so the next start must advertise
+// it again.
+func (m *Membership) saveMembership(clusterID string) error {
+	m.clusterID.Store(clusterID)
+	for _, f := range []struct{ path, value string }{{m.cfg.AdvertiseFile, m.cfg.Net.Advertise()}, {m.cfg.IDFile, clusterID}} {
+		if f.path == "" {
+			continue
+		}
+		if err := shared.WriteFileAtomic(f.path, []byte(f.value+"\n"), 0o600); err != nil {
+			return fmt.Errorf("save cluster membership: %w", err)
+		}
 	}
 	return nil
 }
@@ -286,12 +300,12 @@ func (m *Membership) dialJoin(ctx context.Context, req shared.AddMemberRequest) 
 
 // offer sends the join offer with the cluster's members and secrets key;
 // the joining node's refusal comes back as the contract's error.
-func (m *Membership) offer(ctx context.Context, sess *JoinSession, req shared.AddMemberRequest, members []PeerMember) error {
+func (m *Membership) offer(ctx context.Context, sess *JoinSession, req shared.AddMemberRequest, clusterID string, members []PeerMember) error {
 	key, err := secrets.Raw(m.cfg.SecretsPath)
 	if err != nil {
 		return err
 	}
-	o := JoinOffer{JoinToken: req.JoinToken, Address: req.Address, SecretsKey: key, Members: members}
+	o := JoinOffer{JoinToken: req.JoinToken, ClusterID: clusterID, Address: req.Address, SecretsKey: key, Members: members}
 	if err := sess.Offer(ctx, o); err != nil {
 		var je *JoinError
 		if errors.As(err, &je) {
@@ -320,7 +334,7 @@ func (m *Membership) addAsLeader(ctx context.Context, c Cluster, req shared.AddM
 		return shared.ClusterMember{}, err
 	}
 	defer sess.Close()
-	if err := m.offer(ctx, sess, req, members); err != nil {
+	if err := m.offer(ctx, sess, req, m.ClusterID(), members); err != nil {
 		return shared.ClusterMember{}, err
 	}
 	return m.admit(ctx, c, req)
@@ -390,6 +404,7 @@ type memberAnswer struct {
 	Member  *shared.ClusterMember `json:"member,omitempty"`
 	Applied uint64                `json:"applied,omitempty"`
 	Logs    []shared.Log          `json:"logs,omitempty"`
+	Status  *shared.ClusterMember `json:"status,omitempty"`
 	Error   *shared.Error         `json:"error,omitempty"`
 }
 
@@ -429,6 +444,9 @@ func (m *Membership) serveMember(ctx context.Context, from string, p []byte) ([]
 		if c != nil {
 			ans.Applied = c.Raft().AppliedIndex()
 		}
+	case req.Op == "status":
+		st := m.ownStatus()
+		ans.Status = &st
 	case req.Op == "logs":
 		ans.Logs, err = m.serveLogs(ctx, req.Logs)
 	case c == nil:
@@ -463,7 +481,12 @@ func (m *Membership) serveMember(ctx context.Context, from string, p []byte) ([]
 
 // ReadAdvertise is the address saved in file by a form or a join, "" when
 // the node never was in a cluster.
-func ReadAdvertise(file string) (string, error) {
+func ReadAdvertise(file string) (string, error) { return readLine(file) }
+
+func readLine(file string) (string, error) {
+	if file == "" {
+		return "", nil
+	}
 	b, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,14 @@ func TestClusterJoinRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			add(tc.nodeID, tc.addr, tc.token).apiError(t, tc.status, tc.code)
 		})
+	}
+	// Every refusal above formed nothing: the member is still alone.
+	st := member.adminJSON("GET", shared.PathCluster, "")
+	if st.Status != 200 || !strings.Contains(st.String(), `"id":null`) || !strings.Contains(st.String(), `"leader":null`) {
+		t.Fatalf("GET /cluster on a node alone: %d %s; want id and leader null", st.Status, st)
+	}
+	if cl, err := member.c.Cluster(member.ctx); err != nil || len(cl.Members) != 1 || cl.Members[0].NodeID != member.n.NodeID() {
+		t.Fatalf("a node alone lists %+v, %v; want itself only", cl, err)
 	}
 	joiner.createApp("Blog", "blog")
 	add(id, joinAddr, tok).apiError(t, 409, shared.CodeNodeNotEmpty)

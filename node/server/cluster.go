@@ -25,6 +25,9 @@ import (
 // (Raft knows members by it), written by a form or a join.
 const clusterAddrFile = "cluster.addr"
 
+// clusterIDFile keeps the id of the cluster the node is a member of.
+const clusterIDFile = "cluster.id"
+
 // clusterSide is the node's cluster wiring (SPEC §12): the pinned cluster
 // network, membership, and the Raft member once the node is in a cluster.
 type clusterSide struct {
@@ -53,6 +56,7 @@ func newClusterSide(cfg Config, id *Identity, st *store.Store, key *secrets.Swap
 		Start:       func(context.Context) (clusternet.Cluster, error) { return cs.start() },
 		SecretsPath: filepath.Join(cfg.DataDir, secrets.FileName), Secrets: key,
 		HoldsOwnData: st.HoldsOwnData, AdvertiseFile: cs.addrFile(), Logs: logs, Logger: log,
+		IDFile: filepath.Join(cfg.DataDir, clusterIDFile), Name: cfg.Name,
 	})
 	return cs, nil
 }
