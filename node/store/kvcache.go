@@ -18,10 +18,11 @@ import (
 // is thus what the database holds, or a write being committed that is not
 // yet stored here (no caller has been answered for it yet).
 //
-// The store is the only writer of kv_entries: ApplyKV, the expiry sweep
-// (expired entries are hidden by the check on every hit), and the app's
-// deletion and import, which forget the app. Another process writing the
-// same file's KV rows is not supported.
+// The store is the only writer of kv_entries: ApplyKV and the expiry
+// sweep, which store what they changed, the app's deletion and import,
+// which forget the app, and a cluster snapshot's restore, which forgets
+// everything. Another process writing the same file's KV rows is not
+// supported.
 type kvCache struct {
 	// applying is held by ApplyKV from its commit until its results are
 	// stored, so that results are stored in the order they committed.
@@ -128,6 +129,19 @@ func (c *kvCache) forgetApp(app int64) {
 				delete(sh.m, k)
 			}
 		}
+		sh.mu.Unlock()
+	}
+}
+
+// forgetAll drops every entry (the tables were replaced), and counts as
+// a write in every shard.
+func (c *kvCache) forgetAll() {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		sh.gen++
+		clear(sh.m)
+		sh.bytes = 0
 		sh.mu.Unlock()
 	}
 }

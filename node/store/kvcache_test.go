@@ -321,3 +321,32 @@ func TestKVQuotaDecisionsMatchAModel(t *testing.T) {
 		}
 	}
 }
+
+// A member restoring a cluster snapshot reads the snapshot's entries, not
+// the ones it had cached.
+func TestKVCacheForgetsARestoredCopy(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a := mkApp(t, s, "a")
+	applyKV(t, s, 1<<20, put(a.ID, "k", "in the copy"))
+	copied, err := s.CopyReplicated(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copied.Close()
+	applyKV(t, s, 1<<20, put(a.ID, "k", "after the copy"), put(a.ID, "new", "after the copy"))
+	for _, k := range []string{"k", "new"} {
+		if v, _ := getValue(t, s, a.ID, k, kvNow); v != "after the copy" {
+			t.Fatalf("%s = %q before the restore", k, v)
+		}
+	}
+	if err := s.RestoreReplicated(ctx, t.TempDir(), copied); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := getValue(t, s, a.ID, "k", kvNow); v != "in the copy" {
+		t.Errorf("k = %q after the restore, want the copy's", v)
+	}
+	if v, found := getValue(t, s, a.ID, "new", kvNow); found {
+		t.Errorf("a key the copy does not hold reads %q", v)
+	}
+}

@@ -135,6 +135,11 @@ func (s *Store) RestoreReplicated(ctx context.Context, dir string, r io.Reader) 
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
+	// The KV cache must not answer with entries the copy replaced. Its
+	// lock comes before the connection, as in ApplyKV.
+	s.kvCache.applying.Lock()
+	defer s.kvCache.applying.Unlock()
+	defer s.kvCache.forgetAll()
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
