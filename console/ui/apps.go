@@ -63,6 +63,9 @@ type appsView struct {
 	nv *nodeView
 
 	list *fyne.Container
+	// search narrows the list by name, slug or domain as you type.
+	search *widget.Entry
+	apps   []shared.App
 
 	name, slug, desc *widget.Entry
 	slugStatus       *widget.Label
@@ -113,8 +116,12 @@ func (nv *nodeView) showApps() {
 	importMsg := newMsg()
 	newCard := widget.NewCard("New app", "", container.NewVBox(form, container.NewHBox(v.create, importButton(v, importMsg), clusterButton(nv)), importMsg))
 
+	v.search = widget.NewEntry()
+	v.search.SetPlaceHolder("search apps by name, slug or domain")
+	v.search.ActionItem = widget.NewIcon(theme.SearchIcon())
+	v.search.OnChanged = func(string) { v.render(v.apps) }
 	header := container.NewGridWithColumns(4, bold("Name"), bold("Slug"), bold("Domains"), bold("Scripts"))
-	body := container.NewBorder(container.NewVBox(newCard, widget.NewSeparator(), header), nil, nil, nil, container.NewVScroll(v.list))
+	body := container.NewBorder(container.NewVBox(newCard, widget.NewSeparator(), v.search, header), nil, nil, nil, container.NewVScroll(v.list))
 	nv.c.setContent(body, nv.crumb())
 	v.reload()
 }
@@ -150,8 +157,13 @@ func (v *appsView) Rows() []string {
 }
 
 func (v *appsView) render(apps []shared.App) {
+	v.apps = apps
+	q := strings.ToLower(strings.TrimSpace(v.search.Text))
 	objs := make([]fyne.CanvasObject, 0, len(apps))
 	for _, a := range apps {
+		if q != "" && !appMatches(a, q) {
+			continue
+		}
 		ref := strconv.FormatInt(a.ID, 10)
 		open := widget.NewButton(a.Name, func() { v.nv.openApp(ref) })
 		open.Alignment = widget.ButtonAlignLeading
@@ -160,11 +172,30 @@ func (v *appsView) render(apps []shared.App) {
 			widget.NewLabelWithStyle(a.Slug, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}),
 			widget.NewLabel(strconv.Itoa(a.DomainCount)), widget.NewLabel(strconv.Itoa(a.ScriptCount))))
 	}
-	if len(apps) == 0 {
+	switch {
+	case len(apps) == 0:
 		objs = append(objs, widget.NewLabel("No apps yet."))
+	case len(objs) == 0:
+		objs = append(objs, widget.NewLabel(fmt.Sprintf("No app matches “%s”.", v.search.Text)))
 	}
 	v.list.Objects = objs
 	v.list.Refresh()
+}
+
+// appMatches: q (lower case) is in the app's name, slug, description or
+// one of its domains.
+func appMatches(a shared.App, q string) bool {
+	for _, s := range []string{a.Name, a.Slug, a.Description} {
+		if strings.Contains(strings.ToLower(s), q) {
+			return true
+		}
+	}
+	for _, d := range a.Domains {
+		if strings.Contains(d.Pattern, q) {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *appsView) showCheck(sc shared.SlugCheck) {

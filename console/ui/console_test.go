@@ -368,7 +368,7 @@ func TestSandboxValueAboveCeilingShownOnItsField(t *testing.T) {
 	v := h.openApp("limits")
 	d := h.openScript(v, sc.ID)
 
-	if hint := d.knobs[shared.KnobTimeoutMS].hint.Text; hint != "default 5,000 · ceiling 30,000" {
+	if hint := d.knobs[shared.KnobTimeoutMS].hint.Text; hint != "timeout_ms · default 5,000 · ceiling 30,000" {
 		t.Errorf("timeout_ms hint = %q", hint)
 	}
 	typeInto(d.knobs[shared.KnobMaxOperations].entry, "20000000")

@@ -74,3 +74,38 @@ func TestPairedNodeCardShowsItsIDWithCopy(t *testing.T) {
 		t.Errorf("clipboard %q, want the node id %q", got, h.id)
 	}
 }
+
+func TestAppListSearch(t *testing.T) {
+	h := paired(t)
+	h.createApp("Blog", "blog")
+	h.createApp("Shop front", "shop")
+	h.c.cur.apps.reload()
+	h.wait()
+	v := h.c.cur.apps
+	test.Type(v.search, "SHOP")
+	if rows := v.Rows(); len(rows) != 1 || !strings.HasPrefix(rows[0], "Shop front shop") {
+		t.Errorf("search shop: %q", rows)
+	}
+	v.search.SetText("blo")
+	if rows := v.Rows(); len(rows) != 1 || !strings.HasPrefix(rows[0], "Blog blog") {
+		t.Errorf("search blo: %q", rows)
+	}
+	v.search.SetText("nothing-like-it")
+	if rows := v.Rows(); len(rows) != 0 || !strings.Contains(textOf(v.list), "No app matches") {
+		t.Errorf("search with no match: rows %q, list %q", rows, textOf(v.list))
+	}
+	v.search.SetText("")
+	if rows := v.Rows(); len(rows) != 3 { // with the default app
+		t.Errorf("cleared search: %q", rows)
+	}
+}
+
+func textOf(o fyne.CanvasObject) string {
+	var out []string
+	for _, w := range test.LaidOutObjects(o) {
+		if l, ok := w.(*widget.Label); ok {
+			out = append(out, l.Text)
+		}
+	}
+	return strings.Join(out, " | ")
+}

@@ -6,6 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/picloud/picloud/shared"
@@ -115,5 +116,58 @@ func TestRoutePreviewLinksWhatABrowserCanOpen(t *testing.T) {
 				t.Errorf("link %v, want %v", isLink, tc.link)
 			}
 		})
+	}
+}
+
+func TestSandboxFormChecksWhileTypingAndResets(t *testing.T) {
+	h := paired(t)
+	h.createApp("Limits", "limits")
+	sc := h.createScript("limits", "loop", "function handle(req) { return 'ok' }")
+	v := h.openApp("limits")
+	d := h.openScript(v, sc.ID)
+	f := d.knobs[shared.KnobTimeoutMS]
+	test.Type(f.entry, "40000")
+	if !f.err.Visible() || !strings.Contains(f.err.Text, "30,000") {
+		t.Errorf("typing above the ceiling shows %q (visible %v)", f.err.Text, f.err.Visible())
+	}
+	f.entry.SetText("")
+	test.Type(f.entry, "2000")
+	if f.err.Visible() {
+		t.Errorf("a value under the ceiling still shows %q", f.err.Text)
+	}
+	labels := textOf(d.inner.Items[1].Content)
+	for _, o := range test.LaidOutObjects(d.inner.Items[1].Content) {
+		if form, ok := o.(*widget.Form); ok {
+			for _, it := range form.Items {
+				labels += " | " + it.Text
+			}
+		}
+	}
+	for _, want := range []string{"Time limit (milliseconds)", "timeout_ms", "Operations per run"} {
+		if !strings.Contains(labels, want) {
+			t.Errorf("sandbox form lacks %q: %s", want, labels)
+		}
+	}
+	// Reset: the undo button beside the field empties it (the default).
+	var reset *widget.Button
+	for _, o := range test.LaidOutObjects(d.inner.Items[1].Content) {
+		if b, ok := o.(*widget.Button); ok && b.Icon == theme.ContentUndoIcon() {
+			reset = b // the last one is timeout_ms's
+		}
+	}
+	if reset == nil {
+		t.Fatal("no reset button")
+	}
+	test.Tap(reset)
+	if f.entry.Text != "" {
+		t.Errorf("reset left %q", f.entry.Text)
+	}
+	// Save is not inside the scrolling fields: it stays in reach at 1024x640.
+	h.win.Resize(fyne.NewSize(1024, 640))
+	d.inner.SelectIndex(1)
+	save := h.button("Save limits")
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(save)
+	if pos.Y+save.Size().Height > 640 || pos.Y <= 0 {
+		t.Errorf("Save limits at y %v (height %v) in a 640 px window", pos.Y, save.Size().Height)
 	}
 }

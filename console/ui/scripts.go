@@ -314,26 +314,75 @@ func (s *scriptDetail) confirmDelete() {
 	})
 }
 
-// sandboxView: one field per knob with its default and ceiling.
+// knobLabels name each knob in plain words, with its unit.
+var knobLabels = map[string]string{
+	shared.KnobMaxOperations: "Operations per run",
+	shared.KnobMaxStringSize: "Longest string (characters)",
+	shared.KnobMaxArraySize:  "Largest array (elements)",
+	shared.KnobMaxMapSize:    "Largest Map or Set (entries)",
+	shared.KnobMaxCallLevels: "Call depth (levels)",
+	shared.KnobMaxExprDepth:  "Expression nesting (levels)",
+	shared.KnobTimeoutMS:     "Time limit (milliseconds)",
+}
+
+// sandboxView: one field per knob, in plain words with the knob's name
+// beside, its default and ceiling, checked while typing, each with a reset
+// to the default. Save stays below the scrolling fields, always in reach.
 func (s *scriptDetail) sandboxView() fyne.CanvasObject {
 	form := widget.NewForm()
 	for _, k := range shared.Knobs {
+		k := k
 		f := &knobField{entry: widget.NewEntry(), hint: widget.NewLabel(""), err: widget.NewLabel("")}
-		f.entry.SetPlaceHolder(strconv.FormatInt(s.info.Defaults.Get(k), 10))
-		f.hint.SetText(fmt.Sprintf("default %s · ceiling %s", group(s.info.Defaults.Get(k)), group(s.info.Ceiling.Get(k))))
+		f.entry.SetPlaceHolder(group(s.info.Defaults.Get(k)) + " (default)")
+		f.hint.SetText(fmt.Sprintf("%s · default %s · ceiling %s", k, group(s.info.Defaults.Get(k)), group(s.info.Ceiling.Get(k))))
 		f.hint.TextStyle.Italic = true
+		f.hint.Wrapping = fyne.TextWrapWord // narrow panes wrap rather than push the reset button off
 		f.err.Importance = widget.DangerImportance
 		f.err.Wrapping = fyne.TextWrapWord
 		f.err.Hide()
+		f.entry.OnChanged = func(string) { s.checkKnob(k) }
+		reset := widget.NewButtonWithIcon("", theme.ContentUndoIcon(), func() { f.entry.SetText("") })
+		reset.Importance = widget.LowImportance
 		s.knobs[k] = f
-		form.Append(k, container.NewVBox(f.entry, f.hint, f.err))
+		label := knobLabels[k]
+		if label == "" {
+			label = k
+		}
+		form.Append(label, container.NewVBox(container.NewBorder(nil, nil, nil, reset, f.entry),
+			f.hint, f.err))
 	}
 	s.limitsMsg = newMsg()
 	save := widget.NewButtonWithIcon("Save limits", theme.DocumentSaveIcon(), s.saveLimits)
-	note := widget.NewLabel("Empty fields use the node's default. Values above the ceiling are refused.")
+	save.Importance = widget.HighImportance
+	note := widget.NewLabel("Empty fields use the node's default; the undo button beside a field resets it. Values above the ceiling are refused.")
 	note.Wrapping = fyne.TextWrapWord
-	return container.NewVScroll(container.NewVBox(note, form, container.NewHBox(save), s.limitsMsg))
+	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, save, nil, s.limitsMsg))
+	return container.NewBorder(nil, bottom, nil, nil, container.NewVScroll(container.NewVBox(note, form)))
 }
+
+// knobValue reads a knob's field: ok false with the reason shown under it
+// when it is not a whole number or is above the node's ceiling; set false
+// when it is empty (the default).
+func (s *scriptDetail) knobValue(k string) (n int64, set, ok bool) {
+	f := s.knobs[k]
+	txt := strings.ReplaceAll(strings.TrimSpace(f.entry.Text), ",", "")
+	msg := ""
+	if txt != "" {
+		var err error
+		n, err = strconv.ParseInt(txt, 10, 64)
+		switch ceiling := s.info.Ceiling.Get(k); {
+		case err != nil || n < 0:
+			msg = "a whole number, please"
+		case ceiling > 0 && n > ceiling:
+			msg = fmt.Sprintf("%s is above this node's ceiling of %s", group(n), group(ceiling))
+		}
+	}
+	showMsg(f.err, msg, widget.DangerImportance)
+	return n, txt != "", msg == ""
+}
+
+// checkKnob checks a field as it is typed.
+func (s *scriptDetail) checkKnob(k string) { s.knobValue(k) }
 
 // group writes 10000000 as 10,000,000.
 func group(n int64) string {
@@ -350,20 +399,17 @@ func group(n int64) string {
 
 func (s *scriptDetail) saveLimits() {
 	o := shared.Overrides{}
+	valid := true
 	for _, k := range shared.Knobs {
-		f := s.knobs[k]
-		f.err.Hide()
-		txt := strings.ReplaceAll(strings.TrimSpace(f.entry.Text), ",", "")
-		if txt == "" {
-			continue
+		n, set, ok := s.knobValue(k)
+		valid = valid && ok
+		if set && ok {
+			o[k] = n
 		}
-		n, err := strconv.ParseInt(txt, 10, 64)
-		if err != nil {
-			f.err.SetText("a whole number, please")
-			f.err.Show()
-			return
-		}
-		o[k] = n
+	}
+	if !valid {
+		showMsg(s.limitsMsg, "Not saved: fix the field marked above.", widget.DangerImportance)
+		return
 	}
 	v := s.t.v
 	id := s.script.ID
