@@ -37,13 +37,7 @@ func (a *API) clusterLogPage(w http.ResponseWriter, r *http.Request, appID, scri
 	return writeJSON(w, http.StatusOK, map[string]any{"logs": logs, "unreachable": unreachable})
 }
 
-// ClusterStatus answers GET /api/v1/admin/cluster.
-type ClusterStatus interface {
-	Status(ctx context.Context) (shared.Cluster, error)
-}
-
 func (a *API) clusterMemberRoutes() {
-	a.handle(http.MethodGet, shared.PathCluster, a.clusterStatus)
 	a.handle(http.MethodPost, shared.PathClusterJoinToken, a.newJoinToken)
 	a.handle(http.MethodPost, shared.PathClusterMembers, a.addMember)
 	a.handle(http.MethodDelete, shared.PathClusterMember, a.removeMember)
@@ -95,16 +89,4 @@ func (a *API) removeMember(w http.ResponseWriter, r *http.Request, ps httprouter
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-func (a *API) clusterStatus(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-	cs, ok := a.members.(ClusterStatus)
-	if !ok {
-		return shared.Errorf(shared.CodeNotFound, "this node has no cluster listener")
-	}
-	st, err := cs.Status(r.Context())
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, st)
 }
