@@ -175,6 +175,15 @@ func (c *Client) Domains(ctx context.Context, ref string) ([]Domain, error) {
 	return out.Domains, err
 }
 
+// SlugHistory lists an app's old slugs, newest first.
+func (c *Client) SlugHistory(ctx context.Context, ref string) ([]OldSlug, error) {
+	var out struct {
+		Slugs []OldSlug `json:"slugs"`
+	}
+	err := c.do(ctx, http.MethodGet, Path(PathSlugHistory, ref), nil, nil, &out)
+	return out.Slugs, err
+}
+
 // AddDomain claims a host or *.suffix pattern for an app.
 func (c *Client) AddDomain(ctx context.Context, ref, pattern string) (Domain, error) {
 	var d Domain

@@ -20,6 +20,8 @@ const (
 	// a parameter, which the manager checks.
 	PathSlugCheck = PathApp + "/slug:check"
 	PathExport    = PathApp + "/export"
+	// PathSlugHistory lists the app's old slugs, each redirecting to it.
+	PathSlugHistory = PathApp + "/slugs"
 	// POST PathImport creates an app from an export (SPEC §11).
 	PathImport = PathApps + ":import"
 

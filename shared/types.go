@@ -98,6 +98,13 @@ type Log struct {
 	NodeID string `json:"node_id,omitempty"`
 }
 
+// OldSlug is a slug an app had before a rename: requests and admin calls
+// naming it are redirected to the app (308) for good.
+type OldSlug struct {
+	Slug      string    `json:"slug"`
+	CreatedAt time.Time `json:"created_at"` // when the app stopped being called so
+}
+
 // Slug check statuses (SPEC §3).
 const (
 	SlugCurrent    = "current"

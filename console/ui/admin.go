@@ -19,6 +19,7 @@ type Admin interface {
 	UpdateApp(ctx context.Context, ref string, req shared.UpdateAppRequest) (shared.App, error)
 	DeleteApp(ctx context.Context, ref string) error
 	CheckSlug(ctx context.Context, ref, slug string) (shared.SlugCheck, error)
+	SlugHistory(ctx context.Context, ref string) ([]shared.OldSlug, error)
 
 	Domains(ctx context.Context, ref string) ([]shared.Domain, error)
 	AddDomain(ctx context.Context, ref, pattern string) (shared.Domain, error)

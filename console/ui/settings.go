@@ -34,6 +34,7 @@ type settingsTab struct {
 	del         *widget.Button
 	delNote     *widget.Label
 	vars        *varsSection
+	oldSlugs    *widget.Label // the slugs that redirect here
 }
 
 func newSettingsTab(v *appView) *settingsTab {
@@ -61,8 +62,11 @@ func newSettingsTab(v *appView) *settingsTab {
 		widget.NewFormItem("Name", t.name),
 		widget.NewFormItem("Description", t.desc),
 	), container.NewHBox(t.save), t.saveMsg))
+	t.oldSlugs = widget.NewLabel("")
+	t.oldSlugs.Wrapping = fyne.TextWrapWord
+	t.oldSlugs.Selectable = true
 	rename := widget.NewCard("Slug", "Renaming keeps the old slug as a permanent redirect to this app.",
-		container.NewVBox(container.NewBorder(nil, nil, nil, t.rename, t.slug), t.slugStatus))
+		container.NewVBox(container.NewBorder(nil, nil, nil, t.rename, t.slug), t.slugStatus, t.oldSlugs))
 	danger := widget.NewCard("Delete", "Deletes the app with its domains, slug history, scripts, routes and logs.",
 		container.NewVBox(t.delNote, container.NewBorder(nil, nil, nil, t.del, t.deleteEntry)))
 	t.vars = newVarsSection(v)
@@ -73,6 +77,27 @@ func newSettingsTab(v *appView) *settingsTab {
 func (t *settingsTab) reload() {
 	t.v.reloadApp()
 	t.vars.reload()
+	t.loadSlugHistory()
+}
+
+// loadSlugHistory shows the old slugs that redirect to the app.
+func (t *settingsTab) loadSlugHistory() {
+	v := t.v
+	call(v.tasks, "load slug history", func(ctx context.Context) ([]shared.OldSlug, error) {
+		return v.client.SlugHistory(ctx, v.ref)
+	}, func(slugs []shared.OldSlug) { t.oldSlugs.SetText(slugHistoryText(slugs)) }, nil)
+}
+
+// slugHistoryText lists old slugs with when each was left, newest first.
+func slugHistoryText(slugs []shared.OldSlug) string {
+	if len(slugs) == 0 {
+		return "No old slugs: nothing redirects here yet."
+	}
+	lines := []string{"Old slugs, each redirecting here:"}
+	for _, o := range slugs {
+		lines = append(lines, fmt.Sprintf("  %s  (until %s)", o.Slug, o.CreatedAt.Local().Format("2006-01-02 15:04")))
+	}
+	return strings.Join(lines, "\n")
 }
 
 func (t *settingsTab) setApp(a shared.App) {
@@ -166,6 +191,7 @@ func (t *settingsTab) patchSlug(slug, token string) {
 		t.slugStatus.Refresh()
 		t.rename.Disable()
 		v.setApp(a)
+		t.loadSlugHistory()
 	}, func(err error) bool {
 		t.slugStatus.SetText(Message(err))
 		t.slugStatus.Importance = widget.DangerImportance

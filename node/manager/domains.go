@@ -21,6 +21,19 @@ func (a *API) listDomains(w http.ResponseWriter, r *http.Request, ps httprouter.
 	return writeJSON(w, http.StatusOK, map[string]any{"domains": ds})
 }
 
+// listSlugHistory answers the app's old slugs, newest first.
+func (a *API) listSlugHistory(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	app, err := a.appFromURL(r, ps)
+	if err != nil {
+		return err
+	}
+	slugs, err := a.store.SlugHistory(r.Context(), app.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"slugs": slugs})
+}
+
 func (a *API) addDomain(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 	app, err := a.appFromURL(r, ps)
 	if err != nil {

@@ -28,6 +28,7 @@ type AppStore interface {
 	App(ctx context.Context, ref string) (shared.App, error)
 	AppByOldSlug(ctx context.Context, slug string) (shared.App, error)
 	SlugStatus(ctx context.Context, appID int64, slug string) (status, heldBy string, err error)
+	SlugHistory(ctx context.Context, appID int64) ([]shared.OldSlug, error)
 	CreateApp(ctx context.Context, a shared.App, takeover bool) (shared.App, error)
 	UpdateApp(ctx context.Context, id int64, u shared.UpdateAppRequest, takeover bool) (shared.App, error)
 	DeleteApp(ctx context.Context, id int64) error
@@ -224,6 +225,7 @@ func (a *API) routes() {
 	a.handle(http.MethodDelete, shared.PathApp, a.deleteApp)
 	a.handle(http.MethodPost, shared.PathSlugCheck, a.checkSlug)
 	a.handle(http.MethodGet, shared.PathExport, a.exportApp)
+	a.handle(http.MethodGet, shared.PathSlugHistory, a.listSlugHistory)
 
 	a.handle(http.MethodGet, shared.PathDomains, a.listDomains)
 	a.handle(http.MethodPost, shared.PathDomains, a.addDomain)

@@ -137,6 +137,31 @@ func (s *Store) AppByOldSlug(ctx context.Context, slug string) (shared.App, erro
 	return a, err
 }
 
+// SlugHistory lists an app's old slugs, newest first (404 for no app).
+func (s *Store) SlugHistory(ctx context.Context, appID int64) ([]shared.OldSlug, error) {
+	out := []shared.OldSlug{}
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		if _, err := appByID(ctx, tx, appID); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT slug, created_at FROM app_slug_history WHERE app_id = ?
+			ORDER BY created_at DESC, slug`, appID)
+		if err != nil {
+			return fmt.Errorf("slug history: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var o shared.OldSlug
+			if err := rows.Scan(&o.Slug, timeScan{&o.CreatedAt}); err != nil {
+				return fmt.Errorf("slug history: %w", err)
+			}
+			out = append(out, o)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
 // SlugStatus says what slug is to app appID (0 for an app not created yet):
 // shared.SlugCurrent, SlugAvailable, SlugOwnHistory, SlugReserved or
 // SlugTaken, with heldBy naming the other app's current slug for the last

@@ -53,6 +53,14 @@ func TestSlugRenameChainRedirects(t *testing.T) {
 			t.Errorf("AppByOldSlug(%s) = %+v, %v; want a", old, got, err)
 		}
 	}
+	// The history lists what still redirects, newest first.
+	hist, err := s.SlugHistory(ctx, a.ID)
+	if err != nil || len(hist) != 2 || hist[0].Slug != "c" || hist[1].Slug != "b" || hist[0].CreatedAt.IsZero() {
+		t.Errorf("SlugHistory = %+v, %v; want c then b", hist, err)
+	}
+	if _, err := s.SlugHistory(ctx, 999999); !shared.IsCode(err, shared.CodeNotFound) {
+		t.Errorf("SlugHistory of no app = %v, want not_found", err)
+	}
 	// Renaming to the current slug changes nothing.
 	before := dump(t, s)
 	if _, err := rename(t, s, a.ID, "a", false); err != nil {
