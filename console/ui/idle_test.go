@@ -109,3 +109,22 @@ func textOf(o fyne.CanvasObject) string {
 	}
 	return strings.Join(out, " | ")
 }
+
+func TestSettingsShowsTheSlugHistory(t *testing.T) {
+	h := paired(t)
+	h.createApp("Blog", "blog-2019")
+	v := h.openApp("blog-2019")
+	v.Select("Settings")
+	h.wait()
+	s := v.settings
+	if !strings.Contains(s.oldSlugs.Text, "No old slugs") {
+		t.Errorf("before a rename: %q", s.oldSlugs.Text)
+	}
+	typeInto(s.slug, "blog")
+	h.wait()
+	test.Tap(s.rename)
+	h.wait()
+	if !strings.Contains(s.oldSlugs.Text, "blog-2019") || !strings.Contains(s.oldSlugs.Text, "redirecting here") {
+		t.Errorf("after renaming blog-2019 to blog: %q", s.oldSlugs.Text)
+	}
+}
