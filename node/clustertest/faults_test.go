@@ -74,7 +74,8 @@ func waitServes(t *testing.T, nodes []*node, body string) {
 }
 
 // The faults of SPEC §12 on three real processes: kill -9 the leader and
-// the majority elects and takes writes; a member cut off from the others
+// the majority elects and takes writes, while clients on every member put
+// and get KV keys and their history stays linearizable (porcupine); a member cut off from the others
 // refuses writes with no_quorum while it keeps serving its apps, and
 // catches up once healed; after every member restarts, state and
 // membership are still there.
@@ -84,7 +85,9 @@ func TestLeaderKillPartitionRestart(t *testing.T) {
 	putUntil(t, nodes[1], "greeting", "one")
 	waitServes(t, nodes, "hello one")
 
-	// kill -9 the leader
+	// kill -9 the leader amid KV traffic on every member
+	stopClients := clients(t, nodes)
+	time.Sleep(3 * time.Second)
 	leader := waitLeader(t, nodes)
 	killedAt := time.Now()
 	leader.kill()
@@ -98,6 +101,8 @@ func TestLeaderKillPartitionRestart(t *testing.T) {
 	t.Logf("new leader %d elected %v after kill -9 of leader %d", next.n, time.Since(killedAt).Round(10*time.Millisecond), leader.n)
 	putUntil(t, rest[0], "greeting", "two")
 	waitServes(t, rest, "hello two")
+	time.Sleep(2 * time.Second) // traffic under the new leader
+	stopClients()
 	leader.start() // back as a follower, catches up
 	waitServes(t, nodes, "hello two")
 
