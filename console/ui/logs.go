@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -47,6 +48,7 @@ type logsTab struct {
 	// selected across refreshes while it is still listed.
 	selected int64
 	shown    []shared.Log // t.logs through the filters, as listed
+	listed   string       // what the list's widgets show (render skips an unchanged list)
 	now      func() time.Time
 }
 
@@ -215,6 +217,17 @@ func (t *logsTab) render() {
 		}
 	}
 	now := t.now()
+	// An auto-refresh that finds what is listed (same runs, same ages)
+	// leaves the widgets alone: no repaint every few seconds.
+	var key strings.Builder
+	fmt.Fprintf(&key, "%d|%d|%d", t.selected, len(t.logs), t.live.gen)
+	for _, l := range t.shown {
+		fmt.Fprintf(&key, "|%d %s %s", l.ID, ago(l.StartedAt, now), names[l.ScriptID])
+	}
+	if key.String() == t.listed && t.list.Objects != nil {
+		return
+	}
+	t.listed = key.String()
 	objs := make([]fyne.CanvasObject, 0, len(t.shown))
 	for _, l := range t.shown {
 		objs = append(objs, t.row(l, names, now))

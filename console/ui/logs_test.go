@@ -133,3 +133,30 @@ func TestErrorPlace(t *testing.T) {
 		})
 	}
 }
+
+func TestLogsRefreshWithNothingNewKeepsTheList(t *testing.T) {
+	h := paired(t)
+	h.createApp("Quiet", "quiet")
+	sc := h.createScript("quiet", "api", `function handle(req) { return "ok" }`)
+	_, _ = h.node.Client.Execute(h.ctx(), sc.ID, shared.ExecuteRequest{Path: "/a"})
+	v := h.openApp("quiet")
+	v.Select("Logs")
+	h.wait()
+	l := v.logs
+	if !h.pumpUntil(func() bool { l.reload(); h.wait(); return len(l.Rows()) == 1 }) {
+		t.Fatalf("rows %q", l.Rows())
+	}
+	frozen := time.Now()
+	l.now = func() time.Time { return frozen }
+	l.render()
+	before := l.list.Objects[0]
+	l.reload()
+	h.wait()
+	if l.list.Objects[0] != before {
+		t.Error("a refresh that found nothing new rebuilt the list")
+	}
+	_, _ = h.node.Client.Execute(h.ctx(), sc.ID, shared.ExecuteRequest{Path: "/b"})
+	if !h.pumpUntil(func() bool { l.reload(); h.wait(); return len(l.Rows()) == 2 }) {
+		t.Fatalf("the new run did not show: %q", l.Rows())
+	}
+}
