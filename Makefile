@@ -57,7 +57,7 @@ bench-fetch:
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench fetch
 
 # Issue 20: an app's requests with no tail vs with a client tailing it that
-# never reads (plus 50 idle tails), interleaved rounds (about 1 minute).
+# never reads (plus 50 idle tails), interleaved rounds (about 80 s).
 bench-tail:
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/picloud-bench tail
 

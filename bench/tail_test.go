@@ -48,7 +48,7 @@ func TestTailChecks(t *testing.T) {
 func TestRunTailStuckClientIsToldOfDrops(t *testing.T) {
 	bin := buildNode(t)
 	rep, err := RunTail(context.Background(), TailOptions{NodeBin: bin, Rounds: 1, Warmup: 500 * time.Millisecond,
-		Duration: 2 * time.Second, Concurrency: 8, Idle: 5})
+		Duration: 2 * time.Second, Concurrency: 8, Idle: 5, Progress: tlog{t}})
 	if err != nil {
 		t.Fatal(err) // a request that failed or a stuck client never told of drops
 	}
@@ -59,3 +59,8 @@ func TestRunTailStuckClientIsToldOfDrops(t *testing.T) {
 		t.Errorf("the stuck client was told of %d drops", rep.Dropped[0])
 	}
 }
+
+// tlog shows a run's progress in the test's log (-v).
+type tlog struct{ t *testing.T }
+
+func (l tlog) Write(p []byte) (int, error) { l.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
