@@ -47,6 +47,7 @@ type Admin interface {
 	historyAdmin
 	moveAdmin
 	clusterAdmin
+	clusterLogsAdmin
 }
 
 // executor is the one call Run needs beyond Admin.

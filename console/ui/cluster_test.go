@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 
@@ -85,5 +86,93 @@ func TestClusterSummaryAndLastContact(t *testing.T) {
 	}
 	if got := lastContact(members[1]); got != "1.5s ago" {
 		t.Errorf("follower's last contact %q, want 1.5s ago", got)
+	}
+}
+
+// With two real nodes in one cluster the view lists both with the leader
+// named, the Logs tab's Whole cluster shows runs of both members, and
+// Remove (a red confirm) takes the other member out.
+func TestClusterViewOfATwoNodeCluster(t *testing.T) {
+	h := paired(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	joinAddr := ln.Addr().String()
+	ln.Close()
+	b := nodetest.Start(t, func(c *server.Config) { c.ClusterBind = joinAddr; c.Name = "pi-b" })
+	tok, err := b.Client.NewJoinToken(h.ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.node.Client.AddMember(h.ctx(), shared.AddMemberRequest{NodeID: b.NodeID(), Address: joinAddr, JoinToken: tok.JoinToken}); err != nil {
+		t.Fatalf("form the cluster: %v", err)
+	}
+	h.createApp("Logged", "logged")
+	sc := h.createScript("logged", "a", `function handle(req) { return "a" }`)
+	if _, err := h.node.Client.Execute(h.ctx(), sc.ID, shared.ExecuteRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	var ranOnB bool
+	for range 100 { // b applies the script shortly after a commits it
+		if _, err := b.Client.Execute(h.ctx(), sc.ID, shared.ExecuteRequest{}); err == nil {
+			ranOnB = true
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !ranOnB {
+		t.Fatal("the script never ran on b")
+	}
+
+	v := h.openApp("logged")
+	v.Select("Logs")
+	l := v.logs
+	l.wholeCluster.SetChecked(true)
+	nodesSeen := map[string]bool{}
+	for range 50 {
+		h.wait()
+		nodesSeen = map[string]bool{}
+		for _, lg := range l.logs {
+			nodesSeen[lg.NodeID] = true
+		}
+		if len(nodesSeen) == 2 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+		l.reload()
+	}
+	if !nodesSeen[h.id] || !nodesSeen[b.NodeID()] {
+		t.Fatalf("whole-cluster logs come from %v, want both members", nodesSeen)
+	}
+	l.show(l.logs[0])
+	if !strings.HasPrefix(l.detail.Text, "on node ") {
+		t.Errorf("detail %q does not name the member", l.detail.Text)
+	}
+
+	h.c.cur.showCluster()
+	h.wait()
+	cv := h.c.cur.cluster
+	if !strings.Contains(cv.summary.Text, "2 members") || !strings.Contains(cv.summary.Text, "Leader:") || len(cv.list.Objects) != 2 {
+		t.Fatalf("summary %q with %d rows; want 2 members and a leader", cv.summary.Text, len(cv.list.Objects))
+	}
+	var other shared.ClusterMember
+	for _, m := range cv.last.Members {
+		if m.NodeID == b.NodeID() {
+			other = m
+		}
+	}
+	if other.NodeID == "" || other.Address != joinAddr {
+		t.Fatalf("members %+v: want b at %s", cv.last.Members, joinAddr)
+	}
+	cv.askRemove(other)
+	h.wait()
+	test.Tap(h.button("Delete"))
+	h.wait()
+	if !strings.Contains(cv.msg.Text, "Removed") {
+		t.Fatalf("after Remove: %q", cv.msg.Text)
+	}
+	if cl, err := h.node.Client.Cluster(h.ctx()); err != nil || len(cl.Members) != 1 {
+		t.Fatalf("after removing b the cluster lists %+v, %v; want one member", cl, err)
 	}
 }

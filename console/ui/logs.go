@@ -27,16 +27,18 @@ type logsTab struct {
 	v    *appView
 	view fyne.CanvasObject
 
-	filter  *widget.Select
-	auto    *widget.Check
-	list    *fyne.Container
-	more    *widget.Button
-	count   *widget.Label // "12 of 100 loaded" while a filter hides some
-	detail  *widget.Label
-	output  *widget.Label
-	errText *widget.Label
-	openAt  *widget.Button // opens the failing line in the editor
-	copyAll *widget.Button
+	filter *widget.Select
+	auto   *widget.Check
+	// wholeCluster merges every member's logs (cluster_logs.go)
+	wholeCluster *widget.Check
+	list         *fyne.Container
+	more         *widget.Button
+	count        *widget.Label // "12 of 100 loaded" while a filter hides some
+	detail       *widget.Label
+	output       *widget.Label
+	errText      *widget.Label
+	openAt       *widget.Button // opens the failing line in the editor
+	copyAll      *widget.Button
 
 	scripts  []shared.Script
 	scriptID int64 // 0 = all
@@ -71,11 +73,12 @@ func newLogsTab(v *appView) *logsTab {
 	t.filter = widget.NewSelect([]string{"All scripts"}, func(s string) { t.setFilter(s) })
 	t.filter.SetSelectedIndex(0)
 	t.auto = widget.NewCheck("Auto-refresh", t.setAuto)
+	t.wholeCluster = clusterLogsCheck(t)
 	refresh := widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), t.reload)
 	t.more = widget.NewButton("Older…", t.loadOlder)
 	t.more.Hide()
 	t.live = newLiveTail(t)
-	bar := container.NewVBox(container.NewHBox(widget.NewLabel("Script"), t.filter, t.auto, refresh), t.live.controls)
+	bar := container.NewVBox(container.NewHBox(widget.NewLabel("Script"), t.filter, t.auto, t.wholeCluster, refresh), t.live.controls)
 	left := container.NewBorder(logHeader(), container.NewHBox(t.more, t.count), nil, nil, container.NewVScroll(t.list))
 	right := container.NewVScroll(container.NewVBox(container.NewBorder(nil, nil, bold("Execution"), t.copyAll), t.detail,
 		t.errText, container.NewHBox(t.openAt), bold("Console output"), t.output))
@@ -147,6 +150,9 @@ type logsPage struct {
 }
 
 func (t *logsTab) fetch(before int64) func(ctx context.Context) (logsPage, error) {
+	if t.wholeCluster.Checked {
+		return t.fetchCluster()
+	}
 	v, id := t.v, t.scriptID
 	return func(ctx context.Context) (logsPage, error) {
 		scripts, err := v.client.Scripts(ctx, v.ref)
@@ -241,7 +247,7 @@ func (t *logsTab) render() {
 	}
 	t.list.Objects = objs
 	t.list.Refresh()
-	if len(t.logs) > 0 && len(t.logs)%logPage == 0 && t.live.stop == nil {
+	if len(t.logs) > 0 && len(t.logs)%logPage == 0 && t.live.stop == nil && !t.wholeCluster.Checked {
 		t.more.Show()
 	} else {
 		t.more.Hide()
@@ -403,7 +409,7 @@ func (t *logsTab) show(l shared.Log) {
 	case shared.TriggerCron:
 		request = "Scheduled run"
 	}
-	t.detail.SetText(fmt.Sprintf("%s\nstatus %d · %s · %s · %s\nscript %s · trigger %s · route %s\n%s (%s)",
+	t.detail.SetText(logNode(l) + fmt.Sprintf("%s\nstatus %d · %s · %s · %s\nscript %s · trigger %s · route %s\n%s (%s)",
 		request, l.Status, formatDuration(l.DurationUS), plural(int(l.Operations), "operation"),
 		pluralWord(int(l.Subrequests), "fetch", "fetches"), name, l.Trigger, route,
 		l.StartedAt.Local().Format("2006-01-02 15:04:05.000"), ago(l.StartedAt, t.now())))
