@@ -255,23 +255,23 @@ func (t *overviewTab) reload() {
 	}, func(d data) {
 		t.chart.set(bucketLogs(d.logs, 24, time.Now()))
 		names := scriptNames(d.scripts)
-		objs := []fyne.CanvasObject{}
+		objs := []fyne.CanvasObject{logHeader()}
+		now := time.Now()
 		for i, l := range d.logs {
 			if i == 10 {
 				break
 			}
 			l := l
-			b := widget.NewButton(logLine(l, names), func() {
+			b := widget.NewButton("", func() {
 				// Open it in the Logs tab, with its detail.
 				v.Select("Logs")
 				v.logs.show(l)
 			})
-			b.Alignment = widget.ButtonAlignLeading
 			b.Importance = widget.LowImportance
-			objs = append(objs, b)
+			objs = append(objs, logListRow(b, l, names, now))
 		}
-		if len(objs) == 0 {
-			objs = append(objs, widget.NewLabel("No executions yet: call a route, or Run a script."))
+		if len(objs) == 1 {
+			objs = []fyne.CanvasObject{widget.NewLabel("No executions yet: call a route, or Run a script.")}
 		}
 		t.recent.Objects = objs
 		t.recent.Refresh()

@@ -291,6 +291,13 @@ func (t *logsTab) row(l shared.Log, names map[int64]string, now time.Time) fyne.
 	if l.ID == t.selected {
 		b.Importance = widget.HighImportance
 	}
+	return logListRow(b, l, names, now)
+}
+
+// logListRow is one execution in columns over tap; a failed run's status
+// is red.
+func logListRow(tap *widget.Button, l shared.Log, names map[int64]string, now time.Time) fyne.CanvasObject {
+	b := tap
 	name := names[l.ScriptID]
 	if name == "" {
 		name = "#" + strconv.FormatInt(l.ScriptID, 10)

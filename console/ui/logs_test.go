@@ -160,3 +160,28 @@ func TestLogsRefreshWithNothingNewKeepsTheList(t *testing.T) {
 		t.Fatalf("the new run did not show: %q", l.Rows())
 	}
 }
+
+func TestOverviewRecentRunsAlignAndOpenInLogs(t *testing.T) {
+	h := paired(t)
+	h.createApp("Recent", "recent")
+	sc := h.createScript("recent", "api", `function handle(req) { return "ok" }`)
+	for _, p := range []string{"/a", "/longer/path"} {
+		_, _ = h.node.Client.Execute(h.ctx(), sc.ID, shared.ExecuteRequest{Path: p})
+	}
+	v := h.openApp("recent")
+	o := v.overview
+	if !h.pumpUntil(func() bool { o.reload(); h.wait(); return len(o.recent.Objects) == 3 }) {
+		t.Fatalf("recent list has %d rows", len(o.recent.Objects))
+	}
+	pathX := func(i int) float32 {
+		return o.recent.Objects[i].(*fyne.Container).Objects[1].(*fyne.Container).Objects[6].Position().X
+	}
+	if pathX(1) != pathX(2) {
+		t.Errorf("paths at x %v and %v: the columns do not align", pathX(1), pathX(2))
+	}
+	test.Tap(o.recent.Objects[1].(*fyne.Container).Objects[0].(*widget.Button))
+	h.wait()
+	if v.tabs.Selected().Text != "Logs" || !strings.Contains(v.logs.detail.Text, "/longer/path") {
+		t.Errorf("tab %q, detail %q: want the run open in Logs", v.tabs.Selected().Text, v.logs.detail.Text)
+	}
+}
