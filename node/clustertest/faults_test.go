@@ -77,7 +77,7 @@ func waitServes(t *testing.T, nodes []*node, body string) {
 // the majority elects and takes writes, while clients on every member put
 // and get KV keys and their history stays linearizable (porcupine); a member cut off from the others
 // refuses writes with no_quorum while it keeps serving its apps, and
-// catches up once healed; after every member restarts, state and
+// catches up once healed, and so does a leader cut off from the rest; after every member restarts, state and
 // membership are still there.
 func TestLeaderKillPartitionRestart(t *testing.T) {
 	_, nodes := formThree(t)
@@ -133,6 +133,28 @@ func TestLeaderKillPartitionRestart(t *testing.T) {
 	if _, err := cut.c.App(context.Background(), "minority"); !shared.IsCode(err, shared.CodeNotFound) {
 		t.Fatalf("the refused write exists after healing: %v", err)
 	}
+
+	// cut the leader off: it steps down and refuses, the others elect
+	leader = waitLeader(t, nodes)
+	leader.linkDown()
+	var others []*node
+	for _, nd := range nodes {
+		if nd != leader {
+			others = append(others, nd)
+		}
+	}
+	waitLeader(t, others, leader)
+	waitFor(t, 30*time.Second, "the cut-off old leader refuses writes with no_quorum", func() bool {
+		err := leader.c.KVPut(context.Background(), "shop", "greeting", []byte("old-leader"), shared.KVPutOptions{})
+		return shared.IsCode(err, shared.CodeNoQuorum)
+	})
+	if st, body, err := leader.get("shop.lan", "/"); err != nil || st != 200 || body != "hello three" {
+		t.Fatalf("the cut-off old leader serves %d %q, %v; want its apps as they were", st, body, err)
+	}
+	putUntil(t, others[0], "greeting", "three-b")
+	leader.linkUp()
+	waitServes(t, nodes, "hello three-b")
+	putUntil(t, others[1], "greeting", "three")
 
 	// restart every member
 	for _, nd := range nodes {
