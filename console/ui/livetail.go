@@ -116,6 +116,7 @@ func (l *liveTail) start() {
 	l.stop, l.dropped, l.waiting, l.paused = cancel, 0, nil, false
 	l.pause.SetText("Pause")
 	l.t.logs = nil
+	l.t.clearDetail() // the list starts over: what was selected is no longer in it
 	l.t.render()
 	gen := l.gen
 	l.state.SetText("connecting…")

@@ -437,6 +437,16 @@ func (t *logsTab) show(l shared.Log) {
 	t.output.SetText(out)
 }
 
+// clearDetail empties the detail pane and the selection.
+func (t *logsTab) clearDetail() {
+	t.selected = 0
+	t.detail.SetText("Select an execution.")
+	t.errText.SetText("")
+	t.output.SetText("")
+	t.openAt.Hide()
+	t.copyAll.Hide()
+}
+
 // errorPlace finds "(line N, column M)" in a run's error: where the
 // script failed. 0, 0 when the error names no place.
 func errorPlace(msg string) (line, col int) {

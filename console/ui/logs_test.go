@@ -185,3 +185,24 @@ func TestOverviewRecentRunsAlignAndOpenInLogs(t *testing.T) {
 		t.Errorf("tab %q, detail %q: want the run open in Logs", v.tabs.Selected().Text, v.logs.detail.Text)
 	}
 }
+
+func TestLiveStartsWithAnEmptyDetail(t *testing.T) {
+	h := paired(t)
+	h.createApp("Live2", "live2")
+	sc := h.createScript("live2", "api", `function handle(req) { return "ok" }`)
+	_, _ = h.node.Client.Execute(h.ctx(), sc.ID, shared.ExecuteRequest{Path: "/old"})
+	v := h.openApp("live2")
+	v.Select("Logs")
+	h.wait()
+	l := v.logs
+	if !h.pumpUntil(func() bool { l.reload(); h.wait(); return len(l.Rows()) == 1 }) {
+		t.Fatalf("rows %q", l.Rows())
+	}
+	l.show(l.shown[0])
+	test.Tap(l.live.on)
+	if strings.Contains(l.detail.Text, "/old") || l.selected != 0 {
+		t.Errorf("Live kept the earlier selection: %q", l.detail.Text)
+	}
+	test.Tap(l.live.on) // off again
+	h.pumpUntil(func() bool { return l.live.stop == nil })
+}

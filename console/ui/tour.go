@@ -35,6 +35,10 @@ func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
 		if do != nil {
 			fyne.DoAndWait(do)
 		}
+		// A focused field's blinking cursor repaints the window about 12
+		// times a second; under a dialog's blur and software GL each frame
+		// takes seconds and starves the UI goroutine the tour waits on.
+		fyne.DoAndWait(func() { c.win.Canvas().Unfocus() })
 		if err := c.Wait(2 * time.Minute); err != nil { // dialogs paint slowly under Xvfb's software GL
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -163,6 +167,12 @@ func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
 	}); err != nil {
 		return err
 	}
+	var size fyne.Size
+	fyne.DoAndWait(func() { size = c.win.Canvas().Size() })
+	if err := step("08-script-sandbox-1024x640", func() { c.win.Resize(fyne.NewSize(1024, 640)) }); err != nil {
+		return err
+	}
+	fyne.DoAndWait(func() { c.win.Resize(size) })
 	if err := step("09-script-routes", func() {
 		if d := v.scripts.detail; d != nil {
 			d.inner.SelectIndex(2)
