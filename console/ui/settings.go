@@ -70,7 +70,7 @@ func newSettingsTab(v *appView) *settingsTab {
 	danger := widget.NewCard("Delete", "Deletes the app with its domains, slug history, scripts, routes and logs.",
 		container.NewVBox(t.delNote, container.NewBorder(nil, nil, nil, t.del, t.deleteEntry)))
 	t.vars = newVarsSection(v)
-	t.view = container.NewVScroll(container.NewVBox(details, t.vars.card, rename, moveCard(v), danger))
+	t.view = container.NewVScroll(container.NewVBox(details, rename, t.vars.card, moveCard(v), danger))
 	return t
 }
 
