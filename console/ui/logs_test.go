@@ -23,20 +23,31 @@ func rowCells(t *logsTab, i int) []string {
 	return out
 }
 
-func TestLogsListFiltersSelectsAndOpensTheFailingLine(t *testing.T) {
+// logsOf opens an app's Logs tab once the node lists the runs of paths
+// (each executed on a script "api" of source src).
+func logsOf(t *testing.T, slug, src string, paths ...string) (*harness, *appView, shared.Script) {
 	h := paired(t)
-	h.createApp("Logs", "logs")
-	sc := h.createScript("logs", "api", "function handle(req) {\n  if (req.path === \"/bad\") {\n    null.boom;\n  }\n  console.log(\"served\", req.path);\n  return \"ok\";\n}")
-	for _, p := range []string{"/a", "/bad", "/search-me"} {
+	h.createApp(slug, slug)
+	sc := h.createScript(slug, "api", src)
+	for _, p := range paths {
 		_, _ = h.node.Client.Execute(h.ctx(), sc.ID, shared.ExecuteRequest{Path: p})
 	}
-	v := h.openApp("logs")
+	v := h.openApp(slug)
 	v.Select("Logs")
 	h.wait()
 	l := v.logs
-	if !h.pumpUntil(func() bool { l.reload(); h.wait(); return len(l.Rows()) == 3 }) {
-		t.Fatalf("rows %q", l.Rows())
+	if !h.pumpUntil(func() bool { l.reload(); h.wait(); return len(l.Rows()) == len(paths) }) {
+		t.Fatalf("rows %q, want %d", l.Rows(), len(paths))
 	}
+	return h, v, sc
+}
+
+const okScript = `function handle(req) { return "ok" }`
+
+func TestLogsListFiltersSelectsAndOpensTheFailingLine(t *testing.T) {
+	h, v, _ := logsOf(t, "logs", "function handle(req) {\n  if (req.path === \"/bad\") {\n    null.boom;\n  }\n  console.log(\"served\", req.path);\n  return \"ok\";\n}",
+		"/a", "/bad", "/search-me")
+	l := v.logs
 	cells := rowCells(l, 0) // newest: /search-me
 	if len(cells) != 8 || cells[4] != "run" || cells[6] != "/search-me" || cells[7] != "api" || cells[2] != "200" {
 		t.Fatalf("row cells %q: want a run labelled run, its path and script", cells)
@@ -135,17 +146,8 @@ func TestErrorPlace(t *testing.T) {
 }
 
 func TestLogsRefreshWithNothingNewKeepsTheList(t *testing.T) {
-	h := paired(t)
-	h.createApp("Quiet", "quiet")
-	sc := h.createScript("quiet", "api", `function handle(req) { return "ok" }`)
-	_, _ = h.node.Client.Execute(h.ctx(), sc.ID, shared.ExecuteRequest{Path: "/a"})
-	v := h.openApp("quiet")
-	v.Select("Logs")
-	h.wait()
+	h, v, sc := logsOf(t, "quiet", okScript, "/a")
 	l := v.logs
-	if !h.pumpUntil(func() bool { l.reload(); h.wait(); return len(l.Rows()) == 1 }) {
-		t.Fatalf("rows %q", l.Rows())
-	}
 	frozen := time.Now()
 	l.now = func() time.Time { return frozen }
 	l.render()
@@ -187,17 +189,8 @@ func TestOverviewRecentRunsAlignAndOpenInLogs(t *testing.T) {
 }
 
 func TestLiveStartsWithAnEmptyDetail(t *testing.T) {
-	h := paired(t)
-	h.createApp("Live2", "live2")
-	sc := h.createScript("live2", "api", `function handle(req) { return "ok" }`)
-	_, _ = h.node.Client.Execute(h.ctx(), sc.ID, shared.ExecuteRequest{Path: "/old"})
-	v := h.openApp("live2")
-	v.Select("Logs")
-	h.wait()
+	h, v, _ := logsOf(t, "live2", okScript, "/old")
 	l := v.logs
-	if !h.pumpUntil(func() bool { l.reload(); h.wait(); return len(l.Rows()) == 1 }) {
-		t.Fatalf("rows %q", l.Rows())
-	}
 	l.show(l.shown[0])
 	test.Tap(l.live.on)
 	if strings.Contains(l.detail.Text, "/old") || l.selected != 0 {
