@@ -120,6 +120,7 @@ func (nv *nodeView) showApps() {
 	v.search.SetPlaceHolder("search apps by name, slug or domain")
 	v.search.ActionItem = widget.NewIcon(theme.SearchIcon())
 	v.search.OnChanged = func(string) { v.render(v.apps) }
+	v.search.OnSubmitted = func(string) { v.openOnlyMatch() }
 	header := container.NewGridWithColumns(4, bold("Name"), bold("Slug"), bold("Domains"), bold("Scripts"))
 	body := container.NewBorder(container.NewVBox(newCard, widget.NewSeparator(), v.search, header), nil, nil, nil, container.NewVScroll(v.list))
 	nv.c.setContent(body, nv.crumb())
@@ -180,6 +181,20 @@ func (v *appsView) render(apps []shared.App) {
 	}
 	v.list.Objects = objs
 	v.list.Refresh()
+}
+
+// openOnlyMatch opens the app the search narrowed the list to (Enter).
+func (v *appsView) openOnlyMatch() {
+	q := strings.ToLower(strings.TrimSpace(v.search.Text))
+	var only []shared.App
+	for _, a := range v.apps {
+		if q != "" && appMatches(a, q) {
+			only = append(only, a)
+		}
+	}
+	if len(only) == 1 {
+		v.nv.openApp(strconv.FormatInt(only[0].ID, 10))
+	}
 }
 
 // appMatches: q (lower case) is in the app's name, slug, description or

@@ -98,6 +98,12 @@ func TestAppListSearch(t *testing.T) {
 	if rows := v.Rows(); len(rows) != 3 { // with the default app
 		t.Errorf("cleared search: %q", rows)
 	}
+	v.search.SetText("shop")
+	v.search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.wait()
+	if h.c.cur.app == nil || h.c.cur.app.app.Slug != "shop" {
+		t.Error("Enter in a search with one match did not open it")
+	}
 }
 
 func textOf(o fyne.CanvasObject) string {

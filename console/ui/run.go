@@ -94,6 +94,9 @@ func (s *scriptDetail) runView(routes []shared.Route) fyne.CanvasObject {
 	note.Wrapping = fyne.TextWrapWord
 	r.envNote = newMsg()
 	r.form = widget.NewForm()
+	for _, e := range []*widget.Entry{r.path, r.query} {
+		e.OnSubmitted = func(string) { r.execute() } // Enter runs, as in every form
+	}
 	r.setRoutes(routes)
 	r.layoutForm()
 	return container.NewVScroll(container.NewVBox(note, r.envNote, r.form,
@@ -159,6 +162,7 @@ func (r *runPanel) choose(label string) {
 		f := paramField{name: seg[1:], catchAll: seg[0] == '*', entry: widget.NewEntry()}
 		f.entry.SetPlaceHolder("req.params." + f.name)
 		f.entry.OnChanged = func(string) { r.path.SetText(r.boundPath()) }
+		f.entry.OnSubmitted = func(string) { r.execute() }
 		r.fields = append(r.fields, f)
 	}
 	r.path.SetText(r.boundPath())

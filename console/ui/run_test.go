@@ -171,3 +171,24 @@ func TestSandboxFormChecksWhileTypingAndResets(t *testing.T) {
 		t.Errorf("Save limits at y %v (height %v) in a 640 px window", pos.Y, save.Size().Height)
 	}
 }
+
+func TestEnterRunsTheTestRequestAndSavesLimits(t *testing.T) {
+	h := paired(t)
+	h.createApp("Keys", "keys")
+	sc := h.createScript("keys", "q", `function handle(req) { return "q=" + req.query.q }`)
+	v := h.openApp("keys")
+	d := h.openScript(v, sc.ID)
+	typeInto(d.run.query, "q=enter")
+	d.run.query.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.wait()
+	if d.run.resp.Text != "q=enter" {
+		t.Errorf("Enter in the query ran nothing: body %q, status %q", d.run.resp.Text, d.run.status.Text)
+	}
+	f := d.knobs[shared.KnobMaxCallLevels]
+	typeInto(f.entry, "64")
+	f.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.wait()
+	if got, _ := h.node.Client.Script(h.ctx(), sc.ID); got.Sandbox[shared.KnobMaxCallLevels] != 64 {
+		t.Errorf("Enter in a limit did not save it: %v", got.Sandbox)
+	}
+}

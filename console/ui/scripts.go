@@ -341,6 +341,7 @@ func (s *scriptDetail) sandboxView() fyne.CanvasObject {
 		f.err.Wrapping = fyne.TextWrapWord
 		f.err.Hide()
 		f.entry.OnChanged = func(string) { s.checkKnob(k) }
+		f.entry.OnSubmitted = func(string) { s.saveLimits() } // Enter saves, as in every form
 		reset := widget.NewButtonWithIcon("", theme.ContentUndoIcon(), func() { f.entry.SetText("") })
 		reset.Importance = widget.LowImportance
 		s.knobs[k] = f
