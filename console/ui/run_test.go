@@ -86,8 +86,14 @@ func TestRunBindsTheChosenRoutesParams(t *testing.T) {
 		t.Error("with no route the path stays locked")
 	}
 	typeInto(r.path, "/free")
+	if !r.copied.Visible() {
+		t.Error("Copy as curl did not say it copied")
+	}
 	test.Tap(h.button("Run"))
 	h.wait()
+	if r.copied.Visible() {
+		t.Errorf("a new run still says %q", r.copied.Text)
+	}
 	if !strings.Contains(r.resp.Text, `"name": null`) && !strings.Contains(r.resp.Text, `"rest": null`) {
 		t.Errorf("a run with no route bound params: %q", r.resp.Text)
 	}
