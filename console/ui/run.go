@@ -265,7 +265,7 @@ func (r *runPanel) execute() {
 	}
 	r.status.SetText("running…")
 	showMsg(r.copied, "", widget.SuccessImportance) // it spoke of the answer this run replaces
-	s.checkEnv() // the app's variables may have changed since
+	s.checkEnv()                                    // the app's variables may have changed since
 	callWithin(v.tasks, runTimeout, "run script", func(ctx context.Context) (execution, error) {
 		return runScript(ctx, v, id, req)
 	}, r.show, func(err error) bool {
