@@ -63,9 +63,9 @@ type MembershipConfig struct {
 	// Logs reads this node's own logs for a member's cluster page; nil
 	// answers members not_found.
 	Logs LogReader
-	// IDFile keeps the cluster's id; Name is this node's name (GET /cluster).
+	// IDFile keeps the id of the cluster, minted when it forms and handed
+	// to every joiner ("" keeps nothing).
 	IDFile string
-	Name   string
 	Logger *slog.Logger
 }
 
@@ -404,7 +404,6 @@ type memberAnswer struct {
 	Member  *shared.ClusterMember `json:"member,omitempty"`
 	Applied uint64                `json:"applied,omitempty"`
 	Logs    []shared.Log          `json:"logs,omitempty"`
-	Status  *shared.ClusterMember `json:"status,omitempty"`
 	Error   *shared.Error         `json:"error,omitempty"`
 }
 
@@ -444,9 +443,6 @@ func (m *Membership) serveMember(ctx context.Context, from string, p []byte) ([]
 		if c != nil {
 			ans.Applied = c.Raft().AppliedIndex()
 		}
-	case req.Op == "status":
-		st := m.ownStatus()
-		ans.Status = &st
 	case req.Op == "logs":
 		ans.Logs, err = m.serveLogs(ctx, req.Logs)
 	case c == nil:

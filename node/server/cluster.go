@@ -56,7 +56,7 @@ func newClusterSide(cfg Config, id *Identity, st *store.Store, key *secrets.Swap
 		Start:       func(context.Context) (clusternet.Cluster, error) { return cs.start() },
 		SecretsPath: filepath.Join(cfg.DataDir, secrets.FileName), Secrets: key,
 		HoldsOwnData: st.HoldsOwnData, AdvertiseFile: cs.addrFile(), Logs: logs, Logger: log,
-		IDFile: filepath.Join(cfg.DataDir, clusterIDFile), Name: cfg.Name,
+		IDFile: filepath.Join(cfg.DataDir, clusterIDFile),
 	})
 	return cs, nil
 }
