@@ -22,7 +22,7 @@ import (
 )
 
 // newCert makes a self-signed identity certificate like the node's.
-func newCert(t *testing.T) tls.Certificate {
+func newCert(t testing.TB) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
