@@ -46,9 +46,19 @@ func requireNetns(t *testing.T) {
 
 var (
 	buildOnce sync.Once
+	binDir    string
 	binPath   string
 	buildErr  error
 )
+
+// TestMain removes the node binary built for the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 // nodeBinary builds picloud-node once per test binary.
 func nodeBinary(t *testing.T) string {
@@ -59,7 +69,7 @@ func nodeBinary(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "picloud-node")
+		binDir, binPath = dir, filepath.Join(dir, "picloud-node")
 		cmd := exec.Command("go", "build", "-o", binPath, "github.com/picloud/picloud/cmd/node")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
