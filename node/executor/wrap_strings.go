@@ -24,9 +24,13 @@ func (in *installer) strings() {
 		}
 		return fitsString(rs, l*n)
 	}, true)
-	pad := func(rs *runState, c goja.FunctionCall) bool { return fitsString(rs, toLength(c.Argument(0))) }
-	in.wrap(stringProto, "padStart", pad, true)
-	in.wrap(stringProto, "padEnd", pad, true)
+	for _, name := range []string{"padStart", "padEnd"} {
+		if stringProto != nil {
+			if orig, ok := goja.AssertFunction(stringProto.Get(name)); ok {
+				in.define(stringProto, name, sb.padder(orig))
+			}
+		}
+	}
 	if stringProto != nil {
 		in.define(stringProto, "concat", sb.concat)
 	}
@@ -86,5 +90,35 @@ func (in *installer) strings() {
 	g := sb.rt.GlobalObject()
 	for _, name := range []string{"encodeURI", "encodeURIComponent", "escape", "unescape", "decodeURI", "decodeURIComponent"} {
 		in.wrap(g, name, nil, true)
+	}
+}
+
+// padder is padStart or padEnd (orig) with the length checked first. It
+// converts as the built-in does, in its order and once each: the receiver
+// to a string, then maxLength to a length; the original gets the results,
+// whose conversion shows nothing, and converts fillString itself.
+func (sb *sandbox) padder(orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		rs := sb.run
+		this, args := c.This, c.Arguments
+		if rs != nil && !goja.IsUndefined(this) && !goja.IsNull(this) {
+			if rs.stopped() {
+				return goja.Undefined()
+			}
+			this = this.ToString()
+			n := toLength(c.Argument(0))
+			if !fitsString(rs, n) {
+				return goja.Undefined()
+			}
+			args = append([]goja.Value{sb.rt.ToValue(n)}, c.Arguments[min(1, len(c.Arguments)):]...)
+		}
+		v, err := orig(this, args...)
+		if err != nil {
+			panic(err) // rethrows a JS exception, or passes an interrupt on
+		}
+		if rs != nil {
+			sb.checkValue(v)
+		}
+		return v
 	}
 }
