@@ -92,7 +92,8 @@ func (sb *sandbox) wrapRegexpMatching() error {
 // generic path, which exec's replacement puts every split on: it takes
 // ToLength(limit) where the spec says ToUint32, so 'abc'.split(/b/, -23)
 // gave no pieces. A primitive limit is converted here; an object's
-// valueOf must run where the built-in runs it.
+// valueOf must run where the built-in runs it (after the splitter is
+// made), so the built-in gets an object whose valueOf converts it then.
 func (sb *sandbox) wrapSplit(proto *goja.Object) error {
 	orig, ok := goja.AssertFunction(proto.GetSymbol(goja.SymSplit))
 	if !ok {
@@ -103,6 +104,13 @@ func (sb *sandbox) wrapSplit(proto *goja.Object) error {
 		if lim := call.Argument(1); !goja.IsUndefined(lim) {
 			if _, isObj := lim.(*goja.Object); !isObj {
 				args = []goja.Value{call.Argument(0), sb.rt.ToValue(toUint32(lim))}
+			} else {
+				later := sb.rt.NewObject()
+				valueOf := func(goja.FunctionCall) goja.Value { return sb.rt.ToValue(toUint32(lim.ToNumber())) }
+				if err := later.DefineDataProperty("valueOf", sb.rt.ToValue(valueOf), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
+					panic(err)
+				}
+				args = []goja.Value{call.Argument(0), later}
 			}
 		}
 		v, err := orig(call.This, args...)

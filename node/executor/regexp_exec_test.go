@@ -20,6 +20,8 @@ func TestRegexpArgumentsCoerce(t *testing.T) {
 		{"global exec of a number", `(() => { const re = /2/g; re.exec(123); return re.lastIndex })()`, "2"},
 		{"toString runs once", `(() => { let n = 0; /a/.exec({ toString() { n++; return 'a' } }); /a/.test({ toString() { n++; return 'a' } }); return n })()`, "2"},
 		{"lastIndex valueOf runs once", `(() => { let n = 0; const re = /a/g; re.lastIndex = { valueOf() { n++; return 0 } }; re.exec('a'); return n })()`, "1"},
+		{"split with an object limit converted after the splitter is made", `(() => { const re = /a/; const r = re[Symbol.split]('abba', { valueOf() { re.compile('b'); return -1 } }); return r.length + ':' + r.join('|') })()`, "3:|bb|"},
+		{"split converts an object limit once", `(() => { let n = 0; const r = 'abcbd'.split(/b/, { valueOf() { n++; return 2 } }); return r.join('|') + ' ' + n })()`, "a|c 1"},
 		{"split with a negative limit", `'abc'.split(/b/, -23).join('|') + ' ' + 'abc'.split(/b/, 4294967297).join('|')`, "a|c a"},
 		{"exec on a non-regexp throws TypeError", `(() => { try { RegExp.prototype.exec.call({}, 'a') } catch (e) { return e instanceof TypeError } })()`, "true"},
 		{"test on a primitive throws TypeError", `(() => { try { RegExp.prototype.test.call(1, 'a') } catch (e) { return e instanceof TypeError } })()`, "true"},
