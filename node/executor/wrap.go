@@ -782,47 +782,83 @@ func (sb *sandbox) toJSString(v goja.Value) goja.String {
 	return sb.rt.ToValue(v.String()).(goja.String)
 }
 
-// sortFits bounds a sort without a comparator: goja compares elements as
-// strings in native code, about n·log n comparisons of up to their length
-// each, which long strings make seconds of uninterruptible work. The worst
-// case is charged against max_operations (sortBytesPerOp bytes compared per
-// operation) before sorting. A comparator function runs as script code and
-// counts itself.
-func (sb *sandbox) sortFits(rs *runState, c goja.FunctionCall) bool {
-	if !goja.IsUndefined(c.Argument(0)) {
-		return true
-	}
-	o, ok := c.This.(*goja.Object)
-	if !ok {
-		return true
-	}
-	n := toLength(o.Get("length"))
-	if n < 2 {
-		return true
-	}
-	var total int64
-	for i := int64(0); i < n; i++ {
-		switch e := o.Get(strconv.FormatInt(i, 10)).(type) {
-		case goja.String:
-			total += int64(e.Length())
-		case *goja.Object:
-			if e.ClassName() == "String" {
-				total += toLength(e.Get("length"))
+// sorter is sort or toSorted (orig) with its cost counted. Without a
+// comparator it passes one that compares as the default does (the
+// elements' strings, converted at each comparison as goja does) and
+// charges the bytes it compares: sorting long strings is native work no
+// operation counts. Nothing is read ahead of the built-in, so getters on
+// the elements run as often as they would. A comparator that is not a
+// function goes to the original, which throws before reading anything.
+func (sb *sandbox) sorter(orig goja.Callable, post bool) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		rs := sb.run
+		args := c.Arguments
+		if rs != nil {
+			if rs.stopped() {
+				return goja.Undefined()
+			}
+			cmp := c.Argument(0)
+			_, callable := goja.AssertFunction(cmp)
+			switch {
+			case goja.IsUndefined(cmp):
+				if !fitsArray(rs, thisLen(c)) {
+					return goja.Undefined()
+				}
+				args = append([]goja.Value{sb.defaultCompare(rs)}, args[min(1, len(args)):]...)
+			case callable:
+				if !fitsArray(rs, thisLen(c)) {
+					return goja.Undefined()
+				}
+				args[0] = sb.guardCallback(rs, cmp)
 			}
 		}
+		v, err := orig(c.This, args...)
+		if err != nil {
+			panic(err) // rethrows a JS exception, or passes an interrupt on
+		}
+		if post && rs != nil {
+			sb.checkValue(v)
+		}
+		return v
 	}
-	log := int64(1)
-	for m := n; m > 1; m >>= 1 {
-		log++
-	}
-	cost := total * log / sortBytesPerOp
-	if rs.ops+cost > rs.limits.MaxOperations {
-		rs.stop(shared.KnobMaxOperations)
-		return false
-	}
-	rs.charge(cost)
-	return true
 }
+
+// defaultCompare is the default sort order as a comparator, charging an
+// operation per sortBytesPerOp bytes compared.
+func (sb *sandbox) defaultCompare(rs *runState) goja.Value {
+	var bytes int64
+	return sb.rt.ToValue(func(call goja.FunctionCall) goja.Value {
+		if rs.stopped() {
+			return sb.rt.ToValue(0) // the sort winds down; the interrupt fires after it
+		}
+		x, y := sb.jsString(call.Argument(0)), sb.jsString(call.Argument(1))
+		if bytes += int64(x.Length() + y.Length()); bytes >= sortBytesPerOp {
+			rs.charge(bytes / sortBytesPerOp)
+			bytes %= sortBytesPerOp
+		}
+		return sb.rt.ToValue(x.CompareTo(y))
+	})
+}
+
+// jsString is ECMA-262's ToString(v) as a goja.String (goja's own
+// Value.ToString leaves a number a number).
+func (sb *sandbox) jsString(v goja.Value) goja.String {
+	switch v := v.(type) {
+	case goja.String:
+		return v
+	case *goja.Object:
+		if s, ok := v.ToString().(goja.String); ok {
+			return s
+		}
+	case *goja.Symbol:
+		sb.throw("TypeError", errSymbolToString)
+	}
+	s, _ := sb.rt.ToValue(v.String()).(goja.String)
+	return s
+}
+
+//lint:ignore ST1005 the text of a JavaScript TypeError, as engines word it
+var errSymbolToString = errors.New("Cannot convert a Symbol value to a string")
 
 // sortBytesPerOp is how many bytes of string comparison cost about as much
 // as one operation (a loop iteration, ~100 ns).

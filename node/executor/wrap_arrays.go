@@ -97,10 +97,10 @@ func (in *installer) arrays() {
 				}
 			}
 			if name == "sort" || name == "toSorted" {
-				plain := before
-				before = func(rs *runState, c goja.FunctionCall) bool {
-					return plain(rs, c) && sb.sortFits(rs, c)
+				if orig, ok := goja.AssertFunction(arrayProto.Get(name)); ok {
+					in.define(arrayProto, name, sb.sorter(orig, resultChecked[name]))
 				}
+				continue
 			}
 			if name == "flat" {
 				plain := before
