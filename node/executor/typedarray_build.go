@@ -52,7 +52,7 @@ func buildTypedArray(sb *sandbox, construct goja.Constructor, newTarget *goja.Ob
 	ta := made.ToObject(sb.rt)
 	for i := int64(0); i < n; i++ {
 		k := strconv.FormatInt(i, 10)
-		if err := ta.Set(k, src.Get(k)); err != nil {
+		if err := ta.Set(k, nilSafe(src.Get(k))); err != nil {
 			return nil, err
 		}
 	}
