@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -79,7 +80,12 @@ func run() error {
 	defer cancel()
 	go func() { _ = browser.Run(ctx) }()
 
-	a := app.NewWithID("io.picloud.console")
+	var a fyne.App = app.NewWithID("io.picloud.console")
+	// macOS's theme watcher type-asserts the app's own settings, so the
+	// steady cursor is for the other desktops (Linux: the Pi).
+	if os.Getenv("PICLOUD_CONSOLE_ANIMATIONS") != "on" && runtime.GOOS != "darwin" {
+		a = ui.Steady(a)
+	}
 	w := a.NewWindow("PiCloud console")
 	w.Resize(fyne.NewSize(1280, 800))
 	c := ui.New(a, w, ui.Options{Registry: reg, Browser: browser, Logger: log, Version: version + " (" + commit + ")"})
