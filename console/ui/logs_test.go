@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -198,4 +199,38 @@ func TestLiveStartsWithAnEmptyDetail(t *testing.T) {
 	}
 	test.Tap(l.live.on) // off again
 	h.pumpUntil(func() bool { return l.live.stop == nil })
+}
+
+func TestLogsLoadOlder(t *testing.T) {
+	paths := make([]string, logPage+5)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/r%d", i)
+	}
+	h := paired(t)
+	h.createApp("Many", "many")
+	sc := h.createScript("many", "api", okScript)
+	for _, p := range paths {
+		_, _ = h.node.Client.Execute(h.ctx(), sc.ID, shared.ExecuteRequest{Path: p})
+	}
+	v := h.openApp("many")
+	v.Select("Logs")
+	h.wait()
+	l := v.logs
+	if !h.pumpUntil(func() bool {
+		all, _ := h.node.Client.Logs(h.ctx(), "many", 0, 200, 0)
+		return len(all) == len(paths)
+	}) {
+		t.Fatal("the node did not log every run")
+	}
+	l.reload()
+	h.wait()
+	if len(l.Rows()) != logPage || !l.more.Visible() {
+		t.Fatalf("first page: %d rows, Older shown %v", len(l.Rows()), l.more.Visible())
+	}
+	test.Tap(l.more)
+	h.wait()
+	rows := l.Rows()
+	if len(rows) != len(paths) || !strings.Contains(rows[len(rows)-1], "/r0 ") {
+		t.Errorf("after Older: %d rows, oldest %q", len(rows), rows[len(rows)-1])
+	}
 }
