@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -59,6 +60,8 @@ func run() error {
 		shotTok = flag.String("screenshot-token", env("PICLOUD_SCREENSHOT_TOKEN", ""), "admin token of that node (env PICLOUD_SCREENSHOT_TOKEN)")
 		shotApp = flag.String("screenshot-app", "demo", "slug of the app the screenshot tour opens")
 		shotTO  = flag.String("screenshot-takeover", "", "a reserved slug the tour tries to rename the app to, to show the confirm dialog")
+		shotOne = flag.String("screenshot-only", "", "write only this shot (as NAME-WxH.png) and stop the tour there")
+		winSize = flag.String("window-size", env("PICLOUD_CONSOLE_SIZE", "1280x800"), "the window's size at start, WIDTHxHEIGHT (env PICLOUD_CONSOLE_SIZE)")
 	)
 	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
@@ -87,7 +90,11 @@ func run() error {
 		a = ui.Steady(a)
 	}
 	w := a.NewWindow("PiCloud console")
-	w.Resize(fyne.NewSize(1280, 800))
+	var width, height float32
+	if _, err := fmt.Sscanf(*winSize, "%gx%g", &width, &height); err != nil || width < 1 || height < 1 {
+		return fmt.Errorf("--window-size %q: want WIDTHxHEIGHT, e.g. 1280x800", *winSize)
+	}
+	w.Resize(fyne.NewSize(width, height))
 	c := ui.New(a, w, ui.Options{Registry: reg, Browser: browser, Logger: log, Version: version + " (" + commit + ")"})
 	w.SetOnClosed(c.Close)
 	for _, addr := range strings.Split(*add, ",") {
@@ -112,8 +119,20 @@ func run() error {
 			time.Sleep(time.Second) // the window is up
 			o := ui.TourOptions{Addr: *shotAt, Token: *shotTok, App: *shotApp, Takeover: *shotTO, Settle: 800 * time.Millisecond}
 			tourErr = c.Tour(o, func(name string) error {
-				return writePNG(w, filepath.Join(*shots, name+".png"))
+				if *shotOne == "" {
+					return writePNG(w, filepath.Join(*shots, name+".png"))
+				}
+				if name != *shotOne {
+					return nil
+				}
+				if err := writePNG(w, filepath.Join(*shots, name+"-"+*winSize+".png")); err != nil {
+					return err
+				}
+				return errTourDone
 			})
+			if errors.Is(tourErr, errTourDone) {
+				tourErr = nil
+			}
 			if tourErr != nil {
 				log.Error("screenshot tour", "err", tourErr)
 			}
@@ -123,6 +142,9 @@ func run() error {
 	w.ShowAndRun()
 	return tourErr
 }
+
+// errTourDone stops the tour once --screenshot-only's shot is written.
+var errTourDone = errors.New("the one shot asked for is written")
 
 // writePNG captures the window. Capture reads the GL front buffer, so it
 // runs on the main goroutine, where the window's GL context lives.

@@ -167,12 +167,6 @@ func (c *Console) Tour(o TourOptions, shot func(name string) error) error {
 	}); err != nil {
 		return err
 	}
-	var size fyne.Size
-	fyne.DoAndWait(func() { size = c.win.Canvas().Size() })
-	if err := step("08-script-sandbox-1024x640", func() { c.win.Resize(fyne.NewSize(1024, 640)) }); err != nil {
-		return err
-	}
-	fyne.DoAndWait(func() { c.win.Resize(size) })
 	if err := step("09-script-routes", func() {
 		if d := v.scripts.detail; d != nil {
 			d.inner.SelectIndex(2)
