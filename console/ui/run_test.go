@@ -178,6 +178,19 @@ func TestSandboxFormChecksWhileTypingAndResets(t *testing.T) {
 	}
 }
 
+// A real window cannot be narrower than its content's minimum, so a long
+// script name must not push the script screen past 1024x640.
+func TestScriptScreenFitsASmallWindow(t *testing.T) {
+	h := paired(t)
+	h.createApp("Small", "small")
+	sc := h.createScript("small", "nightly-invoice-reminder-for-customers", "function handle(req) { return 'ok' }")
+	v := h.openApp("small")
+	h.openScript(v, sc.ID)
+	if min := h.win.Content().MinSize(); min.Width > 1024 || min.Height > 640 {
+		t.Errorf("the script screen needs at least %v: it does not fit a 1024x640 window", min)
+	}
+}
+
 func TestEnterRunsTheTestRequestAndSavesLimits(t *testing.T) {
 	h := paired(t)
 	h.createApp("Keys", "keys")

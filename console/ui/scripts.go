@@ -202,6 +202,9 @@ func newScriptDetail(t *scriptsTab, d scriptData) *scriptDetail {
 	s := &scriptDetail{t: t, script: d.script, info: d.sandbox, knobs: make(map[string]*knobField)}
 	back := widget.NewButtonWithIcon("Scripts", theme.NavigateBackIcon(), func() { t.v.leave(t.showList) })
 	s.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	// A long name (or "unsaved") shortens with an ellipsis instead of
+	// widening the screen past a 1024-px window.
+	s.title.Truncation = fyne.TextTruncateEllipsis
 	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), s.save)
 	save.Importance = widget.HighImportance
 	del := widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), s.confirmDelete)
