@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
 
 	"github.com/picloud/picloud/shared"
 )
@@ -80,8 +81,11 @@ func LANConfig() *raft.Config {
 	c.ElectionTimeout = 1000 * time.Millisecond
 	c.LeaderLeaseTimeout = 500 * time.Millisecond
 	c.CommitTimeout = 20 * time.Millisecond
+	// A snapshot (a VACUUM INTO of the store) every 8,192 commands; 2,048
+	// kept after it let a member that was briefly away catch up from the
+	// log, and bound the log on disk.
 	c.SnapshotThreshold = 8192
-	c.TrailingLogs = 10240
+	c.TrailingLogs = 2048
 	return c
 }
 
@@ -170,12 +174,26 @@ func (n *Node) openStores() (raft.LogStore, raft.StableStore, raft.SnapshotStore
 		s := raft.NewInmemStore()
 		return s, s, snaps, nil
 	}
-	bolt, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+	// raft-wal, not raft-boltdb: one fsync and one write per append instead
+	// of two fdatasyncs and five writes (2-4x faster here), and 64 MiB
+	// segment files dropped as the log is compacted, where bbolt maps its
+	// whole file, which never shrinks, into memory: at most 2 GB on the
+	// 32-bit armv6/armv7 Pis (docs/architecture.md, "A cluster").
+	walDir := filepath.Join(dir, "wal")
+	if err := os.MkdirAll(walDir, 0o700); err != nil {
+		return nil, nil, nil, fmt.Errorf("cluster: %w", err)
+	}
+	// Our own meta store: v0.4.0's Close leaves the one it opens itself
+	// open, holding its file lock, so a member restarted in the same
+	// process would wait for it forever.
+	meta := &metadb.BoltMetaDB{}
+	w, err := wal.Open(walDir, wal.WithLogger(newHCLogger(n.log)), wal.WithMetaStore(meta))
 	if err != nil {
+		_ = meta.Close()
 		return nil, nil, nil, fmt.Errorf("cluster: log store: %w", err)
 	}
-	n.closers = append(n.closers, bolt.Close)
-	return bolt, bolt, snaps, nil
+	n.closers = append(n.closers, w.Close, meta.Close)
+	return walLog{w}, w, snaps, nil
 }
 
 func (n *Node) closeStores() {
@@ -395,4 +413,21 @@ func quorumError(err error) error {
 // NoQuorum is the contract's 503 no_quorum.
 func NoQuorum(why string) *shared.Error {
 	return shared.Errorf(shared.CodeNoQuorum, "no_quorum: the cluster has no leader with a majority (%s)", why)
+}
+
+// walLog is raft-wal's log store answering ErrLogNotFound below its first
+// index: v0.4.0 still reads entries a compaction deleted, so a leader
+// would replay a new member's log from index 1 instead of sending it the
+// snapshot that holds what came before (the first node's own data).
+type walLog struct{ *wal.WAL }
+
+func (w walLog) GetLog(index uint64, l *raft.Log) error {
+	first, err := w.WAL.FirstIndex()
+	if err != nil {
+		return err
+	}
+	if index < first {
+		return raft.ErrLogNotFound
+	}
+	return w.WAL.GetLog(index, l)
 }

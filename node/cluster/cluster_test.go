@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	wal "github.com/hashicorp/raft-wal"
 
 	"github.com/picloud/picloud/shared"
 )
@@ -341,4 +342,30 @@ func TestLaggingMemberCatchesUpFromSnapshot(t *testing.T) {
 		}
 	}
 	tc.waitEqual(strings.Join(want, ","))
+}
+
+// After a compaction the log store has nothing below its first index, so
+// a leader sends a member that needs those entries the snapshot instead of
+// entries that are gone.
+func TestCompactedEntriesAreGone(t *testing.T) {
+	w, err := wal.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for i := uint64(1); i <= 6; i++ {
+		if err := w.StoreLog(&raft.Log{Index: i, Term: 1, Type: raft.LogCommand, Data: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.DeleteRange(1, 5); err != nil {
+		t.Fatal(err)
+	}
+	var l raft.Log
+	if err := (walLog{w}).GetLog(1, &l); err != raft.ErrLogNotFound {
+		t.Fatalf("entry 1 after compacting 1-5: %v, %+v", err, l)
+	}
+	if err := (walLog{w}).GetLog(6, &l); err != nil || l.Data[0] != 6 {
+		t.Fatalf("entry 6: %v, %+v", err, l)
+	}
 }
